@@ -1,0 +1,244 @@
+"""Configuration: typed, frozen settings loaded from TOML, overridden by `MYKERIO_*` variables.
+
+Precedence, lowest first: the defaults below (documented key by key in `config/default.toml`),
+an optional TOML file, `MYKERIO_<SECTION>_<KEY>` environment variables, then command-line
+overrides. An unknown section or key stops start-up with a "did you mean …" hint, because a
+misspelt setting that is silently ignored is worse than no setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mykerio.errors import ConfigError
+
+ENV_PREFIX = "MYKERIO_"
+# Variables with the prefix that are not settings: the config file's own path and test knobs.
+_ENV_NOT_SETTINGS = ("MYKERIO_CONFIG", "MYKERIO_TEST_")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """The HTTP(S) listener."""
+
+    host: str = "127.0.0.1"
+    port: int = 8443
+    tls: bool = True
+    tls_cert: str = ""
+    tls_key: str = ""
+    max_body_bytes: int = 10 * 1024 * 1024
+    xheaders: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HubConfig:
+    """Where the hub keeps its files and how it is reached."""
+
+    data_dir: str = "data"
+    public_url: str = "https://localhost:8443"
+    dev_mode: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoreConfig:
+    """Which store holds the hub's data."""
+
+    uri: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LogConfig:
+    """Log format and verbosity."""
+
+    format: str = "auto"
+    level: str = "info"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ActorsConfig:
+    """The actor runtime and its supervisor."""
+
+    dispatch_slice_ms: float = 2.0
+    restart_backoff_initial: float = 0.1
+    restart_backoff_max: float = 30.0
+    restart_backoff_reset_after: float = 60.0
+    ask_timeout: float = 10.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ShutdownConfig:
+    """Graceful shutdown on SIGTERM/SIGINT."""
+
+    deadline: float = 10.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    """What `/metrics` measures."""
+
+    loop_lag_interval: float = 0.25
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Config:
+    """Every setting of the hub, grouped by section."""
+
+    server: ServerConfig = ServerConfig()
+    hub: HubConfig = HubConfig()
+    store: StoreConfig = StoreConfig()
+    log: LogConfig = LogConfig()
+    actors: ActorsConfig = ActorsConfig()
+    shutdown: ShutdownConfig = ShutdownConfig()
+    metrics: MetricsConfig = MetricsConfig()
+
+    @property
+    def data_dir(self) -> Path:
+        """The data directory as a path (relative paths are relative to the working directory)."""
+        return Path(self.hub.data_dir)
+
+
+_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("log", "format"): ("auto", "json", "console"),
+    ("log", "level"): ("debug", "info", "warning", "error"),
+}
+
+
+def sections() -> dict[str, type[Any]]:
+    """The section names and their dataclasses, in declaration order."""
+    return {f.name: type(f.default) for f in dataclasses.fields(Config)}
+
+
+def _hint(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(known))}"
+
+
+def _coerce(section: str, key: str, value: Any, default: Any, origin: str) -> Any:
+    """Check (and for strings from the environment, convert) one value to its field's type."""
+    where = f"{section}.{key} (from {origin})"
+    if isinstance(default, bool):
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if isinstance(default, int):
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            return int(value) if isinstance(value, str) else _exact(value, int)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}") from None
+    if isinstance(default, float):
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value) if isinstance(value, str | int) else _exact(value, float)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a string, got {value!r}")
+    choices = _CHOICES.get((section, key))
+    if choices and value not in choices:
+        raise ConfigError(f"{where}: expected one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _exact(value: Any, kind: type[Any]) -> Any:
+    if not isinstance(value, kind):
+        raise TypeError
+    return value
+
+
+def _apply(
+    values: dict[str, dict[str, Any]], section: str, key: str, value: Any, origin: str
+) -> None:
+    known_sections = sections()
+    if section not in known_sections:
+        raise ConfigError(
+            f"unknown config section {section!r} (from {origin})"
+            + _hint(section, list(known_sections))
+        )
+    defaults = known_sections[section]()
+    known_keys = [f.name for f in dataclasses.fields(defaults)]
+    if key not in known_keys:
+        raise ConfigError(
+            f"unknown config key {section}.{key} (from {origin})" + _hint(key, known_keys)
+        )
+    values.setdefault(section, {})[key] = _coerce(
+        section, key, value, getattr(defaults, key), origin
+    )
+
+
+def _from_env(values: dict[str, dict[str, Any]], env: Mapping[str, str]) -> None:
+    known = {
+        f"{ENV_PREFIX}{section.upper()}_{f.name.upper()}": (section, f.name)
+        for section, cls in sections().items()
+        for f in dataclasses.fields(cls)
+    }
+    for name, value in sorted(env.items()):
+        if not name.startswith(ENV_PREFIX) or name.startswith(_ENV_NOT_SETTINGS):
+            continue
+        if name not in known:
+            raise ConfigError(f"unknown environment variable {name}" + _hint(name, list(known)))
+        section, key = known[name]
+        _apply(values, section, key, value, f"environment variable {name}")
+
+
+def load_config(
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Build the configuration from defaults, a TOML file, the environment and overrides.
+
+    `overrides` maps dotted names (`"server.port"`) to values, for command-line flags.
+    Raises `ConfigError` with a hint for unknown names and wrongly typed values.
+    """
+    values: dict[str, dict[str, Any]] = {}
+    if path is not None:
+        try:
+            document = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        for section, table in document.items():
+            if not isinstance(table, dict):
+                raise ConfigError(
+                    f"{path}: top-level key {section!r} must be a [section]"
+                    + _hint(section, list(sections()))
+                )
+            for key, value in table.items():
+                _apply(values, section, key, value, str(path))
+    _from_env(values, env or {})
+    for dotted, value in (overrides or {}).items():
+        section, _, key = dotted.partition(".")
+        _apply(values, section, key, value, "command line")
+    built = {name: cls(**values.get(name, {})) for name, cls in sections().items()}
+    config = Config(**built)
+    _validate(config)
+    return config
+
+
+def _validate(config: Config) -> None:
+    if not 0 <= config.server.port < 65536:
+        raise ConfigError(
+            f"server.port must be 0-65535 (0: any free port), got {config.server.port}"
+        )
+    if bool(config.server.tls_cert) != bool(config.server.tls_key):
+        raise ConfigError("server.tls_cert and server.tls_key must be set together")
+    if config.shutdown.deadline <= 0:
+        raise ConfigError("shutdown.deadline must be positive")
+    if config.actors.restart_backoff_initial > config.actors.restart_backoff_max:
+        raise ConfigError("actors.restart_backoff_initial must not exceed restart_backoff_max")

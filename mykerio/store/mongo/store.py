@@ -1,0 +1,77 @@
+"""The MongoDB store: one `pymongo.AsyncMongoClient`, its database and collections."""
+
+from __future__ import annotations
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
+
+from mykerio.errors import ConfigError, Unavailable
+from mykerio.store.base import OperationObserver
+from mykerio.store.mongo.appliances import MongoAppliances
+from mykerio.store.mongo.backups import MongoBackups
+from mykerio.store.mongo.indexes import Document, ensure_indexes
+from mykerio.store.mongo.users import MongoUsers
+
+DEFAULT_DATABASE = "mykerio"
+"""The database used when the URI names none."""
+
+
+class MongoStore:
+    """`Store` on a MongoDB(-wire) server."""
+
+    kind = "mongodb"
+
+    def __init__(
+        self,
+        client: AsyncMongoClient[Document],
+        database: AsyncDatabase[Document],
+        on_operation: OperationObserver | None,
+    ) -> None:
+        self._client = client
+        self._database = database
+        self._closed = False
+        self.users = MongoUsers(database.users, on_operation)
+        self.appliances = MongoAppliances(database.appliances, on_operation)
+        self.backups = MongoBackups(database.backups, on_operation)
+
+    async def ping(self) -> None:
+        """Return once the server answers `ping`; `Unavailable` if it cannot."""
+        if self._closed:
+            raise Unavailable("the MongoDB store is closed")
+        try:
+            await self._database.command("ping")
+        except PyMongoError as error:
+            raise Unavailable(f"the MongoDB store does not answer: {error}") from error
+
+    async def close(self) -> None:
+        """Close the client's connections; calling it again does nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._client.close()
+
+
+async def open_mongo_store(
+    uri: str, *, on_operation: OperationObserver | None = None
+) -> MongoStore:
+    """Connect to the server at `uri` and create the store's indexes if they are missing.
+
+    The database is the URI's path (`mongodb://host/name`), `mykerio` if it has none. Raises
+    `ConfigError` for an unusable URI and `Unavailable` if the server cannot be reached.
+    """
+    try:
+        client: AsyncMongoClient[Document] = AsyncMongoClient(uri, tz_aware=True)
+    except ConfigurationError as error:
+        # The message names the problem, never the URI itself, which may hold a password.
+        raise ConfigError(f"the MongoDB store URI is not usable: {error}") from error
+    try:
+        database = client.get_default_database(default=DEFAULT_DATABASE)
+        await ensure_indexes(database)
+    except ConnectionFailure as error:
+        await client.close()
+        raise Unavailable(f"the MongoDB server cannot be reached: {error}") from error
+    except BaseException:
+        await client.close()
+        raise
+    return MongoStore(client, database, on_operation)

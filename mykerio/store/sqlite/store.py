@@ -1,0 +1,58 @@
+"""The SQLite store: one database file under the data directory, opened and migrated."""
+
+from __future__ import annotations
+
+import sqlite3
+from functools import partial
+from pathlib import Path
+
+from mykerio.errors import Unavailable
+from mykerio.store.base import OperationObserver
+from mykerio.store.sqlite.appliances import SqliteAppliances
+from mykerio.store.sqlite.backups import SqliteBackups
+from mykerio.store.sqlite.connection import SqliteDatabase
+from mykerio.store.sqlite.migrations import migrate
+from mykerio.store.sqlite.users import SqliteUsers
+
+
+def _select_one(connection: sqlite3.Connection) -> None:
+    connection.execute("SELECT 1").fetchall()
+
+
+class SqliteStore:
+    """`Store` on an embedded SQLite database."""
+
+    kind = "sqlite"
+
+    def __init__(self, database: SqliteDatabase, on_operation: OperationObserver | None) -> None:
+        self._database = database
+        self.users = SqliteUsers(database, on_operation)
+        self.appliances = SqliteAppliances(database, on_operation)
+        self.backups = SqliteBackups(database, on_operation)
+
+    async def ping(self) -> None:
+        """Return once the database answers a query; `Unavailable` if it cannot."""
+        try:
+            await self._database.run(_select_one)
+        except sqlite3.Error as error:
+            raise Unavailable(f"the SQLite store does not answer: {error}") from error
+
+    async def close(self) -> None:
+        """Close the database and end its worker thread; calling it again does nothing."""
+        await self._database.close()
+
+
+async def open_sqlite_store(
+    path: Path, *, on_operation: OperationObserver | None = None
+) -> SqliteStore:
+    """Open (creating if needed) the database file at `path` and bring its schema up to date.
+
+    Raises `ConfigError` if the file was written by a newer version of the hub.
+    """
+    database = await SqliteDatabase.open(path)
+    try:
+        await database.run(partial(migrate, path=path))
+    except BaseException:
+        await database.close()
+        raise
+    return SqliteStore(database, on_operation)

@@ -1,0 +1,380 @@
+"""The store contract: every test runs against SQLite and MongoDB (except the SQLite-only ones).
+
+Tests `mykerio.store` through its protocols only, so both adapters promise the same behaviour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import os
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from mykerio.errors import ConfigError, Conflict, InvalidInput, NotFound, Unavailable
+from mykerio.models import Appliance, Backup, User, new_id
+from mykerio.store import SQLITE_FILENAME, Store, open_store
+from mykerio.store.sqlite.connection import SqliteDatabase
+from mykerio.store.sqlite.migrations import LATEST_VERSION
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+KEY = b"\x00\xffkey\xfe"
+
+
+def make_user(email: str = "ann@example.com", created_at: datetime = T0) -> User:
+    """A new unconfirmed user."""
+    return User(
+        id=new_id(),
+        email=email,
+        full_name="Ann Example",
+        password_hash="$argon2id$not-a-real-hash",
+        created_at=created_at,
+        confirmed_at=None,
+    )
+
+
+def make_appliance(public_key: bytes = KEY) -> Appliance:
+    """A new Kerio Control appliance in organization `org1`."""
+    return Appliance(
+        id=new_id(),
+        org_id="org1",
+        product="control",
+        version="9.4.0",
+        name="Office firewall",
+        public_key=public_key,
+        ip="192.0.2.10",
+        status="grey",
+        created_at=T0,
+        last_seen=None,
+    )
+
+
+def make_backup(appliance_id: str, created_at: datetime, content: bytes = b"cfg") -> Backup:
+    """A backup of `appliance_id` taken at `created_at`."""
+    return Backup(
+        id=new_id(),
+        appliance_id=appliance_id,
+        created_at=created_at,
+        filename="backup.tgz",
+        content=content,
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
+
+
+async def test_duplicate_email_conflicts_and_keeps_first(store: Store) -> None:
+    """A second user with the same email, also in other letter case, is refused untouched."""
+    first = await store.users.add(make_user("Ann@Example.com"))
+
+    for email in ("Ann@Example.com", "ann@EXAMPLE.com"):
+        with pytest.raises(Conflict):
+            await store.users.add(make_user(email))
+
+    assert await store.users.by_email("ANN@example.COM") == first
+    assert await store.users.by_id(first.id) == first
+
+
+async def test_duplicate_user_id_conflicts(store: Store) -> None:
+    """A second user with an existing id is refused."""
+    first = await store.users.add(make_user("ann@example.com"))
+
+    with pytest.raises(Conflict):
+        await store.users.add(dataclasses.replace(first, email="bob@example.com"))
+
+
+async def test_duplicate_appliance_key_conflicts(store: Store) -> None:
+    """A second appliance with an existing public key is refused and the first stays."""
+    first = await store.appliances.add(make_appliance())
+
+    with pytest.raises(Conflict):
+        await store.appliances.add(make_appliance())
+
+    assert await store.appliances.by_id(first.id) == first
+
+
+async def test_record_hello_inserts_then_updates(store: Store) -> None:
+    """A hello from an unknown key creates a green appliance; the next one updates it."""
+    created = await store.appliances.record_hello(
+        KEY, product="control", version="9.4.0", ip="192.0.2.1", seen_at=T0
+    )
+    assert created == Appliance(
+        id=created.id,
+        org_id="",
+        product="control",
+        version="9.4.0",
+        name="control",
+        public_key=KEY,
+        ip="192.0.2.1",
+        status="green",
+        created_at=T0,
+        last_seen=T0,
+    )
+    await store.appliances.set_status(created.id, "red", T0 + timedelta(seconds=90))
+
+    later = T0 + timedelta(minutes=5)
+    updated = await store.appliances.record_hello(
+        KEY, product="control", version="9.5.0", ip="192.0.2.2", seen_at=later
+    )
+
+    assert updated == dataclasses.replace(
+        created, version="9.5.0", ip="192.0.2.2", status="green", last_seen=later
+    )
+    assert await store.appliances.by_id(created.id) == updated
+
+
+async def test_record_hello_keeps_added_appliance_identity(store: Store) -> None:
+    """A hello for an added appliance keeps its id, organization, name and creation time."""
+    added = await store.appliances.add(make_appliance())
+
+    updated = await store.appliances.record_hello(
+        KEY, product="control", version="9.5.0", ip="192.0.2.3", seen_at=T0 + timedelta(hours=1)
+    )
+
+    assert (updated.id, updated.org_id, updated.name, updated.created_at) == (
+        added.id,
+        "org1",
+        "Office firewall",
+        T0,
+    )
+
+
+async def test_concurrent_hellos_create_one_appliance(store: Store) -> None:
+    """Twenty simultaneous hellos from one new key create exactly one appliance."""
+    results = await asyncio.gather(
+        *(
+            store.appliances.record_hello(
+                KEY, product="connect", version="10.0", ip="192.0.2.5", seen_at=T0
+            )
+            for _ in range(20)
+        )
+    )
+
+    assert len({appliance.id for appliance in results}) == 1
+    assert await store.appliances.by_id(results[0].id) is not None
+
+
+async def test_set_status_updates_status_and_last_seen(store: Store) -> None:
+    """Setting a status stores it with its time as `last_seen` and returns the result."""
+    added = await store.appliances.add(make_appliance())
+    at = T0 + timedelta(minutes=1)
+
+    changed = await store.appliances.set_status(added.id, "yellow", at)
+
+    assert changed == dataclasses.replace(added, status="yellow", last_seen=at)
+    assert await store.appliances.by_id(added.id) == changed
+
+
+async def test_add_keep_newest_keeps_five_newest(store: Store) -> None:
+    """Adding eight backups keeps the five newest and reports each removed id once."""
+    backups = [make_backup("a1", T0 + timedelta(minutes=i)) for i in range(8)]
+    other = await store.backups.add_keep_newest(make_backup("a2", T0), keep=5)
+
+    removed = [await store.backups.add_keep_newest(backup, keep=5) for backup in backups]
+
+    assert other == []
+    assert removed == [[], [], [], [], [], [backups[0].id], [backups[1].id], [backups[2].id]]
+    assert await store.backups.newest("a1", 10) == backups[:2:-1]
+    assert [b.id for b in await store.backups.newest("a1", 2)] == [backups[7].id, backups[6].id]
+    assert len(await store.backups.newest("a2", 10)) == 1
+
+
+async def test_concurrent_backups_leave_five_newest(store: Store) -> None:
+    """Twenty simultaneous adds leave exactly the five newest backups."""
+    backups = [make_backup("a1", T0 + timedelta(seconds=i)) for i in range(20)]
+
+    removed = await asyncio.gather(
+        *(store.backups.add_keep_newest(backup, keep=5) for backup in backups)
+    )
+
+    newest = await store.backups.newest("a1", 50)
+    assert [backup.id for backup in newest] == [backup.id for backup in reversed(backups[-5:])]
+    assert {i for ids in removed for i in ids} == {backup.id for backup in backups[:-5]}
+
+
+async def test_datetimes_come_back_utc_truncated_to_milliseconds(store: Store) -> None:
+    """Datetimes in any timezone come back as `datetime.UTC` at millisecond precision."""
+    plus_two = timezone(timedelta(hours=2))
+    moment = datetime(2026, 3, 4, 7, 6, 7, 123456, tzinfo=plus_two)
+    expected = datetime(2026, 3, 4, 5, 6, 7, 123000, tzinfo=UTC)
+
+    added = await store.users.add(make_user(created_at=moment))
+    found = await store.users.by_id(added.id)
+    hello = await store.appliances.record_hello(
+        KEY, product="operator", version="2.6", ip="192.0.2.9", seen_at=moment
+    )
+    await store.backups.add_keep_newest(make_backup("a1", moment), keep=5)
+    [backup] = await store.backups.newest("a1", 5)
+
+    assert found is not None
+    for value in (added.created_at, found.created_at, hello.last_seen, backup.created_at):
+        assert value == expected
+        assert value is not None
+        assert value.tzinfo is UTC
+        assert value.microsecond == 123000
+
+
+async def test_naive_datetime_is_rejected(store: Store) -> None:
+    """Every operation taking a datetime refuses a naive one with `InvalidInput`."""
+    naive = datetime(2026, 1, 1)
+    appliance = await store.appliances.add(make_appliance())
+
+    with pytest.raises(InvalidInput):
+        await store.users.add(make_user(created_at=naive))
+    with pytest.raises(InvalidInput):
+        await store.appliances.add(dataclasses.replace(make_appliance(b"k2"), last_seen=naive))
+    with pytest.raises(InvalidInput):
+        await store.appliances.record_hello(
+            b"k3", product="control", version="9.4.0", ip="192.0.2.1", seen_at=naive
+        )
+    with pytest.raises(InvalidInput):
+        await store.appliances.set_status(appliance.id, "red", naive)
+    with pytest.raises(InvalidInput):
+        await store.backups.add_keep_newest(make_backup("a1", naive), keep=5)
+
+    assert await store.users.by_email("ann@example.com") is None
+    assert await store.backups.newest("a1", 5) == []
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"\x00\xff" * 1000, os.urandom(1024 * 1024)],
+    ids=["empty", "non-utf8", "1MiB-random"],
+)
+async def test_bytes_round_trip(store: Store, content: bytes) -> None:
+    """Backup contents and public keys come back byte for byte."""
+    appliance = await store.appliances.add(make_appliance(public_key=content[:64] + b"\x80"))
+    backup = make_backup(appliance.id, T0, content)
+
+    await store.backups.add_keep_newest(backup, keep=5)
+
+    assert await store.backups.content(backup.id) == content
+    assert await store.backups.newest(appliance.id, 1) == [backup]
+    found = await store.appliances.by_id(appliance.id)
+    assert found is not None
+    assert found.public_key == content[:64] + b"\x80"
+
+
+async def test_missing_things_are_none_empty_or_not_found(store: Store) -> None:
+    """Looking up what does not exist answers `None`, `[]` or `NotFound`."""
+    assert await store.users.by_email("nobody@example.com") is None
+    assert await store.users.by_id("missing") is None
+    assert await store.appliances.by_id("missing") is None
+    assert await store.backups.newest("missing", 5) == []
+    with pytest.raises(NotFound):
+        await store.appliances.set_status("missing", "red", T0)
+    with pytest.raises(NotFound):
+        await store.backups.content("missing")
+
+
+async def test_counts_below_one_are_invalid(store: Store) -> None:
+    """`keep` and `limit` below 1 raise `InvalidInput` and store nothing."""
+    with pytest.raises(InvalidInput):
+        await store.backups.add_keep_newest(make_backup("a1", T0), keep=0)
+    with pytest.raises(InvalidInput):
+        await store.backups.newest("a1", 0)
+
+    assert await store.backups.newest("a1", 5) == []
+
+
+async def test_observer_hears_every_operation(
+    store: Store, operations: list[tuple[str, float]]
+) -> None:
+    """The observer gets each operation's name and duration, failed operations included."""
+    user = await store.users.add(make_user())
+    with pytest.raises(Conflict):
+        await store.users.add(user)
+    await store.users.by_email(user.email)
+    await store.appliances.record_hello(
+        KEY, product="control", version="9.4.0", ip="192.0.2.1", seen_at=T0
+    )
+    await store.backups.newest("a1", 5)
+
+    assert [name for name, _ in operations] == [
+        "users.add",
+        "users.add",
+        "users.by_email",
+        "appliances.record_hello",
+        "backups.newest",
+    ]
+    assert all(seconds >= 0 for _, seconds in operations)
+
+
+async def test_ping_answers_until_closed(store: Store) -> None:
+    """`ping` returns while the store is open and raises `Unavailable` once it is closed."""
+    await store.ping()
+    assert store.kind in ("sqlite", "mongodb")
+
+    await store.close()
+    await store.close()
+
+    with pytest.raises(Unavailable):
+        await store.ping()
+
+
+async def test_reopening_keeps_data_and_unique_rules(
+    store: Store, store_uri: str, tmp_path: Path
+) -> None:
+    """A second open of the same store sees the data, and its unique rules still hold."""
+    user = await store.users.add(make_user())
+
+    again = await open_store(store_uri, tmp_path)
+    try:
+        assert await again.users.by_email(user.email) == user
+        with pytest.raises(Conflict):
+            await again.users.add(make_user(user.email.upper()))
+    finally:
+        await again.close()
+
+
+async def test_unknown_uri_scheme_is_a_config_error(tmp_path: Path) -> None:
+    """A store URI that is neither empty nor MongoDB fails with `ConfigError`."""
+    with pytest.raises(ConfigError, match="postgres"):
+        await open_store("postgres://user:secret@db/hub", tmp_path)
+
+
+async def test_sqlite_reopen_keeps_data_and_migrates_once(tmp_path: Path) -> None:
+    """Re-opening a SQLite file keeps its data and applies no migration again."""
+    first = await open_store("", tmp_path)
+    user = await first.users.add(make_user())
+    await first.close()
+
+    # Migration 1 creates tables without IF NOT EXISTS, so running it again would fail here.
+    second = await open_store("", tmp_path)
+    try:
+        assert await second.users.by_id(user.id) == user
+    finally:
+        await second.close()
+
+    with sqlite3.connect(tmp_path / SQLITE_FILENAME) as connection:
+        versions = connection.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()
+    connection.close()
+    assert versions == [(v,) for v in range(1, LATEST_VERSION + 1)]
+
+
+async def test_sqlite_calls_run_on_one_worker_thread(tmp_path: Path) -> None:
+    """Every SQLite call runs on the same thread, which is not the event loop's."""
+    database = await SqliteDatabase.open(tmp_path / "threads.sqlite3")
+    try:
+        threads = await asyncio.gather(
+            *(database.run(lambda _: threading.get_ident()) for _ in range(10))
+        )
+    finally:
+        await database.close()
+
+    assert len(set(threads)) == 1
+    assert threads[0] != threading.get_ident()
+
+
+async def test_sqlite_newer_schema_refuses_to_open(tmp_path: Path) -> None:
+    """A SQLite file from a newer hub version fails to open with `ConfigError`."""
+    await (await open_store("", tmp_path)).close()
+    with sqlite3.connect(tmp_path / SQLITE_FILENAME) as connection:
+        connection.execute("INSERT INTO schema_version VALUES (?)", (LATEST_VERSION + 1,))
+    connection.close()
+
+    with pytest.raises(ConfigError, match="newer"):
+        await open_store("", tmp_path)

@@ -1,0 +1,185 @@
+"""BaseHandler: what every HTTP handler shares — request ids, security headers, JSON errors.
+
+Every response carries the security headers; every error, whatever raised it, is rendered as
+`{"error": {"code": ..., "message": ..., "request_id": ...}}` with a stable code; every request
+binds its request id into the log context, so every line logged while serving it carries it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from http import HTTPStatus
+from typing import Any, ClassVar, TypeVar
+
+import pykka
+import structlog
+import tornado.web
+from pykka import ActorDeadError, ActorRef
+
+from actors.runtime import answer
+from mykerio.errors import DomainError, Unavailable
+from web.metrics import HubMetrics
+
+T = TypeVar("T")
+log = structlog.get_logger("web")
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Stable codes for errors that come from the transport rather than the domain.
+_HTTP_CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def apply_security_headers(handler: tornado.web.RequestHandler) -> None:
+    """Set the headers every response carries (also static files)."""
+    for name, value in SECURITY_HEADERS.items():
+        handler.set_header(name, value)
+
+
+class BaseHandler(tornado.web.RequestHandler):
+    """Parent of every handler; `route` and `metrics` are injected through `initialize`."""
+
+    route: str
+    metrics: HubMetrics
+    ask_timeout: float
+    # Filled in by subclasses: what each method does, for the OpenAPI document.
+    openapi: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    def initialize(self, route: str, metrics: HubMetrics, ask_timeout: float = 10.0) -> None:
+        """Store what the application injected."""
+        self.route = route
+        self.metrics = metrics
+        self.ask_timeout = ask_timeout
+        self.request_id = ""
+        self._started = time.perf_counter()
+
+    def set_default_headers(self) -> None:
+        """Security headers (and the request id, once known) on every response, errors too."""
+        apply_security_headers(self)
+        request_id = getattr(self, "request_id", "")
+        if request_id:
+            self.set_header("X-Request-Id", request_id)
+
+    def prepare(self) -> None:
+        """Give the request an id (the caller's, if well-formed) and bind it for logging."""
+        offered = self.request.headers.get("X-Request-Id", "")
+        self.request_id = offered if _REQUEST_ID.match(offered) else secrets.token_hex(8)
+        self.set_header("X-Request-Id", self.request_id)
+        structlog.contextvars.bind_contextvars(request_id=self.request_id)
+
+    def on_finish(self) -> None:
+        """Count the request, log one access line and drop the request's log context."""
+        status = self.get_status()
+        elapsed = time.perf_counter() - self._started
+        self.metrics.http_requests.labels(self.route, self.request.method, str(status)).inc()
+        self.metrics.http_duration.labels(self.route).observe(elapsed)
+        log.info(
+            "request",
+            method=self.request.method,
+            path=self.request.path,
+            route=self.route,
+            status=status,
+            ms=round(elapsed * 1000, 2),
+            request_id=self.request_id,
+        )
+        structlog.contextvars.unbind_contextvars("request_id")
+
+    def write_json(self, document: Any, status: int = 200) -> None:
+        """Answer with a JSON document."""
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps(document, separators=(",", ":")))
+
+    async def ask(self, ref: ActorRef[Any], message: Any) -> Any:
+        """Ask an actor without blocking the loop, within the configured timeout."""
+        return await self.answer(ref.ask(message, block=False))
+
+    async def answer(self, future: pykka.Future[T]) -> T:
+        """Await an actor's answer (an ask's or a proxy call's) within the configured timeout."""
+        try:
+            return await answer(future, timeout=self.ask_timeout)
+        except ActorDeadError:
+            raise Unavailable("the actor that owns this is restarting; try again") from None
+
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        """Domain errors choose their own status."""
+        exc_info = kwargs.get("exc_info")
+        if exc_info is not None and isinstance(exc_info[1], DomainError):
+            status_code = exc_info[1].status
+        super().send_error(status_code, **kwargs)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Render every error in the one JSON shape."""
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(error, DomainError):
+            code, message = error.code, error.message
+        else:
+            code = _HTTP_CODES.get(status_code, f"http_{status_code}")
+            if isinstance(error, tornado.web.HTTPError) and error.log_message:
+                message = error.log_message % error.args if error.args else error.log_message
+            else:
+                message = _phrase(status_code)
+            if status_code >= 500:
+                message = _phrase(status_code)  # never leak internals to the caller
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
+        self.finish(
+            json.dumps({"error": {"code": code, "message": message, "request_id": self.request_id}})
+        )
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """Domain errors are expected answers; anything else is logged with its traceback."""
+        if isinstance(value, DomainError | tornado.web.HTTPError):
+            log.info("request refused", error=type(value).__name__, detail=str(value))
+            return
+        log.error("unhandled error", exc_info=(typ, value, tb))
+
+    def allowed_methods(self) -> list[str]:
+        """The HTTP methods this handler implements."""
+        return [m for m in ("GET", "POST", "PUT", "PATCH", "DELETE") if _implements(self, m)]
+
+
+def _implements(handler: tornado.web.RequestHandler, method: str) -> bool:
+    own = getattr(type(handler), method.lower(), None)
+    return own is not None and own is not getattr(tornado.web.RequestHandler, method.lower())
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+class NotFoundHandler(BaseHandler):
+    """Answers every path no route matches with the JSON 404."""
+
+    def prepare(self) -> None:
+        """Refuse whatever the method."""
+        super().prepare()
+        raise tornado.web.HTTPError(404, "no such page: %s", self.request.path)

@@ -1,0 +1,55 @@
+"""The dashboard's pages (Tornado templates plus plain ES modules) and the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tornado.web
+
+import mykerio
+from web.base import BaseHandler, apply_security_headers
+
+
+class DashboardHandler(BaseHandler):
+    """The dashboard shell: header, navigation and the live area later issues fill."""
+
+    openapi = {
+        "get": {
+            "summary": "The dashboard (HTML)",
+            "tags": ["dashboard"],
+            "responses": {"200": {"description": "Dashboard page", "content_type": "text/html"}},
+        }
+    }
+
+    def get(self) -> None:
+        """Render the shell."""
+        self.render("dashboard.html", version=mykerio.__version__)
+
+
+class OpenApiHandler(BaseHandler):
+    """Serves the OpenAPI document built from the route table."""
+
+    openapi = {
+        "get": {
+            "summary": "This API's OpenAPI 3.1 document",
+            "tags": ["hub"],
+            "responses": {"200": {"description": "OpenAPI document", "schema": {"type": "object"}}},
+        }
+    }
+
+    def initialize(self, document: dict[str, Any], **kwargs: Any) -> None:  # type: ignore[override]
+        """Store the document."""
+        super().initialize(**kwargs)
+        self.document = document
+
+    def get(self) -> None:
+        """The document."""
+        self.write_json(self.document)
+
+
+class StaticHandler(tornado.web.StaticFileHandler):
+    """Static files with the same security headers as pages."""
+
+    def set_default_headers(self) -> None:
+        """Security headers on static files too."""
+        apply_security_headers(self)

@@ -1,0 +1,128 @@
+"""The running hub: opens the store, starts the supervisor and its actors, serves HTTPS.
+
+`Hub.start()` and `Hub.stop()` bring the parts up in order and down in reverse order; the
+command line (`web/__main__.py`) and the tests both drive a hub through them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import time
+
+import structlog
+import tornado.httpserver
+import tornado.netutil
+
+from actors.health import HealthActor
+from actors.runtime import LoopRuntime
+from actors.supervisor import Backoff, Supervisor
+from mykerio.clock import Clock, SystemClock
+from mykerio.config import Config
+from mykerio.datadir import DataDir, prepare_data_dir
+from mykerio.errors import ConfigError
+from mykerio.store import Store, open_store
+from web.app import HEALTH_KEY, make_app
+from web.metrics import HubMetrics
+
+log = structlog.get_logger("web.hub")
+
+
+def tls_context(data: DataDir) -> ssl.SSLContext | None:
+    """A server TLS context for the hub's certificate, or None when TLS is off."""
+    if data.tls_cert is None or data.tls_key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(data.tls_cert), str(data.tls_key))
+    return context
+
+
+class Hub:
+    """One hub process's parts, started and stopped in order."""
+
+    def __init__(self, config: Config, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.metrics = HubMetrics()
+        self.port = 0
+        self.store: Store | None = None
+        self.runtime: LoopRuntime | None = None
+        self.supervisor: Supervisor | None = None
+        self._server: tornado.httpserver.HTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the listener as seen from this machine."""
+        scheme = "https" if self.config.server.tls else "http"
+        return f"{scheme}://localhost:{self.port}"
+
+    async def start(self) -> None:
+        """Prepare the data directory, open the store, start actors, listen."""
+        config = self.config
+        data = prepare_data_dir(config, self.clock)
+        self.store = await open_store(
+            config.store.uri, data.path, on_operation=self.metrics.observe_store
+        )
+        self.runtime = LoopRuntime(
+            asyncio.get_running_loop(), slice_seconds=config.actors.dispatch_slice_ms / 1000
+        )
+        self.supervisor = Supervisor(
+            self.runtime,
+            backoff=Backoff(
+                initial=config.actors.restart_backoff_initial,
+                maximum=config.actors.restart_backoff_max,
+                reset_after=config.actors.restart_backoff_reset_after,
+            ),
+        )
+        self.metrics.watch_actors(self.runtime, self.supervisor)
+        self.supervisor.start(
+            HEALTH_KEY,
+            HealthActor,
+            store=self.store,
+            lag_interval=config.metrics.loop_lag_interval,
+            on_lag=self.metrics.observe_lag,
+        )
+        app = make_app(config, self.metrics, self.supervisor)
+        self._server = tornado.httpserver.HTTPServer(
+            app,
+            ssl_options=tls_context(data),
+            max_body_size=config.server.max_body_bytes,
+            xheaders=config.server.xheaders,
+        )
+        try:
+            sockets = tornado.netutil.bind_sockets(config.server.port, config.server.host)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {config.server.host}:{config.server.port}: {exc.strerror}"
+            ) from None
+        self._server.add_sockets(sockets)
+        self.port = next(s.getsockname()[1] for s in sockets if s.family == socket.AF_INET)
+        log.info(
+            "hub started",
+            url=self.url,
+            store=self.store.kind,
+            data_dir=str(data.path),
+            pid_actors=len(self.supervisor),
+        )
+
+    async def stop(self, deadline: float | None = None) -> None:
+        """Stop accepting, stop actors in reverse start order, close the store — in `deadline`."""
+        budget = deadline if deadline is not None else self.config.shutdown.deadline
+        end = time.monotonic() + budget
+        try:
+            if self._server is not None:
+                self._server.stop()
+            if self.supervisor is not None:
+                await self.supervisor.stop_all(max(0.1, end - time.monotonic()))
+            if self._server is not None:
+                try:
+                    async with asyncio.timeout(max(0.1, end - time.monotonic())):
+                        await self._server.close_all_connections()
+                except TimeoutError:
+                    log.warning("connections still open at the shutdown deadline")
+        finally:
+            if self.store is not None:
+                await self.store.close()
+        log.info("hub stopped", seconds=round(budget - (end - time.monotonic()), 3))
