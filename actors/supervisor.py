@@ -177,9 +177,9 @@ class Supervisor:
         try:
             stopped = await stop(ref, timeout=timeout)
         except AskTimeout:
-            log.error("actor did not stop in time", key=child.key, kind=child.actor_class.kind)
+            log.error("actor did not stop in time", actor=child.key, kind=child.actor_class.kind)
             return False
-        log.info("actor stopped", key=child.key, kind=child.actor_class.kind)
+        log.info("actor stopped", actor=child.key, kind=child.actor_class.kind)
         return stopped
 
     def _on_exit(self, actor: LoopActor, reason: str, error: BaseException | None) -> None:
@@ -196,7 +196,7 @@ class Supervisor:
         delay = self.backoff.delay(child.crashes)
         log.warning(
             "restarting crashed actor",
-            key=child.key,
+            actor=child.key,
             kind=child.actor_class.kind,
             crashes=child.crashes,
             delay_seconds=delay,

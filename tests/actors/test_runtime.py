@@ -8,6 +8,8 @@ import threading
 from typing import Any
 
 import pytest
+import structlog
+import structlog.testing
 from pykka import ActorDeadError
 
 from actors.runtime import AskTimeout, LoopActor, LoopRuntime, ask, stop
@@ -202,3 +204,28 @@ async def _measure_outstanding_asks(loop: asyncio.AbstractEventLoop, runtime: Lo
     assert len(answers) == 10_010
     assert len(lags) >= 3, "the sampler must have run during the asks"
     assert max(lags) < 0.020, f"worst loop lag {max(lags) * 1000:.1f} ms"
+
+
+async def test_actor_log_lines_carry_the_actor_name(runtime: LoopRuntime) -> None:
+    """A line an actor logs names the actor and its kind, without the caller's context."""
+    structlog.contextvars.bind_contextvars(request_id="req-123")
+    try:
+        with structlog.testing.capture_logs() as logs:
+            ref = Recorder.start(runtime=runtime, name="org:42")
+            ref.tell("boom")
+            await until_dead(ref)
+    finally:
+        structlog.contextvars.unbind_contextvars("request_id")
+    crash = next(entry for entry in logs if entry["event"] == "actor crashed")
+    assert crash["actor"] == "org:42"
+    assert crash["kind"] == "recorder"
+    assert "request_id" not in crash
+
+
+async def until_dead(ref: Any) -> None:
+    """Let the loop turn until the actor has ended (bounded)."""
+    for _ in range(100):
+        if not ref.is_alive():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("actor never ended")
