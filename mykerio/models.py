@@ -23,7 +23,13 @@ def email_key(email: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class User:
-    """A hub account; `confirmed_at` stays `None` until the email address is confirmed."""
+    """A hub account; `confirmed_at` stays `None` until the email address is confirmed.
+
+    `totp_secret` and `phone` are sealed (encrypted) by the caller; the store never sees them in
+    the clear. `totp_last_step` is the newest TOTP time step accepted, so no code is accepted
+    twice. `backup_codes` are the hashes of the unused backup codes. `notifications` is the
+    "Receive email notifications from MyKerio" opt-in.
+    """
 
     id: str
     email: str
@@ -31,6 +37,117 @@ class User:
     password_hash: str
     created_at: datetime
     confirmed_at: datetime | None
+    totp_secret: bytes | None = None
+    totp_last_step: int | None = None
+    phone: bytes | None = None
+    backup_codes: tuple[str, ...] = ()
+    notifications: bool = True
+    password_changed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    """A customer organization; names need not be unique."""
+
+    id: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A user's membership of an organization, since `joined_at`."""
+
+    org_id: str
+    user_id: str
+    joined_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A logged-in browser session, known by the hash of its cookie value.
+
+    `persistent` is "Keep me logged in"; `last_seen` is the last request, which decides when an
+    idle session ends.
+    """
+
+    id_hash: str
+    user_id: str
+    created_at: datetime
+    last_seen: datetime
+    persistent: bool
+    ip: str
+    user_agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    """A login between the right password and the second factor, known by its id's hash.
+
+    `guesses` counts the second-factor codes tried; `sms_code_hash` and `sms_expires_at` hold
+    the SMS code sent for this attempt, if any.
+    """
+
+    id_hash: str
+    user_id: str
+    created_at: datetime
+    persistent: bool
+    guesses: int
+    sms_code_hash: str | None
+    sms_expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OneTimeToken:
+    """A single-use token (email confirmation, password reset, ...) known by its hash.
+
+    `purpose` says what it is for; `data` is whatever that purpose needs kept with it.
+    """
+
+    token_hash: str
+    purpose: str
+    user_id: str
+    created_at: datetime
+    expires_at: datetime
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """An email written down before it is sent; `status` is `"pending"`, `"sent"` or `"failed"`.
+
+    `attempts` counts the sending attempts made; a pending message is due at `next_attempt_at`;
+    `last_error` describes the last failed attempt (empty if none).
+    """
+
+    id: str
+    to: str
+    subject: str
+    text: str
+    html: str
+    created_at: datetime
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEvent:
+    """One entry of the access audit; `action` is `"login"`, `"logout"` or `"login_failed"`.
+
+    `email` is the address that was typed (a failed login may name no user: `user_id` empty).
+    """
+
+    id: str
+    user_id: str
+    email: str
+    at: datetime
+    ip: str
+    user_agent: str
+    action: str
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)

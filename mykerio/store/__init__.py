@@ -11,9 +11,16 @@ from pathlib import Path
 from mykerio.errors import ConfigError
 from mykerio.store.base import (
     ApplianceRepository,
+    AuditRepository,
     BackupRepository,
+    LoginAttemptRepository,
     OperationObserver,
+    OrganizationRepository,
+    OutboxRepository,
+    SessionRepository,
     Store,
+    ThrottleRepository,
+    TokenRepository,
     UserRepository,
 )
 from mykerio.store.mongo import open_mongo_store
@@ -22,9 +29,16 @@ from mykerio.store.sqlite import open_sqlite_store
 __all__ = [
     "SQLITE_FILENAME",
     "ApplianceRepository",
+    "AuditRepository",
     "BackupRepository",
+    "LoginAttemptRepository",
     "OperationObserver",
+    "OrganizationRepository",
+    "OutboxRepository",
+    "SessionRepository",
     "Store",
+    "ThrottleRepository",
+    "TokenRepository",
     "UserRepository",
     "open_store",
 ]

@@ -1,22 +1,36 @@
 """The store's interface in domain terms: one repository protocol per domain, and `Store`.
 
 Both adapters (`mykerio.store.sqlite`, `mykerio.store.mongo`) implement these protocols and
-pass the same contract tests (`tests/store/test_contract.py`). Rules shared by every adapter:
+pass the same contract tests (`tests/store/test_*.py`). Rules shared by every adapter:
 
 - datetimes going in must be timezone-aware (naive ones raise `InvalidInput`); they are stored
   at millisecond precision and come back as UTC (`datetime.UTC`);
 - bytes round-trip exactly;
-- a duplicate unique key (user id or email, appliance id or public key, backup id) raises
-  `Conflict`.
+- a duplicate id or other unique key (user email, appliance public key, membership) raises
+  `Conflict`;
+- an operation documented as atomic gives concurrent callers results consistent with some
+  one-at-a-time order, on every adapter (MongoDB without multi-document transactions too);
+- counts such as `limit` must be at least 1 (`InvalidInput` otherwise).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from mykerio.models import Appliance, Backup, User
+from mykerio.models import (
+    AccessEvent,
+    Appliance,
+    Backup,
+    LoginAttempt,
+    Membership,
+    OneTimeToken,
+    Organization,
+    OutboxMessage,
+    Session,
+    User,
+)
 
 OperationObserver = Callable[[str, float], None]
 """Called after every repository operation with its name (`"users.add"`) and its seconds."""
@@ -35,6 +49,40 @@ class UserRepository(Protocol):
 
     async def by_id(self, user_id: str) -> User | None:
         """The user with this id, or `None`."""
+        ...
+
+    # Every setter below raises `NotFound` for an unknown user id.
+
+    async def set_password_hash(self, user_id: str, password_hash: str, at: datetime) -> None:
+        """Replace the password hash; `at` becomes `password_changed_at`."""
+        ...
+
+    async def confirm(self, user_id: str, at: datetime) -> User:
+        """Mark the email confirmed at `at` unless it already is; return the user after that."""
+        ...
+
+    async def set_totp(self, user_id: str, sealed_secret: bytes | None) -> None:
+        """Set (or with `None` remove) the sealed TOTP secret and forget `totp_last_step`."""
+        ...
+
+    async def claim_totp_step(self, user_id: str, step: int) -> bool:
+        """Atomically accept TOTP step `step` if no step as new was accepted since `set_totp`."""
+        ...
+
+    async def set_backup_codes(self, user_id: str, hashes: tuple[str, ...]) -> None:
+        """Replace the backup code hashes (`InvalidInput` if one repeats); old ones stop working."""
+        ...
+
+    async def use_backup_code(self, user_id: str, code_hash: str) -> bool:
+        """Atomically use up one backup code: `True` if it was unused (and now is used)."""
+        ...
+
+    async def set_phone(self, user_id: str, sealed_phone: bytes | None) -> None:
+        """Set (or with `None` remove) the sealed backup phone number."""
+        ...
+
+    async def set_notifications(self, user_id: str, enabled: bool) -> None:
+        """Opt in to (or out of) email notifications."""
         ...
 
 
@@ -86,6 +134,237 @@ class BackupRepository(Protocol):
         ...
 
 
+class OrganizationRepository(Protocol):
+    """Organizations and who belongs to them."""
+
+    async def add(self, organization: Organization) -> Organization:
+        """Store a new organization and return it as stored; `Conflict` if the id is taken."""
+        ...
+
+    async def by_id(self, org_id: str) -> Organization | None:
+        """The organization with this id, or `None`."""
+        ...
+
+    async def rename(self, org_id: str, name: str) -> Organization:
+        """Give the organization a new name and return it; `NotFound` if unknown."""
+        ...
+
+    async def delete(self, org_id: str) -> None:
+        """Delete the organization and all its memberships; `NotFound` if unknown."""
+        ...
+
+    async def add_member(self, org_id: str, user_id: str, at: datetime) -> Membership:
+        """Make the user a member since `at`; `NotFound` if no such org, `Conflict` if a member."""
+        ...
+
+    async def remove_member(self, org_id: str, user_id: str) -> bool:
+        """End the membership; `True` if there was one."""
+        ...
+
+    async def members(self, org_id: str) -> list[Membership]:
+        """The organization's memberships, longest-standing first (ties by user id)."""
+        ...
+
+    async def of_user(self, user_id: str) -> list[Organization]:
+        """The organizations the user belongs to, by name (code point order), ties by id."""
+        ...
+
+    async def is_member(self, org_id: str, user_id: str) -> bool:
+        """Whether the user belongs to the organization."""
+        ...
+
+
+class SessionRepository(Protocol):
+    """Server-side login sessions, known by the hash of the session id."""
+
+    async def add(self, session: Session) -> Session:
+        """Store a new session and return it as stored; `Conflict` if the hash is taken."""
+        ...
+
+    async def get(self, id_hash: str) -> Session | None:
+        """The session with this id hash, or `None` (never existed, revoked or cleaned up)."""
+        ...
+
+    async def touch(self, id_hash: str, at: datetime) -> None:
+        """Record activity at `at`; `last_seen` never moves back. A missing session is ignored."""
+        ...
+
+    async def revoke(self, id_hash: str) -> bool:
+        """Delete the session; `True` if it existed."""
+        ...
+
+    async def revoke_user(self, user_id: str, *, keep: str | None = None) -> int:
+        """Delete the user's sessions, except the one hashed `keep`; return how many went."""
+        ...
+
+    async def for_user(self, user_id: str) -> list[Session]:
+        """The user's sessions, oldest first (ties by id hash)."""
+        ...
+
+    async def delete_idle(self, before: datetime, *, persistent: bool) -> int:
+        """Delete the sessions of that kind last seen before `before`; return how many."""
+        ...
+
+
+class LoginAttemptRepository(Protocol):
+    """Logins waiting for their second factor, known by the hash of the attempt id."""
+
+    async def add(self, attempt: LoginAttempt) -> LoginAttempt:
+        """Store a new attempt and return it as stored; `Conflict` if the hash is taken."""
+        ...
+
+    async def get(self, id_hash: str) -> LoginAttempt | None:
+        """The attempt with this id hash, or `None`."""
+        ...
+
+    async def add_guess(self, id_hash: str) -> int:
+        """Atomically count one more guess and return the new count; `NotFound` if gone."""
+        ...
+
+    async def set_sms_code(self, id_hash: str, code_hash: str, expires_at: datetime) -> None:
+        """Bind (or replace) the SMS code's hash, valid until `expires_at`; `NotFound` if gone."""
+        ...
+
+    async def delete(self, id_hash: str) -> bool:
+        """Delete the attempt; `True` if it existed."""
+        ...
+
+    async def delete_older_than(self, at: datetime) -> int:
+        """Delete the attempts created before `at`; return how many."""
+        ...
+
+
+class ThrottleRepository(Protocol):
+    """Timestamped events per opaque key (such as `"login:ana@acme.example"`), for rate limits.
+
+    A window of length `w` ending at `t` is the half-open interval `(t - w, t]`: an event at
+    `t0` counts until, not at, `t0 + w` (so `Retry-After` is the oldest one's `t0 + w - now`).
+    """
+
+    async def record(self, key: str, at: datetime, window: timedelta) -> int:
+        """Store one event of `key` at `at`, delete the key's events at or before `at - window`,
+        and return how many events the key has in `(at - window, at]`, this one included.
+        """
+        ...
+
+    async def count(self, key: str, since: datetime) -> int:
+        """How many events `key` has after `since` (exclusive)."""
+        ...
+
+    async def oldest_since(self, key: str, since: datetime) -> datetime | None:
+        """The time of the key's oldest event after `since` (exclusive), or `None`."""
+        ...
+
+    async def clear(self, key: str) -> None:
+        """Forget every event of `key`."""
+        ...
+
+
+class TokenRepository(Protocol):
+    """Single-use tokens (confirmation, reset, ...) known by their hash."""
+
+    async def add(self, token: OneTimeToken) -> OneTimeToken:
+        """Store a new token and return it as stored; `Conflict` if the hash is taken."""
+        ...
+
+    async def consume(self, token_hash: str, purpose: str, now: datetime) -> OneTimeToken | None:
+        """Atomically use the token up: return and delete it if it has this purpose and
+        `expires_at > now`. An expired token of this purpose is deleted and gives `None`; a
+        token of another purpose is left alone. Of concurrent calls at most one gets it.
+        """
+        ...
+
+    async def peek(self, token_hash: str, purpose: str, now: datetime) -> OneTimeToken | None:
+        """The token if it has this purpose and `expires_at > now`, without using it up."""
+        ...
+
+    async def delete_for_user(self, user_id: str, purpose: str) -> int:
+        """Delete the user's tokens of this purpose; return how many."""
+        ...
+
+    async def delete_expired(self, now: datetime) -> int:
+        """Delete every token with `expires_at <= now`; return how many."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    """Emails written down before sending, so a restart loses none.
+
+    Oldest and newest go by `created_at`, ties broken by the id.
+    """
+
+    async def add(self, message: OutboxMessage) -> OutboxMessage:
+        """Store a new message and return it as stored; `Conflict` if the id is taken."""
+        ...
+
+    async def by_id(self, message_id: str) -> OutboxMessage | None:
+        """The message with this id, or `None`."""
+        ...
+
+    async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        """At most `limit` pending messages with `next_attempt_at <= now`, oldest first."""
+        ...
+
+    # The mark_* operations raise `NotFound` for an unknown message id.
+
+    async def mark_sent(self, message_id: str, at: datetime) -> None:
+        """Mark the message sent at `at`; the successful attempt adds one to `attempts`."""
+        ...
+
+    async def mark_retry(
+        self, message_id: str, *, attempts: int, next_attempt_at: datetime, error: str
+    ) -> None:
+        """Keep the message pending, due at `next_attempt_at`, after `attempts` failed ones."""
+        ...
+
+    async def mark_failed(self, message_id: str, *, attempts: int, error: str) -> None:
+        """Give the message up after `attempts` attempts, the last failing with `error`."""
+        ...
+
+    async def recent(self, limit: int) -> list[OutboxMessage]:
+        """At most `limit` messages of any status, newest first."""
+        ...
+
+    async def pending_count(self) -> int:
+        """How many messages are pending."""
+        ...
+
+    async def next_attempt_at(self) -> datetime | None:
+        """When the earliest pending message is due, or `None` if none is pending."""
+        ...
+
+
+class AuditRepository(Protocol):
+    """The access audit: logins, logouts and failed logins."""
+
+    async def add(self, event: AccessEvent) -> AccessEvent:
+        """Store a new event and return it as stored; `Conflict` if the id is taken."""
+        ...
+
+    async def query(
+        self,
+        *,
+        user_ids: Sequence[str],
+        ip: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        action: str | None = None,
+        limit: int,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[AccessEvent]:
+        """At most `limit` events of these users, newest first (ties by greater id).
+
+        Optional filters: exactly this `ip`, `since <= at < until`, this `action`. For the next
+        page pass the `(at, id)` of the last event of this one as `before`: pages then neither
+        repeat nor skip events, also among events with equal times. No `user_ids`, no events.
+        """
+        ...
+
+    async def delete_older_than(self, at: datetime) -> int:
+        """Delete the events before `at`; return how many."""
+        ...
+
+
 class Store(Protocol):
     """An open store: the repositories plus health and shutdown."""
 
@@ -107,6 +386,41 @@ class Store(Protocol):
     @property
     def backups(self) -> BackupRepository:
         """Appliance configuration backups."""
+        ...
+
+    @property
+    def organizations(self) -> OrganizationRepository:
+        """Organizations and their members."""
+        ...
+
+    @property
+    def sessions(self) -> SessionRepository:
+        """Login sessions."""
+        ...
+
+    @property
+    def login_attempts(self) -> LoginAttemptRepository:
+        """Logins waiting for their second factor."""
+        ...
+
+    @property
+    def throttle(self) -> ThrottleRepository:
+        """Events counted by rate limits."""
+        ...
+
+    @property
+    def tokens(self) -> TokenRepository:
+        """Single-use tokens."""
+        ...
+
+    @property
+    def outbox(self) -> OutboxRepository:
+        """Emails to send."""
+        ...
+
+    @property
+    def audit(self) -> AuditRepository:
+        """The access audit."""
         ...
 
     async def ping(self) -> None:

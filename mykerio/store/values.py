@@ -1,11 +1,13 @@
 """Rules for values entering a store, shared by both adapters.
 
 Datetimes must be timezone-aware; stores keep them as UTC at millisecond precision, the
-precision MongoDB has. Counts such as `keep` and `limit` must be positive.
+precision MongoDB has. Counts such as `keep` and `limit` must be positive; sets given as
+tuples (backup code hashes) must not repeat an item.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from mykerio.errors import InvalidInput
@@ -36,3 +38,9 @@ def require_positive(name: str, count: int) -> int:
     if count < 1:
         raise InvalidInput(f"{name} must be at least 1, got {count}")
     return count
+
+
+def require_distinct(name: str, items: Sequence[str]) -> None:
+    """`InvalidInput` if an item occurs in `items` more than once."""
+    if len(set(items)) != len(items):
+        raise InvalidInput(f"{name} must not repeat")

@@ -22,21 +22,26 @@ def _with_database(server_uri: str, database: str) -> str:
     return f"{scheme}://{hosts}/{database}" + (f"?{options}" if options else "")
 
 
-@pytest.fixture(params=["sqlite", "mongodb"])
-async def store_uri(request: pytest.FixtureRequest) -> AsyncIterator[str]:
-    """The URI of an empty store of each kind; SQLite's lives in the test's `tmp_path`."""
-    if request.param == "sqlite":
-        yield ""
-        return
-    server_uri: str = request.getfixturevalue("mongo_server_uri")
+@pytest.fixture
+async def mongo_store_uri(mongo_server_uri: str) -> AsyncIterator[str]:
+    """The URI of an empty database on the MongoDB-wire server, dropped afterwards."""
     database = f"test_{uuid.uuid4().hex}"
-    yield _with_database(server_uri, database)
+    yield _with_database(mongo_server_uri, database)
     # Tidy up for a shared server given through MYKERIO_TEST_MONGO_URI.
-    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(server_uri)
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongo_server_uri)
     try:
         await client.drop_database(database)
     finally:
         await client.close()
+
+
+@pytest.fixture(params=["sqlite", "mongodb"])
+def store_uri(request: pytest.FixtureRequest) -> str:
+    """The URI of an empty store of each kind; SQLite's lives in the test's `tmp_path`."""
+    if request.param == "sqlite":
+        return ""
+    uri: str = request.getfixturevalue("mongo_store_uri")
+    return uri
 
 
 @pytest.fixture

@@ -1,69 +1,31 @@
 """The store contract: every test runs against SQLite and MongoDB (except the SQLite-only ones).
 
 Tests `mykerio.store` through its protocols only, so both adapters promise the same behaviour.
+This file holds the shared rules and the first users, appliances and backups tests; each account
+domain has its own `test_store_<domain>.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
+import inspect
 import os
 import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import get_type_hints
 
 import pytest
 
 from mykerio.errors import ConfigError, Conflict, InvalidInput, NotFound, Unavailable
-from mykerio.models import Appliance, Backup, User, new_id
+from mykerio.models import Appliance
 from mykerio.store import SQLITE_FILENAME, Store, open_store
 from mykerio.store.sqlite.connection import SqliteDatabase
-from mykerio.store.sqlite.migrations import LATEST_VERSION
-
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
-KEY = b"\x00\xffkey\xfe"
-
-
-def make_user(email: str = "ann@example.com", created_at: datetime = T0) -> User:
-    """A new unconfirmed user."""
-    return User(
-        id=new_id(),
-        email=email,
-        full_name="Ann Example",
-        password_hash="$argon2id$not-a-real-hash",
-        created_at=created_at,
-        confirmed_at=None,
-    )
-
-
-def make_appliance(public_key: bytes = KEY) -> Appliance:
-    """A new Kerio Control appliance in organization `org1`."""
-    return Appliance(
-        id=new_id(),
-        org_id="org1",
-        product="control",
-        version="9.4.0",
-        name="Office firewall",
-        public_key=public_key,
-        ip="192.0.2.10",
-        status="grey",
-        created_at=T0,
-        last_seen=None,
-    )
-
-
-def make_backup(appliance_id: str, created_at: datetime, content: bytes = b"cfg") -> Backup:
-    """A backup of `appliance_id` taken at `created_at`."""
-    return Backup(
-        id=new_id(),
-        appliance_id=appliance_id,
-        created_at=created_at,
-        filename="backup.tgz",
-        content=content,
-        sha256=hashlib.sha256(content).hexdigest(),
-    )
+from mykerio.store.sqlite.migrations import LATEST_VERSION, MIGRATIONS
+from mykerio.store.values import to_millis
+from tests.store.factories import KEY, T0, make_appliance, make_backup, make_user
 
 
 async def test_duplicate_email_conflicts_and_keeps_first(store: Store) -> None:
@@ -303,6 +265,28 @@ async def test_observer_hears_every_operation(
     assert all(seconds >= 0 for _, seconds in operations)
 
 
+def _repository_protocols() -> dict[str, type]:
+    """Each repository property of `Store` and the protocol it returns."""
+    returns = {
+        name: get_type_hints(value.fget)["return"]
+        for name, value in vars(Store).items()
+        if isinstance(value, property)
+    }
+    return {name: kind for name, kind in returns.items() if kind is not str}
+
+
+async def test_every_repository_operation_is_observed(store: Store) -> None:
+    """Each operation of each repository protocol is timed by `@observed` in the adapter."""
+    for repository, protocol in _repository_protocols().items():
+        implementation = type(getattr(store, repository))
+        operations = [n for n, v in vars(protocol).items() if inspect.iscoroutinefunction(v)]
+        assert operations, repository
+        for name in operations:
+            method = getattr(implementation, name)
+            assert method.__code__.co_qualname == "observed.<locals>.timed", (repository, name)
+            assert method.__wrapped__.__name__ == name
+
+
 async def test_ping_answers_until_closed(store: Store) -> None:
     """`ping` returns while the store is open and raises `Unavailable` once it is closed."""
     await store.ping()
@@ -353,6 +337,29 @@ async def test_sqlite_reopen_keeps_data_and_migrates_once(tmp_path: Path) -> Non
         versions = connection.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()
     connection.close()
     assert versions == [(v,) for v in range(1, LATEST_VERSION + 1)]
+
+
+async def test_sqlite_version_1_file_is_upgraded_with_its_users(tmp_path: Path) -> None:
+    """A file at schema version 1 is migrated; its users read with the account defaults."""
+    user = make_user()
+    with sqlite3.connect(tmp_path / SQLITE_FILENAME) as connection:
+        connection.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY)")
+        for statement in MIGRATIONS[0]:
+            connection.execute(statement)
+        connection.execute("INSERT INTO schema_version VALUES (1)")
+        connection.execute(
+            "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, NULL)",
+            (user.id, user.email, user.email, user.full_name, user.password_hash, to_millis(T0)),
+        )
+    connection.close()
+
+    store = await open_store("", tmp_path)
+    try:
+        assert await store.users.by_id(user.id) == user
+        await store.users.set_backup_codes(user.id, ("code-hash",))
+        assert await store.users.use_backup_code(user.id, "code-hash")
+    finally:
+        await store.close()
 
 
 async def test_sqlite_calls_run_on_one_worker_thread(tmp_path: Path) -> None:

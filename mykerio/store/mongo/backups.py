@@ -8,7 +8,7 @@ from mykerio.errors import NotFound
 from mykerio.models import Backup
 from mykerio.store.base import OperationObserver
 from mykerio.store.mongo.documents import backup_document, backup_from_document
-from mykerio.store.mongo.indexes import BACKUPS_NEWEST_FIRST, Document, duplicates_conflict
+from mykerio.store.mongo.indexes import NEWEST_FIRST, Document, duplicates_conflict
 from mykerio.store.observed import observed
 from mykerio.store.values import require_positive
 
@@ -41,7 +41,7 @@ class MongoBackups:
             await self._collection.insert_one(backup_document(backup))
         beyond = (
             self._collection.find({"appliance_id": backup.appliance_id}, {"_id": 1})
-            .sort(BACKUPS_NEWEST_FIRST)
+            .sort(NEWEST_FIRST)
             .skip(keep)
         )
         removed = [str(document["_id"]) async for document in beyond]
@@ -54,9 +54,7 @@ class MongoBackups:
         """At most `limit` backups of the appliance, newest first."""
         require_positive("limit", limit)
         found = (
-            self._collection.find({"appliance_id": appliance_id})
-            .sort(BACKUPS_NEWEST_FIRST)
-            .limit(limit)
+            self._collection.find({"appliance_id": appliance_id}).sort(NEWEST_FIRST).limit(limit)
         )
         return [backup_from_document(document) async for document in found]
 

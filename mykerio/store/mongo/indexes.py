@@ -3,6 +3,12 @@
 Indexes are created at every open; `create_index` does nothing when the index exists. Only
 plain single and compound indexes are used, which every MongoDB-wire server we test against
 (FerretDB 1.24 included) supports: no TTL, no partial indexes.
+
+FerretDB 1.24 applies an update by reading the document, changing it in its own process and
+writing it back whole, so conditional updates (`find_one_and_update`, `$inc`, `$pull`) are not
+atomic there. What it does do atomically is refuse a second insert of a unique key and report
+how many documents a delete removed; the operations that must be atomic are built on those two
+(the `*_claims` indexes below, and deletes whose `deleted_count` decides who won).
 """
 
 from __future__ import annotations
@@ -19,17 +25,63 @@ from mykerio.errors import Conflict
 
 Document = dict[str, Any]
 
-BACKUPS_NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
-"""The order of `backups` from newest to oldest; ties broken by the greater id."""
+NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
+"""Newest to oldest by `created_at`, ties broken by the greater id."""
+
+OLDEST_FIRST = [("created_at", ASCENDING), ("_id", ASCENDING)]
+"""Oldest to newest by `created_at`, ties broken by the lower id."""
+
+EVENTS_NEWEST_FIRST = [("at", DESCENDING), ("_id", DESCENDING)]
+"""The order of `access_events` from newest to oldest; ties broken by the greater id."""
 
 
 async def ensure_indexes(database: AsyncDatabase[Document]) -> None:
     """Create the store's indexes if they are missing."""
     await database.users.create_index("email_lower", unique=True, name="email_lower_unique")
+    # A code is one document: deleting it is using it, and only one delete can remove it.
+    await database.backup_codes.create_index(
+        [("user_id", ASCENDING), ("code_hash", ASCENDING)], unique=True, name="codes_claims"
+    )
+    # One document per claimed step: inserting it is claiming it, and only one insert succeeds.
+    await database.totp_steps.create_index(
+        [("user_id", ASCENDING), ("step", ASCENDING)], unique=True, name="steps_claims"
+    )
     await database.appliances.create_index("public_key", unique=True, name="public_key_unique")
     await database.backups.create_index(
-        [("appliance_id", ASCENDING), *BACKUPS_NEWEST_FIRST], name="backups_newest"
+        [("appliance_id", ASCENDING), *NEWEST_FIRST], name="backups_newest"
     )
+    await database.memberships.create_index(
+        [("org_id", ASCENDING), ("user_id", ASCENDING)], unique=True, name="membership_unique"
+    )
+    await database.memberships.create_index("user_id", name="memberships_of_user")
+    await database.sessions.create_index("user_id", name="sessions_of_user")
+    await database.sessions.create_index(
+        [("persistent", ASCENDING), ("last_seen", ASCENDING)], name="sessions_idle"
+    )
+    await database.login_attempts.create_index("created_at", name="attempts_created")
+    # One document per guess, numbered 1, 2, ...: inserting number n is making guess n.
+    await database.login_guesses.create_index(
+        [("attempt", ASCENDING), ("number", ASCENDING)], unique=True, name="guesses_claims"
+    )
+    await database.login_guesses.create_index("created_at", name="guesses_created")
+    await database.throttle_events.create_index(
+        [("key", ASCENDING), ("at", ASCENDING)], name="throttle_of_key"
+    )
+    await database.tokens.create_index(
+        [("user_id", ASCENDING), ("purpose", ASCENDING)], name="tokens_of_user"
+    )
+    await database.tokens.create_index("expires_at", name="tokens_expiry")
+    await database.outbox.create_index(
+        [("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="outbox_due"
+    )
+    await database.outbox.create_index(NEWEST_FIRST, name="outbox_newest")
+    await database.access_events.create_index(
+        [("user_id", ASCENDING), *EVENTS_NEWEST_FIRST], name="events_of_user"
+    )
+    await database.access_events.create_index(
+        [("ip", ASCENDING), *EVENTS_NEWEST_FIRST], name="events_of_ip"
+    )
+    await database.access_events.create_index("at", name="events_age")
 
 
 @contextmanager

@@ -9,8 +9,15 @@ from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 from mykerio.errors import ConfigError, Unavailable
 from mykerio.store.base import OperationObserver
 from mykerio.store.mongo.appliances import MongoAppliances
+from mykerio.store.mongo.audit import MongoAudit
 from mykerio.store.mongo.backups import MongoBackups
 from mykerio.store.mongo.indexes import Document, ensure_indexes
+from mykerio.store.mongo.login_attempts import MongoLoginAttempts
+from mykerio.store.mongo.organizations import MongoOrganizations
+from mykerio.store.mongo.outbox import MongoOutbox
+from mykerio.store.mongo.sessions import MongoSessions
+from mykerio.store.mongo.throttle import MongoThrottle
+from mykerio.store.mongo.tokens import MongoTokens
 from mykerio.store.mongo.users import MongoUsers
 
 DEFAULT_DATABASE = "mykerio"
@@ -31,9 +38,22 @@ class MongoStore:
         self._client = client
         self._database = database
         self._closed = False
-        self.users = MongoUsers(database.users, on_operation)
+        self.users = MongoUsers(
+            database.users, database.backup_codes, database.totp_steps, on_operation
+        )
         self.appliances = MongoAppliances(database.appliances, on_operation)
         self.backups = MongoBackups(database.backups, on_operation)
+        self.organizations = MongoOrganizations(
+            database.organizations, database.memberships, on_operation
+        )
+        self.sessions = MongoSessions(database.sessions, on_operation)
+        self.login_attempts = MongoLoginAttempts(
+            database.login_attempts, database.login_guesses, on_operation
+        )
+        self.throttle = MongoThrottle(database.throttle_events, on_operation)
+        self.tokens = MongoTokens(database.tokens, on_operation)
+        self.outbox = MongoOutbox(database.outbox, on_operation)
+        self.audit = MongoAudit(database.access_events, on_operation)
 
     async def ping(self) -> None:
         """Return once the server answers `ping`; `Unavailable` if it cannot."""

@@ -1,43 +1,168 @@
-"""MongoDB repository of hub users."""
+"""MongoDB repository of hub users, their second factors and their settings.
+
+A user is its `users` document plus two collections whose single-document writes make the
+second factors atomic without transactions (see `indexes`): `backup_codes` holds one document
+per unused code, and using a code is deleting its document; `totp_steps` holds one document per
+claimed TOTP step, and claiming a step is inserting its document. The newest claimed step is
+the user's `totp_last_step`; older step documents are deleted once a newer step is claimed.
+"""
 
 from __future__ import annotations
 
-from pymongo.asynchronous.collection import AsyncCollection
+from datetime import datetime
 
+from pymongo import DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from mykerio.errors import NotFound
 from mykerio.models import User, email_key
 from mykerio.store.base import OperationObserver
 from mykerio.store.mongo.documents import user_document, user_from_document
 from mykerio.store.mongo.indexes import Document, duplicates_conflict
 from mykerio.store.observed import observed
+from mykerio.store.values import require_distinct, to_utc_millis
 
 
 class MongoUsers:
-    """`UserRepository` on the `users` collection; `email_lower` has a unique index."""
+    """`UserRepository` on `users` (`email_lower` is unique), `backup_codes` and `totp_steps`."""
 
     domain = "users"
 
     def __init__(
-        self, collection: AsyncCollection[Document], on_operation: OperationObserver | None
+        self,
+        users: AsyncCollection[Document],
+        backup_codes: AsyncCollection[Document],
+        totp_steps: AsyncCollection[Document],
+        on_operation: OperationObserver | None,
     ) -> None:
-        self._collection = collection
+        self._users = users
+        self._codes = backup_codes
+        self._steps = totp_steps
         self.on_operation = on_operation
 
     @observed
     async def add(self, user: User) -> User:
         """Store a new user and return it as stored; `Conflict` if the id or email is taken."""
+        require_distinct("backup code hashes", user.backup_codes)
         document = user_document(user)
         with duplicates_conflict(f"a user with id {user.id} or email {user.email}"):
-            await self._collection.insert_one(document)
-        return user_from_document(document)
+            await self._users.insert_one(document)
+        await self._insert_codes(user.id, user.backup_codes)
+        if user.totp_last_step is not None:
+            await self._steps.insert_one({"user_id": user.id, "step": user.totp_last_step})
+        return user_from_document(document, user.backup_codes, user.totp_last_step)
 
     @observed
     async def by_email(self, email: str) -> User | None:
         """The user with this email, compared case-insensitively, or `None`."""
-        document = await self._collection.find_one({"email_lower": email_key(email)})
-        return None if document is None else user_from_document(document)
+        return await self._one({"email_lower": email_key(email)})
 
     @observed
     async def by_id(self, user_id: str) -> User | None:
         """The user with this id, or `None`."""
-        document = await self._collection.find_one({"_id": user_id})
-        return None if document is None else user_from_document(document)
+        return await self._one({"_id": user_id})
+
+    @observed
+    async def set_password_hash(self, user_id: str, password_hash: str, at: datetime) -> None:
+        """Replace the password hash; `at` becomes `password_changed_at`."""
+        changes = {"password_hash": password_hash, "password_changed_at": to_utc_millis(at)}
+        await self._set(user_id, changes)
+
+    @observed
+    async def confirm(self, user_id: str, at: datetime) -> User:
+        """Mark the email confirmed at `at` unless it already is; return the user after that."""
+        await self._users.update_one(
+            {"_id": user_id, "confirmed_at": None}, {"$set": {"confirmed_at": to_utc_millis(at)}}
+        )
+        user = await self._one({"_id": user_id})
+        if user is None:
+            raise NotFound(f"user {user_id}")
+        return user
+
+    @observed
+    async def set_totp(self, user_id: str, sealed_secret: bytes | None) -> None:
+        """Set (or with `None` remove) the sealed TOTP secret and forget `totp_last_step`."""
+        await self._set(user_id, {"totp_secret": sealed_secret})
+        await self._steps.delete_many({"user_id": user_id})
+
+    @observed
+    async def claim_totp_step(self, user_id: str, step: int) -> bool:
+        """Atomically accept TOTP time step `step` once; `False` if it or a newer one was.
+
+        Inserting the step's document claims it; the claim stands if no newer step has a
+        document once ours exists. Two concurrent claims of different steps may then both
+        stand, which is the order "older first"; a newer step's document is never deleted by
+        an older claim, so a step once refused stays refused.
+        """
+        await self._require(user_id)
+        try:
+            inserted = await self._steps.insert_one({"user_id": user_id, "step": step})
+        except DuplicateKeyError:
+            return False
+        newer = await self._steps.find_one({"user_id": user_id, "step": {"$gt": step}})
+        if newer is not None:
+            await self._steps.delete_one({"_id": inserted.inserted_id})
+            return False
+        await self._steps.delete_many({"user_id": user_id, "step": {"$lt": step}})
+        return True
+
+    @observed
+    async def set_backup_codes(self, user_id: str, hashes: tuple[str, ...]) -> None:
+        """Replace the backup code hashes; the old codes stop working.
+
+        Without a transaction two concurrent replacements may both leave their codes; the old
+        codes are gone either way.
+        """
+        require_distinct("backup code hashes", hashes)
+        await self._require(user_id)
+        await self._codes.delete_many({"user_id": user_id})
+        await self._insert_codes(user_id, hashes)
+
+    @observed
+    async def use_backup_code(self, user_id: str, code_hash: str) -> bool:
+        """Atomically use up one backup code: `True` if this call deleted its document."""
+        deleted = await self._codes.delete_one({"user_id": user_id, "code_hash": code_hash})
+        if deleted.deleted_count:
+            return True
+        await self._require(user_id)
+        return False
+
+    @observed
+    async def set_phone(self, user_id: str, sealed_phone: bytes | None) -> None:
+        """Set (or with `None` remove) the sealed backup phone number."""
+        await self._set(user_id, {"phone": sealed_phone})
+
+    @observed
+    async def set_notifications(self, user_id: str, enabled: bool) -> None:
+        """Opt in to (or out of) email notifications."""
+        await self._set(user_id, {"notifications": enabled})
+
+    async def _one(self, query: Document) -> User | None:
+        document = await self._users.find_one(query)
+        if document is None:
+            return None
+        user_id = document["_id"]
+        codes = self._codes.find({"user_id": user_id}, {"code_hash": 1}).sort("position")
+        newest = await self._steps.find_one({"user_id": user_id}, sort=[("step", DESCENDING)])
+        return user_from_document(
+            document,
+            tuple([code["code_hash"] async for code in codes]),
+            None if newest is None else newest["step"],
+        )
+
+    async def _insert_codes(self, user_id: str, hashes: tuple[str, ...]) -> None:
+        if hashes:
+            await self._codes.insert_many(
+                {"user_id": user_id, "code_hash": code_hash, "position": position}
+                for position, code_hash in enumerate(hashes)
+            )
+
+    async def _set(self, user_id: str, changes: Document) -> None:
+        result = await self._users.update_one({"_id": user_id}, {"$set": changes})
+        if not result.matched_count:
+            raise NotFound(f"user {user_id}")
+
+    async def _require(self, user_id: str) -> None:
+        if await self._users.find_one({"_id": user_id}, {"_id": 1}) is None:
+            raise NotFound(f"user {user_id}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -95,6 +95,18 @@ class SqliteDatabase:
             raise Unavailable("the SQLite store is closed")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, work, self._connection)
+
+    async def rows_changed(
+        self, statement: str, params: Sequence[object] | Mapping[str, object]
+    ) -> int:
+        """Run one UPDATE or DELETE statement on the worker thread; return how many rows it
+        changed.
+        """
+
+        def execute(connection: sqlite3.Connection) -> int:
+            return connection.execute(statement, params).rowcount
+
+        return await self.run(execute)
 
     async def close(self) -> None:
         """Close the connection on its thread, then let the thread end."""

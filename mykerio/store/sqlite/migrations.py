@@ -56,6 +56,116 @@ MIGRATIONS: tuple[Migration, ...] = (
         """,
         "CREATE INDEX backups_newest ON backups (appliance_id, created_at DESC, id DESC)",
     ),
+    (
+        # Accounts: second factors and settings on users, then one table per domain.
+        "ALTER TABLE users ADD COLUMN totp_secret BLOB",
+        "ALTER TABLE users ADD COLUMN totp_last_step INTEGER",
+        "ALTER TABLE users ADD COLUMN phone BLOB",
+        "ALTER TABLE users ADD COLUMN notifications INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE users ADD COLUMN password_changed_at INTEGER",
+        # `position` keeps the order in which the codes were given.
+        """
+        CREATE TABLE backup_codes (
+            user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            code_hash TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            PRIMARY KEY (user_id, code_hash)
+        ) STRICT, WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE organizations (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        ) STRICT
+        """,
+        # No foreign key to users: the store leaves cross-domain references to its callers.
+        """
+        CREATE TABLE memberships (
+            org_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
+            joined_at INTEGER NOT NULL,
+            PRIMARY KEY (org_id, user_id)
+        ) STRICT, WITHOUT ROWID
+        """,
+        "CREATE INDEX memberships_of_user ON memberships (user_id)",
+        """
+        CREATE TABLE sessions (
+            id_hash TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL,
+            persistent INTEGER NOT NULL,
+            ip TEXT NOT NULL,
+            user_agent TEXT NOT NULL
+        ) STRICT
+        """,
+        "CREATE INDEX sessions_of_user ON sessions (user_id)",
+        "CREATE INDEX sessions_idle ON sessions (persistent, last_seen)",
+        """
+        CREATE TABLE login_attempts (
+            id_hash TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            persistent INTEGER NOT NULL,
+            guesses INTEGER NOT NULL,
+            sms_code_hash TEXT,
+            sms_expires_at INTEGER
+        ) STRICT
+        """,
+        "CREATE INDEX login_attempts_created ON login_attempts (created_at)",
+        """
+        CREATE TABLE throttle_events (
+            key TEXT NOT NULL,
+            at INTEGER NOT NULL
+        ) STRICT
+        """,
+        "CREATE INDEX throttle_events_of_key ON throttle_events (key, at)",
+        """
+        CREATE TABLE tokens (
+            token_hash TEXT PRIMARY KEY,
+            purpose TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            data TEXT NOT NULL
+        ) STRICT
+        """,
+        "CREATE INDEX tokens_of_user ON tokens (user_id, purpose)",
+        "CREATE INDEX tokens_expiry ON tokens (expires_at)",
+        """
+        CREATE TABLE outbox (
+            id TEXT PRIMARY KEY,
+            recipient TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            text TEXT NOT NULL,
+            html TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            last_error TEXT NOT NULL,
+            sent_at INTEGER
+        ) STRICT
+        """,
+        "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
+        "CREATE INDEX outbox_newest ON outbox (created_at DESC, id DESC)",
+        """
+        CREATE TABLE access_events (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            email TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            ip TEXT NOT NULL,
+            user_agent TEXT NOT NULL,
+            action TEXT NOT NULL,
+            detail TEXT NOT NULL
+        ) STRICT
+        """,
+        "CREATE INDEX access_events_of_user ON access_events (user_id, at DESC, id DESC)",
+        "CREATE INDEX access_events_of_ip ON access_events (ip, at DESC, id DESC)",
+        "CREATE INDEX access_events_age ON access_events (at)",
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -9,9 +9,16 @@ from pathlib import Path
 from mykerio.errors import Unavailable
 from mykerio.store.base import OperationObserver
 from mykerio.store.sqlite.appliances import SqliteAppliances
+from mykerio.store.sqlite.audit import SqliteAudit
 from mykerio.store.sqlite.backups import SqliteBackups
 from mykerio.store.sqlite.connection import SqliteDatabase
+from mykerio.store.sqlite.login_attempts import SqliteLoginAttempts
 from mykerio.store.sqlite.migrations import migrate
+from mykerio.store.sqlite.organizations import SqliteOrganizations
+from mykerio.store.sqlite.outbox import SqliteOutbox
+from mykerio.store.sqlite.sessions import SqliteSessions
+from mykerio.store.sqlite.throttle import SqliteThrottle
+from mykerio.store.sqlite.tokens import SqliteTokens
 from mykerio.store.sqlite.users import SqliteUsers
 
 
@@ -29,6 +36,13 @@ class SqliteStore:
         self.users = SqliteUsers(database, on_operation)
         self.appliances = SqliteAppliances(database, on_operation)
         self.backups = SqliteBackups(database, on_operation)
+        self.organizations = SqliteOrganizations(database, on_operation)
+        self.sessions = SqliteSessions(database, on_operation)
+        self.login_attempts = SqliteLoginAttempts(database, on_operation)
+        self.throttle = SqliteThrottle(database, on_operation)
+        self.tokens = SqliteTokens(database, on_operation)
+        self.outbox = SqliteOutbox(database, on_operation)
+        self.audit = SqliteAudit(database, on_operation)
 
     async def ping(self) -> None:
         """Return once the database answers a query; `Unavailable` if it cannot."""

@@ -1,0 +1,72 @@
+"""MongoDB repository of the access audit, paged newest first by `(at, _id)`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+from mykerio.models import AccessEvent
+from mykerio.store.base import OperationObserver
+from mykerio.store.mongo.documents import access_event_document, access_event_from_document
+from mykerio.store.mongo.indexes import EVENTS_NEWEST_FIRST, Document, duplicates_conflict
+from mykerio.store.observed import observed
+from mykerio.store.values import require_positive, to_utc_millis
+
+
+class MongoAudit:
+    """`AuditRepository` on the `access_events` collection."""
+
+    domain = "audit"
+
+    def __init__(
+        self, collection: AsyncCollection[Document], on_operation: OperationObserver | None
+    ) -> None:
+        self._collection = collection
+        self.on_operation = on_operation
+
+    @observed
+    async def add(self, event: AccessEvent) -> AccessEvent:
+        """Store a new event and return it as stored; `Conflict` if the id is taken."""
+        document = access_event_document(event)
+        with duplicates_conflict(f"an access event with id {event.id}"):
+            await self._collection.insert_one(document)
+        return access_event_from_document(document)
+
+    @observed
+    async def query(
+        self,
+        *,
+        user_ids: Sequence[str],
+        ip: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        action: str | None = None,
+        limit: int,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[AccessEvent]:
+        """At most `limit` matching events of these users, newest first, before `before`."""
+        require_positive("limit", limit)
+        if not user_ids:
+            return []
+        conditions: list[Document] = [{"user_id": {"$in": list(user_ids)}}]
+        if ip is not None:
+            conditions.append({"ip": ip})
+        if since is not None:
+            conditions.append({"at": {"$gte": to_utc_millis(since)}})
+        if until is not None:
+            conditions.append({"at": {"$lt": to_utc_millis(until)}})
+        if action is not None:
+            conditions.append({"action": action})
+        if before is not None:
+            at, event_id = to_utc_millis(before[0]), before[1]
+            conditions.append({"$or": [{"at": {"$lt": at}}, {"at": at, "_id": {"$lt": event_id}}]})
+        found = self._collection.find({"$and": conditions}).sort(EVENTS_NEWEST_FIRST).limit(limit)
+        return [access_event_from_document(document) async for document in found]
+
+    @observed
+    async def delete_older_than(self, at: datetime) -> int:
+        """Delete the events before `at`; return how many."""
+        deleted = await self._collection.delete_many({"at": {"$lt": to_utc_millis(at)}})
+        return deleted.deleted_count

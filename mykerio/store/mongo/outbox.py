@@ -1,0 +1,104 @@
+"""MongoDB repository of the email outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+
+from mykerio.errors import NotFound
+from mykerio.models import OutboxMessage
+from mykerio.store.base import OperationObserver
+from mykerio.store.mongo.documents import outbox_document, outbox_from_document
+from mykerio.store.mongo.indexes import NEWEST_FIRST, OLDEST_FIRST, Document, duplicates_conflict
+from mykerio.store.observed import observed
+from mykerio.store.values import require_positive, to_utc_millis
+
+
+class MongoOutbox:
+    """`OutboxRepository` on the `outbox` collection."""
+
+    domain = "outbox"
+
+    def __init__(
+        self, collection: AsyncCollection[Document], on_operation: OperationObserver | None
+    ) -> None:
+        self._collection = collection
+        self.on_operation = on_operation
+
+    @observed
+    async def add(self, message: OutboxMessage) -> OutboxMessage:
+        """Store a new message and return it as stored; `Conflict` if the id is taken."""
+        document = outbox_document(message)
+        with duplicates_conflict(f"an outbox message with id {message.id}"):
+            await self._collection.insert_one(document)
+        return outbox_from_document(document)
+
+    @observed
+    async def by_id(self, message_id: str) -> OutboxMessage | None:
+        """The message with this id, or `None`."""
+        document = await self._collection.find_one({"_id": message_id})
+        return None if document is None else outbox_from_document(document)
+
+    @observed
+    async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        """At most `limit` pending messages due at `now`, oldest first."""
+        query = {"status": "pending", "next_attempt_at": {"$lte": to_utc_millis(now)}}
+        found = (
+            self._collection.find(query).sort(OLDEST_FIRST).limit(require_positive("limit", limit))
+        )
+        return [outbox_from_document(document) async for document in found]
+
+    @observed
+    async def mark_sent(self, message_id: str, at: datetime) -> None:
+        """Mark the message sent at `at`; the successful attempt adds one to `attempts`.
+
+        Only the mailer writes a message, one write at a time, so the `$inc` needs no more
+        atomicity than FerretDB gives it.
+        """
+        changes = {"status": "sent", "sent_at": to_utc_millis(at)}
+        await self._update(message_id, {"$set": changes, "$inc": {"attempts": 1}})
+
+    @observed
+    async def mark_retry(
+        self, message_id: str, *, attempts: int, next_attempt_at: datetime, error: str
+    ) -> None:
+        """Keep the message pending, due again at `next_attempt_at`."""
+        changes = {
+            "status": "pending",
+            "attempts": attempts,
+            "next_attempt_at": to_utc_millis(next_attempt_at),
+            "last_error": error,
+        }
+        await self._update(message_id, {"$set": changes})
+
+    @observed
+    async def mark_failed(self, message_id: str, *, attempts: int, error: str) -> None:
+        """Give the message up after `attempts` attempts, the last failing with `error`."""
+        changes = {"status": "failed", "attempts": attempts, "last_error": error}
+        await self._update(message_id, {"$set": changes})
+
+    @observed
+    async def recent(self, limit: int) -> list[OutboxMessage]:
+        """At most `limit` messages of any status, newest first."""
+        found = self._collection.find().sort(NEWEST_FIRST).limit(require_positive("limit", limit))
+        return [outbox_from_document(document) async for document in found]
+
+    @observed
+    async def pending_count(self) -> int:
+        """How many messages are pending."""
+        return await self._collection.count_documents({"status": "pending"})
+
+    @observed
+    async def next_attempt_at(self) -> datetime | None:
+        """When the earliest pending message is due, or `None` if none is pending."""
+        document = await self._collection.find_one(
+            {"status": "pending"}, {"next_attempt_at": 1}, sort=[("next_attempt_at", ASCENDING)]
+        )
+        return None if document is None else document["next_attempt_at"].astimezone(UTC)
+
+    async def _update(self, message_id: str, update: Document) -> None:
+        result = await self._collection.update_one({"_id": message_id}, update)
+        if not result.matched_count:
+            raise NotFound(f"outbox message {message_id}")

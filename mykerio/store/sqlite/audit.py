@@ -1,0 +1,94 @@
+"""SQLite repository of the access audit, paged newest first by `(at, id)`."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+
+from mykerio.models import AccessEvent
+from mykerio.store.base import OperationObserver
+from mykerio.store.observed import observed
+from mykerio.store.sqlite.connection import SqliteDatabase, duplicates_conflict
+from mykerio.store.sqlite.rows import (
+    access_event_from_row,
+    access_event_params,
+    insert_statement,
+)
+from mykerio.store.values import require_positive, to_millis
+
+
+class SqliteAudit:
+    """`AuditRepository` on the `access_events` table."""
+
+    domain = "audit"
+
+    def __init__(self, database: SqliteDatabase, on_operation: OperationObserver | None) -> None:
+        self._database = database
+        self.on_operation = on_operation
+
+    @observed
+    async def add(self, event: AccessEvent) -> AccessEvent:
+        """Store a new event and return it as stored; `Conflict` if the id is taken."""
+        params = access_event_params(event)
+
+        def insert(connection: sqlite3.Connection) -> AccessEvent:
+            with duplicates_conflict(f"an access event with id {event.id}"):
+                statement = insert_statement("access_events", params) + " RETURNING *"
+                [row] = connection.execute(statement, params).fetchall()
+            return access_event_from_row(row)
+
+        return await self._database.run(insert)
+
+    @observed
+    async def query(
+        self,
+        *,
+        user_ids: Sequence[str],
+        ip: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        action: str | None = None,
+        limit: int,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[AccessEvent]:
+        """At most `limit` matching events of these users, newest first, before `before`."""
+        require_positive("limit", limit)
+        if not user_ids:
+            return []
+        conditions = [f"user_id IN ({', '.join('?' * len(user_ids))})"]
+        params: list[object] = list(user_ids)
+        if ip is not None:
+            conditions.append("ip = ?")
+            params.append(ip)
+        if since is not None:
+            conditions.append("at >= ?")
+            params.append(to_millis(since))
+        if until is not None:
+            conditions.append("at < ?")
+            params.append(to_millis(until))
+        if action is not None:
+            conditions.append("action = ?")
+            params.append(action)
+        if before is not None:
+            # Row values compare left to right: earlier time, or the same time and a lower id.
+            conditions.append("(at, id) < (?, ?)")
+            params.extend((to_millis(before[0]), before[1]))
+        params.append(limit)
+        # Only fixed condition texts and placeholders are joined in; values stay parameters.
+        query = (
+            f"SELECT * FROM access_events WHERE {' AND '.join(conditions)} "  # noqa: S608
+            "ORDER BY at DESC, id DESC LIMIT ?"
+        )
+
+        def select(connection: sqlite3.Connection) -> list[AccessEvent]:
+            rows = connection.execute(query, params).fetchall()
+            return [access_event_from_row(row) for row in rows]
+
+        return await self._database.run(select)
+
+    @observed
+    async def delete_older_than(self, at: datetime) -> int:
+        """Delete the events before `at`; return how many."""
+        statement = "DELETE FROM access_events WHERE at < ?"
+        return await self._database.rows_changed(statement, (to_millis(at),))
