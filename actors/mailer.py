@@ -1,0 +1,180 @@
+"""MailerActor: the only code that sends email.
+
+Every message is written to the store's outbox before any attempt to send it, so a crash or a
+restart loses nothing: on start the mailer delivers whatever is still pending. Delivery runs in
+one background task owned by the actor, so `send` answers as soon as the message is stored.
+Temporary failures (4xx replies, refused connections, timeouts) are retried with capped
+exponential backoff up to `max_attempts`; permanent ones (5xx) mark the message failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from datetime import timedelta
+
+from actors.runtime import LoopActor, LoopRuntime
+from actors.supervisor import Cancellable, Scheduler
+from mykerio.clock import Clock
+from mykerio.mail.message import Email, to_mime
+from mykerio.mail.transport import MailTransport, PermanentMailError, TemporaryMailError
+from mykerio.models import OutboxMessage, new_id
+from mykerio.store.base import OutboxRepository
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how patiently a temporarily failing message is retried."""
+
+    initial: float = 5.0
+    maximum: float = 600.0
+    max_attempts: int = 10
+
+    def delay(self, attempts: int) -> float:
+        """Seconds before attempt number `attempts + 1`."""
+        return float(min(self.maximum, self.initial * 2 ** max(0, attempts - 1)))
+
+
+class MailerActor(LoopActor):
+    """Persists, sends and retries the hub's email."""
+
+    kind = "mailer"
+
+    def __init__(
+        self,
+        *,
+        runtime: LoopRuntime,
+        name: str | None = None,
+        outbox: OutboxRepository,
+        transport: MailTransport,
+        sender: str,
+        clock: Clock,
+        retry: RetryPolicy | None = None,
+        schedule: Scheduler | None = None,
+        batch: int = 20,
+        on_delivered: Callable[[OutboxMessage], None] | None = None,
+    ) -> None:
+        super().__init__(runtime=runtime, name=name)
+        self._outbox = outbox
+        self._transport = transport
+        self._sender = sender
+        self._clock = clock
+        self._retry = retry or RetryPolicy()
+        self._schedule: Scheduler = schedule or runtime.loop.call_later
+        self._batch = batch
+        self._on_delivered = on_delivered
+        self._delivery: asyncio.Task[None] | None = None
+        self._again = False
+        self._timer: Cancellable | None = None
+
+    def on_start(self) -> None:
+        """Resume whatever an earlier run left unsent."""
+        self._kick()
+
+    async def on_stop(self) -> None:  # type: ignore[override]  # LoopActor allows async hooks
+        """Stop retry timers; let an in-flight attempt finish briefly, else leave it pending."""
+        if self._timer is not None:
+            self._timer.cancel()
+        task = self._delivery
+        if task is not None and not task.done():
+            try:
+                async with asyncio.timeout(2):
+                    await asyncio.shield(task)
+            except TimeoutError:
+                task.cancel()  # still "pending" in the outbox: the next start sends it
+
+    async def send(self, email: Email) -> str:
+        """Store `email` in the outbox and start delivering it; returns its outbox id."""
+        now = self._clock.now()
+        message = OutboxMessage(
+            id=new_id(),
+            to=email.to,
+            subject=email.subject,
+            text=email.text,
+            html=email.html,
+            created_at=now,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            last_error="",
+            sent_at=None,
+        )
+        await self._outbox.add(message)
+        self.log.info("mail queued", message_id=message.id, subject=email.subject)
+        self._kick()
+        return message.id
+
+    async def recent(self, limit: int) -> list[OutboxMessage]:
+        """The newest messages, sent or not (for the development outbox page)."""
+        return await self._outbox.recent(limit)
+
+    def _kick(self) -> None:
+        if self._delivery is not None and not self._delivery.done():
+            self._again = True  # the running pass looks again before it ends
+            return
+        self._delivery = self.runtime.loop.create_task(self._deliver_due())
+
+    async def _deliver_due(self) -> None:
+        while True:
+            self._again = False
+            due = await self._outbox.due(self._clock.now(), self._batch)
+            for message in due:
+                await self._attempt(message)
+            if len(due) >= self._batch or self._again:
+                continue
+            # Wake up for the earliest message waiting for a retry (also after a restart).
+            next_at = await self._outbox.next_attempt_at()
+            if self._again:
+                continue  # a message arrived while we looked; deliver it first
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if next_at is not None:
+                delay = max(0.0, (next_at - self._clock.now()).total_seconds())
+                self._timer = self._schedule(delay, self._on_timer)
+            return
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._kick()
+
+    async def _attempt(self, message: OutboxMessage) -> None:
+        mime = to_mime(
+            Email(message.to, message.subject, message.text, message.html),
+            sender=self._sender,
+            message_id=f"<{message.id}@mykerio>",
+            at=message.created_at,
+        )
+        attempts = message.attempts + 1
+        try:
+            await self._transport.deliver(mime, message_id=message.id)
+        except TemporaryMailError as exc:
+            if attempts >= self._retry.max_attempts:
+                await self._outbox.mark_failed(message.id, attempts=attempts, error=str(exc))
+                self.log.error(
+                    "mail failed", message_id=message.id, attempts=attempts, error=str(exc)
+                )
+                return
+            delay = self._retry.delay(attempts)
+            next_at = self._clock.now() + timedelta(seconds=delay)
+            await self._outbox.mark_retry(
+                message.id, attempts=attempts, next_attempt_at=next_at, error=str(exc)
+            )
+            self.log.warning(
+                "mail delayed",
+                message_id=message.id,
+                attempts=attempts,
+                retry_in=delay,
+                error=str(exc),
+            )
+            return
+        except PermanentMailError as exc:
+            await self._outbox.mark_failed(message.id, attempts=attempts, error=str(exc))
+            self.log.error("mail refused", message_id=message.id, error=str(exc))
+            return
+        sent_at = self._clock.now()
+        await self._outbox.mark_sent(message.id, sent_at)
+        self.log.info("mail sent", message_id=message.id, attempts=attempts)
+        if self._on_delivered is not None:
+            self._on_delivered(dataclasses.replace(message, status="sent", sent_at=sent_at))

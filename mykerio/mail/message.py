@@ -1,0 +1,40 @@
+"""`Email`, the value the mailer sends, and its conversion to a MIME message."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Email:
+    """One email to one recipient, with a plain-text and an HTML body."""
+
+    to: str
+    subject: str
+    text: str
+    html: str
+
+
+def to_mime(email: Email, *, sender: str, message_id: str, at: datetime) -> EmailMessage:
+    """Build the multipart/alternative message (text first, HTML preferred by readers)."""
+    mime = EmailMessage()
+    mime["From"] = sender
+    mime["To"] = email.to
+    mime["Subject"] = email.subject
+    mime["Date"] = format_datetime(at)
+    mime["Message-ID"] = message_id or make_msgid(domain=_domain_of(sender))
+    mime.set_content(email.text)
+    mime.add_alternative(email.html, subtype="html")
+    return mime
+
+
+def _domain_of(sender: str) -> str:
+    address = sender.rsplit("<", 1)[-1].rstrip(">").strip()
+    try:
+        return Address(addr_spec=address).domain or "localhost"
+    except (ValueError, IndexError):
+        return "localhost"

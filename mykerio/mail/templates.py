@@ -1,0 +1,71 @@
+"""The emails the hub sends to people, each as a plain-text and an HTML body.
+
+Values are escaped for HTML here, once; links are absolute URLs built by the caller from
+`[hub] public_url`.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from mykerio.mail.message import Email
+
+_HTML = (
+    '<!doctype html>\n<html><body style="margin:0;padding:24px;background:#f4f6f8;'
+    'font-family:Arial,sans-serif;color:#1f2933">\n'
+    '<table role="presentation" width="100%" style="max-width:560px;margin:0 auto;'
+    'background:#fff;border:1px solid #dde3ea;border-radius:6px">\n'
+    '<tr><td style="background:#1b6ac9;color:#fff;padding:14px 20px;font-weight:bold;'
+    'font-size:18px">MyKerio</td></tr>\n'
+    '<tr><td style="padding:20px;font-size:15px;line-height:1.5">{body}</td></tr>\n'
+    "</table></body></html>"
+)
+
+
+def _button(url: str, label: str) -> str:
+    return (
+        f'<p><a href="{escape(url)}" style="display:inline-block;background:#1b6ac9;color:#fff;'
+        f'padding:10px 18px;border-radius:4px;text-decoration:none">{escape(label)}</a></p>'
+        f'<p style="color:#6b7785;font-size:13px">Or open this link: {escape(url)}</p>'
+    )
+
+
+def _email(to: str, subject: str, text: str, html_body: str) -> Email:
+    return Email(to=to, subject=subject, text=text, html=_HTML.format(body=html_body))
+
+
+def confirm_email(to: str, full_name: str, link: str) -> Email:
+    """Asks a new user to confirm their address."""
+    return _email(
+        to,
+        "Confirm your MyKerio account",
+        f"Hello {full_name},\n\nconfirm your email address to start using MyKerio:\n{link}\n\n"
+        "If you did not register, ignore this email.\n",
+        f"<p>Hello {escape(full_name)},</p><p>Confirm your email address to start using "
+        f"MyKerio.</p>{_button(link, 'Confirm email address')}"
+        "<p>If you did not register, ignore this email.</p>",
+    )
+
+
+def reset_password(to: str, full_name: str, link: str) -> Email:
+    """Carries a single-use password reset link valid one hour."""
+    return _email(
+        to,
+        "Reset your MyKerio password",
+        f"Hello {full_name},\n\nset a new password with this link (valid for 1 hour, once):\n"
+        f"{link}\n\nIf you did not ask for this, ignore this email; your password stays.\n",
+        f"<p>Hello {escape(full_name)},</p><p>Set a new password with this link. It works once, "
+        f"within 1 hour.</p>{_button(link, 'Set a new password')}"
+        "<p>If you did not ask for this, ignore this email; your password stays.</p>",
+    )
+
+
+def security_change(to: str, full_name: str, change: str) -> Email:
+    """Tells a user that a sign-in factor of their account changed."""
+    return _email(
+        to,
+        "Your MyKerio sign-in settings changed",
+        f"Hello {full_name},\n\n{change}\n\nIf this was not you, reset your password at once.\n",
+        f"<p>Hello {escape(full_name)},</p><p>{escape(change)}</p>"
+        "<p>If this was not you, reset your password at once.</p>",
+    )

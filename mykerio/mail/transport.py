@@ -1,0 +1,106 @@
+"""Mail transports: SMTP (aiosmtplib) and a local directory for hubs without SMTP settings.
+
+A transport raises `TemporaryMailError` when trying again later may work (4xx replies, a server
+that refuses connections or times out) and `PermanentMailError` when it cannot (5xx replies);
+the mailer retries the first and gives up on the second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import ssl
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+
+
+class TemporaryMailError(Exception):
+    """Delivery failed but may succeed later."""
+
+
+class PermanentMailError(Exception):
+    """Delivery failed and will fail again."""
+
+
+class MailTransport(Protocol):
+    """Delivers one MIME message."""
+
+    async def deliver(self, message: EmailMessage, *, message_id: str) -> None:
+        """Send it or raise `TemporaryMailError` / `PermanentMailError`."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """Where and how to reach the SMTP server."""
+
+    host: str
+    port: int
+    security: str  # "starttls", "tls" or "none"
+    username: str
+    password: str
+    timeout: float
+    verify_certificates: bool = True
+
+
+class SmtpTransport:
+    """Delivers through an SMTP server, one connection per message."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self._settings = settings
+
+    async def deliver(self, message: EmailMessage, *, message_id: str) -> None:
+        """Send `message`; classify failures as temporary or permanent."""
+        s = self._settings
+        context = ssl.create_default_context()
+        if not s.verify_certificates:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=s.host,
+                port=s.port,
+                username=s.username or None,
+                password=s.password or None,
+                use_tls=s.security == "tls",
+                start_tls=s.security == "starttls",
+                tls_context=context if s.security != "none" else None,
+                timeout=s.timeout,
+            )
+        except aiosmtplib.SMTPResponseException as exc:
+            detail = f"{exc.code} {exc.message}"
+            if 400 <= exc.code < 500:
+                raise TemporaryMailError(detail) from None
+            raise PermanentMailError(detail) from None
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [refusal.code for refusal in exc.recipients]
+            detail = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+            if all(400 <= code < 500 for code in codes):
+                raise TemporaryMailError(detail) from None
+            raise PermanentMailError(detail) from None
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            # Refused or dropped connections and timeouts: the server may come back.
+            raise TemporaryMailError(f"{type(exc).__name__}: {exc}") from None
+
+
+class DirectoryTransport:
+    """Writes each message as an `.eml` file: the outbox of a hub without SMTP settings."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    async def deliver(self, message: EmailMessage, *, message_id: str) -> None:
+        """Write `<message_id>.eml` atomically (off the event loop)."""
+        data = message.as_bytes()
+        await asyncio.get_running_loop().run_in_executor(None, self._write, message_id, data)
+
+    def _write(self, message_id: str, data: bytes) -> None:
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        final = self.directory / f"{message_id}.eml"
+        partial = final.with_suffix(".part")
+        partial.write_bytes(data)
+        partial.replace(final)

@@ -1,0 +1,57 @@
+"""A real SMTP server on loopback (aiosmtpd) that collects what it receives, for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+class _Collector:
+    def __init__(self, inbox: LoopbackSmtp) -> None:
+        self._inbox = inbox
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self._inbox.received(message)
+        return "250 Message accepted for delivery"
+
+
+class LoopbackSmtp:
+    """Runs aiosmtpd on 127.0.0.1:`port` (its own thread); `wait_for(n)` awaits n messages."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.messages: list[EmailMessage] = []
+        self._loop = asyncio.get_running_loop()
+        self._arrived = asyncio.Event()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        self._controller = Controller(_Collector(self), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def received(self, message: EmailMessage) -> None:
+        # Called on aiosmtpd's thread: hand over to the test's loop.
+        self._loop.call_soon_threadsafe(self._append, message)
+
+    def _append(self, message: EmailMessage) -> None:
+        self.messages.append(message)
+        self._arrived.set()
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
+        async with asyncio.timeout(timeout):
+            while len(self.messages) < count:
+                self._arrived.clear()
+                await self._arrived.wait()
+        return self.messages
