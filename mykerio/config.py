@@ -52,6 +52,44 @@ class StoreConfig:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class MailConfig:
+    """Outgoing email."""
+
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout: float = 30.0
+    smtp_verify_certificates: bool = True
+    sender: str = "MyKerio <no-reply@localhost>"
+    outbox_dir: str = "outbox"
+    retry_initial: float = 5.0
+    retry_max: float = 600.0
+    max_attempts: int = 10
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SmsConfig:
+    """The HTTP gateway that delivers SMS codes."""
+
+    gateway_url: str = ""
+    gateway_authorization: str = ""
+    gateway_body: str = '{"to": "{to}", "text": "{text}"}'
+    gateway_content_type: str = "application/json"
+    gateway_timeout: float = 10.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AccountsConfig:
+    """Account security settings that operators may tune."""
+
+    audit_retention_days: int = 365
+    password_hash_memory_kib: int = 65536
+    password_hash_iterations: int = 3
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class LogConfig:
     """Log format and verbosity."""
 
@@ -68,6 +106,7 @@ class ActorsConfig:
     restart_backoff_max: float = 30.0
     restart_backoff_reset_after: float = 60.0
     ask_timeout: float = 10.0
+    accounts_workers: int = 8
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -91,6 +130,9 @@ class Config:
     server: ServerConfig = ServerConfig()
     hub: HubConfig = HubConfig()
     store: StoreConfig = StoreConfig()
+    mail: MailConfig = MailConfig()
+    sms: SmsConfig = SmsConfig()
+    accounts: AccountsConfig = AccountsConfig()
     log: LogConfig = LogConfig()
     actors: ActorsConfig = ActorsConfig()
     shutdown: ShutdownConfig = ShutdownConfig()
@@ -104,6 +146,7 @@ class Config:
 
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("log", "format"): ("auto", "json", "console"),
+    ("mail", "smtp_security"): ("starttls", "tls", "none"),
     ("log", "level"): ("debug", "info", "warning", "error"),
 }
 
@@ -240,5 +283,17 @@ def _validate(config: Config) -> None:
         raise ConfigError("server.tls_cert and server.tls_key must be set together")
     if config.shutdown.deadline <= 0:
         raise ConfigError("shutdown.deadline must be positive")
+    if config.actors.accounts_workers < 1:
+        raise ConfigError("actors.accounts_workers must be at least 1")
+    if config.accounts.audit_retention_days < 1:
+        raise ConfigError("accounts.audit_retention_days must be at least 1")
+    if (
+        config.accounts.password_hash_memory_kib < 19456
+        or config.accounts.password_hash_iterations < 2
+    ):
+        raise ConfigError(
+            "accounts.password_hash_memory_kib must be at least 19456 and "
+            "password_hash_iterations at least 2 (OWASP's Argon2id minimum)"
+        )
     if config.actors.restart_backoff_initial > config.actors.restart_backoff_max:
         raise ConfigError("actors.restart_backoff_initial must not exceed restart_backoff_max")

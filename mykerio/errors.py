@@ -49,3 +49,28 @@ class Unavailable(DomainError):
 
 class ConfigError(Exception):
     """The configuration cannot be used; start-up stops with this message."""
+
+
+class Unauthorized(DomainError):
+    """The caller is not logged in, or the credentials or code are wrong."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this."""
+
+    status = 403
+    code = "forbidden"
+
+
+class TooManyRequests(DomainError):
+    """A throttle refused the request; `retry_after` says how many seconds to wait."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)

@@ -1,0 +1,199 @@
+"""AccountsActor: runs the account rules (`mykerio.accounts`) and mails what they produce.
+
+Several identical actors share the work; a request goes to the one its account (email, user id
+or token) hashes to, so one account's requests are handled in order while different accounts'
+passwords hash in parallel. Every cross-request guarantee (single-use codes and links,
+throttles) is also an atomic write in the store, so it holds across actors and processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from actors.runtime import LoopActor, LoopRuntime
+from mykerio.accounts.audit import AccessAudit, AuditFilter
+from mykerio.accounts.context import Client, Links
+from mykerio.accounts.factors import Changed, SecondFactors, TotpSetup
+from mykerio.accounts.hashing import AsyncPasswords
+from mykerio.accounts.login import Authenticator, LoginStep
+from mykerio.accounts.policy import AccountPolicy
+from mykerio.accounts.recovery import Recovery
+from mykerio.accounts.registration import Registered, Registration
+from mykerio.accounts.sessions import CurrentSession, Sessions
+from mykerio.clock import Clock
+from mykerio.mail.message import Email
+from mykerio.models import AccessEvent, User
+from mykerio.security.encryption import SecretBox
+from mykerio.sms import SmsSender
+from mykerio.store.base import Store
+
+SendMail = Callable[[Email], Awaitable[Any]]
+
+
+def shard_key(routing_key: str, shards: int) -> str:
+    """The supervisor key of the accounts actor that serves `routing_key`."""
+    digest = hashlib.blake2b(routing_key.lower().encode(), digest_size=4).digest()
+    return f"accounts:{int.from_bytes(digest, 'big') % shards}"
+
+
+class AccountsActor(LoopActor):
+    """One worker of the accounts feature."""
+
+    kind = "accounts"
+
+    def __init__(
+        self,
+        *,
+        runtime: LoopRuntime,
+        name: str | None = None,
+        store: Store,
+        passwords: AsyncPasswords,
+        clock: Clock,
+        policy: AccountPolicy,
+        box: SecretBox,
+        backup_code_key: bytes,
+        sms: SmsSender,
+        links: Links,
+        send_mail: SendMail,
+    ) -> None:
+        super().__init__(runtime=runtime, name=name)
+        self._store = store
+        self._send_mail = send_mail
+        self.sessions = Sessions(store, clock, policy)
+        self.audit_log = AccessAudit(store, clock, policy)
+        self.registration = Registration(store, passwords, clock, links, policy)
+        self.authenticator = Authenticator(
+            store=store,
+            passwords=passwords,
+            clock=clock,
+            policy=policy,
+            sessions=self.sessions,
+            audit=self.audit_log,
+            box=box,
+            backup_code_key=backup_code_key,
+            sms=sms,
+        )
+        self.recovery = Recovery(store, passwords, clock, links, policy, self.sessions)
+        self.factors = SecondFactors(
+            store=store,
+            passwords=passwords,
+            clock=clock,
+            policy=policy,
+            box=box,
+            backup_code_key=backup_code_key,
+            sms=sms,
+        )
+
+    async def register(self, full_name: str, email: str, password: str) -> Registered:
+        """Create an account and mail its confirmation link."""
+        registered = await self.registration.register(
+            full_name=full_name, email=email, password=password
+        )
+        await self._send_mail(registered.email)
+        return registered
+
+    async def confirm(self, token: str) -> User:
+        """Confirm an email address by its link."""
+        return await self.registration.confirm(token)
+
+    async def resend_confirmation(self, email: str) -> None:
+        """Mail a new confirmation link if the address has an unconfirmed account."""
+        message = await self.registration.resend(email)
+        if message is not None:
+            await self._send_mail(message)
+
+    async def login(self, email: str, password: str, persistent: bool, client: Client) -> LoginStep:
+        """The password step of a login."""
+        return await self.authenticator.login(email, password, persistent=persistent, client=client)
+
+    async def second_factor(
+        self, attempt_token: str, method: str, code: str, client: Client
+    ) -> LoginStep:
+        """The code step of a login."""
+        return await self.authenticator.second_factor(attempt_token, method, code, client=client)
+
+    async def send_login_sms(self, attempt_token: str) -> str:
+        """Text a login code; returns the masked number."""
+        return await self.authenticator.send_login_sms(attempt_token)
+
+    async def logout(self, session_token: str, client: Client) -> None:
+        """End a session."""
+        await self.authenticator.logout(session_token, client=client)
+
+    async def resolve(self, session_token: str) -> CurrentSession:
+        """The user and session of a session cookie."""
+        return await self.sessions.resolve(session_token)
+
+    async def change_password(
+        self, user: User, current: str, new: str, confirm: str, keep_session: str
+    ) -> None:
+        """Change the password; other sessions end."""
+        message = await self.recovery.change_password(
+            user, current=current, new=new, confirm=confirm, keep_session=keep_session
+        )
+        await self._send_mail(message)
+
+    async def forgot_password(self, email: str) -> None:
+        """Mail a reset link if the address has an account."""
+        message = await self.recovery.forgot(email)
+        if message is not None:
+            await self._send_mail(message)
+
+    async def check_reset_link(self, token: str) -> User:
+        """The account of a valid reset link."""
+        return await self.recovery.check_reset_link(token)
+
+    async def reset_password(self, token: str, new: str, confirm: str) -> User:
+        """Set a new password by a reset link; every session ends."""
+        return await self.recovery.reset(token, new=new, confirm=confirm)
+
+    async def begin_totp(self, user: User) -> TotpSetup:
+        """Start enrolling an authenticator app."""
+        return await self.factors.begin_totp(user)
+
+    async def enable_totp(self, user: User, code: str) -> None:
+        """Finish enrolling with a code from the app."""
+        await self._mail_change(await self.factors.enable_totp(user, code))
+
+    async def disable_totp(self, user: User, password: str) -> None:
+        """Turn 2-step verification off."""
+        await self._mail_change(await self.factors.disable_totp(user, password))
+
+    async def new_backup_codes(self, user: User) -> tuple[str, ...]:
+        """Replace the backup codes; returns the new ones (shown once)."""
+        changed = await self.factors.new_backup_codes(user)
+        await self._mail_change(changed)
+        return changed.codes
+
+    async def begin_phone(self, user: User, phone: str) -> str:
+        """Text a verification code to a new backup phone."""
+        return await self.factors.begin_phone(user, phone)
+
+    async def verify_phone(self, user: User, code: str) -> None:
+        """Save the backup phone once its code comes back."""
+        await self._mail_change(await self.factors.verify_phone(user, code))
+
+    async def remove_phone(self, user: User, password: str) -> None:
+        """Forget the backup phone."""
+        await self._mail_change(await self.factors.remove_phone(user, password))
+
+    async def set_notifications(self, user: User, enabled: bool) -> None:
+        """Store the "Receive email notifications from MyKerio" choice."""
+        await self._store.users.set_notifications(user.id, enabled)
+
+    def masked_phone(self, user: User) -> str:
+        """The backup phone for display."""
+        return self.factors.masked_phone(user)
+
+    async def read_audit(self, reader_id: str, query: AuditFilter) -> list[AccessEvent]:
+        """Access events the reader may see."""
+        return await self.audit_log.read(reader_id, query)
+
+    async def prune_audit(self) -> int:
+        """Delete access events past the retention period."""
+        return await self.audit_log.prune()
+
+    async def _mail_change(self, changed: Changed) -> None:
+        await self._send_mail(changed.email)

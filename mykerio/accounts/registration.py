@@ -1,0 +1,127 @@
+"""Registration and email confirmation.
+
+Registering stores the account unconfirmed, creates its first organization (named after the
+email's domain) and produces the confirmation email; the single-use link confirms it.
+Unconfirmed accounts cannot log in and may ask for a new link.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from mykerio.accounts.context import Links
+from mykerio.accounts.hashing import AsyncPasswords
+from mykerio.accounts.policy import AccountPolicy
+from mykerio.accounts.validation import (
+    FieldError,
+    clean_email,
+    clean_full_name,
+    clean_new_password,
+    organization_name_for,
+)
+from mykerio.clock import Clock
+from mykerio.errors import Conflict, InvalidInput
+from mykerio.mail import templates
+from mykerio.mail.message import Email
+from mykerio.models import OneTimeToken, Organization, User, new_id
+from mykerio.security.tokens import new_token, token_hash
+from mykerio.store.base import Store
+
+CONFIRM = "confirm_email"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Registered:
+    """A new account, its first organization and the email that confirms it."""
+
+    user: User
+    organization: Organization
+    email: Email
+
+
+class Registration:
+    """Creates and confirms accounts."""
+
+    def __init__(
+        self,
+        store: Store,
+        passwords: AsyncPasswords,
+        clock: Clock,
+        links: Links,
+        policy: AccountPolicy,
+    ) -> None:
+        self._store = store
+        self._passwords = passwords
+        self._clock = clock
+        self._links = links
+        self._policy = policy
+
+    async def register(self, *, full_name: str, email: str, password: str) -> Registered:
+        """Create an unconfirmed account and its organization; `FieldError` names what is wrong."""
+        name = clean_full_name(full_name)
+        address = clean_email(email)
+        clean = clean_new_password(password, None, full_name=name, email=address)
+        if await self._store.users.by_email(address) is not None:
+            raise FieldError("email", "An account with this email address already exists.")
+        now = self._clock.now()
+        user = User(
+            id=new_id(),
+            email=address,
+            full_name=name,
+            password_hash=await self._passwords.hash(clean),
+            created_at=now,
+            confirmed_at=None,
+            password_changed_at=now,
+        )
+        try:
+            user = await self._store.users.add(user)
+        except Conflict:
+            # Two registrations for one address raced; the other one won.
+            raise FieldError(
+                "email", "An account with this email address already exists."
+            ) from None
+        organization = await self._store.organizations.add(
+            Organization(id=new_id(), name=organization_name_for(address), created_at=now)
+        )
+        await self._store.organizations.add_member(organization.id, user.id, now)
+        return Registered(user=user, organization=organization, email=await self._link_email(user))
+
+    async def confirm(self, token: str) -> User:
+        """Confirm the account of a confirmation link; the link then stops working."""
+        found = await self._store.tokens.consume(token_hash(token), CONFIRM, self._clock.now())
+        if found is None:
+            raise InvalidInput(
+                "This confirmation link is not valid any more. Log in to ask for a new one."
+            )
+        return await self._store.users.confirm(found.user_id, self._clock.now())
+
+    async def resend(self, email: str) -> Email | None:
+        """A fresh confirmation email if `email` belongs to an unconfirmed account, else None.
+
+        Older links stop working. The caller answers the same either way, so the answer does
+        not tell whether an account exists.
+        """
+        try:
+            address = clean_email(email)
+        except FieldError:
+            return None
+        user = await self._store.users.by_email(address)
+        if user is None or user.confirmed_at is not None:
+            return None
+        await self._store.tokens.delete_for_user(user.id, CONFIRM)
+        return await self._link_email(user)
+
+    async def _link_email(self, user: User) -> Email:
+        token = new_token()
+        now = self._clock.now()
+        await self._store.tokens.add(
+            OneTimeToken(
+                token_hash=token_hash(token),
+                purpose=CONFIRM,
+                user_id=user.id,
+                created_at=now,
+                expires_at=now + self._policy.confirmation_valid,
+                data="",
+            )
+        )
+        return templates.confirm_email(user.email, user.full_name, self._links.confirm_email(token))
