@@ -17,12 +17,17 @@ import ssl
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 
+from mykerio.clock import FakeClock
 from mykerio.config import load_config
+from tests.api_client import ApiSession
+from tests.sms_gateway import LoopbackSmsGateway
+from tests.smtp_server import LoopbackSmtp
 from web.hub import Hub
 
 REPO = Path(__file__).resolve().parent.parent
@@ -106,14 +111,57 @@ def mongo_server_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
-    config = load_config(overrides={"server.port": 0, "hub.data_dir": str(tmp_path / "data")})
-    running = Hub(config)
+async def sms_gateway() -> AsyncIterator[LoopbackSmsGateway]:
+    """A local HTTP SMS gateway that records every text."""
+    gateway = LoopbackSmsGateway()
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The hub's clock, moved by hand (sessions, links and throttles depend on it)."""
+    return FakeClock(datetime.now(UTC))
+
+
+@pytest.fixture
+async def hub(
+    tmp_path: Path, smtp_server: LoopbackSmtp, sms_gateway: LoopbackSmsGateway, clock: FakeClock
+) -> AsyncIterator[Hub]:
+    """A running hub: embedded store, mail to the loopback SMTP server, SMS to the gateway."""
+    config = load_config(
+        overrides={
+            "server.port": 0,
+            "hub.data_dir": str(tmp_path / "data"),
+            "mail.smtp_host": "127.0.0.1",
+            "mail.smtp_port": smtp_server.port,
+            "mail.smtp_security": "none",
+            "sms.gateway_url": sms_gateway.url,
+            "sms.gateway_authorization": LoopbackSmsGateway.expected_authorization,
+            "accounts.password_hash_memory_kib": 19456,
+            "accounts.password_hash_iterations": 2,
+            "actors.accounts_workers": 4,
+        }
+    )
+    running = Hub(config, clock=clock)
     await running.start()
     try:
         yield running
     finally:
         await running.stop(deadline=5)
+
+
+def api_session(hub: Hub, user_agent: str = "pytest-client") -> ApiSession:
+    """A new browser-like API client of `hub`."""
+    return ApiSession(hub.url, str(hub.config.data_dir / "tls" / "cert.pem"), user_agent)
+
+
+@pytest.fixture
+def api(hub: Hub) -> ApiSession:
+    """A browser-like API client of the running hub."""
+    return api_session(hub)
 
 
 class Client:
@@ -133,3 +181,20 @@ class Client:
 @pytest.fixture
 def client(hub: Hub) -> Client:
     return Client(hub)
+
+
+@pytest.fixture
+async def smtp_server() -> AsyncIterator[LoopbackSmtp]:
+    """A running SMTP server on loopback that collects every message."""
+    server = LoopbackSmtp(_free_loopback_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A loopback port nothing listens on (yet)."""
+    return _free_loopback_port()

@@ -9,8 +9,11 @@ import tornado.web
 
 from actors.supervisor import Supervisor
 from mykerio.config import Config
+from web import api_accounts, api_audit, api_sessions, api_settings, pages
+from web.auth import AccountsDirectory
 from web.base import NotFoundHandler
-from web.dashboard import DashboardHandler, OpenApiHandler, StaticHandler
+from web.dashboard import OpenApiHandler, StaticHandler
+from web.live import LiveSocketHandler
 from web.metrics import HubMetrics
 from web.openapi import Route, build_document
 from web.ops import HealthzHandler, HubInfoHandler, MetricsHandler, ReadyzHandler
@@ -19,20 +22,63 @@ HERE = Path(__file__).parent
 HEALTH_KEY = "health"
 
 
-def build_routes(config: Config, metrics: HubMetrics, supervisor: Supervisor) -> list[Route]:
+def build_routes(
+    config: Config,
+    metrics: HubMetrics,
+    supervisor: Supervisor,
+    accounts: AccountsDirectory,
+    *,
+    dev_outbox: bool,
+) -> list[Route]:
     """Every route of the hub, each with exactly the collaborators its handler needs."""
     common: dict[str, Any] = {"metrics": metrics, "ask_timeout": config.actors.ask_timeout}
 
     def route(pattern: str, handler: type[tornado.web.RequestHandler], **kwargs: Any) -> Route:
         return Route(pattern, handler, {"route": pattern, **common, **kwargs}, pattern)
 
+    def account_route(pattern: str, handler: type[tornado.web.RequestHandler]) -> Route:
+        return route(pattern, handler, accounts=accounts)
+
     routes = [
-        route("/", DashboardHandler),
+        account_route("/", pages.DashboardPage),
+        account_route("/login", pages.LoginPage),
+        account_route("/register", pages.RegisterPage),
+        account_route("/confirm", pages.ConfirmPage),
+        account_route("/forgot", pages.ForgotPage),
+        account_route("/reset", pages.ResetPage),
+        account_route("/settings", pages.SettingsPage),
+        account_route("/audit", pages.AuditPage),
         route("/healthz", HealthzHandler),
         route("/readyz", ReadyzHandler, supervisor=supervisor, health_key=HEALTH_KEY),
         route("/metrics", MetricsHandler),
         route("/api/v1/hub", HubInfoHandler),
+        account_route("/api/v1/csrf", api_sessions.CsrfHandler),
+        account_route("/api/v1/sessions", api_sessions.SessionsHandler),
+        account_route("/api/v1/sessions/second-factor", api_sessions.SecondFactorHandler),
+        account_route("/api/v1/sessions/sms", api_sessions.LoginSmsHandler),
+        account_route("/api/v1/registrations", api_accounts.RegistrationsHandler),
+        account_route("/api/v1/registrations/confirm", api_accounts.ConfirmationHandler),
+        account_route("/api/v1/registrations/resend", api_accounts.ResendConfirmationHandler),
+        account_route("/api/v1/password-rules", api_accounts.PasswordRulesHandler),
+        account_route("/api/v1/password-resets", api_accounts.PasswordResetsHandler),
+        account_route("/api/v1/password-resets/complete", api_accounts.PasswordResetHandler),
+        account_route("/api/v1/me", api_settings.MeHandler),
+        account_route("/api/v1/me/password", api_settings.PasswordHandler),
+        account_route("/api/v1/me/totp/setup", api_settings.TotpSetupHandler),
+        account_route("/api/v1/me/totp", api_settings.TotpHandler),
+        account_route("/api/v1/me/totp/disable", api_settings.TotpDisableHandler),
+        account_route("/api/v1/me/backup-codes", api_settings.BackupCodesHandler),
+        account_route("/api/v1/me/phone", api_settings.PhoneHandler),
+        account_route("/api/v1/me/phone/verify", api_settings.PhoneVerifyHandler),
+        account_route("/api/v1/me/phone/remove", api_settings.PhoneRemoveHandler),
+        account_route("/api/v1/me/notifications", api_settings.NotificationsHandler),
+        account_route("/api/v1/audit", api_audit.AuditHandler),
+        account_route("/api/v1/live", LiveSocketHandler),
     ]
+    if dev_outbox:
+        routes.append(
+            route("/dev/outbox", pages.OutboxPage, accounts=accounts, supervisor=supervisor)
+        )
     document_route = route("/api/v1/openapi.json", OpenApiHandler, document={})
     routes.append(document_route)
     document_route.kwargs["document"] = build_document(routes)
@@ -40,10 +86,15 @@ def build_routes(config: Config, metrics: HubMetrics, supervisor: Supervisor) ->
 
 
 def make_app(
-    config: Config, metrics: HubMetrics, supervisor: Supervisor
+    config: Config,
+    metrics: HubMetrics,
+    supervisor: Supervisor,
+    accounts: AccountsDirectory,
+    *,
+    dev_outbox: bool = False,
 ) -> tornado.web.Application:
-    """The Tornado application: routes, static files, templates, the JSON 404."""
-    routes = build_routes(config, metrics, supervisor)
+    """The Tornado application: routes, static files, templates, CSRF, the JSON 404."""
+    routes = build_routes(config, metrics, supervisor, accounts, dev_outbox=dev_outbox)
     handlers: list[Any] = [(r.pattern, r.handler, r.kwargs) for r in routes]
     return tornado.web.Application(
         handlers,
@@ -52,7 +103,10 @@ def make_app(
         static_handler_class=StaticHandler,
         default_handler_class=NotFoundHandler,
         default_handler_args={"route": "unmatched", "metrics": metrics},
-        xsrf_cookies=False,
+        xsrf_cookies=True,
+        xsrf_cookie_name="__Host-xsrf",
+        xsrf_cookie_kwargs={"secure": True, "httponly": True, "samesite": "Strict", "path": "/"},
         compress_response=True,
+        websocket_max_message_size=64 * 1024,
         debug=False,
     )

@@ -20,7 +20,7 @@ import tornado.web
 from pykka import ActorDeadError, ActorRef
 
 from actors.runtime import answer
-from mykerio.errors import DomainError, Unavailable
+from mykerio.errors import DomainError, Forbidden, InvalidInput, TooManyRequests, Unavailable
 from web.metrics import HubMetrics
 
 T = TypeVar("T")
@@ -60,6 +60,12 @@ def apply_security_headers(handler: tornado.web.RequestHandler) -> None:
         handler.set_header(name, value)
 
 
+class CsrfFailed(Forbidden):
+    """A state-changing request without the page's CSRF token."""
+
+    code = "csrf_failed"
+
+
 class BaseHandler(tornado.web.RequestHandler):
     """Parent of every handler; `route` and `metrics` are injected through `initialize`."""
 
@@ -74,7 +80,8 @@ class BaseHandler(tornado.web.RequestHandler):
         self.route = route
         self.metrics = metrics
         self.ask_timeout = ask_timeout
-        self.request_id = ""
+        offered = self.request.headers.get("X-Request-Id", "")
+        self.request_id = offered if _REQUEST_ID.match(offered) else secrets.token_hex(8)
         self._started = time.perf_counter()
 
     def set_default_headers(self) -> None:
@@ -84,12 +91,28 @@ class BaseHandler(tornado.web.RequestHandler):
         if request_id:
             self.set_header("X-Request-Id", request_id)
 
-    def prepare(self) -> None:
-        """Give the request an id (the caller's, if well-formed) and bind it for logging."""
-        offered = self.request.headers.get("X-Request-Id", "")
-        self.request_id = offered if _REQUEST_ID.match(offered) else secrets.token_hex(8)
-        self.set_header("X-Request-Id", self.request_id)
+    def prepare(self) -> Any:
+        """Bind the request id (the caller's, if well-formed) for every log line of the request."""
         structlog.contextvars.bind_contextvars(request_id=self.request_id)
+
+    def check_xsrf_cookie(self) -> None:
+        """CSRF check on state-changing requests; a method the route lacks answers 405 instead."""
+        if not _implements(self, self.request.method or "GET"):
+            return
+        try:
+            super().check_xsrf_cookie()
+        except tornado.web.HTTPError:
+            raise CsrfFailed("This page is out of date. Reload it and try again.") from None
+
+    def json_body(self) -> dict[str, Any]:
+        """The request body as a JSON object, or a clear 400."""
+        try:
+            document = json.loads(self.request.body or b"{}")
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise InvalidInput("The request body must be JSON.") from None
+        if not isinstance(document, dict):
+            raise InvalidInput("The request body must be a JSON object.")
+        return document
 
     def on_finish(self) -> None:
         """Count the request, log one access line and drop the request's log context."""
@@ -135,8 +158,15 @@ class BaseHandler(tornado.web.RequestHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Render every error in the one JSON shape."""
         error = kwargs.get("exc_info", (None, None, None))[1]
+        extra: dict[str, Any] = {}
         if isinstance(error, DomainError):
             code, message = error.code, error.message
+            for name in ("field", "rule"):
+                if getattr(error, name, ""):
+                    extra[name] = getattr(error, name)
+            if isinstance(error, TooManyRequests):
+                self.set_header("Retry-After", str(error.retry_after))
+                extra["retry_after"] = error.retry_after
         else:
             code = _HTTP_CODES.get(status_code, f"http_{status_code}")
             if isinstance(error, tornado.web.HTTPError) and error.log_message:
@@ -149,7 +179,16 @@ class BaseHandler(tornado.web.RequestHandler):
         if status_code == 405:
             self.set_header("Allow", ", ".join(self.allowed_methods()))
         self.finish(
-            json.dumps({"error": {"code": code, "message": message, "request_id": self.request_id}})
+            json.dumps(
+                {
+                    "error": {
+                        "code": code,
+                        "message": message,
+                        "request_id": self.request_id,
+                        **extra,
+                    }
+                }
+            )
         )
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:

@@ -1,4 +1,4 @@
-"""The dashboard's pages (Tornado templates plus plain ES modules) and the OpenAPI document."""
+"""The OpenAPI document handler and static files with security headers."""
 
 from __future__ import annotations
 
@@ -6,24 +6,7 @@ from typing import Any
 
 import tornado.web
 
-import mykerio
 from web.base import BaseHandler, apply_security_headers
-
-
-class DashboardHandler(BaseHandler):
-    """The dashboard shell: header, navigation and the live area later issues fill."""
-
-    openapi = {
-        "get": {
-            "summary": "The dashboard (HTML)",
-            "tags": ["dashboard"],
-            "responses": {"200": {"description": "Dashboard page", "content_type": "text/html"}},
-        }
-    }
-
-    def get(self) -> None:
-        """Render the shell."""
-        self.render("dashboard.html", version=mykerio.__version__)
 
 
 class OpenApiHandler(BaseHandler):

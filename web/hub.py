@@ -11,6 +11,7 @@ import gc
 import socket
 import ssl
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import structlog
 import tornado.httpserver
@@ -25,7 +26,9 @@ from mykerio.datadir import DataDir, prepare_data_dir
 from mykerio.errors import ConfigError
 from mykerio.store import Store, open_store
 from web.app import HEALTH_KEY, make_app
+from web.auth import AccountsDirectory
 from web.metrics import HubMetrics
+from web.wiring import start_accounts, start_mailer
 
 log = structlog.get_logger("web.hub")
 
@@ -52,6 +55,7 @@ class Hub:
         self.runtime: LoopRuntime | None = None
         self.supervisor: Supervisor | None = None
         self._server: tornado.httpserver.HTTPServer | None = None
+        self._hashing: ThreadPoolExecutor | None = None
 
     @property
     def url(self) -> str:
@@ -85,7 +89,16 @@ class Hub:
             lag_interval=config.metrics.loop_lag_interval,
             on_lag=self.metrics.observe_lag,
         )
-        app = make_app(config, self.metrics, self.supervisor)
+        start_mailer(config, data, self.store, self.clock, self.supervisor)
+        self._hashing = start_accounts(config, data, self.store, self.clock, self.supervisor)
+        accounts = AccountsDirectory(self.supervisor, config.actors.accounts_workers)
+        app = make_app(
+            config,
+            self.metrics,
+            self.supervisor,
+            accounts,
+            dev_outbox=config.hub.dev_mode and not config.mail.smtp_host,
+        )
         self._server = tornado.httpserver.HTTPServer(
             app,
             ssl_options=tls_context(data),
@@ -127,6 +140,8 @@ class Hub:
                 except TimeoutError:
                     log.warning("connections still open at the shutdown deadline")
         finally:
+            if self._hashing is not None:
+                self._hashing.shutdown(wait=False, cancel_futures=True)
             if self.store is not None:
                 await self.store.close()
         log.info("hub stopped", seconds=round(budget - (end - time.monotonic()), 3))

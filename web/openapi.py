@@ -69,7 +69,42 @@ def _operation(spec: dict[str, Any]) -> dict[str, Any]:
     operation = {"summary": spec["summary"], "tags": spec.get("tags", []), "responses": responses}
     if "parameters" in spec:
         operation["parameters"] = spec["parameters"]
+    if "body" in spec:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": spec["body"]}},
+        }
     return operation
+
+
+def op(
+    summary: str,
+    tag: str,
+    responses: dict[str, str],
+    *,
+    body: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A compact way to describe an operation: `body` and `query` map names to JSON types."""
+    spec: dict[str, Any] = {
+        "summary": summary,
+        "tags": [tag],
+        "responses": {
+            status: {"description": text, "schema": {"type": "object"}}
+            for status, text in responses.items()
+        },
+    }
+    if body is not None:
+        spec["body"] = {
+            "type": "object",
+            "properties": {name: {"type": kind} for name, kind in body.items()},
+        }
+    if query is not None:
+        spec["parameters"] = [
+            {"name": name, "in": "query", "required": False, "schema": {"type": kind}}
+            for name, kind in query.items()
+        ]
+    return spec
 
 
 def build_document(routes: list[Route]) -> dict[str, Any]:

@@ -70,7 +70,12 @@ def test_signal_stops_the_hub_cleanly_within_the_deadline(
     assert process.returncode == 0
     assert elapsed < 10
     stopped = [line for line in lines if line["event"] == "actor stopped"]
-    assert [line["actor"] for line in stopped] == ["health"]
+    # Reverse start order: the accounts workers, then the mailer, then the health actor.
+    assert [line["actor"] for line in stopped] == [
+        *(f"accounts:{n}" for n in reversed(range(8))),
+        "mailer",
+        "health",
+    ]
     assert any(line["event"] == "hub stopped" for line in lines)
     requests = [line for line in lines if line["event"] == "request"]
     assert requests

@@ -1,0 +1,250 @@
+"""2-step verification over the API: TOTP, backup codes, SMS codes, and guess limits."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pyotp
+
+from mykerio.clock import FakeClock
+from tests.api_client import ApiSession
+from tests.conftest import api_session
+from tests.sms_gateway import LoopbackSmsGateway
+from tests.smtp_server import LoopbackSmtp
+from tests.web.accounts_helpers import enable_totp, login, register
+from web.hub import Hub
+
+EMAIL = "ana@acme.example"
+
+
+async def two_step_user(api: ApiSession, smtp: LoopbackSmtp, clock: FakeClock) -> pyotp.TOTP:
+    await register(api, smtp, EMAIL)
+    await login(api, EMAIL)
+    return await enable_totp(api, clock)
+
+
+async def test_enabling_2fa_emails_the_user_and_login_then_asks_for_a_code(
+    api: ApiSession, smtp_server: LoopbackSmtp, clock: FakeClock
+) -> None:
+    """After enabling, the user is emailed and the next login needs a TOTP code."""
+    authenticator = await two_step_user(api, smtp_server, clock)
+    changed = await smtp_server.wait_for(2)
+    assert changed[1]["Subject"] == "Your MyKerio sign-in settings changed"
+    step = await login(api, EMAIL)
+    assert step.json == {"status": "second_factor", "methods": ["totp", "backup"]}
+    assert (await api.get("/api/v1/me")).status == 200, "the earlier session is still valid"
+    clock.advance(30)
+    done = await api.post(
+        "/api/v1/sessions/second-factor", {"method": "totp", "code": authenticator.at(clock.now())}
+    )
+    assert done.status == 200, done
+    assert done.json["status"] == "logged_in"
+
+
+async def test_a_code_is_accepted_once(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, clock: FakeClock
+) -> None:
+    """A TOTP code (or an older one) that worked once is refused in later logins."""
+    authenticator = await two_step_user(api, smtp_server, clock)
+    clock.advance(60)
+    code = authenticator.at(clock.now())
+    previous = authenticator.at(clock.now(), counter_offset=-1)
+    await login(api, EMAIL)
+    assert (
+        await api.post("/api/v1/sessions/second-factor", {"method": "totp", "code": code})
+    ).status == 200
+    for replay in (code, previous):
+        again = api_session(hub)
+        await login(again, EMAIL)
+        refused = await again.post(
+            "/api/v1/sessions/second-factor", {"method": "totp", "code": replay}
+        )
+        assert refused.status == 401
+        assert refused.error_code == "wrong_code"
+
+
+async def test_previous_step_accepted_but_not_older(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, clock: FakeClock
+) -> None:
+    """The code of the previous 30 s step works; one from two steps back does not."""
+    authenticator = await two_step_user(api, smtp_server, clock)
+    clock.advance(300)
+    second = api_session(hub)
+    await login(second, EMAIL)
+    old = authenticator.at(clock.now(), counter_offset=-2)
+    assert (
+        await second.post("/api/v1/sessions/second-factor", {"method": "totp", "code": old})
+    ).status == 401
+    late = authenticator.at(clock.now(), counter_offset=-1)
+    assert (
+        await second.post("/api/v1/sessions/second-factor", {"method": "totp", "code": late})
+    ).status == 200
+
+
+async def test_twenty_simultaneous_logins_with_one_code_let_exactly_one_in(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, clock: FakeClock
+) -> None:
+    """20 logins submitting the same code at the same moment: exactly one succeeds."""
+    authenticator = await two_step_user(api, smtp_server, clock)
+    clock.advance(60)
+    clients = [api_session(hub, user_agent=f"racer-{n}") for n in range(20)]
+    for client in clients:
+        assert (await login(client, EMAIL)).json["status"] == "second_factor"
+    code = authenticator.at(clock.now())
+    results = await asyncio.gather(
+        *(
+            c.post("/api/v1/sessions/second-factor", {"method": "totp", "code": code})
+            for c in clients
+        )
+    )
+    statuses = [r.status for r in results]
+    assert statuses.count(200) == 1
+    # The losers are refused as wrong codes; past 10 refusals, the account throttle answers.
+    assert set(statuses) - {200} <= {401, 429}
+
+
+async def test_backup_codes_work_once_and_a_new_set_voids_the_old(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, clock: FakeClock
+) -> None:
+    """Each backup code logs in once; generating a new set makes the old codes fail."""
+    await two_step_user(api, smtp_server, clock)
+    codes = (await api.post("/api/v1/me/backup-codes")).json["codes"]
+    assert len(codes) == 10
+    assert len(set(codes)) == 10
+    first = api_session(hub)
+    await login(first, EMAIL)
+    assert (
+        await first.post("/api/v1/sessions/second-factor", {"method": "backup", "code": codes[0]})
+    ).status == 200
+    second = api_session(hub)
+    await login(second, EMAIL)
+    reused = await second.post(
+        "/api/v1/sessions/second-factor", {"method": "backup", "code": codes[0]}
+    )
+    assert reused.status == 401
+    fresh = (await api.post("/api/v1/me/backup-codes")).json["codes"]
+    voided = await second.post(
+        "/api/v1/sessions/second-factor", {"method": "backup", "code": codes[1]}
+    )
+    assert voided.status == 401
+    assert (
+        await second.post(
+            "/api/v1/sessions/second-factor", {"method": "backup", "code": fresh[0].upper()}
+        )
+    ).status == 200
+
+
+async def test_backup_phone_is_verified_and_texts_login_codes(
+    hub: Hub,
+    api: ApiSession,
+    smtp_server: LoopbackSmtp,
+    sms_gateway: LoopbackSmsGateway,
+    clock: FakeClock,
+) -> None:
+    """A phone is saved only with the texted code; then login can use an SMS code, once."""
+    await two_step_user(api, smtp_server, clock)
+    bad = await api.post("/api/v1/me/phone", {"phone": "777 338 901"})
+    assert bad.status == 400
+    assert bad.json["error"]["field"] == "phone"
+    sent = await api.post("/api/v1/me/phone", {"phone": "+420 377 338 901"})
+    assert sent.status == 200, sent
+    [message] = await sms_gateway.wait_for(1)
+    assert message["to"] == "+420377338901"
+    wrong = await api.post("/api/v1/me/phone/verify", {"code": "000000"})
+    assert wrong.status == 400
+    assert (
+        await api.post("/api/v1/me/phone/verify", {"code": sms_gateway.last_code()})
+    ).status == 204
+    assert (await api.get("/api/v1/me")).json["phone"].endswith("901")
+
+    other = api_session(hub)
+    step = await login(other, EMAIL)
+    assert step.json["methods"] == ["totp", "backup", "sms"]
+    assert (await other.post("/api/v1/sessions/sms")).status == 200
+    await sms_gateway.wait_for(2)
+    code = sms_gateway.last_code()
+    assert (
+        await other.post("/api/v1/sessions/second-factor", {"method": "sms", "code": code})
+    ).status == 200
+    replay = api_session(hub)
+    await login(replay, EMAIL)
+    assert (
+        await replay.post("/api/v1/sessions/second-factor", {"method": "sms", "code": code})
+    ).status == 401
+
+
+async def test_at_most_three_texts_per_15_minutes(
+    hub: Hub,
+    api: ApiSession,
+    smtp_server: LoopbackSmtp,
+    sms_gateway: LoopbackSmsGateway,
+    clock: FakeClock,
+) -> None:
+    """A fourth SMS within 15 minutes is refused with 429; later it works again."""
+    await two_step_user(api, smtp_server, clock)
+    await api.post("/api/v1/me/phone", {"phone": "+18005550199"})
+    await sms_gateway.wait_for(1)
+    await api.post("/api/v1/me/phone/verify", {"code": sms_gateway.last_code()})
+    other = api_session(hub)
+    await login(other, EMAIL)
+    assert (await other.post("/api/v1/sessions/sms")).status == 200
+    assert (await other.post("/api/v1/sessions/sms")).status == 200
+    refused = await other.post("/api/v1/sessions/sms")
+    assert refused.status == 429, "the phone's verification text counts too"
+    clock.advance(15 * 60 + 1)
+    await login(other, EMAIL)
+    assert (await other.post("/api/v1/sessions/sms")).status == 200
+
+
+async def test_five_wrong_codes_end_the_login_attempt(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, clock: FakeClock
+) -> None:
+    """After 5 guesses the login attempt is gone, even for the right code."""
+    authenticator = await two_step_user(api, smtp_server, clock)
+    clock.advance(60)
+    other = api_session(hub)
+    await login(other, EMAIL)
+    for _ in range(5):
+        assert (
+            await other.post(
+                "/api/v1/sessions/second-factor", {"method": "backup", "code": "aaaaa-bbbbb"}
+            )
+        ).status == 401
+    late = await other.post(
+        "/api/v1/sessions/second-factor", {"method": "totp", "code": authenticator.at(clock.now())}
+    )
+    assert late.error_code == "login_expired"
+
+
+async def test_ten_wrong_codes_per_account_are_throttled(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, clock: FakeClock
+) -> None:
+    """Across login attempts, 10 wrong codes in 15 minutes lock code entry with 429."""
+    authenticator = await two_step_user(api, smtp_server, clock)
+    clock.advance(60)
+    other = api_session(hub)
+    for _ in range(2):
+        await login(other, EMAIL)
+        for _ in range(5):
+            await other.post("/api/v1/sessions/second-factor", {"method": "totp", "code": "000000"})
+    await login(other, EMAIL)
+    locked = await other.post(
+        "/api/v1/sessions/second-factor", {"method": "totp", "code": authenticator.at(clock.now())}
+    )
+    assert locked.status == 429
+    assert "Retry-After" in locked.headers
+
+
+async def test_disabling_needs_the_password(
+    api: ApiSession, smtp_server: LoopbackSmtp, clock: FakeClock
+) -> None:
+    """2-step verification turns off only with the right password; login then needs no code."""
+    await two_step_user(api, smtp_server, clock)
+    wrong = await api.post("/api/v1/me/totp/disable", {"password": "Nope-nope-1"})
+    assert wrong.status == 400
+    assert (
+        await api.post("/api/v1/me/totp/disable", {"password": "Tulip-Harbour-42"})
+    ).status == 204
+    assert (await login(api, EMAIL)).json["status"] == "logged_in"
+    subjects = [m["Subject"] for m in await smtp_server.wait_for(3)]
+    assert subjects.count("Your MyKerio sign-in settings changed") == 2

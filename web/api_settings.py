@@ -1,0 +1,228 @@
+"""API: the logged-in user's Settings — password, 2-step verification, backup codes, phone,
+email notifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mykerio.accounts.factors import TotpSetup
+from mykerio.accounts.sessions import CurrentSession
+from mykerio.errors import InvalidInput
+from web.api_accounts import text
+from web.auth import AccountHandler
+from web.openapi import op
+
+TAG = "settings"
+
+
+class SettingsHandler(AccountHandler):
+    """Base of the settings handlers: every call needs a session and goes to the user's actor."""
+
+    async def me(self) -> CurrentSession:
+        """The logged-in user (401 otherwise)."""
+        return await self.current_session()
+
+    async def for_user(self, method: str, *args: Any) -> Any:
+        """Call `method(user, *args)` on the logged-in user's accounts actor."""
+        current = await self.me()
+        return await self.call(current.user.id, method, current.user, *args)
+
+
+class MeHandler(SettingsHandler):
+    """The logged-in user's profile and sign-in settings."""
+
+    openapi = {"get": op("The logged-in user and their sign-in settings", TAG, {"200": "User"})}
+
+    async def get(self) -> None:
+        """Profile, without secrets."""
+        current = await self.me()
+        user = current.user
+        phone = await self.call(user.id, "masked_phone", user)
+        self.write_json(
+            {
+                "id": user.id,
+                "email": user.email,
+                "full_name": user.full_name,
+                "two_step": user.totp_secret is not None,
+                "backup_codes_left": len(user.backup_codes),
+                "phone": phone,
+                "notifications": user.notifications,
+                "session": {"persistent": current.session.persistent},
+            }
+        )
+
+
+class PasswordHandler(SettingsHandler):
+    """Changes the password."""
+
+    openapi = {
+        "post": op(
+            "Change the password (current, new, confirm); other sessions end",
+            TAG,
+            {"204": "Changed", "400": "A field is invalid"},
+            body={"current": "string", "password": "string", "confirm": "string"},
+        )
+    }
+
+    async def post(self) -> None:
+        """Change it."""
+        body = self.json_body()
+        await self.for_user(
+            "change_password",
+            text(body, "current"),
+            text(body, "password"),
+            text(body, "confirm"),
+            self.session_token(),
+        )
+        self.set_status(204)
+        self.finish()
+
+
+class TotpSetupHandler(SettingsHandler):
+    """Starts enrolling an authenticator app."""
+
+    openapi = {
+        "post": op(
+            "Start 2-step verification: a new base32 secret, its otpauth URI and an SVG QR code",
+            TAG,
+            {"200": "Secret to scan or type"},
+        )
+    }
+
+    async def post(self) -> None:
+        """A new secret (valid 15 minutes until confirmed)."""
+        setup: TotpSetup = await self.for_user("begin_totp")
+        self.write_json({"secret": setup.secret, "uri": setup.uri, "qr_svg": setup.qr_svg})
+
+
+class TotpHandler(SettingsHandler):
+    """Finishes enrolling with a code from the app."""
+
+    openapi = {
+        "post": op(
+            "Turn 2-step verification on with a code from the app",
+            TAG,
+            {"204": "On", "400": "Wrong code or expired set-up"},
+            body={"code": "string"},
+        )
+    }
+
+    async def post(self) -> None:
+        """Enable."""
+        await self.for_user("enable_totp", text(self.json_body(), "code"))
+        self.set_status(204)
+        self.finish()
+
+
+class TotpDisableHandler(SettingsHandler):
+    """Turns 2-step verification off."""
+
+    openapi = {
+        "post": op(
+            "Turn 2-step verification off (password required); backup codes are voided",
+            TAG,
+            {"204": "Off", "400": "Wrong password"},
+            body={"password": "string"},
+        )
+    }
+
+    async def post(self) -> None:
+        """Disable."""
+        await self.for_user("disable_totp", text(self.json_body(), "password"))
+        self.set_status(204)
+        self.finish()
+
+
+class BackupCodesHandler(SettingsHandler):
+    """Generates a new set of backup codes."""
+
+    openapi = {
+        "post": op(
+            "Generate 10 single-use backup codes, shown once; the previous set stops working",
+            TAG,
+            {"200": "The codes"},
+        )
+    }
+
+    async def post(self) -> None:
+        """New codes."""
+        codes = await self.for_user("new_backup_codes")
+        self.write_json({"codes": list(codes)})
+
+
+class PhoneHandler(SettingsHandler):
+    """Starts saving a backup phone."""
+
+    openapi = {
+        "post": op(
+            "Text a verification code to a backup phone in international format (+420 …)",
+            TAG,
+            {"200": "Code sent; answers the masked number", "400": "Invalid number"},
+            body={"phone": "string"},
+        )
+    }
+
+    async def post(self) -> None:
+        """Send the code."""
+        masked = await self.for_user("begin_phone", text(self.json_body(), "phone"))
+        self.write_json({"sent_to": masked})
+
+
+class PhoneVerifyHandler(SettingsHandler):
+    """Saves the backup phone once its code comes back."""
+
+    openapi = {
+        "post": op(
+            "Save the backup phone with the code texted to it",
+            TAG,
+            {"204": "Saved", "400": "Wrong or expired code"},
+            body={"code": "string"},
+        )
+    }
+
+    async def post(self) -> None:
+        """Verify."""
+        await self.for_user("verify_phone", text(self.json_body(), "code"))
+        self.set_status(204)
+        self.finish()
+
+
+class PhoneRemoveHandler(SettingsHandler):
+    """Removes the backup phone."""
+
+    openapi = {
+        "post": op(
+            "Remove the backup phone (password required)",
+            TAG,
+            {"204": "Removed", "400": "Wrong password"},
+            body={"password": "string"},
+        )
+    }
+
+    async def post(self) -> None:
+        """Remove."""
+        await self.for_user("remove_phone", text(self.json_body(), "password"))
+        self.set_status(204)
+        self.finish()
+
+
+class NotificationsHandler(SettingsHandler):
+    """Stores "Receive email notifications from MyKerio"."""
+
+    openapi = {
+        "put": op(
+            "Receive email notifications from MyKerio (true or false)",
+            TAG,
+            {"204": "Stored"},
+            body={"enabled": "boolean"},
+        )
+    }
+
+    async def put(self) -> None:
+        """Store the choice."""
+        enabled = self.json_body().get("enabled")
+        if not isinstance(enabled, bool):
+            raise InvalidInput("enabled must be true or false")
+        await self.for_user("set_notifications", enabled)
+        self.set_status(204)
+        self.finish()

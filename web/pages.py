@@ -1,0 +1,162 @@
+"""The dashboard's HTML pages: sign-in screens, Settings, the access audit, the dev outbox.
+
+Pages are Tornado templates; their forms are driven by plain ES modules in `static/` that call
+the JSON API with the page's CSRF token. A page that needs a login sends the browser to the
+login page, saying why when the session expired.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pykka.messages import ProxyCall
+
+import mykerio
+from actors.supervisor import Supervisor
+from mykerio.accounts.sessions import CurrentSession, SessionExpired
+from mykerio.errors import Unauthorized
+from web.auth import AccountHandler
+
+TAG = "pages"
+
+
+def _page(summary: str) -> dict[str, Any]:
+    return {
+        "get": {
+            "summary": summary,
+            "tags": [TAG],
+            "responses": {"200": {"description": "HTML page", "content_type": "text/html"}},
+        }
+    }
+
+
+class PageHandler(AccountHandler):
+    """Renders a template with the values every page needs."""
+
+    template = ""
+    needs_login = False
+
+    async def page_user(self) -> CurrentSession | None:
+        """The logged-in user, or None (after redirecting to the login page if one is needed)."""
+        try:
+            return await self.current_session()
+        except SessionExpired:
+            self.end_session()
+            if self.needs_login:
+                self.redirect("/login?expired=1")
+            return None
+        except Unauthorized:
+            if self.needs_login:
+                self.redirect(f"/login?next={self.request.path}")
+            return None
+
+    def show(self, current: CurrentSession | None, **values: Any) -> None:
+        """Render `template` with the page's shared values."""
+        self.render(
+            self.template,
+            version=mykerio.__version__,
+            user=current.user if current else None,
+            csrf_token=self.xsrf_token.decode(),
+            **values,
+        )
+
+    async def get(self) -> None:
+        """Render the page (or redirect to the login page)."""
+        current = await self.page_user()
+        if current is None and self.needs_login:
+            return
+        self.show(current, query=dict(self.request.query_arguments))
+
+
+class DashboardPage(PageHandler):
+    """The dashboard shell."""
+
+    template = "dashboard.html"
+    needs_login = True
+    openapi = _page("The dashboard (HTML; login required)")
+
+
+class LoginPage(PageHandler):
+    """Email and password, then the second factor."""
+
+    template = "login.html"
+    openapi = _page("Log in (HTML)")
+
+    async def get(self) -> None:
+        """Render; `expired=1` shows the session-expired message."""
+        self.show(
+            None,
+            expired=self.get_query_argument("expired", "") == "1",
+            next_path=_safe_next(self.get_query_argument("next", "/")),
+        )
+
+
+class RegisterPage(PageHandler):
+    """Registration with the live password checklist."""
+
+    template = "register.html"
+    openapi = _page("Register (HTML)")
+
+
+class ConfirmPage(PageHandler):
+    """Lands the confirmation link; the page confirms with a POST (mail scanners only GET)."""
+
+    template = "confirm.html"
+    openapi = _page("Confirm an email address (HTML; the token is in the query)")
+
+
+class ForgotPage(PageHandler):
+    """Forgot password."""
+
+    template = "forgot.html"
+    openapi = _page("Forgot password (HTML)")
+
+
+class ResetPage(PageHandler):
+    """Set a new password from a reset link."""
+
+    template = "reset.html"
+    openapi = _page("Set a new password (HTML; the token is in the query)")
+
+
+class SettingsPage(PageHandler):
+    """Settings: password, 2-step verification, backup codes, backup phone, notifications."""
+
+    template = "settings.html"
+    needs_login = True
+    openapi = _page("Settings (HTML; login required)")
+
+
+class AuditPage(PageHandler):
+    """The access audit with filters."""
+
+    template = "audit.html"
+    needs_login = True
+    openapi = _page("Access audit (HTML; login required)")
+
+
+class OutboxPage(PageHandler):
+    """Development only: the mail the hub would have sent, with clickable links."""
+
+    template = "outbox.html"
+    openapi = _page("Development outbox: recent emails (HTML; only without SMTP settings)")
+
+    def initialize(self, supervisor: Supervisor, **kwargs: Any) -> None:  # type: ignore[override]
+        """Store the supervisor (to find the mailer)."""
+        super().initialize(**kwargs)
+        self.supervisor = supervisor
+
+    async def get(self) -> None:
+        """List the newest 50 messages."""
+        ref = self.supervisor.get("mailer")
+        messages = []
+        if ref is not None:
+            messages = await self.ask(ref, ProxyCall(attr_path=("recent",), args=(50,), kwargs={}))
+        self.show(await self.page_user(), messages=messages)
+
+
+def _safe_next(path: str) -> str:
+    # Only paths on this hub: never an open redirect to another site.
+    if path.startswith("/") and not path.startswith("//") and "\\" not in path:
+        return path
+    return "/"

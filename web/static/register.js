@@ -1,0 +1,19 @@
+// Registration with the live password checklist.
+import { api, clearError, formValues, showError } from "./api.js";
+import { watchPassword } from "./rules.js";
+
+const form = document.getElementById("register-form");
+watchPassword(form.elements.password, document.getElementById("rules"), () => ({
+  full_name: form.elements.full_name.value,
+  email: form.elements.email.value,
+}));
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearError(form);
+  const result = await api("/api/v1/registrations", { method: "POST", body: formValues(form) });
+  if (!result.ok) return showError(form, result);
+  form.hidden = true;
+  document.getElementById("registered").hidden = false;
+  document.getElementById("registered-message").textContent = result.data.message;
+});

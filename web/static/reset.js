@@ -1,0 +1,14 @@
+// Set a new password from a reset link.
+import { api, clearError, formValues, showError } from "./api.js";
+
+const form = document.getElementById("reset-form");
+const token = new URLSearchParams(window.location.search).get("token") ?? "";
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearError(form);
+  const body = { ...formValues(form), token };
+  const result = await api("/api/v1/password-resets/complete", { method: "POST", body });
+  if (!result.ok) return showError(form, result);
+  form.hidden = true;
+  document.getElementById("reset-done").hidden = false;
+});

@@ -1,0 +1,124 @@
+// Settings: password, 2-step verification, backup codes, backup phone, notifications.
+import { api, clearError, formValues, showError, showOk } from "./api.js";
+
+const $ = (id) => document.getElementById(id);
+
+async function load() {
+  const result = await api("/api/v1/me");
+  if (!result.ok) return;
+  const me = result.data;
+  $("two-step-state").textContent = me.two_step
+    ? "2-step verification is on."
+    : "2-step verification is off.";
+  $("totp-on").hidden = !me.two_step;
+  $("totp-off").hidden = me.two_step;
+  $("totp-form").hidden = true;
+  $("backup-codes").hidden = !me.two_step;
+  $("phone-section").hidden = !me.two_step;
+  $("backup-left").textContent = `${me.backup_codes_left} unused backup codes.`;
+  $("phone-state").textContent = me.phone ? `Backup phone: ${me.phone}` : "No backup phone.";
+  $("phone-remove-form").hidden = !me.phone;
+  $("notifications").checked = me.notifications;
+}
+
+$("password-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  clearError(form);
+  const result = await api("/api/v1/me/password", { method: "POST", body: formValues(form) });
+  if (!result.ok) return showError(form, result);
+  form.reset();
+  showOk(form.querySelector(".ok"), "Your password was changed. Other sessions were logged out.");
+});
+
+$("totp-start").addEventListener("click", async () => {
+  const result = await api("/api/v1/me/totp/setup", { method: "POST", body: {} });
+  if (!result.ok) return showError($("totp-form"), result);
+  $("totp-qr").innerHTML = result.data.qr_svg; // server-made SVG of the otpauth URI
+  $("totp-secret").textContent = result.data.secret;
+  $("totp-form").hidden = false;
+  $("totp-form").elements.code.focus();
+});
+
+$("totp-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  clearError(form);
+  const result = await api("/api/v1/me/totp", { method: "POST", body: formValues(form) });
+  if (!result.ok) return showError(form, result);
+  form.reset();
+  await load();
+});
+
+$("totp-disable-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  clearError(form);
+  const result = await api("/api/v1/me/totp/disable", { method: "POST", body: formValues(form) });
+  if (!result.ok) return showError(form, result);
+  form.reset();
+  $("backup-list").hidden = true;
+  await load();
+});
+
+$("backup-generate").addEventListener("click", async () => {
+  const result = await api("/api/v1/me/backup-codes", { method: "POST", body: {} });
+  if (!result.ok) return;
+  const list = $("backup-codes-list");
+  list.replaceChildren(
+    ...result.data.codes.map((code) => {
+      const item = document.createElement("li");
+      item.textContent = code;
+      return item;
+    }),
+  );
+  const text = `MyKerio backup codes\n\n${result.data.codes.join("\n")}\n`;
+  $("backup-save").href = `data:text/plain;charset=utf-8,${encodeURIComponent(text)}`;
+  $("backup-list").hidden = false;
+  $("backup-left").textContent = `${result.data.codes.length} unused backup codes.`;
+});
+
+$("backup-print").addEventListener("click", () => window.print());
+
+$("phone-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  clearError(form);
+  const result = await api("/api/v1/me/phone", { method: "POST", body: formValues(form) });
+  if (!result.ok) return showError(form, result);
+  $("phone-sent").textContent = `We texted a code to ${result.data.sent_to}.`;
+  $("phone-verify-form").hidden = false;
+  $("phone-verify-form").elements.code.focus();
+});
+
+$("phone-verify-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  clearError(form);
+  const result = await api("/api/v1/me/phone/verify", { method: "POST", body: formValues(form) });
+  if (!result.ok) return showError(form, result);
+  form.reset();
+  form.hidden = true;
+  $("phone-form").reset();
+  await load();
+});
+
+$("phone-remove-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  clearError(form);
+  const result = await api("/api/v1/me/phone/remove", { method: "POST", body: formValues(form) });
+  if (!result.ok) return showError(form, result);
+  form.reset();
+  await load();
+});
+
+$("notifications").addEventListener("change", async (event) => {
+  const result = await api("/api/v1/me/notifications", {
+    method: "PUT",
+    body: { enabled: event.target.checked },
+  });
+  if (result.ok) showOk($("notifications-saved"), "Saved.");
+});
+
+load();

@@ -1,0 +1,128 @@
+"""Builds the long-lived actors from the configuration: the mailer and the accounts workers.
+
+Part of the composition root: this is where concrete adapters (SMTP or the outbox directory,
+the SMS gateway or its development file) are chosen and handed to the actors.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import argon2
+from pykka.messages import ProxyCall
+
+from actors.accounts import AccountsActor
+from actors.mailer import MailerActor, RetryPolicy
+from actors.runtime import answer
+from actors.supervisor import Supervisor
+from mykerio.accounts.context import Links
+from mykerio.accounts.hashing import AsyncPasswords
+from mykerio.accounts.policy import AccountPolicy
+from mykerio.clock import Clock
+from mykerio.config import Config
+from mykerio.datadir import DataDir
+from mykerio.errors import Unavailable
+from mykerio.mail.message import Email
+from mykerio.mail.transport import DirectoryTransport, MailTransport, SmtpSettings, SmtpTransport
+from mykerio.security.encryption import SecretBox, derive_key
+from mykerio.security.passwords import PasswordHasher
+from mykerio.sms import OutboxSmsSender, SmsSender
+from mykerio.store import Store
+from web.sms_gateway import HttpSmsGateway
+
+MAILER_KEY = "mailer"
+
+
+def mail_transport(config: Config, data: DataDir) -> MailTransport:
+    """SMTP when `[mail] smtp_host` is set, else the outbox directory."""
+    mail = config.mail
+    if mail.smtp_host:
+        return SmtpTransport(
+            SmtpSettings(
+                host=mail.smtp_host,
+                port=mail.smtp_port,
+                security=mail.smtp_security,
+                username=mail.smtp_username,
+                password=mail.smtp_password,
+                timeout=mail.smtp_timeout,
+                verify_certificates=mail.smtp_verify_certificates,
+            )
+        )
+    return DirectoryTransport(data.path / mail.outbox_dir)
+
+
+def sms_sender(config: Config, data: DataDir, clock: Clock) -> SmsSender:
+    """The HTTP gateway when `[sms] gateway_url` is set, else a file in the data directory."""
+    if config.sms.gateway_url:
+        return HttpSmsGateway(config.sms)
+    return OutboxSmsSender(data.path / "sms.jsonl", clock.now)
+
+
+def start_mailer(
+    config: Config, data: DataDir, store: Store, clock: Clock, supervisor: Supervisor
+) -> None:
+    """Start the mailer under the supervisor (restarted if it crashes)."""
+    supervisor.start(
+        MAILER_KEY,
+        MailerActor,
+        outbox=store.outbox,
+        transport=mail_transport(config, data),
+        sender=config.mail.sender,
+        clock=clock,
+        retry=RetryPolicy(
+            initial=config.mail.retry_initial,
+            maximum=config.mail.retry_max,
+            max_attempts=config.mail.max_attempts,
+        ),
+    )
+
+
+def start_accounts(
+    config: Config, data: DataDir, store: Store, clock: Clock, supervisor: Supervisor
+) -> ThreadPoolExecutor:
+    """Start the accounts workers; returns the password-hashing pool (the caller shuts it down)."""
+    hashing = ThreadPoolExecutor(
+        max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="argon2"
+    )
+    parameters = argon2.Parameters(
+        type=argon2.Type.ID,
+        version=19,
+        salt_len=16,
+        hash_len=32,
+        time_cost=config.accounts.password_hash_iterations,
+        memory_cost=config.accounts.password_hash_memory_kib,
+        parallelism=4,
+    )
+    passwords = AsyncPasswords(PasswordHasher(parameters), hashing)
+    policy = AccountPolicy(audit_retention=timedelta(days=config.accounts.audit_retention_days))
+    box = SecretBox.from_master(data.secret_key)
+    backup_code_key = derive_key(data.secret_key, info="mykerio backup codes v1")
+    sms = sms_sender(config, data, clock)
+    links = Links(config.hub.public_url)
+    timeout = config.actors.ask_timeout
+
+    async def send_mail(email: Email) -> str:
+        ref = supervisor.get(MAILER_KEY)
+        if ref is None:
+            raise Unavailable("The mailer is restarting; try again in a moment.")
+        future = ref.ask(ProxyCall(attr_path=("send",), args=(email,), kwargs={}), block=False)
+        result: str = await answer(future, timeout=timeout)
+        return result
+
+    for index in range(config.actors.accounts_workers):
+        supervisor.start(
+            f"accounts:{index}",
+            AccountsActor,
+            store=store,
+            passwords=passwords,
+            clock=clock,
+            policy=policy,
+            box=box,
+            backup_code_key=backup_code_key,
+            sms=sms,
+            links=links,
+            send_mail=send_mail,
+        )
+    return hashing
