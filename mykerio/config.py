@@ -85,6 +85,7 @@ class AccountsConfig:
     """Account security settings that operators may tune."""
 
     audit_retention_days: int = 365
+    housekeeping_interval: float = 3600.0
     password_hash_memory_kib: int = 65536
     password_hash_iterations: int = 3
 
@@ -285,6 +286,8 @@ def _validate(config: Config) -> None:
         raise ConfigError("shutdown.deadline must be positive")
     if config.actors.accounts_workers < 1:
         raise ConfigError("actors.accounts_workers must be at least 1")
+    if config.accounts.housekeeping_interval < 1:
+        raise ConfigError("accounts.housekeeping_interval must be at least 1 second")
     if config.accounts.audit_retention_days < 1:
         raise ConfigError("accounts.audit_retention_days must be at least 1")
     if (

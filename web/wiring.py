@@ -14,6 +14,7 @@ import argon2
 from pykka.messages import ProxyCall
 
 from actors.accounts import AccountsActor
+from actors.housekeeping import HousekeepingActor
 from actors.mailer import MailerActor, RetryPolicy
 from actors.runtime import answer
 from actors.supervisor import Supervisor
@@ -82,7 +83,8 @@ def start_mailer(
 def start_accounts(
     config: Config, data: DataDir, store: Store, clock: Clock, supervisor: Supervisor
 ) -> ThreadPoolExecutor:
-    """Start the accounts workers; returns the password-hashing pool (the caller shuts it down)."""
+    """Start housekeeping and the accounts workers; returns the password-hashing pool (the
+    caller shuts it down)."""
     hashing = ThreadPoolExecutor(
         max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="argon2"
     )
@@ -111,6 +113,14 @@ def start_accounts(
         result: str = await answer(future, timeout=timeout)
         return result
 
+    supervisor.start(
+        "housekeeping",
+        HousekeepingActor,
+        store=store,
+        clock=clock,
+        policy=policy,
+        interval=config.accounts.housekeeping_interval,
+    )
     for index in range(config.actors.accounts_workers):
         supervisor.start(
             f"accounts:{index}",

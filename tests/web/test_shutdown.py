@@ -70,9 +70,10 @@ def test_signal_stops_the_hub_cleanly_within_the_deadline(
     assert process.returncode == 0
     assert elapsed < 10
     stopped = [line for line in lines if line["event"] == "actor stopped"]
-    # Reverse start order: the accounts workers, then the mailer, then the health actor.
+    # Reverse start order: accounts workers, housekeeping, the mailer, the health actor.
     assert [line["actor"] for line in stopped] == [
         *(f"accounts:{n}" for n in reversed(range(8))),
+        "housekeeping",
         "mailer",
         "health",
     ]
