@@ -41,6 +41,7 @@ pytest: $(VENV)/.test-installed
 ## bench: the benchmarks of bench/, printed as tables with ratios against same-run baselines
 bench: $(VENV)/.test-installed
 	$(BIN)/python bench/actors.py
+	$(BIN)/python bench/login.py
 
 clean:
 	rm -rf $(VENV) .cache .mypy_cache .pytest_cache .ruff_cache

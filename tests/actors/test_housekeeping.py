@@ -53,13 +53,18 @@ async def test_sweep_deletes_expired_records_and_keeps_current_ones(store: Store
         at = now - idle
         await store.sessions.add(Session(key, user.id, at, at, persistent, "127.0.0.1", "ua"))
     scheduled: list[tuple[float, Callable[[], None]]] = []
+
+    def schedule(delay: float, callback: Callable[[], None]) -> _Handle:
+        scheduled.append((delay, callback))
+        return _Handle()
+
     actor = HousekeepingActor.start(
         runtime=LoopRuntime(asyncio.get_running_loop()),
         store=store,
         clock=clock,
         policy=AccountPolicy(audit_retention=timedelta(days=365)),
         interval=3600,
-        schedule=lambda delay, callback: scheduled.append((delay, callback)) or _Handle(),
+        schedule=schedule,
     )
     swept: Swept = await ask(actor, SWEEP, timeout=5)
     assert swept.audit_events == 1
