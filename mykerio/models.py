@@ -28,7 +28,8 @@ class User:
     `totp_secret` and `phone` are sealed (encrypted) by the caller; the store never sees them in
     the clear. `totp_last_step` is the newest TOTP time step accepted, so no code is accepted
     twice. `backup_codes` are the hashes of the unused backup codes. `notifications` is the
-    "Receive email notifications from MyKerio" opt-in.
+    "Receive email notifications from MyKerio" opt-in. `default_org_id` is the organization the
+    switcher last chose (empty: none chosen; it may name one the user has since left).
     """
 
     id: str
@@ -43,6 +44,7 @@ class User:
     backup_codes: tuple[str, ...] = ()
     notifications: bool = True
     password_changed_at: datetime | None = None
+    default_org_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,39 @@ class Membership:
     org_id: str
     user_id: str
     joined_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """An invitation of an email address to an organization, valid while `expires_at > now`.
+
+    `email` is kept as typed and compared through `email_key`; `invited_by` is the inviting
+    user's id. The links sent for it are known to the store only by their tokens' hashes.
+    """
+
+    id: str
+    org_id: str
+    email: str
+    invited_by: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityEvent:
+    """One entry of an organization's activity log: who (`actor_id`, `actor_email`) did
+    `action` (such as `"member_invited"`) to `target` (a name or an address), when, from where.
+    """
+
+    id: str
+    org_id: str
+    actor_id: str
+    actor_email: str
+    at: datetime
+    ip: str
+    action: str
+    target: str
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)

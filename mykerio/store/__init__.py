@@ -10,9 +10,11 @@ from pathlib import Path
 
 from mykerio.errors import ConfigError
 from mykerio.store.base import (
+    ActivityRepository,
     ApplianceRepository,
     AuditRepository,
     BackupRepository,
+    InvitationRepository,
     LoginAttemptRepository,
     OperationObserver,
     OrganizationRepository,
@@ -28,9 +30,11 @@ from mykerio.store.sqlite import open_sqlite_store
 
 __all__ = [
     "SQLITE_FILENAME",
+    "ActivityRepository",
     "ApplianceRepository",
     "AuditRepository",
     "BackupRepository",
+    "InvitationRepository",
     "LoginAttemptRepository",
     "OperationObserver",
     "OrganizationRepository",

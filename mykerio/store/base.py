@@ -21,8 +21,10 @@ from typing import Protocol
 
 from mykerio.models import (
     AccessEvent,
+    ActivityEvent,
     Appliance,
     Backup,
+    Invitation,
     LoginAttempt,
     Membership,
     OneTimeToken,
@@ -83,6 +85,10 @@ class UserRepository(Protocol):
 
     async def set_notifications(self, user_id: str, enabled: bool) -> None:
         """Opt in to (or out of) email notifications."""
+        ...
+
+    async def set_default_org(self, user_id: str, org_id: str) -> None:
+        """Remember the organization the switcher chose (`""` forgets it); not checked here."""
         ...
 
 
@@ -171,6 +177,101 @@ class OrganizationRepository(Protocol):
 
     async def is_member(self, org_id: str, user_id: str) -> bool:
         """Whether the user belongs to the organization."""
+        ...
+
+    async def count_members(self, org_id: str) -> int:
+        """How many members the organization has (0 for an unknown one)."""
+        ...
+
+
+class InvitationRepository(Protocol):
+    """Invitations to organizations, and the hashes of the tokens in the links sent for them.
+
+    An invitation is pending while `expires_at > now`. Each sending of its email has a token of
+    its own; every one of them leads to the invitation while it is stored and pending, and none
+    does once it is deleted. Per organization at most one invitation is stored for an email
+    address, compared case-insensitively (`email_key`).
+    """
+
+    async def add(self, invitation: Invitation, token_hash: str) -> Invitation:
+        """Store a new invitation with the hash of its first link's token; return it as stored.
+
+        First deletes the organization's invitations of this address that expired by
+        `invitation.created_at`. `Conflict` if a pending one remains, or the id or hash is taken.
+        """
+        ...
+
+    async def by_id(self, invitation_id: str) -> Invitation | None:
+        """The stored invitation with this id, pending or expired, or `None`."""
+        ...
+
+    async def by_token(self, token_hash: str, now: datetime) -> Invitation | None:
+        """The pending invitation one of whose links carries this token hash, or `None`."""
+        ...
+
+    async def renew(self, invitation_id: str, token_hash: str, expires_at: datetime) -> Invitation:
+        """Add the token hash of a newly sent link and move the expiry to `expires_at`.
+
+        Returns the invitation after the change; the earlier links keep working as long as it
+        does. `NotFound` if the invitation is no longer stored, `Conflict` if the hash is taken
+        (then nothing changes).
+        """
+        ...
+
+    async def pending(self, org_id: str, now: datetime) -> list[Invitation]:
+        """The organization's pending invitations, oldest first (ties by id)."""
+        ...
+
+    async def pending_for_email(self, email: str, now: datetime) -> list[Invitation]:
+        """The pending invitations of this address (case-insensitive), oldest first (ties by id)."""
+        ...
+
+    async def delete(self, invitation_id: str) -> bool:
+        """Atomically delete the invitation with its token hashes: `True` if this call did.
+
+        Accepting and revoking both pass through here, so of concurrent calls exactly one wins.
+        """
+        ...
+
+    async def delete_expired(self, now: datetime) -> int:
+        """Delete the invitations with `expires_at <= now` and their token hashes; how many."""
+        ...
+
+    async def delete_for_org(self, org_id: str) -> int:
+        """Delete the organization's invitations, pending or not, with their token hashes; how
+        many.
+        """
+        ...
+
+
+class ActivityRepository(Protocol):
+    """Each organization's activity log: who took which administrative action, when, whence."""
+
+    async def add(self, event: ActivityEvent) -> ActivityEvent:
+        """Store a new event and return it as stored; `Conflict` if the id is taken."""
+        ...
+
+    async def query(
+        self,
+        *,
+        org_id: str,
+        action: str | None = None,
+        actor_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[ActivityEvent]:
+        """At most `limit` events of the organization, newest first (ties by greater id).
+
+        Optional filters: this `action`, this `actor_id`, `since <= at < until`. For the next
+        page pass the `(at, id)` of the last event of this one as `before`: pages then neither
+        repeat nor skip events, also among events with equal times.
+        """
+        ...
+
+    async def delete_for_org(self, org_id: str) -> int:
+        """Delete the organization's events; return how many."""
         ...
 
 
@@ -391,6 +492,16 @@ class Store(Protocol):
     @property
     def organizations(self) -> OrganizationRepository:
         """Organizations and their members."""
+        ...
+
+    @property
+    def invitations(self) -> InvitationRepository:
+        """Invitations to organizations."""
+        ...
+
+    @property
+    def activity(self) -> ActivityRepository:
+        """The organizations' activity logs."""
         ...
 
     @property

@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from mykerio.models import (
     AccessEvent,
+    ActivityEvent,
     Appliance,
     Backup,
+    Invitation,
     LoginAttempt,
     OneTimeToken,
     Organization,
@@ -19,6 +21,7 @@ from mykerio.models import (
 )
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+WEEK = timedelta(days=7)
 KEY = b"\x00\xffkey\xfe"
 
 
@@ -143,5 +146,45 @@ def make_event(
         ip=ip,
         user_agent="Mozilla/5.0 (X11; Linux x86_64)",
         action=action,
+        detail="",
+    )
+
+
+def make_invitation(
+    email: str = "bob@example.com",
+    *,
+    org_id: str = "org1",
+    created_at: datetime = T0,
+    expires_at: datetime | None = None,
+) -> Invitation:
+    """A new invitation to `org_id` from user `u1`, valid for a week unless `expires_at` says."""
+    return Invitation(
+        id=new_id(),
+        org_id=org_id,
+        email=email,
+        invited_by="u1",
+        created_at=created_at,
+        expires_at=created_at + WEEK if expires_at is None else expires_at,
+    )
+
+
+def make_activity(
+    at: datetime = T0,
+    *,
+    org_id: str = "org1",
+    actor_id: str = "u1",
+    action: str = "member_invited",
+    event_id: str | None = None,
+) -> ActivityEvent:
+    """A new activity event of `org_id`."""
+    return ActivityEvent(
+        id=event_id or new_id(),
+        org_id=org_id,
+        actor_id=actor_id,
+        actor_email=f"{actor_id}@example.com",
+        at=at,
+        ip="198.51.100.7",
+        action=action,
+        target="bob@example.com",
         detail="",
     )

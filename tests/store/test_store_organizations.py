@@ -84,6 +84,25 @@ async def test_twenty_concurrent_joins_make_one_membership(store: Store) -> None
     assert len(await store.organizations.members(org.id)) == 1
 
 
+async def test_count_members_follows_joins_and_departures(store: Store) -> None:
+    """The member count grows with each join, shrinks with each removal, and is 0 for unknown."""
+    org = await store.organizations.add(make_organization())
+    other = await store.organizations.add(make_organization())
+    await store.organizations.add_member(other.id, "zed", T0)
+    assert await store.organizations.count_members(org.id) == 0
+
+    for user_id in ("ann", "bob", "cid"):
+        await store.organizations.add_member(org.id, user_id, T0)
+    assert await store.organizations.count_members(org.id) == 3
+
+    await store.organizations.remove_member(org.id, "bob")
+    assert await store.organizations.count_members(org.id) == 2
+    assert await store.organizations.count_members(other.id) == 1
+    await store.organizations.delete(org.id)
+    assert await store.organizations.count_members(org.id) == 0
+    assert await store.organizations.count_members("missing") == 0
+
+
 async def test_of_user_lists_own_organizations_by_name(store: Store) -> None:
     """A user's organizations come sorted by name then id, and only theirs."""
     zeta = await store.organizations.add(make_organization("zeta.example"))

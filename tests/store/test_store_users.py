@@ -34,6 +34,7 @@ async def test_new_fields_round_trip(store: Store) -> None:
         backup_codes=CODES,
         notifications=False,
         password_changed_at=T0 + timedelta(seconds=1),
+        default_org_id="org1",
     )
 
     assert await store.users.add(user) == user
@@ -50,6 +51,7 @@ async def test_new_fields_default_for_a_plain_user(store: Store) -> None:
     assert found is not None
     assert (found.totp_secret, found.totp_last_step, found.phone) == (None, None, None)
     assert (found.backup_codes, found.notifications, found.password_changed_at) == ((), True, None)
+    assert found.default_org_id == ""
 
 
 async def test_set_password_hash_records_when(store: Store) -> None:
@@ -215,6 +217,25 @@ async def test_phone_and_notifications_are_set(store: Store) -> None:
     assert await store.users.by_id(user.id) == user
 
 
+async def test_set_default_org_remembers_and_forgets_the_choice(store: Store) -> None:
+    """The switcher's organization is stored per user, replaced by the next one, and cleared by
+    `""`.
+    """
+    user = await store.users.add(make_user())
+    other = await store.users.add(make_user("bob@example.com"))
+
+    await store.users.set_default_org(user.id, "org1")
+    await store.users.set_default_org(user.id, "org2")
+    assert await store.users.by_id(user.id) == dataclasses.replace(user, default_org_id="org2")
+    assert await store.users.by_email("ANN@example.com") == dataclasses.replace(
+        user, default_org_id="org2"
+    )
+    assert await store.users.by_id(other.id) == other
+
+    await store.users.set_default_org(user.id, "")
+    assert await store.users.by_id(user.id) == user
+
+
 UserCall = Callable[[Store], Awaitable[object]]
 
 SETTERS: dict[str, UserCall] = {
@@ -226,6 +247,7 @@ SETTERS: dict[str, UserCall] = {
     "use_backup_code": lambda s: s.users.use_backup_code("missing", CODES[0]),
     "set_phone": lambda s: s.users.set_phone("missing", PHONE),
     "set_notifications": lambda s: s.users.set_notifications("missing", False),
+    "set_default_org": lambda s: s.users.set_default_org("missing", "org1"),
 }
 
 

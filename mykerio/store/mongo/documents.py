@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 
 from mykerio.models import (
     AccessEvent,
+    ActivityEvent,
     Appliance,
     Backup,
+    Invitation,
     LoginAttempt,
     Membership,
     OneTimeToken,
@@ -64,6 +66,7 @@ def user_document(user: User) -> Document:
         "phone": user.phone,
         "notifications": user.notifications,
         "password_changed_at": _optional_stored(user.password_changed_at),
+        "default_org_id": user.default_org_id,
     }
 
 
@@ -84,6 +87,7 @@ def user_from_document(
         backup_codes=backup_codes,
         notifications=document.get("notifications", True),
         password_changed_at=_optional_loaded(document.get("password_changed_at")),
+        default_org_id=document.get("default_org_id", ""),
     )
 
 
@@ -174,6 +178,34 @@ def membership_from_document(document: Document) -> Membership:
         org_id=document["org_id"],
         user_id=document["user_id"],
         joined_at=_loaded(document["joined_at"]),
+    )
+
+
+def invitation_document(invitation: Invitation) -> Document:
+    """The `invitations` document for `invitation`, with its lowercased email for uniqueness.
+
+    The hashes of its links' tokens are not in it: they live in `invitation_tokens`.
+    """
+    return {
+        "_id": invitation.id,
+        "org_id": invitation.org_id,
+        "email": invitation.email,
+        "email_lower": email_key(invitation.email),
+        "invited_by": invitation.invited_by,
+        "created_at": to_utc_millis(invitation.created_at),
+        "expires_at": to_utc_millis(invitation.expires_at),
+    }
+
+
+def invitation_from_document(document: Document) -> Invitation:
+    """The `Invitation` in an `invitations` document."""
+    return Invitation(
+        id=document["_id"],
+        org_id=document["org_id"],
+        email=document["email"],
+        invited_by=document["invited_by"],
+        created_at=_loaded(document["created_at"]),
+        expires_at=_loaded(document["expires_at"]),
     )
 
 
@@ -311,5 +343,35 @@ def access_event_from_document(document: Document) -> AccessEvent:
         ip=document["ip"],
         user_agent=document["user_agent"],
         action=document["action"],
+        detail=document["detail"],
+    )
+
+
+def activity_event_document(event: ActivityEvent) -> Document:
+    """The `activity_events` document for `event`."""
+    return {
+        "_id": event.id,
+        "org_id": event.org_id,
+        "actor_id": event.actor_id,
+        "actor_email": event.actor_email,
+        "at": to_utc_millis(event.at),
+        "ip": event.ip,
+        "action": event.action,
+        "target": event.target,
+        "detail": event.detail,
+    }
+
+
+def activity_event_from_document(document: Document) -> ActivityEvent:
+    """The `ActivityEvent` in an `activity_events` document."""
+    return ActivityEvent(
+        id=document["_id"],
+        org_id=document["org_id"],
+        actor_id=document["actor_id"],
+        actor_email=document["actor_email"],
+        at=_loaded(document["at"]),
+        ip=document["ip"],
+        action=document["action"],
+        target=document["target"],
         detail=document["detail"],
     )

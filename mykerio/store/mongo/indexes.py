@@ -32,7 +32,9 @@ OLDEST_FIRST = [("created_at", ASCENDING), ("_id", ASCENDING)]
 """Oldest to newest by `created_at`, ties broken by the lower id."""
 
 EVENTS_NEWEST_FIRST = [("at", DESCENDING), ("_id", DESCENDING)]
-"""The order of `access_events` from newest to oldest; ties broken by the greater id."""
+"""The order of `access_events` and `activity_events` from newest to oldest; ties broken by the
+greater id.
+"""
 
 
 async def ensure_indexes(database: AsyncDatabase[Document]) -> None:
@@ -82,6 +84,20 @@ async def ensure_indexes(database: AsyncDatabase[Document]) -> None:
         [("ip", ASCENDING), *EVENTS_NEWEST_FIRST], name="events_of_ip"
     )
     await database.access_events.create_index("at", name="events_age")
+    # At most one invitation per organization and address: a second insert is refused.
+    await database.invitations.create_index(
+        [("org_id", ASCENDING), ("email_lower", ASCENDING)], unique=True, name="invitation_pair"
+    )
+    await database.invitations.create_index(
+        [("email_lower", ASCENDING), *OLDEST_FIRST], name="invitations_of_email"
+    )
+    await database.invitations.create_index("expires_at", name="invitations_expiry")
+    await database.invitation_tokens.create_index(
+        "invitation_id", name="invitation_tokens_of_invitation"
+    )
+    await database.activity_events.create_index(
+        [("org_id", ASCENDING), *EVENTS_NEWEST_FIRST], name="activity_of_org"
+    )
 
 
 @contextmanager

@@ -112,3 +112,8 @@ class MongoOrganizations:
         """Whether the user belongs to the organization."""
         found = await self._memberships.find_one({"org_id": org_id, "user_id": user_id})
         return found is not None
+
+    @observed
+    async def count_members(self, org_id: str) -> int:
+        """How many members the organization has (0 for an unknown one)."""
+        return await self._memberships.count_documents({"org_id": org_id})

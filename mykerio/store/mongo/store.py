@@ -8,10 +8,12 @@ from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 
 from mykerio.errors import ConfigError, Unavailable
 from mykerio.store.base import OperationObserver
+from mykerio.store.mongo.activity import MongoActivity
 from mykerio.store.mongo.appliances import MongoAppliances
 from mykerio.store.mongo.audit import MongoAudit
 from mykerio.store.mongo.backups import MongoBackups
 from mykerio.store.mongo.indexes import Document, ensure_indexes
+from mykerio.store.mongo.invitations import MongoInvitations
 from mykerio.store.mongo.login_attempts import MongoLoginAttempts
 from mykerio.store.mongo.organizations import MongoOrganizations
 from mykerio.store.mongo.outbox import MongoOutbox
@@ -46,6 +48,10 @@ class MongoStore:
         self.organizations = MongoOrganizations(
             database.organizations, database.memberships, on_operation
         )
+        self.invitations = MongoInvitations(
+            database.invitations, database.invitation_tokens, on_operation
+        )
+        self.activity = MongoActivity(database.activity_events, on_operation)
         self.sessions = MongoSessions(database.sessions, on_operation)
         self.login_attempts = MongoLoginAttempts(
             database.login_attempts, database.login_guesses, on_operation

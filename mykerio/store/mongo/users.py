@@ -138,6 +138,11 @@ class MongoUsers:
         """Opt in to (or out of) email notifications."""
         await self._set(user_id, {"notifications": enabled})
 
+    @observed
+    async def set_default_org(self, user_id: str, org_id: str) -> None:
+        """Remember the organization the switcher chose (`""` forgets it)."""
+        await self._set(user_id, {"default_org_id": org_id})
+
     async def _one(self, query: Document) -> User | None:
         document = await self._users.find_one(query)
         if document is None:

@@ -166,6 +166,47 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX access_events_of_ip ON access_events (ip, at DESC, id DESC)",
         "CREATE INDEX access_events_age ON access_events (at)",
     ),
+    (
+        # Organizations: the remembered switcher choice, invitations, the activity log.
+        "ALTER TABLE users ADD COLUMN default_org_id TEXT NOT NULL DEFAULT ''",
+        # No foreign key to organizations: deleting an organization deletes these explicitly.
+        """
+        CREATE TABLE invitations (
+            id TEXT PRIMARY KEY,
+            org_id TEXT NOT NULL,
+            email TEXT NOT NULL,
+            email_lower TEXT NOT NULL,
+            invited_by TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        ) STRICT
+        """,
+        "CREATE UNIQUE INDEX invitations_pair ON invitations (org_id, email_lower)",
+        "CREATE INDEX invitations_of_email ON invitations (email_lower)",
+        "CREATE INDEX invitations_expiry ON invitations (expires_at)",
+        # One row per link sent; deleting the invitation deletes them all.
+        """
+        CREATE TABLE invitation_tokens (
+            token_hash TEXT PRIMARY KEY,
+            invitation_id TEXT NOT NULL REFERENCES invitations (id) ON DELETE CASCADE
+        ) STRICT, WITHOUT ROWID
+        """,
+        "CREATE INDEX invitation_tokens_of_invitation ON invitation_tokens (invitation_id)",
+        """
+        CREATE TABLE activity_events (
+            id TEXT PRIMARY KEY,
+            org_id TEXT NOT NULL,
+            actor_id TEXT NOT NULL,
+            actor_email TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            ip TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            detail TEXT NOT NULL
+        ) STRICT
+        """,
+        "CREATE INDEX activity_events_of_org ON activity_events (org_id, at DESC, id DESC)",
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -144,3 +144,14 @@ class SqliteOrganizations:
             return connection.execute(query, (org_id, user_id)).fetchone() is not None
 
         return await self._database.run(select)
+
+    @observed
+    async def count_members(self, org_id: str) -> int:
+        """How many members the organization has (0 for an unknown one)."""
+
+        def select(connection: sqlite3.Connection) -> int:
+            query = "SELECT COUNT(*) FROM memberships WHERE org_id = ?"
+            [count] = connection.execute(query, (org_id,)).fetchone()
+            return int(count)
+
+        return await self._database.run(select)

@@ -14,8 +14,10 @@ from typing import Any, Protocol
 
 from mykerio.models import (
     AccessEvent,
+    ActivityEvent,
     Appliance,
     Backup,
+    Invitation,
     LoginAttempt,
     Membership,
     OneTimeToken,
@@ -63,6 +65,7 @@ def user_params(user: User) -> Params:
         "phone": user.phone,
         "notifications": int(user.notifications),
         "password_changed_at": _optional_millis(user.password_changed_at),
+        "default_org_id": user.default_org_id,
     }
 
 
@@ -81,6 +84,7 @@ def user_from_row(row: Row, backup_codes: tuple[str, ...]) -> User:
         backup_codes=backup_codes,
         notifications=bool(row["notifications"]),
         password_changed_at=_optional_datetime(row["password_changed_at"]),
+        default_org_id=row["default_org_id"],
     )
 
 
@@ -158,6 +162,31 @@ def membership_from_row(row: Row) -> Membership:
     """The `Membership` in a `memberships` row."""
     return Membership(
         org_id=row["org_id"], user_id=row["user_id"], joined_at=from_millis(row["joined_at"])
+    )
+
+
+def invitation_params(invitation: Invitation) -> Params:
+    """The `invitations` columns for `invitation`, with its lowercased email for uniqueness."""
+    return {
+        "id": invitation.id,
+        "org_id": invitation.org_id,
+        "email": invitation.email,
+        "email_lower": email_key(invitation.email),
+        "invited_by": invitation.invited_by,
+        "created_at": to_millis(invitation.created_at),
+        "expires_at": to_millis(invitation.expires_at),
+    }
+
+
+def invitation_from_row(row: Row) -> Invitation:
+    """The `Invitation` in an `invitations` row."""
+    return Invitation(
+        id=row["id"],
+        org_id=row["org_id"],
+        email=row["email"],
+        invited_by=row["invited_by"],
+        created_at=from_millis(row["created_at"]),
+        expires_at=from_millis(row["expires_at"]),
     )
 
 
@@ -295,6 +324,36 @@ def access_event_from_row(row: Row) -> AccessEvent:
         ip=row["ip"],
         user_agent=row["user_agent"],
         action=row["action"],
+        detail=row["detail"],
+    )
+
+
+def activity_event_params(event: ActivityEvent) -> Params:
+    """The `activity_events` columns for `event`."""
+    return {
+        "id": event.id,
+        "org_id": event.org_id,
+        "actor_id": event.actor_id,
+        "actor_email": event.actor_email,
+        "at": to_millis(event.at),
+        "ip": event.ip,
+        "action": event.action,
+        "target": event.target,
+        "detail": event.detail,
+    }
+
+
+def activity_event_from_row(row: Row) -> ActivityEvent:
+    """The `ActivityEvent` in an `activity_events` row."""
+    return ActivityEvent(
+        id=row["id"],
+        org_id=row["org_id"],
+        actor_id=row["actor_id"],
+        actor_email=row["actor_email"],
+        at=from_millis(row["at"]),
+        ip=row["ip"],
+        action=row["action"],
+        target=row["target"],
         detail=row["detail"],
     )
 

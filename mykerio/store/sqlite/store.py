@@ -8,10 +8,12 @@ from pathlib import Path
 
 from mykerio.errors import Unavailable
 from mykerio.store.base import OperationObserver
+from mykerio.store.sqlite.activity import SqliteActivity
 from mykerio.store.sqlite.appliances import SqliteAppliances
 from mykerio.store.sqlite.audit import SqliteAudit
 from mykerio.store.sqlite.backups import SqliteBackups
 from mykerio.store.sqlite.connection import SqliteDatabase
+from mykerio.store.sqlite.invitations import SqliteInvitations
 from mykerio.store.sqlite.login_attempts import SqliteLoginAttempts
 from mykerio.store.sqlite.migrations import migrate
 from mykerio.store.sqlite.organizations import SqliteOrganizations
@@ -37,6 +39,8 @@ class SqliteStore:
         self.appliances = SqliteAppliances(database, on_operation)
         self.backups = SqliteBackups(database, on_operation)
         self.organizations = SqliteOrganizations(database, on_operation)
+        self.invitations = SqliteInvitations(database, on_operation)
+        self.activity = SqliteActivity(database, on_operation)
         self.sessions = SqliteSessions(database, on_operation)
         self.login_attempts = SqliteLoginAttempts(database, on_operation)
         self.throttle = SqliteThrottle(database, on_operation)

@@ -162,6 +162,14 @@ class SqliteUsers:
             {"id": user_id, "enabled": int(enabled)},
         )
 
+    @observed
+    async def set_default_org(self, user_id: str, org_id: str) -> None:
+        """Remember the organization the switcher chose (`""` forgets it)."""
+        await self._update(
+            "UPDATE users SET default_org_id = :org_id WHERE id = :id",
+            {"id": user_id, "org_id": org_id},
+        )
+
     async def _one(self, query: str, value: str) -> User | None:
         def select(connection: sqlite3.Connection) -> User | None:
             row = connection.execute(query, (value,)).fetchone()

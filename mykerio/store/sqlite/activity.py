@@ -1,0 +1,91 @@
+"""SQLite repository of the organizations' activity logs, paged newest first by `(at, id)`."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from mykerio.models import ActivityEvent
+from mykerio.store.base import OperationObserver
+from mykerio.store.observed import observed
+from mykerio.store.sqlite.connection import SqliteDatabase, duplicates_conflict
+from mykerio.store.sqlite.rows import (
+    activity_event_from_row,
+    activity_event_params,
+    insert_statement,
+)
+from mykerio.store.values import require_positive, to_millis
+
+
+class SqliteActivity:
+    """`ActivityRepository` on the `activity_events` table."""
+
+    domain = "activity"
+
+    def __init__(self, database: SqliteDatabase, on_operation: OperationObserver | None) -> None:
+        self._database = database
+        self.on_operation = on_operation
+
+    @observed
+    async def add(self, event: ActivityEvent) -> ActivityEvent:
+        """Store a new event and return it as stored; `Conflict` if the id is taken."""
+        params = activity_event_params(event)
+
+        def insert(connection: sqlite3.Connection) -> ActivityEvent:
+            with duplicates_conflict(f"an activity event with id {event.id}"):
+                statement = insert_statement("activity_events", params) + " RETURNING *"
+                [row] = connection.execute(statement, params).fetchall()
+            return activity_event_from_row(row)
+
+        return await self._database.run(insert)
+
+    @observed
+    async def query(
+        self,
+        *,
+        org_id: str,
+        action: str | None = None,
+        actor_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[ActivityEvent]:
+        """At most `limit` matching events of the organization, newest first, before `before`."""
+        require_positive("limit", limit)
+        conditions = ["org_id = ?"]
+        params: list[object] = [org_id]
+        if action is not None:
+            conditions.append("action = ?")
+            params.append(action)
+        if actor_id is not None:
+            conditions.append("actor_id = ?")
+            params.append(actor_id)
+        if since is not None:
+            conditions.append("at >= ?")
+            params.append(to_millis(since))
+        if until is not None:
+            conditions.append("at < ?")
+            params.append(to_millis(until))
+        if before is not None:
+            # Row values compare left to right: earlier time, or the same time and a lower id.
+            conditions.append("(at, id) < (?, ?)")
+            params.extend((to_millis(before[0]), before[1]))
+        params.append(limit)
+        # Only fixed condition texts and placeholders are joined in; values stay parameters.
+        query = (
+            f"SELECT * FROM activity_events WHERE {' AND '.join(conditions)} "  # noqa: S608
+            "ORDER BY at DESC, id DESC LIMIT ?"
+        )
+
+        def select(connection: sqlite3.Connection) -> list[ActivityEvent]:
+            rows = connection.execute(query, params).fetchall()
+            return [activity_event_from_row(row) for row in rows]
+
+        return await self._database.run(select)
+
+    @observed
+    async def delete_for_org(self, org_id: str) -> int:
+        """Delete the organization's events; return how many."""
+        statement = "DELETE FROM activity_events WHERE org_id = ?"
+        return await self._database.rows_changed(statement, (org_id,))
