@@ -8,8 +8,9 @@ throttles) is also an atomic write in the store, so it holds across actors and p
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from actors.runtime import LoopActor, LoopRuntime
@@ -24,7 +25,8 @@ from mykerio.accounts.registration import Registered, Registration
 from mykerio.accounts.sessions import CurrentSession, Sessions
 from mykerio.clock import Clock
 from mykerio.mail.message import Email
-from mykerio.models import AccessEvent, User
+from mykerio.models import AccessEvent, Invitation, Organization, User
+from mykerio.organizations.founding import Founding
 from mykerio.security.encryption import SecretBox
 from mykerio.sms import SmsSender
 from mykerio.store.base import Store
@@ -34,7 +36,7 @@ SendMail = Callable[[Email], Awaitable[Any]]
 
 def shard_key(routing_key: str, shards: int) -> str:
     """The supervisor key of the accounts actor that serves `routing_key`."""
-    digest = hashlib.blake2b(routing_key.lower().encode(), digest_size=4).digest()
+    digest = hashlib.blake2b(routing_key.strip().lower().encode(), digest_size=4).digest()
     return f"accounts:{int.from_bytes(digest, 'big') % shards}"
 
 
@@ -61,6 +63,7 @@ class AccountsActor(LoopActor):
         super().__init__(runtime=runtime, name=name)
         self._store = store
         self._send_mail = send_mail
+        self._background: set[asyncio.Task[None]] = set()
         self.sessions = Sessions(store, clock, policy)
         self.audit_log = AccessAudit(store, clock, policy)
         self.registration = Registration(store, passwords, clock, links, policy)
@@ -76,6 +79,7 @@ class AccountsActor(LoopActor):
             sms=sms,
         )
         self.recovery = Recovery(store, passwords, clock, links, policy, self.sessions)
+        self.organizations = Founding(store, clock)
         self.factors = SecondFactors(
             store=store,
             passwords=passwords,
@@ -86,11 +90,17 @@ class AccountsActor(LoopActor):
             sms=sms,
         )
 
-    async def register(self, full_name: str, email: str, password: str) -> Registered:
-        """Create an account and mail its confirmation link."""
+    async def register(
+        self, full_name: str, email: str, password: str, client: Client
+    ) -> Registered:
+        """Create an account and its first organization, and mail the confirmation link."""
         registered = await self.registration.register(
             full_name=full_name, email=email, password=password
         )
+        if registered.user is not None and registered.organization is not None:
+            await self.organizations.record_created(
+                registered.user, registered.organization, client
+            )
         await self._send_mail(registered.email)
         return registered
 
@@ -98,11 +108,13 @@ class AccountsActor(LoopActor):
         """Confirm an email address by its link."""
         return await self.registration.confirm(token)
 
-    async def resend_confirmation(self, email: str) -> None:
-        """Mail a new confirmation link if the address has an unconfirmed account."""
-        message = await self.registration.resend(email)
-        if message is not None:
-            await self._send_mail(message)
+    def resend_confirmation(self, email: str) -> None:
+        """Mail a new confirmation link if the address has an unconfirmed account.
+
+        Answers at once and works in the background, so the answer takes the same time
+        whether or not the address has an account.
+        """
+        self._in_background(self.registration.resend(email))
 
     async def login(self, email: str, password: str, persistent: bool, client: Client) -> LoginStep:
         """The password step of a login."""
@@ -135,19 +147,15 @@ class AccountsActor(LoopActor):
         )
         await self._send_mail(message)
 
-    async def forgot_password(self, email: str) -> None:
-        """Mail a reset link if the address has an account."""
-        message = await self.recovery.forgot(email)
-        if message is not None:
-            await self._send_mail(message)
-
-    async def check_reset_link(self, token: str) -> User:
-        """The account of a valid reset link."""
-        return await self.recovery.check_reset_link(token)
+    def forgot_password(self, email: str) -> None:
+        """Mail a reset link if the address has an account (in the background, like resend)."""
+        self._in_background(self.recovery.forgot(email))
 
     async def reset_password(self, token: str, new: str, confirm: str) -> User:
-        """Set a new password by a reset link; every session ends."""
-        return await self.recovery.reset(token, new=new, confirm=confirm)
+        """Set a new password by a reset link; every session ends; the owner is emailed."""
+        user, message = await self.recovery.reset(token, new=new, confirm=confirm)
+        await self._send_mail(message)
+        return user
 
     async def begin_totp(self, user: User) -> TotpSetup:
         """Start enrolling an authenticator app."""
@@ -161,9 +169,9 @@ class AccountsActor(LoopActor):
         """Turn 2-step verification off."""
         await self._mail_change(await self.factors.disable_totp(user, password))
 
-    async def new_backup_codes(self, user: User) -> tuple[str, ...]:
-        """Replace the backup codes; returns the new ones (shown once)."""
-        changed = await self.factors.new_backup_codes(user)
+    async def new_backup_codes(self, user: User, password: str) -> tuple[str, ...]:
+        """Replace the backup codes (password required); returns the new ones (shown once)."""
+        changed = await self.factors.new_backup_codes(user, password)
         await self._mail_change(changed)
         return changed.codes
 
@@ -191,9 +199,35 @@ class AccountsActor(LoopActor):
         """Access events the reader may see."""
         return await self.audit_log.read(reader_id, query)
 
-    async def prune_audit(self) -> int:
-        """Delete access events past the retention period."""
-        return await self.audit_log.prune()
+    async def my_organizations(self, user: User) -> list[Organization]:
+        """The organizations the user belongs to, by name (ignoring case)."""
+        orgs = await self._store.organizations.of_user(user.id)
+        return sorted(orgs, key=lambda org: (org.name.casefold(), org.id))
+
+    async def create_organization(self, user: User, name: str, client: Client) -> Organization:
+        """Create an organization with the user as its first member."""
+        return await self.organizations.create(user, name, client)
+
+    async def set_default_org(self, user: User, org_id: str) -> None:
+        """Remember the organization the header's switcher last chose."""
+        await self._store.users.set_default_org(user.id, org_id)
+
+    async def find_invitation(self, token: str) -> Invitation | None:
+        """The pending invitation a link's token belongs to, if it is still valid."""
+        return await self.organizations.find_invitation(token)
+
+    def _in_background(self, work: Coroutine[Any, Any, Email | None]) -> None:
+        async def run() -> None:
+            try:
+                message = await work
+                if message is not None:
+                    await self._send_mail(message)
+            except Exception:
+                self.log.exception("background account work failed")
+
+        task = self.runtime.loop.create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _mail_change(self, changed: Changed) -> None:
         await self._send_mail(changed.email)

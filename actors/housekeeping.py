@@ -4,6 +4,7 @@ stale logins and one-time tokens — once at start and then every `interval` sec
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from typing import Any
 
 from actors.runtime import LoopActor, LoopRuntime
@@ -13,6 +14,8 @@ from mykerio.clock import Clock
 from mykerio.store.base import Store
 
 SWEEP = "sweep"
+# Ended sessions stay this long, so a returning browser is told "expired", not just "log in".
+EXPIRED_KEPT = timedelta(days=1)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -71,7 +74,7 @@ class HousekeepingActor(LoopActor):
         swept = Swept(
             audit_events=await self._store.audit.delete_older_than(now - policy.audit_retention),
             sessions=await self._store.sessions.delete_idle(
-                now - policy.session_idle, persistent=False
+                now - policy.session_idle - EXPIRED_KEPT, persistent=False
             )
             + await self._store.sessions.delete_idle(
                 now - policy.persistent_session, persistent=True

@@ -49,6 +49,17 @@ class LoopbackSmtp:
         self.messages.append(message)
         self._arrived.set()
 
+    async def find(self, to: str, subject_part: str, timeout: float = 10.0) -> EmailMessage:
+        """The newest message to `to` whose subject contains `subject_part` (waits for it)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                for message in reversed(self.messages):
+                    if message["To"] == to and subject_part in str(message["Subject"]):
+                        found: EmailMessage = message
+                        return found
+                self._arrived.clear()
+                await self._arrived.wait()
+
     async def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
         async with asyncio.timeout(timeout):
             while len(self.messages) < count:

@@ -83,9 +83,3 @@ class AccessAudit:
             limit=query.limit,
             before=query.before,
         )
-
-    async def prune(self) -> int:
-        """Delete events older than the retention period; returns how many."""
-        return await self._store.audit.delete_older_than(
-            self._clock.now() - self._policy.audit_retention
-        )

@@ -16,14 +16,22 @@ class Client:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Links:
-    """Absolute links to the hub's pages, for emails."""
+    """Absolute links to the hub's pages, for emails.
+
+    Tokens travel in the fragment (`#token=`), which browsers never send to a server: they stay
+    out of request logs, proxies and Referer headers; the page's script reads them.
+    """
 
     public_url: str
 
     def confirm_email(self, token: str) -> str:
         """The email-confirmation page for `token`."""
-        return f"{self.public_url.rstrip('/')}/confirm?token={quote(token)}"
+        return f"{self.public_url.rstrip('/')}/confirm#token={quote(token)}"
+
+    def accept_invitation(self, token: str) -> str:
+        """The page that accepts an invitation."""
+        return f"{self.public_url.rstrip('/')}/invitations/accept#token={quote(token)}"
 
     def reset_password(self, token: str) -> str:
         """The set-a-new-password page for `token`."""
-        return f"{self.public_url.rstrip('/')}/reset?token={quote(token)}"
+        return f"{self.public_url.rstrip('/')}/reset#token={quote(token)}"

@@ -11,14 +11,13 @@ and SMS codes.
 from __future__ import annotations
 
 import dataclasses
-import math
-from datetime import datetime, timedelta
 
 from mykerio.accounts.audit import AccessAudit
 from mykerio.accounts.context import Client
 from mykerio.accounts.hashing import AsyncPasswords
 from mykerio.accounts.policy import AccountPolicy
 from mykerio.accounts.sessions import Sessions
+from mykerio.accounts.throttling import Throttle
 from mykerio.clock import Clock
 from mykerio.errors import Forbidden, InvalidInput, TooManyRequests, Unauthorized
 from mykerio.models import LoginAttempt, User, email_key
@@ -96,6 +95,7 @@ class Authenticator:
         self._box = box
         self._backup_code_key = backup_code_key
         self._sms = sms
+        self._throttle = Throttle(store, clock)
 
     async def login(
         self, email: str, password: str, *, persistent: bool, client: Client
@@ -104,20 +104,30 @@ class Authenticator:
         if len(password) > MAX_PASSWORD_CHARS:
             raise InvalidInput(f"A password can have at most {MAX_PASSWORD_CHARS} characters.")
         address = email.strip()
-        key = f"login:{email_key(address)}"
+        key = login_key(address)
         now = self._clock.now()
-        await self._refuse_if_throttled(key, self._policy.login_failures, self._policy.login_window)
         user = await self._store.users.by_email(address)
+        try:
+            await self._throttle.check(key, self._policy.login_failures, self._policy.login_window)
+        except TooManyRequests:
+            await self._audit.record(
+                "login_failed",
+                user_id=user.id if user else "",
+                email=address,
+                client=client,
+                detail="too many failed logins",
+            )
+            raise
         clean = normalise(password)
         if user is None:
             await self._passwords.dummy_verify(clean)
-            await self._store.throttle.record(key, now, self._policy.login_window)
+            await self._throttle.fail(key, self._policy.login_window)
             await self._audit.record(
                 "login_failed", user_id="", email=address, client=client, detail="unknown account"
             )
             raise WrongCredentials(WRONG_CREDENTIALS)
         if not await self._passwords.verify(user.password_hash, clean):
-            await self._store.throttle.record(key, now, self._policy.login_window)
+            await self._throttle.fail(key, self._policy.login_window)
             await self._audit.record(
                 "login_failed",
                 user_id=user.id,
@@ -126,8 +136,15 @@ class Authenticator:
                 detail="wrong password",
             )
             raise WrongCredentials(WRONG_CREDENTIALS)
-        await self._store.throttle.clear(key)
+        await self._throttle.clear(key)
         if user.confirmed_at is None:
+            await self._audit.record(
+                "login_failed",
+                user_id=user.id,
+                email=user.email,
+                client=client,
+                detail="email not confirmed",
+            )
             raise NotConfirmed("Confirm your email address first: open the link we emailed you.")
         if self._passwords.needs_rehash(user.password_hash):
             await self._store.users.set_password_hash(
@@ -147,7 +164,7 @@ class Authenticator:
                 sms_expires_at=None,
             )
         )
-        methods = ("totp", "backup", "sms") if user.phone else ("totp", "backup")
+        methods = METHODS if user.phone else METHODS[:2]
         return LoginStep(user=user, attempt_token=token, methods=methods)
 
     async def second_factor(
@@ -157,18 +174,16 @@ class Authenticator:
         if method not in METHODS:
             raise InvalidInput(f"method must be one of {', '.join(METHODS)}")
         attempt, user = await self._pending(attempt_token)
-        account_key = f"codes:{user.id}"
-        await self._refuse_if_throttled(
-            account_key, self._policy.codes_per_account, self._policy.codes_window
+        # Every guess counts, recorded before it is checked, so parallel guesses cannot race
+        # past the limit.
+        await self._throttle.take(
+            codes_key(user.id), self._policy.codes_per_account, self._policy.codes_window
         )
         guesses = await self._store.login_attempts.add_guess(attempt.id_hash)
         if guesses > self._policy.codes_per_login:
             await self._store.login_attempts.delete(attempt.id_hash)
             raise LoginExpired("Too many wrong codes for this login. Log in again.")
         if not await self._code_matches(user, attempt, method, code):
-            await self._store.throttle.record(
-                account_key, self._clock.now(), self._policy.codes_window
-            )
             await self._audit.record(
                 "login_failed",
                 user_id=user.id,
@@ -187,10 +202,10 @@ class Authenticator:
         attempt, user = await self._pending(attempt_token)
         if user.phone is None:
             raise InvalidInput("This account has no backup phone.")
-        key = f"sms:{user.id}"
+        await self._throttle.take(
+            sms_key(user.id), self._policy.sms_per_account, self._policy.sms_window
+        )
         now = self._clock.now()
-        await self._refuse_if_throttled(key, self._policy.sms_per_account, self._policy.sms_window)
-        await self._store.throttle.record(key, now, self._policy.sms_window)
         code = numeric_code(6)
         await self._store.login_attempts.set_sms_code(
             attempt.id_hash, token_hash(code), now + self._policy.sms_code_valid
@@ -254,18 +269,17 @@ class Authenticator:
         )
         return LoginStep(user=user, session_token=token, persistent=persistent)
 
-    async def _refuse_if_throttled(self, key: str, limit: int, window: timedelta) -> None:
-        now = self._clock.now()
-        since = now - window
-        if await self._store.throttle.count(key, since) < limit:
-            return
-        oldest = await self._store.throttle.oldest_since(key, since)
-        retry_after = _seconds_until((oldest or now) + window, now)
-        raise TooManyRequests(
-            f"Too many attempts. Try again in {max(1, math.ceil(retry_after / 60))} minutes.",
-            retry_after,
-        )
+
+def login_key(email: str) -> str:
+    """Throttle key of an account's failed password checks (also for unknown addresses)."""
+    return f"login:{email_key(email.strip())}"
 
 
-def _seconds_until(when: datetime, now: datetime) -> int:
-    return max(1, math.ceil((when - now).total_seconds()))
+def codes_key(user_id: str) -> str:
+    """Throttle key of an account's second-factor guesses."""
+    return f"codes:{user_id}"
+
+
+def sms_key(user_id: str) -> str:
+    """Throttle key of the texts sent to an account's phone."""
+    return f"sms:{user_id}"

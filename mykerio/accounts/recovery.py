@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from mykerio.accounts.context import Links
 from mykerio.accounts.hashing import AsyncPasswords
+from mykerio.accounts.login import login_key
 from mykerio.accounts.policy import AccountPolicy
 from mykerio.accounts.sessions import Sessions
+from mykerio.accounts.throttling import Throttle
 from mykerio.accounts.validation import FieldError, clean_email, clean_new_password
 from mykerio.clock import Clock
 from mykerio.errors import InvalidInput
@@ -42,14 +44,18 @@ class Recovery:
         self._links = links
         self._policy = policy
         self._sessions = sessions
+        self._throttle = Throttle(store, clock)
 
     async def change_password(
         self, user: User, *, current: str, new: str, confirm: str, keep_session: str
     ) -> Email:
         """Replace the password after checking the current one; other sessions end."""
+        key = login_key(user.email)
+        await self._throttle.check(key, self._policy.login_failures, self._policy.login_window)
         if len(current) > MAX_PASSWORD_CHARS or not await self._passwords.verify(
             user.password_hash, normalise(current)
         ):
+            await self._throttle.fail(key, self._policy.login_window)
             raise FieldError("current", "The current password is wrong.")
         clean = clean_new_password(new, confirm, full_name=user.full_name, email=user.email)
         await self._store.users.set_password_hash(
@@ -94,7 +100,7 @@ class Recovery:
             raise InvalidInput("This reset link is not valid any more. Ask for a new one.")
         return user
 
-    async def reset(self, token: str, *, new: str, confirm: str) -> User:
+    async def reset(self, token: str, *, new: str, confirm: str) -> tuple[User, Email]:
         """Set a new password through a reset link; the link is used up and all sessions end."""
         user = await self.check_reset_link(token)
         clean = clean_new_password(new, confirm, full_name=user.full_name, email=user.email)
@@ -109,4 +115,7 @@ class Recovery:
             # The link proved the address is theirs.
             user = await self._store.users.confirm(user.id, self._clock.now())
         await self._sessions.revoke_others(user.id, None)
-        return user
+        await self._throttle.clear(login_key(user.email))
+        return user, templates.security_change(
+            user.email, user.full_name, "Your MyKerio password was reset with an emailed link."
+        )

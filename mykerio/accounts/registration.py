@@ -32,11 +32,16 @@ CONFIRM = "confirm_email"
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Registered:
-    """A new account, its first organization and the email that confirms it."""
+    """The outcome of a registration and the email to send.
 
-    user: User
-    organization: Organization
+    For an address that already has an account nothing is created (`user` and `organization`
+    are None) and the email tells its owner; the caller answers exactly as for a new account,
+    so registering cannot be used to find out which addresses have accounts.
+    """
+
     email: Email
+    user: User | None = None
+    organization: Organization | None = None
 
 
 class Registration:
@@ -61,14 +66,17 @@ class Registration:
         name = clean_full_name(full_name)
         address = clean_email(email)
         clean = clean_new_password(password, None, full_name=name, email=address)
-        if await self._store.users.by_email(address) is not None:
-            raise FieldError("email", "An account with this email address already exists.")
+        # Hash before looking the address up, so both outcomes cost the same time.
+        password_hash = await self._passwords.hash(clean)
+        existing = await self._store.users.by_email(address)
+        if existing is not None:
+            return Registered(email=self._already_registered(existing))
         now = self._clock.now()
         user = User(
             id=new_id(),
             email=address,
             full_name=name,
-            password_hash=await self._passwords.hash(clean),
+            password_hash=password_hash,
             created_at=now,
             confirmed_at=None,
             password_changed_at=now,
@@ -77,14 +85,22 @@ class Registration:
             user = await self._store.users.add(user)
         except Conflict:
             # Two registrations for one address raced; the other one won.
-            raise FieldError(
-                "email", "An account with this email address already exists."
-            ) from None
+            winner = await self._store.users.by_email(address)
+            assert winner is not None
+            return Registered(email=self._already_registered(winner))
         organization = await self._store.organizations.add(
             Organization(id=new_id(), name=organization_name_for(address), created_at=now)
         )
         await self._store.organizations.add_member(organization.id, user.id, now)
-        return Registered(user=user, organization=organization, email=await self._link_email(user))
+        return Registered(email=await self._link_email(user), user=user, organization=organization)
+
+    def _already_registered(self, user: User) -> Email:
+        return templates.already_registered(
+            user.email,
+            user.full_name,
+            f"{self._links.public_url.rstrip('/')}/login",
+            f"{self._links.public_url.rstrip('/')}/forgot",
+        )
 
     async def confirm(self, token: str) -> User:
         """Confirm the account of a confirmation link; the link then stops working."""

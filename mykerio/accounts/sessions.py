@@ -68,7 +68,8 @@ class Sessions:
             raise Unauthorized("Log in first.")
         now = self._clock.now()
         if self._expired(session, now):
-            await self._store.sessions.revoke(id_hash)
+            # Kept (housekeeping deletes it a day later), so the next request can still say
+            # "expired" instead of a bare "log in".
             raise SessionExpired("Your session has expired. Log in again.")
         user = await self._store.users.by_id(session.user_id)
         if user is None:

@@ -7,9 +7,11 @@ import re
 from mykerio.errors import InvalidInput
 from mykerio.security.passwords import MAX_PASSWORD_CHARS, check_rules, first_failure, normalise
 
-_EMAIL = re.compile(
-    r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
+# A dot-atom local part (RFC 5322) and a hostname: no quotes, commas, angle brackets or
+# semicolons, which could smuggle a second recipient into a header.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$")
 
 
 class FieldError(InvalidInput):
@@ -24,7 +26,8 @@ class FieldError(InvalidInput):
 def clean_email(text: str) -> str:
     """The address with surrounding spaces removed and its domain lowercased; or `FieldError`."""
     email = text.strip()
-    if len(email) > 254 or not _EMAIL.match(email):
+    local = email.rpartition("@")[0]
+    if len(email) > 254 or len(local) > 64 or not _EMAIL.match(email):
         raise FieldError("email", "Enter a valid email address, such as ana@example.com.")
     local, _, domain = email.rpartition("@")
     return f"{local}@{domain.lower()}"

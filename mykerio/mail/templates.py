@@ -69,3 +69,46 @@ def security_change(to: str, full_name: str, change: str) -> Email:
         f"<p>Hello {escape(full_name)},</p><p>{escape(change)}</p>"
         "<p>If this was not you, reset your password at once.</p>",
     )
+
+
+def invitation(to: str, inviter: str, organization: str, link: str, expires: str) -> Email:
+    """Invites someone to share an organization."""
+    return _email(
+        to,
+        f"{inviter} has invited you to shared {organization} organization",
+        f"Hello,\n\n{inviter} has invited you to shared {organization} organization in MyKerio.\n"
+        f"Accept the invitation (valid until {expires}):\n{link}\n",
+        f"<p>Hello,</p><p>{escape(inviter)} has invited you to shared "
+        f"<strong>{escape(organization)}</strong> organization in MyKerio.</p>"
+        f"{_button(link, 'Accept invitation')}"
+        f"<p>The invitation is valid until {escape(expires)}.</p>",
+    )
+
+
+def removed_from(to: str, full_name: str, organization: str, by: str) -> Email:
+    """Tells a person they no longer belong to an organization."""
+    return _email(
+        to,
+        f"You were removed from {organization} in MyKerio",
+        f"Hello {full_name},\n\n{by} removed you from the {organization} organization. You no "
+        "longer see its appliances.\n",
+        f"<p>Hello {escape(full_name)},</p><p>{escape(by)} removed you from the "
+        f"<strong>{escape(organization)}</strong> organization. You no longer see its "
+        "appliances.</p>",
+    )
+
+
+def already_registered(to: str, full_name: str, login_link: str, reset_link: str) -> Email:
+    """Answers a registration for an address that already has an account."""
+    return _email(
+        to,
+        "Your MyKerio account already exists",
+        f"Hello {full_name},\n\nsomeone (maybe you) tried to create a MyKerio account with this "
+        f"address, which already has one. Log in: {login_link}\nForgot your password? "
+        f"{reset_link}\n\nIf it was not you, ignore this email.\n",
+        f"<p>Hello {escape(full_name)},</p><p>Someone (maybe you) tried to create a MyKerio "
+        "account with this address, which already has one.</p>"
+        f"{_button(login_link, 'Log in')}<p>Forgot your password? "
+        f'<a href="{escape(reset_link)}">Reset it</a>.</p><p>If it was not you, ignore this '
+        "email.</p>",
+    )

@@ -62,6 +62,8 @@ class SmtpTransport:
         try:
             await aiosmtplib.send(
                 message,
+                # Exactly the one stored recipient, whatever the To header might parse to.
+                recipients=[str(message["To"])],
                 hostname=s.host,
                 port=s.port,
                 username=s.username or None,

@@ -28,7 +28,8 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 
 async def test_sweep_deletes_expired_records_and_keeps_current_ones(store: Store) -> None:
-    """Audit records past retention and idle sessions are deleted; recent ones stay."""
+    """Audit records past retention and sessions ended over a day ago are deleted; recent
+    ones (also a just-expired session, so its browser hears "expired") stay."""
     clock = FakeClock()
     now = clock.now()
     user = await store.users.add(User(new_id(), "ana@acme.example", "Ana", "x", now, now))
@@ -46,8 +47,8 @@ async def test_sweep_deletes_expired_records_and_keeps_current_ones(store: Store
             )
         )
     for idle, persistent, key in (
-        (timedelta(minutes=20), False, "idle"),
-        (timedelta(minutes=5), False, "active"),
+        (timedelta(days=2), False, "idle"),
+        (timedelta(minutes=20), False, "active"),
         (timedelta(days=2), True, "kept"),
     ):
         at = now - idle

@@ -37,7 +37,11 @@ async def browser() -> AsyncIterator[Browser]:
 async def page_context(browser: Browser) -> AsyncIterator[BrowserContext]:
     # The hub's certificate is self-signed for localhost; a fresh context trusts it explicitly.
     context = await browser.new_context(ignore_https_errors=True)
+    script_errors: list[str] = []
+    # Any uncaught error in a page's script fails the test that caused it.
+    context.on("page", lambda page: page.on("pageerror", lambda e: script_errors.append(str(e))))
     try:
         yield context
     finally:
         await context.close()
+    assert script_errors == [], script_errors

@@ -88,6 +88,7 @@ async def test_two_step_verification_from_settings_to_login(
     await page.get_by_role("button", name="Verify and save").click()
     await expect(page.locator("#two-step-state")).to_have_text("2-step verification is on.")
 
+    await page.locator("#backup-form").get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Generate new backup codes").click()
     codes = page.locator("#backup-codes-list li")
     await expect(codes).to_have_count(10)

@@ -24,8 +24,8 @@ def link_in(message: Any) -> str:
 
 
 def token_in(message: Any) -> str:
-    """The token query parameter of the email's link."""
-    return parse_qs(urlparse(link_in(message)).query)["token"][0]
+    """The token in the fragment of the email's link (it never reaches the server's logs)."""
+    return parse_qs(urlparse(link_in(message)).fragment)["token"][0]
 
 
 async def register(

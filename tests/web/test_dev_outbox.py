@@ -43,7 +43,7 @@ async def test_confirmation_link_is_on_the_outbox_page(dev_hub: Hub) -> None:
     assert registered.status == 201
     page = (await api.get("/dev/outbox")).raw.decode()
     assert "Confirm your MyKerio account" in page
-    link = re.search(r'href="(https://localhost:8443/confirm\?token=[^"]+)"', page)
+    link = re.search(r'href="(https://localhost:8443/confirm#token=[^"]+)"', page)
     assert link, page
     token = link.group(1).split("token=")[1]
     confirmed = await api.post("/api/v1/registrations/confirm", {"token": token})
@@ -53,21 +53,21 @@ async def test_confirmation_link_is_on_the_outbox_page(dev_hub: Hub) -> None:
 
 
 async def test_login_sms_goes_to_a_file_without_a_gateway(dev_hub: Hub) -> None:
-    """Without an SMS gateway, texts are appended to sms.jsonl in the data directory."""
+    """Without an SMS gateway, texts are appended to sms.jsonl in the outbox directory."""
     api = api_session(dev_hub)
     await api.post(
         "/api/v1/registrations",
         {"full_name": "Ana Novak", "email": "ana@acme.example", "password": "Tulip-Harbour-42"},
     )
     page = (await api.get("/dev/outbox")).raw.decode()
-    token = re.search(r"confirm\?token=([A-Za-z0-9_-]+)", page).group(1)  # type: ignore[union-attr]
+    token = re.search(r"confirm#token=([A-Za-z0-9_-]+)", page).group(1)  # type: ignore[union-attr]
     await api.post("/api/v1/registrations/confirm", {"token": token})
     await api.post(
         "/api/v1/sessions", {"email": "ana@acme.example", "password": "Tulip-Harbour-42"}
     )
     sent = await api.post("/api/v1/me/phone", {"phone": "+18005550199"})
     assert sent.status == 200
-    lines = (dev_hub.config.data_dir / "sms.jsonl").read_text().splitlines()
+    lines = (dev_hub.config.data_dir / "outbox" / "sms.jsonl").read_text().splitlines()
     assert '"to": "+18005550199"' in lines[-1]
 
 

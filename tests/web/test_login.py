@@ -161,7 +161,7 @@ async def test_revoked_session_is_refused_on_the_websocket(
     cookies = dict(api.cookies)
     socket = await open_live(hub, api, cookies)
     hello = json.loads(await socket.read_message())
-    assert hello == {"type": "hello", "user": "ana@acme.example"}
+    assert hello == {"type": "hello", "user": "ana@acme.example", "org": ""}
     await api.request("DELETE", "/api/v1/sessions")
     await socket.write_message(json.dumps({"type": "ping"}))
     assert await socket.read_message() is None

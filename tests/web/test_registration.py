@@ -14,13 +14,15 @@ async def test_register_confirm_and_log_in(api: ApiSession, smtp_server: Loopbac
     """A new user gets a confirmation email, confirms, logs in, and owns an org named after
     their domain."""
     registered = await register(api, smtp_server, "ana@acme.example")
-    assert registered["organization"]["name"] == "acme.example"
+    assert registered == {"message": "We sent a confirmation link to ana@acme.example."}
     result = await login(api, "ana@acme.example")
     assert result.status == 200, result
     assert result.json["status"] == "logged_in"
     me = await api.get("/api/v1/me")
     assert me.json["email"] == "ana@acme.example"
     assert me.json["full_name"] == "Ana Novak"
+    orgs = (await api.get("/api/v1/organizations")).json["organizations"]
+    assert [org["name"] for org in orgs] == ["acme.example"]
 
 
 async def test_unconfirmed_account_cannot_log_in_and_can_get_a_new_link(
@@ -110,15 +112,40 @@ async def test_long_password_is_verified_in_full(
     assert (await login(api, "dee@acme.example", password)).status == 200
 
 
-async def test_duplicate_email_is_refused(api: ApiSession, smtp_server: LoopbackSmtp) -> None:
-    """Registering an address twice (in any letter case) is refused on the email field."""
+async def test_registering_a_taken_address_reveals_nothing(
+    api: ApiSession, smtp_server: LoopbackSmtp
+) -> None:
+    """Registering an existing address (in any letter case) answers exactly like a new one;
+    the owner is emailed instead and their account is untouched."""
     await register(api, smtp_server, "eve@acme.example")
     again = await api.post(
         "/api/v1/registrations",
-        {"full_name": "Eve", "email": "EVE@acme.example", "password": PASSWORD},
+        {"full_name": "Mallory", "email": "EVE@acme.example", "password": "Other-Pass-99"},
     )
-    assert again.status == 400
-    assert again.json["error"]["field"] == "email"
+    fresh = await api.post(
+        "/api/v1/registrations",
+        {"full_name": "Fay", "email": "fay@acme.example", "password": PASSWORD},
+    )
+    assert again.status == fresh.status == 201
+    assert again.json["message"].replace("EVE", "eve") == fresh.json["message"].replace(
+        "fay", "eve"
+    )
+    messages = await smtp_server.wait_for(3)
+    notice = next(m for m in messages if m["Subject"] == "Your MyKerio account already exists")
+    assert notice["To"] == "eve@acme.example"
+    assert (await login(api, "eve@acme.example")).status == 200
+    assert (await login(api, "eve@acme.example", "Other-Pass-99")).status == 401
+
+
+async def test_addresses_that_could_add_recipients_are_refused(api: ApiSession) -> None:
+    """An address with a comma, quotes or angle brackets is refused before any email is sent."""
+    for address in ("x,victim@acme.example", '"x"@acme.example', "x<y>@acme.example"):
+        result = await api.post(
+            "/api/v1/registrations",
+            {"full_name": "X", "email": address, "password": PASSWORD},
+        )
+        assert result.status == 400
+        assert result.json["error"]["field"] == "email"
 
 
 async def test_session_cookie_flags(api: ApiSession, smtp_server: LoopbackSmtp) -> None:

@@ -108,7 +108,9 @@ async def test_backup_codes_work_once_and_a_new_set_voids_the_old(
 ) -> None:
     """Each backup code logs in once; generating a new set makes the old codes fail."""
     await two_step_user(api, smtp_server, clock)
-    codes = (await api.post("/api/v1/me/backup-codes")).json["codes"]
+    codes = (await api.post("/api/v1/me/backup-codes", {"password": "Tulip-Harbour-42"})).json[
+        "codes"
+    ]
     assert len(codes) == 10
     assert len(set(codes)) == 10
     first = api_session(hub)
@@ -122,7 +124,9 @@ async def test_backup_codes_work_once_and_a_new_set_voids_the_old(
         "/api/v1/sessions/second-factor", {"method": "backup", "code": codes[0]}
     )
     assert reused.status == 401
-    fresh = (await api.post("/api/v1/me/backup-codes")).json["codes"]
+    fresh = (await api.post("/api/v1/me/backup-codes", {"password": "Tulip-Harbour-42"})).json[
+        "codes"
+    ]
     voided = await second.post(
         "/api/v1/sessions/second-factor", {"method": "backup", "code": codes[1]}
     )

@@ -50,6 +50,7 @@ async def test_login_rehashes_when_parameters_rise(store: Store, tmp_path: Path)
     registered = await Registration(store, weak, clock, Links("https://hub"), policy).register(
         full_name="Ana Novak", email="ana@acme.example", password="Tulip-Harbour-42"
     )
+    assert registered.user is not None
     await store.users.confirm(registered.user.id, clock.now())
     strong = AsyncPasswords(PasswordHasher(parameters(16384)))
     sessions = Sessions(store, clock, policy)
