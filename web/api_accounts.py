@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from mykerio.accounts.registration import Registered
 from mykerio.errors import InvalidInput
 from mykerio.security.passwords import MAX_PASSWORD_CHARS, check_rules
 from web.auth import AccountHandler
@@ -39,20 +38,11 @@ class RegistrationsHandler(AccountHandler):
         """Register."""
         body = self.json_body()
         email = text(body, "email")
-        registered: Registered = await self.call(
-            email, "register", text(body, "full_name"), email, text(body, "password")
+        await self.call(
+            email, "register", text(body, "full_name"), email, text(body, "password"), self.client
         )
-        self.write_json(
-            {
-                "user": {"id": registered.user.id, "email": registered.user.email},
-                "organization": {
-                    "id": registered.organization.id,
-                    "name": registered.organization.name,
-                },
-                "message": f"We sent a confirmation link to {registered.user.email}.",
-            },
-            201,
-        )
+        # The same answer whether or not the address already had an account.
+        self.write_json({"message": f"We sent a confirmation link to {email.strip()}."}, 201)
 
 
 class ConfirmationHandler(AccountHandler):

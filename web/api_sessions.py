@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from mykerio.accounts.login import LoginStep
-from mykerio.errors import InvalidInput, Unauthorized
+from mykerio.errors import Unauthorized
+from web.api_accounts import text
 from web.auth import LOGIN_COOKIE, AccountHandler
 from web.openapi import op
 
 TAG = "sessions"
-
-
-def _text(body: dict[str, Any], name: str) -> str:
-    value = body.get(name, "")
-    if not isinstance(value, str):
-        raise InvalidInput(f"{name} must be a string")
-    return value
 
 
 class CsrfHandler(AccountHandler):
@@ -52,7 +44,7 @@ class SessionsHandler(AccountHandler):
     async def post(self) -> None:
         """The password step."""
         body = self.json_body()
-        email, password = _text(body, "email"), _text(body, "password")
+        email, password = text(body, "email"), text(body, "password")
         step: LoginStep = await self.call(
             email, "login", email, password, bool(body.get("keep_logged_in")), self.client
         )
@@ -96,8 +88,8 @@ class SecondFactorHandler(AccountHandler):
             attempt,
             "second_factor",
             attempt,
-            _text(body, "method"),
-            _text(body, "code"),
+            text(body, "method"),
+            text(body, "code"),
             self.client,
         )
         self.start_session(step.session_token, step.persistent)

@@ -138,15 +138,17 @@ class BackupCodesHandler(SettingsHandler):
 
     openapi = {
         "post": op(
-            "Generate 10 single-use backup codes, shown once; the previous set stops working",
+            "Generate 10 single-use backup codes (password required), shown once; the previous "
+            "set stops working",
             TAG,
-            {"200": "The codes"},
+            {"200": "The codes", "400": "Wrong password"},
+            body={"password": "string"},
         )
     }
 
     async def post(self) -> None:
         """New codes."""
-        codes = await self.for_user("new_backup_codes")
+        codes = await self.for_user("new_backup_codes", text(self.json_body(), "password"))
         self.write_json({"codes": list(codes)})
 
 

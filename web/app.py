@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -9,14 +10,15 @@ import tornado.web
 
 from actors.supervisor import Supervisor
 from mykerio.config import Config
-from web import api_accounts, api_audit, api_sessions, api_settings, pages
+from web import api_accounts, api_audit, api_organizations, api_sessions, api_settings, pages
 from web.auth import AccountsDirectory
 from web.base import NotFoundHandler
 from web.dashboard import OpenApiHandler, StaticHandler
-from web.live import LiveSocketHandler
+from web.live import LiveRegistry, LiveSocketHandler
 from web.metrics import HubMetrics
 from web.openapi import Route, build_document
 from web.ops import HealthzHandler, HubInfoHandler, MetricsHandler, ReadyzHandler
+from web.orgs import OrganizationsDirectory
 
 HERE = Path(__file__).parent
 HEALTH_KEY = "health"
@@ -27,6 +29,8 @@ def build_routes(
     metrics: HubMetrics,
     supervisor: Supervisor,
     accounts: AccountsDirectory,
+    organizations: OrganizationsDirectory,
+    registry: LiveRegistry,
     *,
     dev_outbox: bool,
 ) -> list[Route]:
@@ -38,6 +42,12 @@ def build_routes(
 
     def account_route(pattern: str, handler: type[tornado.web.RequestHandler]) -> Route:
         return route(pattern, handler, accounts=accounts)
+
+    def org_route(path: str, handler: type[tornado.web.RequestHandler]) -> Route:
+        # `path` is the OpenAPI form (`/x/{org_id}`); each `{…}` becomes one URL segment.
+        pattern = re.sub(r"\{[a-z_]+\}", "([^/]+)", path)
+        kwargs = {"route": path, **common, "accounts": accounts, "organizations": organizations}
+        return Route(pattern, handler, kwargs, path)
 
     routes = [
         account_route("/", pages.DashboardPage),
@@ -73,7 +83,44 @@ def build_routes(
         account_route("/api/v1/me/phone/remove", api_settings.PhoneRemoveHandler),
         account_route("/api/v1/me/notifications", api_settings.NotificationsHandler),
         account_route("/api/v1/audit", api_audit.AuditHandler),
-        account_route("/api/v1/live", LiveSocketHandler),
+        org_route("/organizations", pages.OrganizationsPage),
+        org_route("/invitations/accept", pages.InvitationPage),
+        Route(
+            "/api/v1/live",
+            LiveSocketHandler,
+            {
+                "route": "/api/v1/live",
+                **common,
+                "accounts": accounts,
+                "organizations": organizations,
+                "registry": registry,
+            },
+            "/api/v1/live",
+        ),
+        org_route("/api/v1/organizations", api_organizations.OrganizationsHandler),
+        org_route("/api/v1/organizations/{org_id}", api_organizations.OrganizationHandler),
+        org_route(
+            "/api/v1/organizations/{org_id}/deletion", api_organizations.DeletionSummaryHandler
+        ),
+        org_route("/api/v1/organizations/{org_id}/leave", api_organizations.LeaveHandler),
+        org_route(
+            "/api/v1/organizations/{org_id}/invitations", api_organizations.InvitationsHandler
+        ),
+        org_route(
+            "/api/v1/organizations/{org_id}/invitations/{invitation_id}",
+            api_organizations.InvitationHandler,
+        ),
+        org_route(
+            "/api/v1/organizations/{org_id}/invitations/{invitation_id}/resend",
+            api_organizations.ResendInvitationHandler,
+        ),
+        org_route(
+            "/api/v1/organizations/{org_id}/members/{user_id}", api_organizations.MemberHandler
+        ),
+        org_route("/api/v1/organizations/{org_id}/activity", api_organizations.ActivityHandler),
+        org_route("/api/v1/invitations/accept", api_organizations.AcceptInvitationHandler),
+        org_route("/api/v1/invitations/preview", api_organizations.InvitationPreviewHandler),
+        org_route("/api/v1/me/organization", api_organizations.SelectedOrganizationHandler),
     ]
     if dev_outbox:
         routes.append(
@@ -90,11 +137,15 @@ def make_app(
     metrics: HubMetrics,
     supervisor: Supervisor,
     accounts: AccountsDirectory,
+    organizations: OrganizationsDirectory,
+    registry: LiveRegistry,
     *,
     dev_outbox: bool = False,
 ) -> tornado.web.Application:
     """The Tornado application: routes, static files, templates, CSRF, the JSON 404."""
-    routes = build_routes(config, metrics, supervisor, accounts, dev_outbox=dev_outbox)
+    routes = build_routes(
+        config, metrics, supervisor, accounts, organizations, registry, dev_outbox=dev_outbox
+    )
     handlers: list[Any] = [(r.pattern, r.handler, r.kwargs) for r in routes]
     return tornado.web.Application(
         handlers,

@@ -16,13 +16,14 @@ from pykka.messages import ProxyCall
 from actors.accounts import shard_key
 from actors.supervisor import Supervisor
 from mykerio.accounts.context import Client
+from mykerio.accounts.policy import AccountPolicy
 from mykerio.accounts.sessions import CurrentSession
 from mykerio.errors import Unauthorized, Unavailable
 from web.base import BaseHandler
 
 SESSION_COOKIE = "__Host-mk_session"
 LOGIN_COOKIE = "__Host-mk_login"
-PERSISTENT_DAYS = 30
+PERSISTENT_DAYS = AccountPolicy().persistent_session.days
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -27,8 +27,9 @@ from mykerio.errors import ConfigError
 from mykerio.store import Store, open_store
 from web.app import HEALTH_KEY, make_app
 from web.auth import AccountsDirectory
+from web.live import LiveRegistry
 from web.metrics import HubMetrics
-from web.wiring import start_accounts, start_mailer
+from web.wiring import organizations_directory, start_accounts, start_mailer
 
 log = structlog.get_logger("web.hub")
 
@@ -92,11 +93,17 @@ class Hub:
         start_mailer(config, data, self.store, self.clock, self.supervisor)
         self._hashing = start_accounts(config, data, self.store, self.clock, self.supervisor)
         accounts = AccountsDirectory(self.supervisor, config.actors.accounts_workers)
+        self.live = LiveRegistry()
+        organizations = organizations_directory(
+            config, self.store, self.clock, self.supervisor, self.live.publish
+        )
         app = make_app(
             config,
             self.metrics,
             self.supervisor,
             accounts,
+            organizations,
+            self.live,
             dev_outbox=config.hub.dev_mode and not config.mail.smtp_host,
         )
         self._server = tornado.httpserver.HTTPServer(

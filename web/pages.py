@@ -8,16 +8,20 @@ login page, saying why when the session expired.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from pykka.messages import ProxyCall
 
 import mykerio
 from actors.supervisor import Supervisor
+from mykerio.accounts.policy import AccountPolicy
 from mykerio.accounts.sessions import CurrentSession, SessionExpired
 from mykerio.errors import Unauthorized
+from mykerio.models import Organization
 from web.auth import AccountHandler
 
 TAG = "pages"
+IDLE_MINUTES = int(AccountPolicy().session_idle.total_seconds() // 60)
 
 
 def _page(summary: str) -> dict[str, Any]:
@@ -50,13 +54,23 @@ class PageHandler(AccountHandler):
                 self.redirect(f"/login?next={self.request.path}")
             return None
 
-    def show(self, current: CurrentSession | None, **values: Any) -> None:
-        """Render `template` with the page's shared values."""
+    async def show(self, current: CurrentSession | None, **values: Any) -> None:
+        """Render `template` with the page's shared values (and the header's org switcher)."""
+        organizations: list[Organization] = []
+        selected = ""
+        if current is not None:
+            organizations = await self.call(current.user.id, "my_organizations", current.user)
+            ids = [org.id for org in organizations]
+            selected = current.user.default_org_id if current.user.default_org_id in ids else ""
+            selected = selected or (ids[0] if ids else "")
         self.render(
             self.template,
             version=mykerio.__version__,
             user=current.user if current else None,
             csrf_token=self.xsrf_token.decode(),
+            organizations=organizations,
+            selected_org=selected,
+            idle_minutes=(0 if current is None or current.session.persistent else IDLE_MINUTES),
             **values,
         )
 
@@ -65,7 +79,7 @@ class PageHandler(AccountHandler):
         current = await self.page_user()
         if current is None and self.needs_login:
             return
-        self.show(current, query=dict(self.request.query_arguments))
+        await self.show(current)
 
 
 class DashboardPage(PageHandler):
@@ -84,7 +98,7 @@ class LoginPage(PageHandler):
 
     async def get(self) -> None:
         """Render; `expired=1` shows the session-expired message."""
-        self.show(
+        await self.show(
             None,
             expired=self.get_query_argument("expired", "") == "1",
             next_path=_safe_next(self.get_query_argument("next", "/")),
@@ -152,11 +166,42 @@ class OutboxPage(PageHandler):
         messages = []
         if ref is not None:
             messages = await self.ask(ref, ProxyCall(attr_path=("recent",), args=(50,), kwargs={}))
-        self.show(await self.page_user(), messages=messages)
+        await self.show(await self.page_user(), messages=messages)
+
+
+class OrganizationsPage(PageHandler):
+    """Organizations: create, rename, delete, leave; members, invitations, activity."""
+
+    template = "organizations.html"
+    needs_login = True
+    openapi = _page("Organizations (HTML; login required)")
+
+    def initialize(self, organizations: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
+        """Organizations are read by the page's script through the API."""
+        super().initialize(**kwargs)
+
+
+class InvitationPage(PageHandler):
+    """The invitation link's page: who invited whom to what, and the Accept button."""
+
+    template = "invitation.html"
+    openapi = _page("Accept an invitation (HTML; the token is in the query)")
+
+    def initialize(self, organizations: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
+        """The page's script looks the invitation up through the API."""
+        super().initialize(**kwargs)
 
 
 def _safe_next(path: str) -> str:
-    # Only paths on this hub: never an open redirect to another site.
-    if path.startswith("/") and not path.startswith("//") and "\\" not in path:
-        return path
-    return "/"
+    """`path` if it is a plain path on this hub, else "/": never an open redirect.
+
+    Browsers drop tabs and newlines from URLs and read a backslash as a slash, so
+    `/\t/evil.example` would leave the site; any control character, space or backslash is
+    refused, and what remains must parse with neither scheme nor host.
+    """
+    if any(ord(char) < 0x21 or char in "\\\x7f" for char in path):
+        return "/"
+    parts = urlsplit(path)
+    if parts.scheme or parts.netloc or not path.startswith("/") or path.startswith("//"):
+        return "/"
+    return path

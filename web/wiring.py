@@ -6,16 +6,19 @@ the SMS gateway or its development file) are chosen and handed to the actors.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
-import argon2
+from pykka import ActorRef
 from pykka.messages import ProxyCall
 
-from actors.accounts import AccountsActor
+from actors.accounts import AccountsActor, SendMail
 from actors.housekeeping import HousekeepingActor
 from actors.mailer import MailerActor, RetryPolicy
+from actors.organization import OrganizationActor, Publish
 from actors.runtime import answer
 from actors.supervisor import Supervisor
 from mykerio.accounts.context import Links
@@ -28,9 +31,10 @@ from mykerio.errors import Unavailable
 from mykerio.mail.message import Email
 from mykerio.mail.transport import DirectoryTransport, MailTransport, SmtpSettings, SmtpTransport
 from mykerio.security.encryption import SecretBox, derive_key
-from mykerio.security.passwords import PasswordHasher
+from mykerio.security.passwords import PRODUCTION_PARAMETERS, PasswordHasher, common_passwords
 from mykerio.sms import OutboxSmsSender, SmsSender
 from mykerio.store import Store
+from web.orgs import OrganizationsDirectory
 from web.sms_gateway import HttpSmsGateway
 
 MAILER_KEY = "mailer"
@@ -55,10 +59,10 @@ def mail_transport(config: Config, data: DataDir) -> MailTransport:
 
 
 def sms_sender(config: Config, data: DataDir, clock: Clock) -> SmsSender:
-    """The HTTP gateway when `[sms] gateway_url` is set, else a file in the data directory."""
+    """The HTTP gateway when `[sms] gateway_url` is set, else a file in the outbox directory."""
     if config.sms.gateway_url:
         return HttpSmsGateway(config.sms)
-    return OutboxSmsSender(data.path / "sms.jsonl", clock.now)
+    return OutboxSmsSender(data.path / config.mail.outbox_dir / "sms.jsonl", clock.now)
 
 
 def start_mailer(
@@ -80,29 +84,8 @@ def start_mailer(
     )
 
 
-def start_accounts(
-    config: Config, data: DataDir, store: Store, clock: Clock, supervisor: Supervisor
-) -> ThreadPoolExecutor:
-    """Start housekeeping and the accounts workers; returns the password-hashing pool (the
-    caller shuts it down)."""
-    hashing = ThreadPoolExecutor(
-        max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="argon2"
-    )
-    parameters = argon2.Parameters(
-        type=argon2.Type.ID,
-        version=19,
-        salt_len=16,
-        hash_len=32,
-        time_cost=config.accounts.password_hash_iterations,
-        memory_cost=config.accounts.password_hash_memory_kib,
-        parallelism=4,
-    )
-    passwords = AsyncPasswords(PasswordHasher(parameters), hashing)
-    policy = AccountPolicy(audit_retention=timedelta(days=config.accounts.audit_retention_days))
-    box = SecretBox.from_master(data.secret_key)
-    backup_code_key = derive_key(data.secret_key, info="mykerio backup codes v1")
-    sms = sms_sender(config, data, clock)
-    links = Links(config.hub.public_url)
+def mail_sender(config: Config, supervisor: Supervisor) -> SendMail:
+    """How actors hand an email to the mailer (whichever incarnation is running)."""
     timeout = config.actors.ask_timeout
 
     async def send_mail(email: Email) -> str:
@@ -112,6 +95,57 @@ def start_accounts(
         future = ref.ask(ProxyCall(attr_path=("send",), args=(email,), kwargs={}), block=False)
         result: str = await answer(future, timeout=timeout)
         return result
+
+    return send_mail
+
+
+def organizations_directory(
+    config: Config,
+    store: Store,
+    clock: Clock,
+    supervisor: Supervisor,
+    publish: Publish,
+) -> OrganizationsDirectory:
+    """Organization actors are started by the supervisor on first use, one per organization."""
+    links = Links(config.hub.public_url)
+    send_mail = mail_sender(config, supervisor)
+
+    def start(org_id: str) -> ActorRef[Any]:
+        return supervisor.get_or_start(
+            f"org:{org_id}",
+            OrganizationActor,
+            org_id=org_id,
+            store=store,
+            clock=clock,
+            links=links,
+            send_mail=send_mail,
+            publish=publish,
+        )
+
+    return OrganizationsDirectory(start)
+
+
+def start_accounts(
+    config: Config, data: DataDir, store: Store, clock: Clock, supervisor: Supervisor
+) -> ThreadPoolExecutor:
+    """Start housekeeping and the accounts workers; returns the password-hashing pool (the
+    caller shuts it down)."""
+    hashing = ThreadPoolExecutor(
+        max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="argon2"
+    )
+    parameters = dataclasses.replace(
+        PRODUCTION_PARAMETERS,
+        time_cost=config.accounts.password_hash_iterations,
+        memory_cost=config.accounts.password_hash_memory_kib,
+    )
+    passwords = AsyncPasswords(PasswordHasher(parameters), hashing)
+    common_passwords()  # read the 10,000-password list now, not in the first request
+    policy = AccountPolicy(audit_retention=timedelta(days=config.accounts.audit_retention_days))
+    box = SecretBox.from_master(data.secret_key)
+    backup_code_key = derive_key(data.secret_key, info="mykerio backup codes v1")
+    sms = sms_sender(config, data, clock)
+    links = Links(config.hub.public_url)
+    send_mail = mail_sender(config, supervisor)
 
     supervisor.start(
         "housekeeping",

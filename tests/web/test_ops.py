@@ -95,9 +95,11 @@ async def test_openapi_describes_every_route(hub: Hub, client: Any) -> None:
         }
         served[pattern] = methods
     assert served, "the application serves routes"
+    # The document's `{name}` parameters are one URL segment each in the router.
+    documented = {re.sub(r"\{[a-z_]+\}", "([^/]+)", path): path for path in document["paths"]}
     for pattern, methods in served.items():
-        assert pattern in document["paths"], f"{pattern} is not in the OpenAPI document"
-        assert set(document["paths"][pattern]) == methods, pattern
+        assert pattern in documented, f"{pattern} is not in the OpenAPI document"
+        assert set(document["paths"][documented[pattern]]) == methods, pattern
 
 
 async def test_metrics_pass_promtool_and_count_requests(client: Any) -> None:

@@ -8,6 +8,7 @@ export async function api(path, { method = "GET", body } = {}) {
     headers["X-XSRFToken"] = csrfToken;
     headers["Content-Type"] = "application/json";
   }
+  document.dispatchEvent(new Event("mykerio:request"));
   const response = await fetch(path, {
     method,
     headers,

@@ -10,7 +10,8 @@ const LABELS = { login: "Login", logout: "Logout", login_failed: "Failed login" 
 
 function query() {
   const params = new URLSearchParams();
-  const { ip, since, until, action } = form.elements;
+  const { org_id: org, ip, since, until, action } = form.elements;
+  if (org.value) params.set("org_id", org.value);
   if (ip.value) params.set("ip", ip.value.trim());
   if (since.value) params.set("since", `${since.value}T00:00:00+00:00`);
   if (until.value) params.set("until", `${until.value}T23:59:59.999+00:00`);

@@ -1,8 +1,11 @@
 // Set a new password from a reset link.
 import { api, clearError, formValues, showError } from "./api.js";
+import { watchPassword } from "./rules.js";
 
 const form = document.getElementById("reset-form");
-const token = new URLSearchParams(window.location.search).get("token") ?? "";
+watchPassword(form.elements.password, document.getElementById("rules"), () => ({}));
+// The token comes in the link's fragment, which never reaches the server's logs.
+const token = new URLSearchParams(window.location.hash.slice(1)).get("token") ?? "";
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   clearError(form);

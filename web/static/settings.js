@@ -1,5 +1,6 @@
 // Settings: password, 2-step verification, backup codes, backup phone, notifications.
 import { api, clearError, formValues, showError, showOk } from "./api.js";
+import { watchPassword } from "./rules.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -7,6 +8,7 @@ async function load() {
   const result = await api("/api/v1/me");
   if (!result.ok) return;
   const me = result.data;
+  Object.assign(profile, { full_name: me.full_name, email: me.email });
   $("two-step-state").textContent = me.two_step
     ? "2-step verification is on."
     : "2-step verification is off.";
@@ -61,9 +63,13 @@ $("totp-disable-form").addEventListener("submit", async (event) => {
   await load();
 });
 
-$("backup-generate").addEventListener("click", async () => {
-  const result = await api("/api/v1/me/backup-codes", { method: "POST", body: {} });
-  if (!result.ok) return;
+$("backup-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  clearError(form);
+  const result = await api("/api/v1/me/backup-codes", { method: "POST", body: formValues(form) });
+  if (!result.ok) return showError(form, result);
+  form.reset();
   const list = $("backup-codes-list");
   list.replaceChildren(
     ...result.data.codes.map((code) => {
@@ -120,5 +126,9 @@ $("notifications").addEventListener("change", async (event) => {
   });
   if (result.ok) showOk($("notifications-saved"), "Saved.");
 });
+
+// The checklist's "nothing from your name or email" rule needs who you are.
+const profile = { full_name: "", email: "" };
+watchPassword($("password-form").elements.password, $("rules"), () => profile);
 
 load();

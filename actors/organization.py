@@ -1,0 +1,352 @@
+"""OrganizationActor: one per organization; owns its member list and pending invitations.
+
+Started by the supervisor on first use (key `org:<id>`). Every organization-scoped request
+goes through it, and the first thing each does is check that the caller is a member: anyone
+else gets the same 404 as for an organization that does not exist. Changes are written to the
+store first, then to the actor's own state, then recorded in the activity log and announced
+through `publish` (the dashboard's live sockets listen there).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from actors.runtime import LoopActor, LoopRuntime
+from mykerio.accounts.context import Client, Links
+from mykerio.accounts.validation import FieldError, clean_email
+from mykerio.clock import Clock
+from mykerio.errors import Conflict, Forbidden, NotFound
+from mykerio.mail import templates
+from mykerio.mail.message import Email
+from mykerio.models import (
+    ActivityEvent,
+    Invitation,
+    Membership,
+    Organization,
+    User,
+    email_key,
+    new_id,
+)
+from mykerio.organizations.rules import (
+    INVITATION_VALID,
+    DeletionSummary,
+    InvitationView,
+    MemberView,
+    OrganizationView,
+    clean_org_name,
+)
+from mykerio.security.tokens import new_token, token_hash
+from mykerio.store.base import Store
+
+SendMail = Callable[[Email], Awaitable[Any]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OrgEvent:
+    """Something members' open dashboards must react to at once."""
+
+    kind: str  # "member_removed", "organization_deleted", "organization_renamed"
+    org_id: str
+    user_ids: tuple[str, ...] = ()
+
+
+Publish = Callable[[OrgEvent], None]
+
+
+def _when(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+class OrganizationActor(LoopActor):
+    """Membership, invitations and the activity log of one organization."""
+
+    kind = "organization"
+
+    def __init__(
+        self,
+        *,
+        runtime: LoopRuntime,
+        name: str | None = None,
+        org_id: str,
+        store: Store,
+        clock: Clock,
+        links: Links,
+        send_mail: SendMail,
+        publish: Publish,
+    ) -> None:
+        super().__init__(runtime=runtime, name=name or f"org:{org_id}")
+        self.org_id = org_id
+        self._store = store
+        self._clock = clock
+        self._links = links
+        self._send_mail = send_mail
+        self._publish = publish
+        self._org: Organization | None = None
+        self._members: dict[str, Membership] = {}
+
+    async def on_start(self) -> None:  # type: ignore[override]  # LoopActor allows async hooks
+        """Load the organization and its members."""
+        self._org = await self._store.organizations.by_id(self.org_id)
+        if self._org is None:
+            # No such organization: answer what is already queued (404s), then go away.
+            self.stop()
+            return
+        members = await self._store.organizations.members(self.org_id)
+        self._members = {m.user_id: m for m in members}
+
+    def _require_member(self, user: User) -> Organization:
+        if self._org is None or user.id not in self._members:
+            # Not a member and not there at all answer the same, so ids reveal nothing.
+            raise NotFound(f"organization {self.org_id}")
+        return self._org
+
+    def is_member(self, user_id: str) -> bool:
+        """Whether `user_id` belongs to this (existing) organization."""
+        return self._org is not None and user_id in self._members
+
+    def member_ids(self) -> tuple[str, ...]:
+        """Members' user ids (for other actors that fan out to members)."""
+        return tuple(self._members)
+
+    async def view(self, user: User) -> OrganizationView:
+        """Name, members and pending invitations, for a member."""
+        org = self._require_member(user)
+        members = []
+        for membership in self._members.values():
+            person = await self._store.users.by_id(membership.user_id)
+            if person is not None:
+                members.append(
+                    MemberView(
+                        person.id, person.email, person.full_name, membership.joined_at.isoformat()
+                    )
+                )
+        now = self._clock.now()
+        invitations = []
+        for invitation in await self._store.invitations.pending(self.org_id, now):
+            inviter = await self._store.users.by_id(invitation.invited_by)
+            invitations.append(
+                InvitationView(
+                    invitation.id,
+                    invitation.email,
+                    inviter.email if inviter else "",
+                    invitation.expires_at.isoformat(),
+                )
+            )
+        return OrganizationView(
+            org.id,
+            org.name,
+            org.created_at.isoformat(),
+            tuple(sorted(members, key=lambda m: m.email)),
+            tuple(invitations),
+        )
+
+    async def rename(self, user: User, name: str, client: Client) -> Organization:
+        """Give the organization a new name."""
+        org = self._require_member(user)
+        clean = clean_org_name(name)
+        self._org = await self._store.organizations.rename(org.id, clean)
+        await self._record(user, client, "organization_renamed", org.name, f"to {clean}")
+        self._publish(OrgEvent("organization_renamed", org.id, tuple(self._members)))
+        return self._org
+
+    async def deletion_summary(self, user: User) -> DeletionSummary:
+        """What deleting would remove, for the confirmation dialog."""
+        self._require_member(user)
+        pending = await self._store.invitations.pending(self.org_id, self._clock.now())
+        return DeletionSummary(members=len(self._members), invitations=len(pending), appliances=0)
+
+    async def delete(self, user: User, client: Client) -> DeletionSummary:
+        """Delete the organization with its memberships and invitations; the actor then stops."""
+        org = self._require_member(user)
+        summary = await self.deletion_summary(user)
+        members = tuple(self._members)
+        await self._record(user, client, "organization_deleted", org.name, "")
+        await self._store.invitations.delete_for_org(org.id)
+        await self._store.organizations.delete(org.id)
+        self._org, self._members = None, {}
+        self._publish(OrgEvent("organization_deleted", org.id, members))
+        self.stop()
+        return summary
+
+    async def leave(self, user: User, client: Client) -> None:
+        """Leave the organization; the last member must delete it instead."""
+        org = self._require_member(user)
+        if len(self._members) == 1:
+            raise Conflict(
+                f"You are the last member of {org.name}, so you cannot leave it. "
+                "Delete the organization instead."
+            )
+        await self._store.organizations.remove_member(org.id, user.id)
+        self._members.pop(user.id, None)
+        await self._record(user, client, "member_left", user.email, "")
+        self._publish(OrgEvent("member_removed", org.id, (user.id,)))
+
+    async def invite(self, user: User, email: str, client: Client) -> InvitationView:
+        """Invite an address; it gets an email with an "Accept invitation" link valid 7 days."""
+        org = self._require_member(user)
+        address = clean_email(email)
+        invitee = await self._store.users.by_email(address)
+        if invitee is not None and invitee.id in self._members:
+            raise FieldError("email", f"{address} is already a member of {org.name}.")
+        now = self._clock.now()
+        token = new_token()
+        invitation = Invitation(
+            id=new_id(),
+            org_id=org.id,
+            email=address,
+            invited_by=user.id,
+            created_at=now,
+            expires_at=now + INVITATION_VALID,
+        )
+        try:
+            invitation = await self._store.invitations.add(invitation, token_hash(token))
+        except Conflict:
+            raise FieldError(
+                "email",
+                f"{address} is already invited to {org.name}. Resend the invitation instead.",
+            ) from None
+        await self._mail_invitation(user, org, invitation, token)
+        await self._record(user, client, "member_invited", address, "")
+        return InvitationView(invitation.id, address, user.email, invitation.expires_at.isoformat())
+
+    async def resend(self, user: User, invitation_id: str, client: Client) -> InvitationView:
+        """Send the invitation again; its 7 days start over."""
+        org = self._require_member(user)
+        invitation = await self._pending(invitation_id)
+        token = new_token()
+        invitation = await self._store.invitations.renew(
+            invitation.id, token_hash(token), self._clock.now() + INVITATION_VALID
+        )
+        await self._mail_invitation(user, org, invitation, token)
+        await self._record(user, client, "invitation_resent", invitation.email, "")
+        return InvitationView(
+            invitation.id, invitation.email, user.email, invitation.expires_at.isoformat()
+        )
+
+    async def revoke(self, user: User, invitation_id: str, client: Client) -> None:
+        """Withdraw the invitation: every link sent for it stops working."""
+        self._require_member(user)
+        invitation = await self._pending(invitation_id)
+        if await self._store.invitations.delete(invitation.id):
+            await self._record(user, client, "invitation_revoked", invitation.email, "")
+
+    async def preview(self, invitation_id: str) -> tuple[str, str, str]:
+        """(invited address, organization name, inviter's name) of a valid invitation.
+
+        Needs no membership: holding the invitation's link is the permission.
+        """
+        invitation = await self._store.invitations.by_id(invitation_id)
+        if (
+            self._org is None
+            or invitation is None
+            or invitation.org_id != self.org_id
+            or invitation.expires_at <= self._clock.now()
+        ):
+            raise NotFound("This invitation is no longer valid.")
+        inviter = await self._store.users.by_id(invitation.invited_by)
+        return invitation.email, self._org.name, inviter.full_name if inviter else "Someone"
+
+    async def accept(self, user: User, invitation_id: str, client: Client) -> Organization:
+        """Join through an invitation sent to the user's own address."""
+        if self._org is None:
+            raise NotFound("This invitation is no longer valid.")
+        invitation = await self._store.invitations.by_id(invitation_id)
+        if (
+            invitation is None
+            or invitation.org_id != self.org_id
+            or invitation.expires_at <= self._clock.now()
+        ):
+            raise NotFound("This invitation is no longer valid.")
+        if email_key(invitation.email) != email_key(user.email):
+            raise Forbidden(
+                f"This invitation was sent to {invitation.email}. Log in with that address to "
+                "accept it."
+            )
+        if not await self._store.invitations.delete(invitation.id):
+            raise NotFound("This invitation is no longer valid.")
+        if user.id not in self._members:
+            membership = await self._store.organizations.add_member(
+                self.org_id, user.id, self._clock.now()
+            )
+            self._members[user.id] = membership
+        await self._record(user, client, "invitation_accepted", user.email, "")
+        return self._org
+
+    async def remove(self, user: User, member_id: str, client: Client) -> None:
+        """Remove another member; they are emailed and lose access at once."""
+        org = self._require_member(user)
+        if member_id == user.id:
+            await self.leave(user, client)
+            return
+        if member_id not in self._members:
+            raise NotFound(f"member {member_id}")
+        await self._store.organizations.remove_member(org.id, member_id)
+        self._members.pop(member_id, None)
+        removed = await self._store.users.by_id(member_id)
+        self._publish(OrgEvent("member_removed", org.id, (member_id,)))
+        if removed is not None:
+            # Sent whatever the person's notification choice: it concerns their access.
+            await self._send_mail(
+                templates.removed_from(removed.email, removed.full_name, org.name, user.full_name)
+            )
+        await self._record(
+            user, client, "member_removed", removed.email if removed else member_id, ""
+        )
+
+    async def activity(
+        self,
+        user: User,
+        action: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+        before: tuple[datetime, str] | None,
+    ) -> list[ActivityEvent]:
+        """The organization's activity log, newest first, for a member."""
+        self._require_member(user)
+        return await self._store.activity.query(
+            org_id=self.org_id, action=action, since=since, until=until, limit=limit, before=before
+        )
+
+    async def _pending(self, invitation_id: str) -> Invitation:
+        invitation = await self._store.invitations.by_id(invitation_id)
+        if (
+            invitation is None
+            or invitation.org_id != self.org_id
+            or invitation.expires_at <= self._clock.now()
+        ):
+            raise NotFound(f"invitation {invitation_id}")
+        return invitation
+
+    async def _mail_invitation(
+        self, user: User, org: Organization, invitation: Invitation, token: str
+    ) -> None:
+        await self._send_mail(
+            templates.invitation(
+                invitation.email,
+                user.full_name,
+                org.name,
+                self._links.accept_invitation(token),
+                _when(invitation.expires_at),
+            )
+        )
+
+    async def _record(
+        self, user: User, client: Client, action: str, target: str, detail: str
+    ) -> None:
+        await self._store.activity.add(
+            ActivityEvent(
+                id=new_id(),
+                org_id=self.org_id,
+                actor_id=user.id,
+                actor_email=user.email,
+                at=self._clock.now(),
+                ip=client.ip,
+                action=action,
+                target=target,
+                detail=detail,
+            )
+        )

@@ -1,0 +1,1 @@
+"""Organizations: names, membership rules, invitations and the activity log's vocabulary."""

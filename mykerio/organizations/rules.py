@@ -1,0 +1,77 @@
+"""Rules of organizations that need no store: valid names, invitation lifetime, activity names."""
+
+from __future__ import annotations
+
+import dataclasses
+import unicodedata
+from datetime import timedelta
+
+from mykerio.accounts.validation import FieldError
+
+INVITATION_VALID = timedelta(days=7)
+MAX_NAME = 100
+
+# Every administrative action the activity log records.
+ACTIONS = (
+    "organization_created",
+    "organization_renamed",
+    "organization_deleted",
+    "member_invited",
+    "invitation_resent",
+    "invitation_revoked",
+    "invitation_accepted",
+    "member_removed",
+    "member_left",
+)
+
+
+def clean_org_name(text: str) -> str:
+    """A trimmed organization name of 1 to 100 printable characters, or `FieldError`."""
+    name = " ".join(text.split())
+    if not name:
+        raise FieldError("name", "Enter a name for the organization.")
+    if len(name) > MAX_NAME:
+        raise FieldError("name", f"A name can have at most {MAX_NAME} characters.")
+    if any(unicodedata.category(char).startswith("C") for char in name):
+        raise FieldError("name", "A name cannot contain control characters.")
+    return name
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MemberView:
+    """One member as the member list shows them."""
+
+    user_id: str
+    email: str
+    full_name: str
+    joined_at: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class InvitationView:
+    """One pending invitation as the member list shows it."""
+
+    id: str
+    email: str
+    invited_by: str
+    expires_at: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OrganizationView:
+    """An organization as one of its members sees it."""
+
+    id: str
+    name: str
+    created_at: str
+    members: tuple[MemberView, ...]
+    invitations: tuple[InvitationView, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DeletionSummary:
+    """What deleting an organization removes (and the confirmation dialog lists)."""
+
+    members: int
+    invitations: int
+    appliances: int

@@ -1,0 +1,194 @@
+// Organizations: create, rename, members and invitations, activity, leave and delete.
+import { api, clearError, formValues, showError, showOk } from "./api.js";
+
+const $ = (id) => document.getElementById(id);
+const orgId = () => document.body.dataset.org;
+let activityCursor = "";
+
+const ACTIONS = {
+  organization_created: "Organization created",
+  organization_renamed: "Organization renamed",
+  organization_deleted: "Organization deleted",
+  member_invited: "Member invited",
+  invitation_resent: "Invitation resent",
+  invitation_revoked: "Invitation revoked",
+  invitation_accepted: "Invitation accepted",
+  member_removed: "Member removed",
+  member_left: "Member left",
+};
+
+function cell(text) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  return td;
+}
+
+function button(label, className, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = className;
+  b.textContent = label;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+async function loadOrganization() {
+  if (!orgId()) return;
+  const result = await api(`/api/v1/organizations/${orgId()}`);
+  if (!result.ok) return;
+  const org = result.data;
+  $("org-panel").hidden = false;
+  $("org-name").textContent = org.name;
+  $("rename-form").elements.name.value = org.name;
+  const rows = [];
+  for (const member of org.members) {
+    const row = document.createElement("tr");
+    row.append(cell(member.full_name), cell(member.email), cell("Member"));
+    const actions = document.createElement("td");
+    actions.append(
+      button("Remove", "link", async () => {
+        if (!window.confirm(`Remove ${member.email} from ${org.name}?`)) return;
+        const removed = await api(`/api/v1/organizations/${orgId()}/members/${member.user_id}`, {
+          method: "DELETE",
+        });
+        if (removed.ok) refresh();
+      }),
+    );
+    row.append(actions);
+    rows.push(row);
+  }
+  for (const invitation of org.invitations) {
+    const row = document.createElement("tr");
+    row.dataset.invitation = invitation.email;
+    const expires = new Date(invitation.expires_at).toLocaleDateString();
+    row.append(cell(""), cell(invitation.email), cell(`Invited, expires ${expires}`));
+    const actions = document.createElement("td");
+    const base = `/api/v1/organizations/${orgId()}/invitations/${invitation.id}`;
+    actions.append(
+      button("Resend", "link", async () => {
+        const sent = await api(`${base}/resend`, { method: "POST", body: {} });
+        if (sent.ok) refresh();
+      }),
+      document.createTextNode(" · "),
+      button("Revoke", "link", async () => {
+        const revoked = await api(base, { method: "DELETE" });
+        if (revoked.ok) refresh();
+      }),
+    );
+    row.append(actions);
+    rows.push(row);
+  }
+  $("members").querySelector("tbody").replaceChildren(...rows);
+}
+
+async function loadActivity(append) {
+  if (!orgId()) return;
+  const params = new URLSearchParams();
+  const action = $("activity-filter").elements.action.value;
+  if (action) params.set("action", action);
+  if (append && activityCursor) params.set("cursor", activityCursor);
+  const result = await api(`/api/v1/organizations/${orgId()}/activity?${params}`);
+  if (!result.ok) return;
+  const body = $("activity").querySelector("tbody");
+  if (!append) body.replaceChildren();
+  for (const event of result.data.events) {
+    const row = document.createElement("tr");
+    row.append(
+      cell(new Date(event.at).toLocaleString()),
+      cell(ACTIONS[event.action] ?? event.action),
+      cell(event.actor),
+      cell(event.ip),
+      cell(event.target),
+    );
+    body.append(row);
+  }
+  activityCursor = result.data.next_cursor;
+  $("activity-more").hidden = !activityCursor;
+}
+
+function refresh() {
+  loadOrganization();
+  loadActivity(false);
+}
+
+$("create-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  clearError(form);
+  const result = await api("/api/v1/organizations", { method: "POST", body: formValues(form) });
+  if (!result.ok) return showError(form, result);
+  await api("/api/v1/me/organization", { method: "PUT", body: { org_id: result.data.id } });
+  window.location.reload();
+});
+
+$("rename-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  clearError(form);
+  const result = await api(`/api/v1/organizations/${orgId()}`, {
+    method: "PATCH",
+    body: formValues(form),
+  });
+  if (!result.ok) return showError(form, result);
+  window.location.reload();
+});
+
+$("invite-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  clearError(form);
+  const result = await api(`/api/v1/organizations/${orgId()}/invitations`, {
+    method: "POST",
+    body: formValues(form),
+  });
+  if (!result.ok) return showError(form, result);
+  showOk(form.querySelector(".ok"), `Invitation sent to ${result.data.email}.`);
+  form.reset();
+  refresh();
+});
+
+$("activity-filter").addEventListener("submit", (event) => {
+  event.preventDefault();
+  loadActivity(false);
+});
+$("activity-more").addEventListener("click", () => loadActivity(true));
+
+$("leave").addEventListener("click", async () => {
+  const result = await api(`/api/v1/organizations/${orgId()}/leave`, { method: "POST", body: {} });
+  if (!result.ok) {
+    const box = $("leave-error");
+    box.textContent = result.data?.error?.message ?? "Could not leave.";
+    box.hidden = false;
+    return;
+  }
+  window.location.assign("/organizations");
+});
+
+$("delete").addEventListener("click", async () => {
+  const summary = await api(`/api/v1/organizations/${orgId()}/deletion`);
+  if (!summary.ok) return;
+  const { members, invitations, appliances } = summary.data;
+  $("delete-name").textContent = $("org-name").textContent;
+  const lost = [
+    `${members} member${members === 1 ? "" : "s"}' access to this organization`,
+    `${invitations} pending invitation${invitations === 1 ? "" : "s"}`,
+    `${appliances} appliance link${appliances === 1 ? "" : "s"} (the appliances keep running, disconnected)`,
+    "the organization's shared definitions",
+  ];
+  $("delete-lost").replaceChildren(
+    ...lost.map((text) => {
+      const item = document.createElement("li");
+      item.textContent = text;
+      return item;
+    }),
+  );
+  $("delete-dialog").showModal();
+});
+
+$("delete-dialog").addEventListener("close", async () => {
+  if ($("delete-dialog").returnValue !== "confirm") return;
+  const result = await api(`/api/v1/organizations/${orgId()}`, { method: "DELETE" });
+  if (result.ok) window.location.assign("/organizations");
+});
+
+refresh();
