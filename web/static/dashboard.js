@@ -1,4 +1,5 @@
-// The dashboard shell's script: shows which hub this is and whether it is ready.
+// The dashboard: which hub this is, whether it is ready, and the live link to the hub for the
+// selected organization (access changes arrive at once).
 
 async function fetchJson(path) {
   const response = await fetch(path, { headers: { Accept: "application/json" } });
@@ -21,4 +22,28 @@ async function showHub() {
   }
 }
 
+function connectLive() {
+  const org = document.body.dataset.org;
+  if (!org) return;
+  const socket = new WebSocket(`wss://${window.location.host}/api/v1/live?org=${encodeURIComponent(org)}`);
+  socket.addEventListener("message", (event) => {
+    const message = JSON.parse(event.data);
+    if (message.type === "access_revoked") {
+      const switcher = document.getElementById("org-switcher");
+      const name = switcher?.selectedOptions[0]?.textContent ?? "this organization";
+      const alert = document.getElementById("live-alert");
+      alert.textContent =
+        message.reason === "organization_deleted"
+          ? `${name} was deleted.`
+          : `You no longer have access to ${name}.`;
+      alert.hidden = false;
+      document.body.dataset.live = "revoked";
+    }
+  });
+  socket.addEventListener("open", () => {
+    document.body.dataset.live = "open";
+  });
+}
+
 showHub();
+connectLive();

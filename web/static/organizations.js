@@ -170,7 +170,7 @@ $("delete").addEventListener("click", async () => {
   const { members, invitations, appliances } = summary.data;
   $("delete-name").textContent = $("org-name").textContent;
   const lost = [
-    `${members} member${members === 1 ? "" : "s"}' access to this organization`,
+    `${members === 1 ? "1 member's" : `${members} members'`} access to this organization`,
     `${invitations} pending invitation${invitations === 1 ? "" : "s"}`,
     `${appliances} appliance link${appliances === 1 ? "" : "s"} (the appliances keep running, disconnected)`,
     "the organization's shared definitions",

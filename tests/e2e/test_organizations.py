@@ -1,0 +1,109 @@
+"""Organizations in Chromium: invite a second person who registers and accepts in another
+browser, then remove them while their dashboard is open."""
+
+from __future__ import annotations
+
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+from tests.smtp_server import LoopbackSmtp
+from tests.web.accounts_helpers import link_in
+from web.hub import Hub
+
+PASSWORD = "Tulip-Harbour-42"
+
+
+def local(hub: Hub, link: str) -> str:
+    return f"{hub.url}/{link.split('/', 3)[3]}"
+
+
+async def register_and_log_in(
+    hub: Hub, page: Page, smtp: LoopbackSmtp, name: str, email: str
+) -> None:
+    await page.goto(hub.url + "/register")
+    await page.get_by_label("Full name").fill(name)
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="Create account").click()
+    await expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    mail = await smtp.find(email, "Confirm your MyKerio account")
+    await page.goto(local(hub, link_in(mail)))
+    await expect(page.locator("#confirm-status")).to_contain_text("is confirmed")
+    await page.goto(hub.url + "/login")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_role("heading", name="Appliances")).to_be_visible()
+
+
+async def test_invite_accept_and_remove_with_the_dashboard_open(
+    hub: Hub, browser: Browser, page_context: BrowserContext, smtp_server: LoopbackSmtp
+) -> None:
+    """Ana invites Bob; Bob registers in his own browser and accepts; Ana removes Bob and his
+    open dashboard says at once that he lost access."""
+    ana = await page_context.new_page()
+    await register_and_log_in(hub, ana, smtp_server, "Ana Novak", "ana@acme.example")
+    await ana.get_by_role("link", name="Organizations").click()
+    await expect(ana.locator("#org-name")).to_have_text("acme.example")
+    await ana.get_by_label("Invite by email").fill("bob@other.example")
+    await ana.get_by_role("button", name="Invite").click()
+    await expect(ana.locator("#invite-form .ok")).to_contain_text("bob@other.example")
+    pending = ana.locator('#members tr[data-invitation="bob@other.example"]')
+    await expect(pending).to_contain_text("Invited, expires")
+
+    invitation = await smtp_server.find("bob@other.example", "has invited you")
+    assert invitation["Subject"] == "Ana Novak has invited you to shared acme.example organization"
+
+    bob_context = await browser.new_context(ignore_https_errors=True)
+    try:
+        bob = await bob_context.new_page()
+        await register_and_log_in(hub, bob, smtp_server, "Bob Smith", "bob@other.example")
+        await bob.goto(local(hub, link_in(invitation)))
+        await expect(bob.get_by_role("heading", name="Join acme.example")).to_be_visible()
+        await bob.get_by_role("button", name="Accept invitation").click()
+        await bob.wait_for_url(hub.url + "/organizations")
+        # Accepting selects the organization just joined.
+        await expect(bob.locator("#org-name")).to_have_text("acme.example")
+        await bob.goto(hub.url + "/")
+        await expect(bob.locator("body")).to_have_attribute("data-live", "open")
+
+        await ana.reload()
+        member_row = ana.locator("#members tr", has_text="bob@other.example")
+        await expect(member_row).to_contain_text("Member")
+        ana.once("dialog", lambda dialog: dialog.accept())
+        await member_row.get_by_role("button", name="Remove").click()
+        await expect(member_row).to_have_count(0)
+
+        await expect(bob.get_by_role("alert")).to_have_text(
+            "You no longer have access to acme.example."
+        )
+        removal = await smtp_server.find("bob@other.example", "removed")
+        assert removal["Subject"] == "You were removed from acme.example in MyKerio"
+        await bob.reload()
+        await expect(bob.locator("#org-switcher")).not_to_contain_text("acme.example")
+    finally:
+        await bob_context.close()
+
+
+async def test_create_rename_and_delete_with_confirmation(
+    hub: Hub, page_context: BrowserContext, smtp_server: LoopbackSmtp
+) -> None:
+    """Creating, renaming and deleting an organization; the dialog says what is lost and kept;
+    leaving as the last member explains why not."""
+    page = await page_context.new_page()
+    await register_and_log_in(hub, page, smtp_server, "Ana Novak", "ana@acme.example")
+    await page.goto(hub.url + "/organizations")
+    await page.get_by_label("Name", exact=True).fill("Branch Office")
+    await page.get_by_role("button", name="Create").click()
+    await expect(page.locator("#org-name")).to_have_text("Branch Office")
+    await page.get_by_label("Rename to").fill("Prague Office")
+    await page.get_by_role("button", name="Rename").click()
+    await expect(page.locator("#org-name")).to_have_text("Prague Office")
+    await page.get_by_role("button", name="Leave organization").click()
+    await expect(page.locator("#leave-error")).to_contain_text("Delete the organization instead")
+    await page.get_by_role("button", name="Delete organization…").click()
+    dialog = page.locator("#delete-dialog")
+    await expect(dialog).to_contain_text("1 member's access")
+    await expect(dialog).to_contain_text("This is kept")
+    await dialog.get_by_role("button", name="Delete organization").click()
+    await expect(page.locator("#org-switcher")).not_to_contain_text("Prague Office")
+    await expect(page.locator("#org-name")).to_have_text("acme.example")
