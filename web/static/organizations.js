@@ -84,8 +84,10 @@ async function loadOrganization() {
 async function loadActivity(append) {
   if (!orgId()) return;
   const params = new URLSearchParams();
-  const action = $("activity-filter").elements.action.value;
-  if (action) params.set("action", action);
+  const { action, since, until } = $("activity-filter").elements;
+  if (action.value) params.set("action", action.value);
+  if (since.value) params.set("since", `${since.value}T00:00:00+00:00`);
+  if (until.value) params.set("until", `${until.value}T23:59:59.999+00:00`);
   if (append && activityCursor) params.set("cursor", activityCursor);
   const result = await api(`/api/v1/organizations/${orgId()}/activity?${params}`);
   if (!result.ok) return;
