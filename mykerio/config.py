@@ -106,7 +106,7 @@ class ActorsConfig:
     restart_backoff_initial: float = 0.1
     restart_backoff_max: float = 30.0
     restart_backoff_reset_after: float = 60.0
-    ask_timeout: float = 10.0
+    ask_timeout: float = 30.0
     accounts_workers: int = 8
 
 
