@@ -1,0 +1,58 @@
+"""The life of one appliance connection: timings, send-queue bounds and reconnect delays.
+
+These numbers are part of the protocol (docs/protocol.md, "Liveness" and "Reconnecting"): the
+hub drives pings and deadlines with them, the appliance its reconnects. Times are seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+from mykerio.protocol.errors import CloseCode
+
+SOCKET_PATH = "/appliance/v1/socket"
+PING_INTERVAL = 30.0
+SILENCE_LIMIT = 90.0
+HANDSHAKE_TIMEOUT = 10.0
+REMOVE_CLOSE_DEADLINE = 5.0
+SEND_QUEUE_MESSAGES = 64
+SEND_QUEUE_BYTES = 1024 * 1024
+
+FIRST_DELAY_MAX = 5.0
+BACKOFF_BASE = 5.0
+BACKOFF_CAP = 300.0
+STABLE_AFTER = 60.0
+
+ReconnectPolicy = Literal["backoff", "at_cap", "never"]
+
+# After these the appliance stays disconnected until its user acts (re-enable, pair again).
+_NEVER = frozenset({CloseCode.REVOKED_KEY, CloseCode.REFUSED, CloseCode.REMOVED})
+# These will not heal by retrying soon (a fix or an upgrade must come first).
+_AT_CAP = frozenset({CloseCode.PROTOCOL_ERROR, CloseCode.UNSUPPORTED_VERSION})
+
+
+def reconnect_delay(attempt: int, uniform: Callable[[], float]) -> float:
+    """Seconds to wait before reconnect attempt number `attempt` (0 is the first after a drop).
+
+    `uniform` returns a float in [0, 1) (`random.random`; tests pass their own). The first
+    attempt waits 0-5 s so a hub restart is not met by every appliance at once; then the ceiling
+    doubles from 5 s up to 300 s, and the wait is between half the ceiling and all of it.
+    """
+    if attempt < 0:
+        raise ValueError("attempts count from 0")
+    if attempt == 0:
+        return FIRST_DELAY_MAX * uniform()
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** min(attempt - 1, 32))
+    return ceiling / 2 + ceiling / 2 * uniform()
+
+
+def reconnect_policy(close_code: int) -> ReconnectPolicy:
+    """How an appliance reconnects after the hub closed with `close_code`.
+
+    `backoff`: the usual delays; `at_cap`: wait `BACKOFF_CAP` each time; `never`: stay
+    disconnected until the user acts.
+    """
+    if close_code in _NEVER:
+        return "never"
+    return "at_cap" if close_code in _AT_CAP else "backoff"

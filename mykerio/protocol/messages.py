@@ -1,0 +1,287 @@
+"""The registry of message types: who sends each one and the schema its body must match.
+
+Each type lists its body fields; a body must have every required field, may have the optional
+ones and nothing else (a new field means a new protocol version). Checks are hand-written
+functions that return what is wrong, or `None`. Problems name the field, never its value.
+Types of later versions are reserved so that nobody reuses their names (docs/protocol.md).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+from typing import Literal
+
+from mykerio.protocol import identity, pairing, status
+from mykerio.protocol.errors import ProtocolError
+
+Sender = Literal["hub", "appliance"]
+Check = Callable[[object], str | None]
+
+HUB: frozenset[Sender] = frozenset({"hub"})
+APPLIANCE: frozenset[Sender] = frozenset({"appliance"})
+BOTH: frozenset[Sender] = HUB | APPLIANCE
+
+NAME_CHARS = 100
+MESSAGE_CHARS = 1000
+MAX_OFFERED_VERSIONS = 16
+PRODUCTS = ("control", "connect", "operator")
+
+_TOKEN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_SERIAL = re.compile(r"[A-Z0-9]{12}")
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One body field: how to check its value, and whether the body must have it."""
+
+    check: Check
+    required: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class MessageType:
+    """A message type: its name, who may send it, its body fields, whether `re` is required."""
+
+    name: str
+    senders: frozenset[Sender]
+    fields: Mapping[str, Field]
+    needs_re: bool = False
+
+
+def text(max_chars: int) -> Check:
+    """A string of 1 to `max_chars` characters with no control characters."""
+
+    def check(value: object) -> str | None:
+        if not isinstance(value, str):
+            return "must be a string"
+        if not 1 <= len(value) <= max_chars:
+            return f"must be 1 to {max_chars} characters"
+        if any(unicodedata.category(char) == "Cc" for char in value):
+            return "must not contain control characters"
+        return None
+
+    return check
+
+
+def pattern(regex: re.Pattern[str], description: str) -> Check:
+    """A string matching `regex` in full."""
+
+    def check(value: object) -> str | None:
+        if isinstance(value, str) and regex.fullmatch(value):
+            return None
+        return f"must be {description}"
+
+    return check
+
+
+def one_of(*choices: str) -> Check:
+    """One of the given strings."""
+
+    def check(value: object) -> str | None:
+        return None if value in choices else "must be one of " + ", ".join(choices)
+
+    return check
+
+
+def base64url_bytes(length: int) -> Check:
+    """Unpadded base64url text of exactly `length` bytes."""
+
+    def check(value: object) -> str | None:
+        if not isinstance(value, str):
+            return "must be a base64url string"
+        try:
+            data = identity.from_b64url(value)
+        except ValueError:
+            return "must be unpadded base64url"
+        return None if len(data) == length else f"must encode {length} bytes"
+
+    return check
+
+
+def boolean(value: object) -> str | None:
+    """`true` or `false`."""
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+def positive_int(value: object) -> str | None:
+    """A whole number from 1 to 65535 (not a boolean)."""
+    if type(value) is int and 1 <= value <= 65535:
+        return None
+    return "must be a whole number from 1 to 65535"
+
+
+def timestamp(value: object) -> str | None:
+    """An ISO 8601 date and time with a UTC offset, like `2026-01-01T12:00:00Z`."""
+    if not isinstance(value, str) or len(value) > 40:
+        return "must be an ISO 8601 time"
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return "must be an ISO 8601 time"
+    return None if parsed.tzinfo is not None else "must carry a UTC offset"
+
+
+def versions(value: object) -> str | None:
+    """A list of 1 to 16 protocol versions."""
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        return "must be a list of versions"
+    if not 1 <= len(value) <= MAX_OFFERED_VERSIONS:
+        return f"must offer 1 to {MAX_OFFERED_VERSIONS} versions"
+    return "must hold whole numbers" if any(positive_int(item) for item in value) else None
+
+
+def knobs(value: object) -> str | None:
+    """An object with exactly the status knobs, each `true` or `false`."""
+    if not isinstance(value, Mapping) or set(value) != set(status.KNOB_NAMES):
+        return "must hold exactly " + ", ".join(status.KNOB_NAMES)
+    if any(not isinstance(flag, bool) for flag in value.values()):
+        return "must hold true or false for each knob"
+    return None
+
+
+def url(value: object) -> str | None:
+    """An http(s) URL of at most 2048 characters."""
+    problem = text(2048)(value)
+    if problem is None and not str(value).startswith(("https://", "http://")):
+        problem = "must be an http(s) URL"
+    return problem
+
+
+NAME = Field(text(NAME_CHARS))
+KEY = Field(base64url_bytes(identity.PUBLIC_KEY_BYTES))
+NONCE = Field(base64url_bytes(identity.NONCE_BYTES))
+SIGNATURE = Field(base64url_bytes(identity.SIGNATURE_BYTES))
+CODE = Field(pattern(_CODE, "a lowercase code like bad_body"))
+MESSAGE = Field(text(MESSAGE_CHARS))
+APPLIANCE_ID = Field(pattern(_TOKEN, "1 to 64 letters, digits or ._:-"))
+PAIRING_CODE = Field(pattern(pairing.CODE_PATTERN, "a pairing code like ABCDE-23456"))
+
+MESSAGE_TYPES: Mapping[str, MessageType] = MappingProxyType(
+    {
+        kind.name: kind
+        for kind in (
+            # hub -> appliance
+            MessageType(
+                "challenge",
+                HUB,
+                {
+                    "version": Field(positive_int),
+                    "nonce": NONCE,
+                    "hub_time": Field(timestamp),
+                    "hub_key": KEY,
+                    "hub_signature": SIGNATURE,
+                },
+                needs_re=True,
+            ),
+            MessageType(
+                "welcome",
+                HUB,
+                {
+                    "appliance_id": APPLIANCE_ID,
+                    "name": NAME,
+                    "hub_key": KEY,
+                    "organization": Field(text(NAME_CHARS), required=False),
+                },
+            ),
+            MessageType(
+                "pairing",
+                HUB,
+                {"code": PAIRING_CODE, "link": Field(url), "expires_at": Field(timestamp)},
+            ),
+            MessageType("ping", HUB, {}),
+            MessageType("rename", HUB, {"name": NAME}),
+            MessageType("remove", HUB, {}),
+            MessageType("refused", HUB, {"code": CODE, "message": MESSAGE}),
+            # appliance -> hub
+            MessageType(
+                "hello",
+                APPLIANCE,
+                {
+                    "versions": Field(versions),
+                    "nonce": NONCE,
+                    "product": Field(one_of(*PRODUCTS)),
+                    "version": Field(text(32)),
+                    "name": Field(text(NAME_CHARS), required=False),
+                    "serial": Field(
+                        pattern(_SERIAL, "12 capital letters or digits"), required=False
+                    ),
+                    "multi_server": Field(boolean, required=False),
+                },
+            ),
+            MessageType(
+                "proof", APPLIANCE, {"public_key": KEY, "signature": SIGNATURE}, needs_re=True
+            ),
+            MessageType(
+                "status",
+                APPLIANCE,
+                {"knobs": Field(knobs), "version": Field(text(32), required=False)},
+            ),
+            MessageType("pong", APPLIANCE, {}, needs_re=True),
+            MessageType("removed", APPLIANCE, {}),
+            # both ways
+            MessageType("error", BOTH, {"code": CODE, "message": MESSAGE}),
+        )
+    }
+)
+
+RESERVED_TYPES: frozenset[str] = frozenset(
+    {
+        "definitions",
+        "definitions_applied",
+        "import_request",
+        "import_result",
+        "backup_begin",
+        "backup_chunk",
+        "backup_end",
+        "backup_stored",
+        "notification",
+        "relay_email",
+        "relay_result",
+        "tunnel_open",
+        "tunnel_frame",
+        "tunnel_close",
+        "setup",
+        "setup_result",
+    }
+)
+
+
+def message_type(name: str, *, sent_by: Sender | None = None) -> MessageType:
+    """The registered type called `name`; `ProtocolError("unknown_type")` if there is none.
+
+    With `sent_by`, a type the other side sends is refused too: a hub never accepts `welcome`.
+    """
+    kind = MESSAGE_TYPES.get(name)
+    if kind is None:
+        later = " (reserved for a later protocol version)" if name in RESERVED_TYPES else ""
+        raise ProtocolError("unknown_type", f"unknown message type{later}")
+    if sent_by is not None and sent_by not in kind.senders:
+        article = "an" if sent_by == "appliance" else "a"
+        raise ProtocolError("unknown_type", f"{article} {sent_by} does not send {name}")
+    return kind
+
+
+def check_body(kind: MessageType, body: Mapping[str, object]) -> None:
+    """Raise `ProtocolError("bad_body")` unless `body` matches the schema of `kind`."""
+    for field_name in body:
+        if field_name not in kind.fields:
+            raise ProtocolError("bad_body", f"{kind.name} has no field {_quoted(field_name)}")
+    for field_name, field in kind.fields.items():
+        if field_name not in body:
+            if field.required:
+                raise ProtocolError("bad_body", f"{kind.name}.{field_name} is missing")
+            continue
+        problem = field.check(body[field_name])
+        if problem is not None:
+            raise ProtocolError("bad_body", f"{kind.name}.{field_name} {problem}")
+
+
+def _quoted(field_name: str) -> str:
+    # A field name comes from the other side; keep it short and printable before echoing it.
+    return repr(field_name[:40]) if field_name.isprintable() else "(unprintable)"

@@ -1,0 +1,179 @@
+"""Tests of mykerio/protocol/messages.py: the type registry and each type's body schema."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pytest
+
+from mykerio.protocol.errors import ProtocolError
+from mykerio.protocol.identity import b64url
+from mykerio.protocol.messages import (
+    MESSAGE_TYPES,
+    RESERVED_TYPES,
+    check_body,
+    message_type,
+)
+from mykerio.protocol.status import Knobs
+
+KEY = b64url(bytes(32))
+NONCE = b64url(bytes(range(32)))
+SIGNATURE = b64url(bytes(64))
+
+VALID: dict[str, dict[str, object]] = {
+    "challenge": {
+        "version": 1,
+        "nonce": NONCE,
+        "hub_time": "2026-01-01T12:00:00Z",
+        "hub_key": KEY,
+        "hub_signature": SIGNATURE,
+    },
+    "welcome": {"appliance_id": "0123abcd", "name": "Office", "hub_key": KEY},
+    "pairing": {
+        "code": "ABCDE-23456",
+        "link": "https://hub.example/appliances/add#code=ABCDE-23456",
+        "expires_at": "2026-01-01T12:15:00+00:00",
+    },
+    "ping": {},
+    "rename": {"name": "Branch office"},
+    "remove": {},
+    "refused": {"code": "multi_server", "message": "Kerio Connect Multi-Server is not supported"},
+    "hello": {"versions": [1, 2], "nonce": NONCE, "product": "connect", "version": "10.0.2"},
+    "proof": {"public_key": KEY, "signature": SIGNATURE},
+    "status": {"knobs": Knobs().to_json()},
+    "pong": {},
+    "removed": {},
+    "error": {"code": "bad_body", "message": "hello.nonce is missing"},
+}
+
+OPTIONAL: dict[str, dict[str, object]] = {
+    "welcome": {"organization": "example.com"},
+    "hello": {"name": "gw-brno", "serial": "SRLNMR123456", "multi_server": False},
+    "status": {"version": "9.4.1"},
+}
+
+# (type, field, bad value): one wrong value per field.
+INVALID: list[tuple[str, str, object]] = [
+    ("challenge", "version", 0),
+    ("challenge", "version", True),
+    ("challenge", "version", "1"),
+    ("challenge", "nonce", b64url(bytes(31))),
+    ("challenge", "nonce", NONCE + "="),
+    ("challenge", "nonce", NONCE.replace("A", "+")),
+    ("challenge", "hub_time", "2026-01-01T12:00:00"),
+    ("challenge", "hub_time", "yesterday"),
+    ("challenge", "hub_time", 1767268800),
+    ("challenge", "hub_key", b64url(bytes(33))),
+    ("challenge", "hub_signature", KEY),
+    ("welcome", "appliance_id", ""),
+    ("welcome", "appliance_id", "a b"),
+    ("welcome", "name", ""),
+    ("welcome", "name", "x" * 101),
+    ("welcome", "name", "tab\there"),
+    ("welcome", "organization", 5),
+    ("pairing", "code", "abcde-23456"),
+    ("pairing", "code", "ABCDE23456"),
+    ("pairing", "code", "ABCDE-2345O"),
+    ("pairing", "link", "javascript:alert(1)"),
+    ("pairing", "expires_at", None),
+    ("rename", "name", None),
+    ("rename", "name", ["Office"]),
+    ("refused", "code", "Bad Code"),
+    ("refused", "message", "x" * 1001),
+    ("hello", "versions", []),
+    ("hello", "versions", list(range(1, 18))),
+    ("hello", "versions", [1, True]),
+    ("hello", "versions", "1"),
+    ("hello", "versions", [1.0]),
+    ("hello", "product", "firewall"),
+    ("hello", "version", ""),
+    ("hello", "serial", "srlnmr123456"),
+    ("hello", "serial", "SRL123"),
+    ("hello", "multi_server", "no"),
+    ("proof", "public_key", SIGNATURE),
+    ("proof", "signature", NONCE),
+    ("status", "knobs", {}),
+    ("status", "knobs", {**Knobs().to_json(), "low_memory": 1}),
+    ("status", "knobs", {**Knobs().to_json(), "on_fire": True}),
+    ("status", "knobs", [False] * 7),
+    ("error", "code", ""),
+    ("error", "message", ""),
+]
+
+
+def test_version_one_has_exactly_the_documented_types() -> None:
+    """The registry holds the thirteen version 1 types, each with a valid example here."""
+    assert set(MESSAGE_TYPES) == set(VALID)
+    assert not RESERVED_TYPES & set(MESSAGE_TYPES)
+
+
+def test_each_type_is_sent_by_the_documented_side() -> None:
+    """Hub types come only from the hub, appliance types only from appliances, error both ways."""
+    from_hub = {name for name, kind in MESSAGE_TYPES.items() if "hub" in kind.senders}
+    from_appliance = {name for name, kind in MESSAGE_TYPES.items() if "appliance" in kind.senders}
+    hub_only = {"challenge", "welcome", "pairing", "ping", "rename", "remove", "refused"}
+    assert from_hub == hub_only | {"error"}
+    assert from_appliance == {"hello", "proof", "status", "pong", "removed", "error"}
+
+
+@pytest.mark.parametrize("name", sorted(VALID))
+def test_the_example_of_each_type_passes(name: str) -> None:
+    """Each type's example body, with and without its optional fields, matches its schema."""
+    check_body(message_type(name), VALID[name])
+    check_body(message_type(name), {**VALID[name], **OPTIONAL.get(name, {})})
+
+
+@pytest.mark.parametrize("name", sorted(VALID))
+def test_an_unknown_field_is_refused(name: str) -> None:
+    """A body with a field its type does not define is bad_body."""
+    with pytest.raises(ProtocolError) as caught:
+        check_body(message_type(name), {**VALID[name], "surprise": 1})
+    assert caught.value.code == "bad_body"
+    assert "surprise" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("name", "field"),
+    [(name, field) for name, body in sorted(VALID.items()) for field in body],
+)
+def test_a_missing_required_field_is_refused(name: str, field: str) -> None:
+    """Leaving out any required field is bad_body naming type.field."""
+    body: Mapping[str, object] = {key: v for key, v in VALID[name].items() if key != field}
+    with pytest.raises(ProtocolError) as caught:
+        check_body(message_type(name), body)
+    assert caught.value.code == "bad_body"
+    assert caught.value.message == f"{name}.{field} is missing"
+
+
+@pytest.mark.parametrize(("name", "field", "value"), INVALID)
+def test_a_wrong_value_is_refused_without_echoing_it(name: str, field: str, value: object) -> None:
+    """A field with a wrong value is bad_body; the message names the field, not the value."""
+    with pytest.raises(ProtocolError) as caught:
+        check_body(message_type(name), {**VALID[name], field: value})
+    assert caught.value.code == "bad_body"
+    assert caught.value.message.startswith(f"{name}.{field} ")
+    if isinstance(value, str) and len(value) > 3:
+        assert value not in caught.value.message
+
+
+def test_answers_must_say_what_they_answer() -> None:
+    """challenge, proof and pong need `re`; the others do not."""
+    needing = {name for name, kind in MESSAGE_TYPES.items() if kind.needs_re}
+    assert needing == {"challenge", "proof", "pong"}
+
+
+def test_reserved_types_say_they_are_for_later() -> None:
+    """A reserved name is refused as unknown_type with a hint that a later version has it."""
+    with pytest.raises(ProtocolError) as caught:
+        message_type("backup_chunk")
+    assert caught.value.code == "unknown_type"
+    assert "later protocol version" in caught.value.message
+
+
+def test_a_type_is_refused_from_the_side_that_does_not_send_it() -> None:
+    """message_type(sent_by=...) refuses a hub type from an appliance and the reverse."""
+    assert message_type("hello", sent_by="appliance").name == "hello"
+    for name, sender in (("welcome", "appliance"), ("proof", "hub")):
+        with pytest.raises(ProtocolError) as caught:
+            message_type(name, sent_by=sender)  # type: ignore[arg-type]
+        assert caught.value.code == "unknown_type"
