@@ -21,6 +21,11 @@ def email_key(email: str) -> str:
     return email.lower()
 
 
+def name_key(name: str) -> str:
+    """The form in which appliance names are sorted: case-insensitive, so casefolded."""
+    return name.casefold()
+
+
 @dataclass(frozen=True, slots=True)
 class User:
     """A hub account; `confirmed_at` stays `None` until the email address is confirmed.
@@ -187,18 +192,61 @@ class AccessEvent:
 
 @dataclass(frozen=True, slots=True)
 class Appliance:
-    """A Kerio appliance known by its public key; `org_id` is empty until it is added."""
+    """A Kerio appliance of an organization, known by its public key once it has connected.
+
+    `product` is `"control"`, `"connect"` or `"operator"`. A Kerio Control box reserved by its
+    `serial` (`""` when added any other way) has no `public_key` until it first connects.
+    `status` is the dashboard's bullet, `"green"`, `"yellow"`, `"red"` or `"grey"`, with
+    `status_reasons` for its hover (most serious first); `pending_notifications` counts the
+    active appliance notifications. `connected` says whether its link is up now; `last_seen`
+    is the last time it was heard from (`None`: never).
+    """
 
     id: str
     org_id: str
     product: str
     version: str
     name: str
-    public_key: bytes
+    public_key: bytes | None
+    serial: str
     ip: str
     status: str
+    status_reasons: tuple[str, ...]
+    pending_notifications: int
     created_at: datetime
     last_seen: datetime | None
+    connected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Pairing:
+    """A pairing code an unknown appliance got, known by the code's hash, valid while
+    `expires_at > now`, usable once.
+
+    The rest is what the appliance said about itself when it asked: its key, product, version,
+    the name it suggests (`name_hint`) and the IP it connected from.
+    """
+
+    code_hash: str
+    public_key: bytes
+    product: str
+    version: str
+    name_hint: str
+    ip: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """One entry of an appliance's status history: from `at` on it was `status` for `reasons`."""
+
+    id: str
+    appliance_id: str
+    org_id: str
+    at: datetime
+    status: str
+    reasons: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,8 @@ pass the same contract tests (`tests/store/test_*.py`). Rules shared by every ad
 - datetimes going in must be timezone-aware (naive ones raise `InvalidInput`); they are stored
   at millisecond precision and come back as UTC (`datetime.UTC`);
 - bytes round-trip exactly;
-- a duplicate id or other unique key (user email, appliance public key, membership) raises
-  `Conflict`;
+- a duplicate id or other unique key (user email, appliance public key or serial, membership)
+  raises `Conflict`;
 - an operation documented as atomic gives concurrent callers results consistent with some
   one-at-a-time order, on every adapter (MongoDB without multi-document transactions too);
 - counts such as `limit` must be at least 1 (`InvalidInput` otherwise).
@@ -21,13 +21,21 @@ from typing import Protocol
 
 from mykerio.models import (
     ActivityEvent,
-    Appliance,
     Backup,
     Invitation,
     Membership,
     Organization,
     OutboxMessage,
     User,
+)
+from mykerio.store.appliances_base import (
+    ApplianceRepository as ApplianceRepository,
+)
+from mykerio.store.appliances_base import (
+    PairingRepository as PairingRepository,
+)
+from mykerio.store.appliances_base import (
+    StatusHistoryRepository as StatusHistoryRepository,
 )
 from mykerio.store.signin import (
     AuditRepository as AuditRepository,
@@ -100,34 +108,6 @@ class UserRepository(Protocol):
 
     async def set_default_org(self, user_id: str, org_id: str) -> None:
         """Remember the organization the switcher chose (`""` forgets it); not checked here."""
-        ...
-
-
-class ApplianceRepository(Protocol):
-    """Appliances, each identified by its unique public key."""
-
-    async def add(self, appliance: Appliance) -> Appliance:
-        """Store a new appliance and return it as stored; `Conflict` if id or key is taken."""
-        ...
-
-    async def by_id(self, appliance_id: str) -> Appliance | None:
-        """The appliance with this id, or `None`."""
-        ...
-
-    async def record_hello(
-        self, public_key: bytes, *, product: str, version: str, ip: str, seen_at: datetime
-    ) -> Appliance:
-        """Atomically insert or update the appliance with this key and return it after the write.
-
-        An unknown key becomes a new appliance (new id, no organization, named after its
-        product, created and last seen at `seen_at`); a known one gets the new product, version
-        and IP. Either way it is `"green"` and last seen at `seen_at`. Concurrent calls for one
-        new key create exactly one appliance.
-        """
-        ...
-
-    async def set_status(self, appliance_id: str, status: str, at: datetime) -> Appliance:
-        """Set the status, learned at `at` (which becomes `last_seen`); `NotFound` if unknown."""
         ...
 
 
@@ -348,7 +328,17 @@ class Store(Protocol):
 
     @property
     def appliances(self) -> ApplianceRepository:
-        """Known appliances."""
+        """The organizations' appliances and the revoked keys."""
+        ...
+
+    @property
+    def pairings(self) -> PairingRepository:
+        """Pairing codes of unknown appliances."""
+        ...
+
+    @property
+    def status_history(self) -> StatusHistoryRepository:
+        """The appliances' status changes."""
         ...
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +16,9 @@ from mykerio.models import (
     OneTimeToken,
     Organization,
     OutboxMessage,
+    Pairing,
     Session,
+    StatusChange,
     User,
     new_id,
 )
@@ -23,6 +26,8 @@ from mykerio.models import (
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 WEEK = timedelta(days=7)
 KEY = b"\x00\xffkey\xfe"
+SERIAL = "SRLNMR123456"
+PAIRING_VALID = timedelta(minutes=15)
 
 
 def make_user(email: str = "ann@example.com", created_at: datetime = T0) -> User:
@@ -37,19 +42,69 @@ def make_user(email: str = "ann@example.com", created_at: datetime = T0) -> User
     )
 
 
-def make_appliance(public_key: bytes = KEY) -> Appliance:
-    """A new Kerio Control appliance in organization `org1`."""
+def make_appliance(
+    public_key: bytes | None = KEY, *, org_id: str = "org1", name: str = "Office firewall"
+) -> Appliance:
+    """A new Kerio Control appliance of `org_id` with this key, offline, never seen."""
     return Appliance(
         id=new_id(),
-        org_id="org1",
+        org_id=org_id,
         product="control",
         version="9.4.0",
-        name="Office firewall",
+        name=name,
         public_key=public_key,
+        serial="",
         ip="192.0.2.10",
-        status="grey",
+        status="red",
+        status_reasons=("Offline",),
+        pending_notifications=0,
         created_at=T0,
         last_seen=None,
+        connected=False,
+    )
+
+
+def make_reserved(serial: str = SERIAL, *, org_id: str = "org1") -> Appliance:
+    """A new Kerio Control box reserved for `org_id` by its serial, with no key yet."""
+    return dataclasses.replace(
+        make_appliance(None, org_id=org_id, name="Branch box"),
+        serial=serial,
+        status="grey",
+        status_reasons=("Reserved, not connected yet",),
+    )
+
+
+def make_pairing(
+    public_key: bytes = KEY, *, created_at: datetime = T0, expires_at: datetime | None = None
+) -> Pairing:
+    """A new pairing of `public_key`, valid for 15 minutes unless `expires_at` says."""
+    return Pairing(
+        code_hash=new_id(),
+        public_key=public_key,
+        product="connect",
+        version="10.0.1",
+        name_hint="mail.acme.example",
+        ip="203.0.113.8",
+        created_at=created_at,
+        expires_at=created_at + PAIRING_VALID if expires_at is None else expires_at,
+    )
+
+
+def make_status_change(
+    at: datetime = T0,
+    *,
+    appliance_id: str = "a1",
+    status: str = "yellow",
+    change_id: str | None = None,
+) -> StatusChange:
+    """A new status change of `appliance_id` in organization `org1`."""
+    return StatusChange(
+        id=change_id or new_id(),
+        appliance_id=appliance_id,
+        org_id="org1",
+        at=at,
+        status=status,
+        reasons=("Low memory", "Update available") if status == "yellow" else (),
     )
 
 

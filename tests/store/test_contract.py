@@ -1,8 +1,8 @@
 """The store contract: every test runs against SQLite and MongoDB (except the SQLite-only ones).
 
 Tests `mykerio.store` through its protocols only, so both adapters promise the same behaviour.
-This file holds the shared rules and the first users, appliances and backups tests; each account
-domain has its own `test_store_<domain>.py`.
+This file holds the shared rules and the first users and backups tests; every other domain has
+its own `test_store_<domain>.py`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from typing import get_type_hints
 import pytest
 
 from mykerio.errors import ConfigError, Conflict, InvalidInput, NotFound, Unavailable
-from mykerio.models import Appliance
 from mykerio.store import SQLITE_FILENAME, Store, open_store
 from mykerio.store.sqlite.connection import SqliteDatabase
 from mykerio.store.sqlite.migrations import LATEST_VERSION, MIGRATIONS
@@ -46,88 +45,6 @@ async def test_duplicate_user_id_conflicts(store: Store) -> None:
 
     with pytest.raises(Conflict):
         await store.users.add(dataclasses.replace(first, email="bob@example.com"))
-
-
-async def test_duplicate_appliance_key_conflicts(store: Store) -> None:
-    """A second appliance with an existing public key is refused and the first stays."""
-    first = await store.appliances.add(make_appliance())
-
-    with pytest.raises(Conflict):
-        await store.appliances.add(make_appliance())
-
-    assert await store.appliances.by_id(first.id) == first
-
-
-async def test_record_hello_inserts_then_updates(store: Store) -> None:
-    """A hello from an unknown key creates a green appliance; the next one updates it."""
-    created = await store.appliances.record_hello(
-        KEY, product="control", version="9.4.0", ip="192.0.2.1", seen_at=T0
-    )
-    assert created == Appliance(
-        id=created.id,
-        org_id="",
-        product="control",
-        version="9.4.0",
-        name="control",
-        public_key=KEY,
-        ip="192.0.2.1",
-        status="green",
-        created_at=T0,
-        last_seen=T0,
-    )
-    await store.appliances.set_status(created.id, "red", T0 + timedelta(seconds=90))
-
-    later = T0 + timedelta(minutes=5)
-    updated = await store.appliances.record_hello(
-        KEY, product="control", version="9.5.0", ip="192.0.2.2", seen_at=later
-    )
-
-    assert updated == dataclasses.replace(
-        created, version="9.5.0", ip="192.0.2.2", status="green", last_seen=later
-    )
-    assert await store.appliances.by_id(created.id) == updated
-
-
-async def test_record_hello_keeps_added_appliance_identity(store: Store) -> None:
-    """A hello for an added appliance keeps its id, organization, name and creation time."""
-    added = await store.appliances.add(make_appliance())
-
-    updated = await store.appliances.record_hello(
-        KEY, product="control", version="9.5.0", ip="192.0.2.3", seen_at=T0 + timedelta(hours=1)
-    )
-
-    assert (updated.id, updated.org_id, updated.name, updated.created_at) == (
-        added.id,
-        "org1",
-        "Office firewall",
-        T0,
-    )
-
-
-async def test_concurrent_hellos_create_one_appliance(store: Store) -> None:
-    """Twenty simultaneous hellos from one new key create exactly one appliance."""
-    results = await asyncio.gather(
-        *(
-            store.appliances.record_hello(
-                KEY, product="connect", version="10.0", ip="192.0.2.5", seen_at=T0
-            )
-            for _ in range(20)
-        )
-    )
-
-    assert len({appliance.id for appliance in results}) == 1
-    assert await store.appliances.by_id(results[0].id) is not None
-
-
-async def test_set_status_updates_status_and_last_seen(store: Store) -> None:
-    """Setting a status stores it with its time as `last_seen` and returns the result."""
-    added = await store.appliances.add(make_appliance())
-    at = T0 + timedelta(minutes=1)
-
-    changed = await store.appliances.set_status(added.id, "yellow", at)
-
-    assert changed == dataclasses.replace(added, status="yellow", last_seen=at)
-    assert await store.appliances.by_id(added.id) == changed
 
 
 async def test_add_keep_newest_keeps_five_newest(store: Store) -> None:
@@ -165,14 +82,21 @@ async def test_datetimes_come_back_utc_truncated_to_milliseconds(store: Store) -
 
     added = await store.users.add(make_user(created_at=moment))
     found = await store.users.by_id(added.id)
-    hello = await store.appliances.record_hello(
-        KEY, product="operator", version="2.6", ip="192.0.2.9", seen_at=moment
+    appliance = await store.appliances.add(make_appliance())
+    seen = await store.appliances.set_state(
+        appliance.id,
+        status="green",
+        reasons=(),
+        pending=0,
+        connected=True,
+        ip="192.0.2.9",
+        at=moment,
     )
     await store.backups.add_keep_newest(make_backup("a1", moment), keep=5)
     [backup] = await store.backups.newest("a1", 5)
 
     assert found is not None
-    for value in (added.created_at, found.created_at, hello.last_seen, backup.created_at):
+    for value in (added.created_at, found.created_at, seen.last_seen, backup.created_at):
         assert value == expected
         assert value is not None
         assert value.tzinfo is UTC
@@ -189,11 +113,15 @@ async def test_naive_datetime_is_rejected(store: Store) -> None:
     with pytest.raises(InvalidInput):
         await store.appliances.add(dataclasses.replace(make_appliance(b"k2"), last_seen=naive))
     with pytest.raises(InvalidInput):
-        await store.appliances.record_hello(
-            b"k3", product="control", version="9.4.0", ip="192.0.2.1", seen_at=naive
+        await store.appliances.set_state(
+            appliance.id,
+            status="red",
+            reasons=("Offline",),
+            pending=0,
+            connected=False,
+            ip="192.0.2.1",
+            at=naive,
         )
-    with pytest.raises(InvalidInput):
-        await store.appliances.set_status(appliance.id, "red", naive)
     with pytest.raises(InvalidInput):
         await store.backups.add_keep_newest(make_backup("a1", naive), keep=5)
 
@@ -227,7 +155,7 @@ async def test_missing_things_are_none_empty_or_not_found(store: Store) -> None:
     assert await store.appliances.by_id("missing") is None
     assert await store.backups.newest("missing", 5) == []
     with pytest.raises(NotFound):
-        await store.appliances.set_status("missing", "red", T0)
+        await store.appliances.rename("missing", "Office firewall")
     with pytest.raises(NotFound):
         await store.backups.content("missing")
 
@@ -250,16 +178,18 @@ async def test_observer_hears_every_operation(
     with pytest.raises(Conflict):
         await store.users.add(user)
     await store.users.by_email(user.email)
-    await store.appliances.record_hello(
-        KEY, product="control", version="9.4.0", ip="192.0.2.1", seen_at=T0
-    )
+    await store.appliances.by_public_key(KEY)
+    await store.pairings.peek("code-hash", T0)
+    await store.status_history.for_appliance("a1", limit=5)
     await store.backups.newest("a1", 5)
 
     assert [name for name, _ in operations] == [
         "users.add",
         "users.add",
         "users.by_email",
-        "appliances.record_hello",
+        "appliances.by_public_key",
+        "pairings.peek",
+        "status_history.for_appliance",
         "backups.newest",
     ]
     assert all(seconds >= 0 for _, seconds in operations)

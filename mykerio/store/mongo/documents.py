@@ -1,4 +1,5 @@
-"""Conversion between MongoDB documents and domain models: the MongoDB store's only such place.
+"""Conversion between MongoDB documents and domain models: with `appliance_documents`, the
+only such place.
 
 `_id` is the domain id (for sessions, login attempts and tokens: the hash that identifies
 them). Datetimes go in as UTC truncated to milliseconds (BSON's precision) and come out
@@ -16,7 +17,6 @@ from datetime import UTC, datetime
 from mykerio.models import (
     AccessEvent,
     ActivityEvent,
-    Appliance,
     Backup,
     Invitation,
     LoginAttempt,
@@ -32,19 +32,23 @@ from mykerio.store.mongo.indexes import Document
 from mykerio.store.values import to_utc_millis
 
 
-def _optional_stored(moment: datetime | None) -> datetime | None:
+def optional_stored(moment: datetime | None) -> datetime | None:
+    """`moment` as stored (UTC, whole milliseconds), or `None` for `None`."""
     return None if moment is None else to_utc_millis(moment)
 
 
-def _loaded(moment: datetime) -> datetime:
+def loaded(moment: datetime) -> datetime:
+    """A stored datetime in `datetime.UTC`, whatever tzinfo the driver attached."""
     return moment.astimezone(UTC)
 
 
-def _optional_loaded(moment: datetime | None) -> datetime | None:
-    return None if moment is None else _loaded(moment)
+def optional_loaded(moment: datetime | None) -> datetime | None:
+    """`loaded(moment)`, or `None` for `None`."""
+    return None if moment is None else loaded(moment)
 
 
-def _optional_bytes(value: bytes | None) -> bytes | None:
+def optional_bytes(value: bytes | None) -> bytes | None:
+    """`bytes(value)`, or `None` for `None`."""
     return None if value is None else bytes(value)
 
 
@@ -61,11 +65,11 @@ def user_document(user: User) -> Document:
         "full_name": user.full_name,
         "password_hash": user.password_hash,
         "created_at": to_utc_millis(user.created_at),
-        "confirmed_at": _optional_stored(user.confirmed_at),
+        "confirmed_at": optional_stored(user.confirmed_at),
         "totp_secret": user.totp_secret,
         "phone": user.phone,
         "notifications": user.notifications,
-        "password_changed_at": _optional_stored(user.password_changed_at),
+        "password_changed_at": optional_stored(user.password_changed_at),
         "default_org_id": user.default_org_id,
     }
 
@@ -79,47 +83,15 @@ def user_from_document(
         email=document["email"],
         full_name=document["full_name"],
         password_hash=document["password_hash"],
-        created_at=_loaded(document["created_at"]),
-        confirmed_at=_optional_loaded(document["confirmed_at"]),
-        totp_secret=_optional_bytes(document.get("totp_secret")),
+        created_at=loaded(document["created_at"]),
+        confirmed_at=optional_loaded(document["confirmed_at"]),
+        totp_secret=optional_bytes(document.get("totp_secret")),
         totp_last_step=totp_last_step,
-        phone=_optional_bytes(document.get("phone")),
+        phone=optional_bytes(document.get("phone")),
         backup_codes=backup_codes,
         notifications=document.get("notifications", True),
-        password_changed_at=_optional_loaded(document.get("password_changed_at")),
+        password_changed_at=optional_loaded(document.get("password_changed_at")),
         default_org_id=document.get("default_org_id", ""),
-    )
-
-
-def appliance_document(appliance: Appliance) -> Document:
-    """The `appliances` document for `appliance`."""
-    return {
-        "_id": appliance.id,
-        "org_id": appliance.org_id,
-        "product": appliance.product,
-        "version": appliance.version,
-        "name": appliance.name,
-        "public_key": appliance.public_key,
-        "ip": appliance.ip,
-        "status": appliance.status,
-        "created_at": to_utc_millis(appliance.created_at),
-        "last_seen": _optional_stored(appliance.last_seen),
-    }
-
-
-def appliance_from_document(document: Document) -> Appliance:
-    """The `Appliance` in an `appliances` document."""
-    return Appliance(
-        id=document["_id"],
-        org_id=document["org_id"],
-        product=document["product"],
-        version=document["version"],
-        name=document["name"],
-        public_key=bytes(document["public_key"]),
-        ip=document["ip"],
-        status=document["status"],
-        created_at=_loaded(document["created_at"]),
-        last_seen=_optional_loaded(document["last_seen"]),
     )
 
 
@@ -140,7 +112,7 @@ def backup_from_document(document: Document) -> Backup:
     return Backup(
         id=document["_id"],
         appliance_id=document["appliance_id"],
-        created_at=_loaded(document["created_at"]),
+        created_at=loaded(document["created_at"]),
         filename=document["filename"],
         content=bytes(document["content"]),
         sha256=document["sha256"],
@@ -159,7 +131,7 @@ def organization_document(organization: Organization) -> Document:
 def organization_from_document(document: Document) -> Organization:
     """The `Organization` in an `organizations` document."""
     return Organization(
-        id=document["_id"], name=document["name"], created_at=_loaded(document["created_at"])
+        id=document["_id"], name=document["name"], created_at=loaded(document["created_at"])
     )
 
 
@@ -177,7 +149,7 @@ def membership_from_document(document: Document) -> Membership:
     return Membership(
         org_id=document["org_id"],
         user_id=document["user_id"],
-        joined_at=_loaded(document["joined_at"]),
+        joined_at=loaded(document["joined_at"]),
     )
 
 
@@ -204,8 +176,8 @@ def invitation_from_document(document: Document) -> Invitation:
         org_id=document["org_id"],
         email=document["email"],
         invited_by=document["invited_by"],
-        created_at=_loaded(document["created_at"]),
-        expires_at=_loaded(document["expires_at"]),
+        created_at=loaded(document["created_at"]),
+        expires_at=loaded(document["expires_at"]),
     )
 
 
@@ -227,8 +199,8 @@ def session_from_document(document: Document) -> Session:
     return Session(
         id_hash=document["_id"],
         user_id=document["user_id"],
-        created_at=_loaded(document["created_at"]),
-        last_seen=_loaded(document["last_seen"]),
+        created_at=loaded(document["created_at"]),
+        last_seen=loaded(document["last_seen"]),
         persistent=document["persistent"],
         ip=document["ip"],
         user_agent=document["user_agent"],
@@ -244,7 +216,7 @@ def login_attempt_document(attempt: LoginAttempt) -> Document:
         "persistent": attempt.persistent,
         "guesses": attempt.guesses,
         "sms_code_hash": attempt.sms_code_hash,
-        "sms_expires_at": _optional_stored(attempt.sms_expires_at),
+        "sms_expires_at": optional_stored(attempt.sms_expires_at),
     }
 
 
@@ -253,11 +225,11 @@ def login_attempt_from_document(document: Document, later_guesses: int) -> Login
     return LoginAttempt(
         id_hash=document["_id"],
         user_id=document["user_id"],
-        created_at=_loaded(document["created_at"]),
+        created_at=loaded(document["created_at"]),
         persistent=document["persistent"],
         guesses=document["guesses"] + later_guesses,
         sms_code_hash=document["sms_code_hash"],
-        sms_expires_at=_optional_loaded(document["sms_expires_at"]),
+        sms_expires_at=optional_loaded(document["sms_expires_at"]),
     )
 
 
@@ -279,8 +251,8 @@ def token_from_document(document: Document) -> OneTimeToken:
         token_hash=document["_id"],
         purpose=document["purpose"],
         user_id=document["user_id"],
-        created_at=_loaded(document["created_at"]),
-        expires_at=_loaded(document["expires_at"]),
+        created_at=loaded(document["created_at"]),
+        expires_at=loaded(document["expires_at"]),
         data=document["data"],
     )
 
@@ -298,7 +270,7 @@ def outbox_document(message: OutboxMessage) -> Document:
         "attempts": message.attempts,
         "next_attempt_at": to_utc_millis(message.next_attempt_at),
         "last_error": message.last_error,
-        "sent_at": _optional_stored(message.sent_at),
+        "sent_at": optional_stored(message.sent_at),
     }
 
 
@@ -310,12 +282,12 @@ def outbox_from_document(document: Document) -> OutboxMessage:
         subject=document["subject"],
         text=document["text"],
         html=document["html"],
-        created_at=_loaded(document["created_at"]),
+        created_at=loaded(document["created_at"]),
         status=document["status"],
         attempts=document["attempts"],
-        next_attempt_at=_loaded(document["next_attempt_at"]),
+        next_attempt_at=loaded(document["next_attempt_at"]),
         last_error=document["last_error"],
-        sent_at=_optional_loaded(document["sent_at"]),
+        sent_at=optional_loaded(document["sent_at"]),
     )
 
 
@@ -339,7 +311,7 @@ def access_event_from_document(document: Document) -> AccessEvent:
         id=document["_id"],
         user_id=document["user_id"],
         email=document["email"],
-        at=_loaded(document["at"]),
+        at=loaded(document["at"]),
         ip=document["ip"],
         user_agent=document["user_agent"],
         action=document["action"],
@@ -369,7 +341,7 @@ def activity_event_from_document(document: Document) -> ActivityEvent:
         org_id=document["org_id"],
         actor_id=document["actor_id"],
         actor_email=document["actor_email"],
-        at=_loaded(document["at"]),
+        at=loaded(document["at"]),
         ip=document["ip"],
         action=document["action"],
         target=document["target"],

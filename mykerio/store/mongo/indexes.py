@@ -8,7 +8,8 @@ FerretDB 1.24 applies an update by reading the document, changing it in its own 
 writing it back whole, so conditional updates (`find_one_and_update`, `$inc`, `$pull`) are not
 atomic there. What it does do atomically is refuse a second insert of a unique key and report
 how many documents a delete removed; the operations that must be atomic are built on those two
-(the `*_claims` indexes below, and deletes whose `deleted_count` decides who won).
+(the `*_claims` indexes below, the claims on appliance keys and serials in `claims`, and deletes
+whose `deleted_count` decides who won).
 """
 
 from __future__ import annotations
@@ -32,9 +33,12 @@ OLDEST_FIRST = [("created_at", ASCENDING), ("_id", ASCENDING)]
 """Oldest to newest by `created_at`, ties broken by the lower id."""
 
 EVENTS_NEWEST_FIRST = [("at", DESCENDING), ("_id", DESCENDING)]
-"""The order of `access_events` and `activity_events` from newest to oldest; ties broken by the
-greater id.
+"""The order of `access_events`, `activity_events` and `status_changes` from newest to oldest;
+ties broken by the greater id.
 """
+
+_OLD_UNIQUE_KEY_INDEX = "public_key_unique"
+"""The unique index keys had before boxes reserved by serial (no key yet) existed."""
 
 
 async def ensure_indexes(database: AsyncDatabase[Document]) -> None:
@@ -48,7 +52,7 @@ async def ensure_indexes(database: AsyncDatabase[Document]) -> None:
     await database.totp_steps.create_index(
         [("user_id", ASCENDING), ("step", ASCENDING)], unique=True, name="steps_claims"
     )
-    await database.appliances.create_index("public_key", unique=True, name="public_key_unique")
+    await _ensure_appliance_indexes(database)
     await database.backups.create_index(
         [("appliance_id", ASCENDING), *NEWEST_FIRST], name="backups_newest"
     )
@@ -97,6 +101,30 @@ async def ensure_indexes(database: AsyncDatabase[Document]) -> None:
     )
     await database.activity_events.create_index(
         [("org_id", ASCENDING), *EVENTS_NEWEST_FIRST], name="activity_of_org"
+    )
+
+
+async def _ensure_appliance_indexes(database: AsyncDatabase[Document]) -> None:
+    """Indexes of the appliance link: appliances, their key and serial claims, pairings, and
+    status history.
+    """
+    # Many reserved boxes have no key, so the key is no longer unique in `appliances` itself:
+    # `appliance_keys` claims it (see `claims`). An index on the same field under another
+    # name cannot be created beside the old one, so it goes first. Keys stored before have no
+    # claim; the check after every add and attach (see `appliances`) still keeps them unique.
+    if _OLD_UNIQUE_KEY_INDEX in await database.appliances.index_information():
+        await database.appliances.drop_index(_OLD_UNIQUE_KEY_INDEX)
+    await database.appliances.create_index("public_key", name="appliances_by_key")
+    await database.appliances.create_index("serial", name="appliances_by_serial")
+    await database.appliances.create_index("org_id", name="appliances_of_org")
+    await database.appliance_keys.create_index("owner", name="key_claims_of_owner")
+    await database.appliance_serials.create_index("owner", name="serial_claims_of_owner")
+    await database.pairings.create_index(
+        [("public_key", ASCENDING), *NEWEST_FIRST], name="pairings_of_key"
+    )
+    await database.pairings.create_index("expires_at", name="pairings_expiry")
+    await database.status_changes.create_index(
+        [("appliance_id", ASCENDING), *EVENTS_NEWEST_FIRST], name="status_of_appliance"
     )
 
 

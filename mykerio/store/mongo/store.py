@@ -17,7 +17,9 @@ from mykerio.store.mongo.invitations import MongoInvitations
 from mykerio.store.mongo.login_attempts import MongoLoginAttempts
 from mykerio.store.mongo.organizations import MongoOrganizations
 from mykerio.store.mongo.outbox import MongoOutbox
+from mykerio.store.mongo.pairings import MongoPairings
 from mykerio.store.mongo.sessions import MongoSessions
+from mykerio.store.mongo.status_history import MongoStatusHistory
 from mykerio.store.mongo.throttle import MongoThrottle
 from mykerio.store.mongo.tokens import MongoTokens
 from mykerio.store.mongo.users import MongoUsers
@@ -43,7 +45,15 @@ class MongoStore:
         self.users = MongoUsers(
             database.users, database.backup_codes, database.totp_steps, on_operation
         )
-        self.appliances = MongoAppliances(database.appliances, on_operation)
+        self.appliances = MongoAppliances(
+            database.appliances,
+            database.appliance_keys,
+            database.appliance_serials,
+            database.revoked_keys,
+            on_operation,
+        )
+        self.pairings = MongoPairings(database.pairings, on_operation)
+        self.status_history = MongoStatusHistory(database.status_changes, on_operation)
         self.backups = MongoBackups(database.backups, on_operation)
         self.organizations = MongoOrganizations(
             database.organizations, database.memberships, on_operation

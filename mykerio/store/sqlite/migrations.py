@@ -207,6 +207,68 @@ MIGRATIONS: tuple[Migration, ...] = (
         """,
         "CREATE INDEX activity_events_of_org ON activity_events (org_id, at DESC, id DESC)",
     ),
+    (
+        # The appliance link. A box reserved by serial has no key yet, so `public_key` becomes
+        # nullable (UNIQUE allows many NULLs), which SQLite can only do by rebuilding the table.
+        """
+        CREATE TABLE appliances_v4 (
+            id TEXT PRIMARY KEY,
+            org_id TEXT NOT NULL,
+            product TEXT NOT NULL,
+            version TEXT NOT NULL,
+            name TEXT NOT NULL,
+            public_key BLOB UNIQUE,
+            serial TEXT NOT NULL,
+            ip TEXT NOT NULL,
+            status TEXT NOT NULL,
+            status_reasons TEXT NOT NULL,
+            pending_notifications INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            last_seen INTEGER,
+            connected INTEGER NOT NULL
+        ) STRICT
+        """,
+        """
+        INSERT INTO appliances_v4
+        SELECT id, org_id, product, version, name, public_key, '', ip, status, '[]', 0,
+               created_at, last_seen, 0
+        FROM appliances
+        """,
+        "DROP TABLE appliances",
+        "ALTER TABLE appliances_v4 RENAME TO appliances",
+        # Serials are unique when given; "" means none, and many appliances have none.
+        "CREATE UNIQUE INDEX appliances_serial ON appliances (serial) WHERE serial != ''",
+        "CREATE INDEX appliances_of_org ON appliances (org_id)",
+        "CREATE TABLE revoked_keys (public_key BLOB PRIMARY KEY) STRICT, WITHOUT ROWID",
+        """
+        CREATE TABLE pairings (
+            code_hash TEXT PRIMARY KEY,
+            public_key BLOB NOT NULL,
+            product TEXT NOT NULL,
+            version TEXT NOT NULL,
+            name_hint TEXT NOT NULL,
+            ip TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        ) STRICT
+        """,
+        "CREATE INDEX pairings_of_key ON pairings (public_key, created_at DESC, code_hash DESC)",
+        "CREATE INDEX pairings_expiry ON pairings (expires_at)",
+        # No foreign key to appliances: the history is deleted explicitly, when the caller says.
+        """
+        CREATE TABLE status_changes (
+            id TEXT PRIMARY KEY,
+            appliance_id TEXT NOT NULL,
+            org_id TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            reasons TEXT NOT NULL
+        ) STRICT
+        """,
+        """
+        CREATE INDEX status_changes_of_appliance ON status_changes (appliance_id, at DESC, id DESC)
+        """,
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -1,10 +1,11 @@
-"""Conversion between SQLite rows and domain models: the SQLite store's only such place.
+"""Conversion between SQLite rows and domain models: with `appliance_rows`, the only such place.
 
 Datetimes are stored as integer milliseconds since the Unix epoch (UTC), bytes as BLOBs. The
 `*_params` functions give the named parameters for `insert_statement`; the `*_from_row`
 functions read a row selected with the table's columns by name (`SELECT *`, `RETURNING *`).
 Booleans are stored as 0 or 1. A user's backup codes live in their own table, so
-`user_from_row` takes them separately.
+`user_from_row` takes them separately. The appliance link's models are converted in
+`appliance_rows`, by the same rules.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any, Protocol
 from mykerio.models import (
     AccessEvent,
     ActivityEvent,
-    Appliance,
     Backup,
     Invitation,
     LoginAttempt,
@@ -38,15 +38,18 @@ class Row(Protocol):
     def __getitem__(self, column: str) -> Any: ...
 
 
-def _optional_millis(moment: datetime | None) -> int | None:
+def optional_millis(moment: datetime | None) -> int | None:
+    """`to_millis(moment)`, or `None` for `None`."""
     return None if moment is None else to_millis(moment)
 
 
-def _optional_datetime(millis: int | None) -> datetime | None:
+def optional_datetime(millis: int | None) -> datetime | None:
+    """`from_millis(millis)`, or `None` for `None`."""
     return None if millis is None else from_millis(millis)
 
 
-def _optional_bytes(value: bytes | None) -> bytes | None:
+def optional_bytes(value: bytes | None) -> bytes | None:
+    """`bytes(value)`, or `None` for `None`."""
     return None if value is None else bytes(value)
 
 
@@ -59,12 +62,12 @@ def user_params(user: User) -> Params:
         "full_name": user.full_name,
         "password_hash": user.password_hash,
         "created_at": to_millis(user.created_at),
-        "confirmed_at": _optional_millis(user.confirmed_at),
+        "confirmed_at": optional_millis(user.confirmed_at),
         "totp_secret": user.totp_secret,
         "totp_last_step": user.totp_last_step,
         "phone": user.phone,
         "notifications": int(user.notifications),
-        "password_changed_at": _optional_millis(user.password_changed_at),
+        "password_changed_at": optional_millis(user.password_changed_at),
         "default_org_id": user.default_org_id,
     }
 
@@ -77,46 +80,14 @@ def user_from_row(row: Row, backup_codes: tuple[str, ...]) -> User:
         full_name=row["full_name"],
         password_hash=row["password_hash"],
         created_at=from_millis(row["created_at"]),
-        confirmed_at=_optional_datetime(row["confirmed_at"]),
-        totp_secret=_optional_bytes(row["totp_secret"]),
+        confirmed_at=optional_datetime(row["confirmed_at"]),
+        totp_secret=optional_bytes(row["totp_secret"]),
         totp_last_step=row["totp_last_step"],
-        phone=_optional_bytes(row["phone"]),
+        phone=optional_bytes(row["phone"]),
         backup_codes=backup_codes,
         notifications=bool(row["notifications"]),
-        password_changed_at=_optional_datetime(row["password_changed_at"]),
+        password_changed_at=optional_datetime(row["password_changed_at"]),
         default_org_id=row["default_org_id"],
-    )
-
-
-def appliance_params(appliance: Appliance) -> Params:
-    """The `appliances` columns for `appliance`."""
-    return {
-        "id": appliance.id,
-        "org_id": appliance.org_id,
-        "product": appliance.product,
-        "version": appliance.version,
-        "name": appliance.name,
-        "public_key": appliance.public_key,
-        "ip": appliance.ip,
-        "status": appliance.status,
-        "created_at": to_millis(appliance.created_at),
-        "last_seen": _optional_millis(appliance.last_seen),
-    }
-
-
-def appliance_from_row(row: Row) -> Appliance:
-    """The `Appliance` in an `appliances` row."""
-    return Appliance(
-        id=row["id"],
-        org_id=row["org_id"],
-        product=row["product"],
-        version=row["version"],
-        name=row["name"],
-        public_key=bytes(row["public_key"]),
-        ip=row["ip"],
-        status=row["status"],
-        created_at=from_millis(row["created_at"]),
-        last_seen=_optional_datetime(row["last_seen"]),
     )
 
 
@@ -225,7 +196,7 @@ def login_attempt_params(attempt: LoginAttempt) -> Params:
         "persistent": int(attempt.persistent),
         "guesses": attempt.guesses,
         "sms_code_hash": attempt.sms_code_hash,
-        "sms_expires_at": _optional_millis(attempt.sms_expires_at),
+        "sms_expires_at": optional_millis(attempt.sms_expires_at),
     }
 
 
@@ -238,7 +209,7 @@ def login_attempt_from_row(row: Row) -> LoginAttempt:
         persistent=bool(row["persistent"]),
         guesses=row["guesses"],
         sms_code_hash=row["sms_code_hash"],
-        sms_expires_at=_optional_datetime(row["sms_expires_at"]),
+        sms_expires_at=optional_datetime(row["sms_expires_at"]),
     )
 
 
@@ -279,7 +250,7 @@ def outbox_params(message: OutboxMessage) -> Params:
         "attempts": message.attempts,
         "next_attempt_at": to_millis(message.next_attempt_at),
         "last_error": message.last_error,
-        "sent_at": _optional_millis(message.sent_at),
+        "sent_at": optional_millis(message.sent_at),
     }
 
 
@@ -296,7 +267,7 @@ def outbox_from_row(row: Row) -> OutboxMessage:
         attempts=row["attempts"],
         next_attempt_at=from_millis(row["next_attempt_at"]),
         last_error=row["last_error"],
-        sent_at=_optional_datetime(row["sent_at"]),
+        sent_at=optional_datetime(row["sent_at"]),
     )
 
 

@@ -18,7 +18,9 @@ from mykerio.store.sqlite.login_attempts import SqliteLoginAttempts
 from mykerio.store.sqlite.migrations import migrate
 from mykerio.store.sqlite.organizations import SqliteOrganizations
 from mykerio.store.sqlite.outbox import SqliteOutbox
+from mykerio.store.sqlite.pairings import SqlitePairings
 from mykerio.store.sqlite.sessions import SqliteSessions
+from mykerio.store.sqlite.status_history import SqliteStatusHistory
 from mykerio.store.sqlite.throttle import SqliteThrottle
 from mykerio.store.sqlite.tokens import SqliteTokens
 from mykerio.store.sqlite.users import SqliteUsers
@@ -37,6 +39,8 @@ class SqliteStore:
         self._database = database
         self.users = SqliteUsers(database, on_operation)
         self.appliances = SqliteAppliances(database, on_operation)
+        self.pairings = SqlitePairings(database, on_operation)
+        self.status_history = SqliteStatusHistory(database, on_operation)
         self.backups = SqliteBackups(database, on_operation)
         self.organizations = SqliteOrganizations(database, on_operation)
         self.invitations = SqliteInvitations(database, on_operation)
