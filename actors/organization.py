@@ -14,9 +14,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from pykka import ActorRef
+from pykka.messages import ProxyCall
+
 from actors.runtime import LoopActor, LoopRuntime
 from mykerio.accounts.context import Client, Links
 from mykerio.accounts.validation import FieldError, clean_email
+from mykerio.appliances.roster import ApplianceRoster
+from mykerio.appliances.view import ApplianceView
 from mykerio.clock import Clock
 from mykerio.errors import Conflict, Forbidden, NotFound
 from mykerio.mail import templates
@@ -46,11 +51,15 @@ SendMail = Callable[[Email], Awaitable[Any]]
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class OrgEvent:
-    """Something members' open dashboards must react to at once."""
+    """Something members' open dashboards (and waiting appliance sockets) must react to."""
 
-    kind: str  # "member_removed", "organization_deleted", "organization_renamed"
+    # "member_removed", "organization_deleted", "organization_renamed", "appliance_added",
+    # "appliance_changed", "appliance_removed"
+    kind: str
     org_id: str
     user_ids: tuple[str, ...] = ()
+    appliance: ApplianceView | None = None
+    public_key: bytes = b""
 
 
 Publish = Callable[[OrgEvent], None]
@@ -76,8 +85,12 @@ class OrganizationActor(LoopActor):
         links: Links,
         send_mail: SendMail,
         publish: Publish,
+        find_appliance: Callable[[str], ActorRef[Any] | None] = lambda _id: None,
     ) -> None:
         super().__init__(runtime=runtime, name=name or f"org:{org_id}")
+        self._find_appliance = find_appliance
+        self._roster: dict[str, ApplianceView] = {}
+        self._appliances = ApplianceRoster(store, clock)
         self.org_id = org_id
         self._store = store
         self._clock = clock
@@ -96,6 +109,8 @@ class OrganizationActor(LoopActor):
             return
         members = await self._store.organizations.members(self.org_id)
         self._members = {m.user_id: m for m in members}
+        for appliance in await self._store.appliances.in_org(self.org_id):
+            self._roster[appliance.id] = ApplianceView.of(appliance)
 
     def _require_member(self, user: User) -> Organization:
         if self._org is None or user.id not in self._members:
@@ -156,7 +171,9 @@ class OrganizationActor(LoopActor):
         """What deleting would remove, for the confirmation dialog."""
         self._require_member(user)
         pending = await self._store.invitations.pending(self.org_id, self._clock.now())
-        return DeletionSummary(members=len(self._members), invitations=len(pending), appliances=0)
+        return DeletionSummary(
+            members=len(self._members), invitations=len(pending), appliances=len(self._roster)
+        )
 
     async def delete(self, user: User, client: Client) -> DeletionSummary:
         """Delete the organization with its memberships and invitations; the actor then stops."""
@@ -165,6 +182,12 @@ class OrganizationActor(LoopActor):
         members = tuple(self._members)
         await self._record(user, client, "organization_deleted", org.name, "")
         await self._store.invitations.delete_for_org(org.id)
+        await self._store.appliances.remove_for_org(org.id)
+        for appliance_id in list(self._roster):
+            ref = self._find_appliance(appliance_id)
+            if ref is not None:
+                ref.tell(ProxyCall(attr_path=("remove",), args=(), kwargs={}))
+        self._roster.clear()
         await self._store.organizations.delete(org.id)
         self._org, self._members = None, {}
         self._publish(OrgEvent("organization_deleted", org.id, members))
@@ -310,6 +333,78 @@ class OrganizationActor(LoopActor):
         return await self._store.activity.query(
             org_id=self.org_id, action=action, since=since, until=until, limit=limit, before=before
         )
+
+    def appliances(self, user: User) -> list[ApplianceView]:
+        """The organization's appliances, by name."""
+        self._require_member(user)
+        return sorted(self._roster.values(), key=lambda a: (a.name.casefold(), a.id))
+
+    async def add_appliance(
+        self, user: User, code: str, name: str, client: Client
+    ) -> ApplianceView:
+        """Add the appliance of a pairing code; its waiting socket is told to welcome it."""
+        org = self._require_member(user)
+        appliance = await self._appliances.add_by_code(org.id, code, name)
+        view = ApplianceView.of(appliance)
+        self._roster[view.id] = view
+        await self._record(user, client, "appliance_added", view.name, appliance.product)
+        self._publish(
+            OrgEvent(
+                "appliance_added",
+                org.id,
+                tuple(self._members),
+                view,
+                appliance.public_key or b"",
+            )
+        )
+        return view
+
+    async def rename_appliance(
+        self, user: User, appliance_id: str, name: str, client: Client
+    ) -> ApplianceView:
+        """Rename an appliance here and on the appliance itself."""
+        self._require_appliance(user, appliance_id)
+        view = ApplianceView.of(await self._appliances.rename(appliance_id, name))
+        self._roster[view.id] = view
+        ref = self._find_appliance(appliance_id)
+        if ref is not None:
+            ref.tell(ProxyCall(attr_path=("rename",), args=(view.name,), kwargs={}))
+        await self._record(user, client, "appliance_renamed", view.name, "")
+        self._publish(OrgEvent("appliance_changed", self.org_id, tuple(self._members), view))
+        return view
+
+    async def remove_appliance(self, user: User, appliance_id: str, client: Client) -> None:
+        """Remove an appliance: its key is revoked and its socket closed."""
+        view = self._require_appliance(user, appliance_id)
+        await self._forget(appliance_id)
+        ref = self._find_appliance(appliance_id)
+        if ref is not None:
+            ref.tell(ProxyCall(attr_path=("remove",), args=(), kwargs={}))
+        await self._record(user, client, "appliance_removed", view.name, "")
+
+    async def removed_by_appliance(self, appliance_id: str) -> None:
+        """The appliance's own "Remove from MyKerio" (told by its actor)."""
+        if appliance_id in self._roster:
+            await self._forget(appliance_id)
+
+    def appliance_changed(self, view: ApplianceView) -> None:
+        """An appliance actor reports a new status (told upward; never asked)."""
+        if view.id not in self._roster:
+            return
+        self._roster[view.id] = view
+        self._publish(OrgEvent("appliance_changed", self.org_id, tuple(self._members), view))
+
+    def _require_appliance(self, user: User, appliance_id: str) -> ApplianceView:
+        self._require_member(user)
+        view = self._roster.get(appliance_id)
+        if view is None:
+            raise NotFound(f"appliance {appliance_id}")
+        return view
+
+    async def _forget(self, appliance_id: str) -> None:
+        await self._appliances.remove(appliance_id)
+        view = self._roster.pop(appliance_id)
+        self._publish(OrgEvent("appliance_removed", self.org_id, tuple(self._members), view))
 
     async def _pending(self, invitation_id: str) -> Invitation:
         invitation = await self._store.invitations.by_id(invitation_id)

@@ -1,6 +1,7 @@
 """The data directory: made on first start with the hub's secret key and TLS certificate.
 
 Layout: `secret.key` (32 random bytes, base64; signs cookies and keys encryption at rest),
+`hub_ed25519.pem` (the hub's identity key, which appliances pin when they pair),
 `tls/cert.pem` and `tls/key.pem` (self-signed for localhost unless the configuration names a
 certificate), and the embedded store's files. The directory is mode 0700 and every secret 0600.
 """
@@ -17,6 +18,7 @@ from mykerio.clock import Clock
 from mykerio.config import Config
 from mykerio.errors import ConfigError
 from mykerio.files import write_private
+from mykerio.protocol.identity import new_identity
 from mykerio.tls import make_self_signed
 
 
@@ -28,6 +30,7 @@ class DataDir:
     secret_key: bytes
     tls_cert: Path | None
     tls_key: Path | None
+    hub_key_pem: bytes = b""
 
 
 def prepare_data_dir(config: Config, clock: Clock) -> DataDir:
@@ -46,7 +49,17 @@ def prepare_data_dir(config: Config, clock: Clock) -> DataDir:
     if len(secret_key) != 32:
         raise ConfigError(f"{secret_file} is damaged: expected 32 bytes of base64")
     cert, key = _tls_files(config, path, clock)
-    return DataDir(path=path, secret_key=secret_key, tls_cert=cert, tls_key=key)
+    hub_key_file = path / "hub_ed25519.pem"
+    if not hub_key_file.exists():
+        private_pem, _ = new_identity()
+        write_private(hub_key_file, private_pem)
+    return DataDir(
+        path=path,
+        secret_key=secret_key,
+        tls_cert=cert,
+        tls_key=key,
+        hub_key_pem=hub_key_file.read_bytes(),
+    )
 
 
 def _tls_files(config: Config, path: Path, clock: Clock) -> tuple[Path | None, Path | None]:

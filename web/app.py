@@ -10,7 +10,17 @@ import tornado.web
 
 from actors.supervisor import Supervisor
 from mykerio.config import Config
-from web import api_accounts, api_audit, api_organizations, api_sessions, api_settings, pages
+from mykerio.protocol.envelope import MAX_MESSAGE_BYTES
+from web import (
+    api_accounts,
+    api_appliances,
+    api_audit,
+    api_organizations,
+    api_sessions,
+    api_settings,
+    pages,
+)
+from web.appliance_socket import ApplianceLinks, ApplianceSocketHandler
 from web.auth import AccountsDirectory
 from web.base import NotFoundHandler
 from web.dashboard import OpenApiHandler, StaticHandler
@@ -31,6 +41,7 @@ def build_routes(
     accounts: AccountsDirectory,
     organizations: OrganizationsDirectory,
     registry: LiveRegistry,
+    appliances: ApplianceLinks,
     *,
     dev_outbox: bool,
 ) -> list[Route]:
@@ -121,6 +132,30 @@ def build_routes(
         org_route("/api/v1/invitations/accept", api_organizations.AcceptInvitationHandler),
         org_route("/api/v1/invitations/preview", api_organizations.InvitationPreviewHandler),
         org_route("/api/v1/me/organization", api_organizations.SelectedOrganizationHandler),
+        org_route("/appliances/add", pages.AddAppliancePage),
+        org_route("/api/v1/organizations/{org_id}/appliances", api_appliances.AppliancesHandler),
+        org_route(
+            "/api/v1/organizations/{org_id}/appliances/{appliance_id}",
+            api_appliances.ApplianceHandler,
+        ),
+        Route(
+            "/api/v1/appliances/pairing-preview",
+            api_appliances.PairingPreviewHandler,
+            {
+                "route": "/api/v1/appliances/pairing-preview",
+                **common,
+                "accounts": accounts,
+                "organizations": organizations,
+                "appliances": appliances,
+            },
+            "/api/v1/appliances/pairing-preview",
+        ),
+        Route(
+            "/appliance/v1/socket",
+            ApplianceSocketHandler,
+            {"links": appliances},
+            "/appliance/v1/socket",
+        ),
     ]
     if dev_outbox:
         routes.append(
@@ -139,12 +174,20 @@ def make_app(
     accounts: AccountsDirectory,
     organizations: OrganizationsDirectory,
     registry: LiveRegistry,
+    appliances: ApplianceLinks,
     *,
     dev_outbox: bool = False,
 ) -> tornado.web.Application:
     """The Tornado application: routes, static files, templates, CSRF, the JSON 404."""
     routes = build_routes(
-        config, metrics, supervisor, accounts, organizations, registry, dev_outbox=dev_outbox
+        config,
+        metrics,
+        supervisor,
+        accounts,
+        organizations,
+        registry,
+        appliances,
+        dev_outbox=dev_outbox,
     )
     handlers: list[Any] = [(r.pattern, r.handler, r.kwargs) for r in routes]
     return tornado.web.Application(
@@ -158,6 +201,7 @@ def make_app(
         xsrf_cookie_name="__Host-xsrf",
         xsrf_cookie_kwargs={"secure": True, "httponly": True, "samesite": "Strict", "path": "/"},
         compress_response=True,
-        websocket_max_message_size=64 * 1024,
+        # The appliance protocol's limit; the dashboard socket's messages are far smaller.
+        websocket_max_message_size=MAX_MESSAGE_BYTES,
         debug=False,
     )

@@ -18,6 +18,7 @@ import tornado.httpserver
 import tornado.netutil
 
 from actors.health import HealthActor
+from actors.organization import OrgEvent
 from actors.runtime import LoopRuntime
 from actors.supervisor import Backoff, Supervisor
 from mykerio.clock import Clock, SystemClock
@@ -26,10 +27,11 @@ from mykerio.datadir import DataDir, prepare_data_dir
 from mykerio.errors import ConfigError
 from mykerio.store import Store, open_store
 from web.app import HEALTH_KEY, make_app
+from web.appliance_socket import WaitingAppliances
 from web.auth import AccountsDirectory
 from web.live import LiveRegistry
 from web.metrics import HubMetrics
-from web.wiring import organizations_directory, start_accounts, start_mailer
+from web.wiring import appliance_links, organizations_directory, start_accounts, start_mailer
 
 log = structlog.get_logger("web.hub")
 
@@ -94,8 +96,12 @@ class Hub:
         self._hashing = start_accounts(config, data, self.store, self.clock, self.supervisor)
         accounts = AccountsDirectory(self.supervisor, config.actors.accounts_workers)
         self.live = LiveRegistry()
+        self.waiting = WaitingAppliances()
         organizations = organizations_directory(
-            config, self.store, self.clock, self.supervisor, self.live.publish
+            config, self.store, self.clock, self.supervisor, self._publish
+        )
+        appliances = appliance_links(
+            config, data, self.store, self.clock, self.supervisor, organizations, self.waiting
         )
         app = make_app(
             config,
@@ -104,6 +110,7 @@ class Hub:
             accounts,
             organizations,
             self.live,
+            appliances,
             dev_outbox=config.hub.dev_mode and not config.mail.smtp_host,
         )
         self._server = tornado.httpserver.HTTPServer(
@@ -130,6 +137,12 @@ class Hub:
             data_dir=str(data.path),
             actors=len(self.supervisor),
         )
+
+    def _publish(self, event: OrgEvent) -> None:
+        """Organization events reach open dashboards and appliances waiting to be added."""
+        self.live.publish(event)
+        if event.kind == "appliance_added" and event.appliance is not None:
+            self.waiting.added(event.public_key, event.appliance)
 
     async def stop(self, deadline: float | None = None) -> None:
         """Stop accepting, stop actors in reverse start order, close the store — in `deadline`."""

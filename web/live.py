@@ -8,6 +8,7 @@ sockets with code 4403, so a removed member's open dashboard loses access immedi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import defaultdict
 from typing import Any
@@ -44,6 +45,17 @@ class LiveRegistry:
 
     def publish(self, event: OrgEvent) -> None:
         """React to an organization event (called by organization actors, on the loop)."""
+        if event.appliance is not None and event.kind.startswith("appliance_"):
+            message: dict[str, Any] = (
+                {"type": "appliance_removed", "id": event.appliance.id}
+                if event.kind == "appliance_removed"
+                else {"type": "appliance", "appliance": dataclasses.asdict(event.appliance)}
+            )
+            for user_id in event.user_ids:
+                for socket in list(self._by_user.get(user_id, ())):
+                    if socket.org_id == event.org_id:
+                        socket.push(message)
+            return
         if event.kind not in ("member_removed", "organization_deleted"):
             return
         for user_id in event.user_ids:
@@ -103,6 +115,13 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler, OrgHandler):
     def on_close(self) -> None:
         """Forget the socket."""
         self.registry.discard(self)
+
+    def push(self, message: dict[str, Any]) -> None:
+        """Send a live update; a closed socket is simply skipped."""
+        try:
+            self.write_message(message)
+        except tornado.websocket.WebSocketClosedError:
+            return
 
     def revoke(self, reason: str) -> None:
         """Tell the browser it lost access to the organization, then close."""

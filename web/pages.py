@@ -192,6 +192,18 @@ class InvitationPage(PageHandler):
         super().initialize(**kwargs)
 
 
+class AddAppliancePage(PageHandler):
+    """The "add this appliance" link's page: the "Add a New Appliance" dialog."""
+
+    template = "add_appliance.html"
+    needs_login = True
+    openapi = _page("Add a new appliance (HTML; login required; the code is in the fragment)")
+
+    def initialize(self, organizations: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
+        """The page's script does the work through the API."""
+        super().initialize(**kwargs)
+
+
 def _safe_next(path: str) -> str:
     """`path` if it is a plain path on this hub, else "/": never an open redirect.
 

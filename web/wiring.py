@@ -16,6 +16,8 @@ from pykka import ActorRef
 from pykka.messages import ProxyCall
 
 from actors.accounts import AccountsActor, SendMail
+from actors.appliance import ApplianceActor
+from actors.gate import GateActor
 from actors.housekeeping import HousekeepingActor
 from actors.mailer import MailerActor, RetryPolicy
 from actors.organization import OrganizationActor, Publish
@@ -30,14 +32,18 @@ from mykerio.datadir import DataDir
 from mykerio.errors import Unavailable
 from mykerio.mail.message import Email
 from mykerio.mail.transport import DirectoryTransport, MailTransport, SmtpSettings, SmtpTransport
+from mykerio.models import Appliance
+from mykerio.protocol.identity import NonceLedger
 from mykerio.security.encryption import SecretBox, derive_key
 from mykerio.security.passwords import PRODUCTION_PARAMETERS, PasswordHasher, common_passwords
 from mykerio.sms import OutboxSmsSender, SmsSender
 from mykerio.store import Store
+from web.appliance_socket import ApplianceLinks, WaitingAppliances
 from web.orgs import OrganizationsDirectory
 from web.sms_gateway import HttpSmsGateway
 
 MAILER_KEY = "mailer"
+GATE_KEY = "gate"
 
 
 def mail_transport(config: Config, data: DataDir) -> MailTransport:
@@ -120,9 +126,64 @@ def organizations_directory(
             links=links,
             send_mail=send_mail,
             publish=publish,
+            find_appliance=lambda appliance_id: supervisor.get(f"appliance:{appliance_id}"),
         )
 
     return OrganizationsDirectory(start)
+
+
+def appliance_links(
+    config: Config,
+    data: DataDir,
+    store: Store,
+    clock: Clock,
+    supervisor: Supervisor,
+    organizations: OrganizationsDirectory,
+    waiting: WaitingAppliances,
+) -> ApplianceLinks:
+    """Start the gate and say how appliance sockets reach their actors and organizations."""
+    supervisor.start(
+        GATE_KEY, GateActor, store=store, clock=clock, public_url=config.hub.public_url
+    )
+
+    def gate() -> ActorRef[Any]:
+        ref = supervisor.get(GATE_KEY)
+        if ref is None:
+            raise Unavailable("The hub is restarting; try again in a moment.")
+        return ref
+
+    def tell_org(org_id: str, method: str, *args: Any) -> None:
+        organizations.start(org_id).tell(ProxyCall(attr_path=(method,), args=args, kwargs={}))
+
+    async def connect(appliance: Appliance, link: Any) -> ActorRef[Any]:
+        key = f"appliance:{appliance.id}"
+        older = supervisor.get(key)
+        if older is not None:
+            # A newer connection proved the same key: the old one closes with 4002.
+            older.tell(ProxyCall(attr_path=("supersede",), args=(), kwargs={}))
+            await supervisor.stop_child(key, timeout=config.actors.ask_timeout)
+        return supervisor.start(
+            key,
+            ApplianceActor,
+            restart=False,
+            appliance=appliance,
+            link=link,
+            store=store,
+            clock=clock,
+            report=lambda view: tell_org(view.org_id, "appliance_changed", view),
+            removed_by_appliance=lambda org_id, appliance_id: tell_org(
+                org_id, "removed_by_appliance", appliance_id
+            ),
+        )
+
+    return ApplianceLinks(
+        gate=gate,
+        connect=connect,
+        hub_key_pem=data.hub_key_pem,
+        nonces=NonceLedger(),
+        waiting=waiting,
+        ask_timeout=config.actors.ask_timeout,
+    )
 
 
 def start_accounts(

@@ -22,6 +22,9 @@ ACTIONS = (
     "invitation_accepted",
     "member_removed",
     "member_left",
+    "appliance_added",
+    "appliance_renamed",
+    "appliance_removed",
 )
 
 

@@ -1,34 +1,106 @@
-// The dashboard: which hub this is, whether it is ready, and the live link to the hub for the
-// selected organization (access changes arrive at once).
+// The dashboard: the selected organization's appliances, kept live over the hub's websocket.
+import { api } from "./api.js";
 
-async function fetchJson(path) {
-  const response = await fetch(path, { headers: { Accept: "application/json" } });
-  const body = await response.json();
-  return { ok: response.ok, body };
-}
+const PRODUCTS = { control: "Kerio Control", connect: "Kerio Connect", operator: "Kerio Operator" };
+const org = document.body.dataset.org;
+const rows = new Map(); // appliance id -> appliance
+const table = document.getElementById("appliances");
+const search = document.getElementById("appliance-search");
 
 async function showHub() {
-  const version = document.getElementById("hub-version");
   const status = document.getElementById("hub-status");
-  try {
-    const hub = await fetchJson("/api/v1/hub");
-    version.textContent = `${hub.body.name} ${hub.body.version}`;
-    const ready = await fetchJson("/readyz");
-    status.textContent = ready.ok ? "Hub ready" : "Hub not ready";
-    status.className = ready.ok ? "ok" : "bad";
-  } catch (error) {
-    status.textContent = "Hub unreachable";
-    status.className = "bad";
+  const ready = await fetch("/readyz", { headers: { Accept: "application/json" } });
+  status.textContent = ready.ok ? "Hub ready" : "Hub not ready";
+  status.className = ready.ok ? "ok" : "bad";
+}
+
+function cell(content) {
+  const td = document.createElement("td");
+  if (typeof content === "string") td.textContent = content;
+  else td.append(content);
+  return td;
+}
+
+function button(label, className, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = className;
+  b.textContent = label;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function row(appliance) {
+  const tr = document.createElement("tr");
+  tr.dataset.id = appliance.id;
+  tr.dataset.status = appliance.status;
+  const bullet = document.createElement("span");
+  bullet.className = `bullet ${appliance.status}`;
+  bullet.title = appliance.reasons.join(", ") || "OK";
+  bullet.setAttribute("aria-label", `${appliance.status}: ${bullet.title}`);
+  const product = `${PRODUCTS[appliance.product] ?? appliance.product} ${appliance.version}`;
+  const pending = appliance.pending
+    ? `${appliance.pending} notification${appliance.pending === 1 ? "" : "s"} pending`
+    : "";
+  const actions = document.createElement("span");
+  if (appliance.connected) {
+    const open = button("Open administration", "link", () => {});
+    open.disabled = true;
+    open.title = "The administration tunnel arrives in a later version.";
+    actions.append(open, document.createTextNode(" · "));
   }
+  actions.append(
+    button("Rename", "link", async () => {
+      const name = window.prompt("New name", appliance.name);
+      if (!name) return;
+      await api(`/api/v1/organizations/${org}/appliances/${appliance.id}`, {
+        method: "PATCH",
+        body: { name },
+      });
+    }),
+    document.createTextNode(" · "),
+    button("Remove", "link", async () => {
+      if (!window.confirm(`Remove ${appliance.name} from MyKerio?`)) return;
+      await api(`/api/v1/organizations/${org}/appliances/${appliance.id}`, { method: "DELETE" });
+    }),
+  );
+  tr.append(cell(bullet), cell(appliance.name), cell(product), cell(pending), cell(actions));
+  return tr;
+}
+
+function render() {
+  const needle = search.value.trim().toLowerCase();
+  const shown = [...rows.values()]
+    .filter((a) => !needle || `${a.name} ${a.product} ${a.version}`.toLowerCase().includes(needle))
+    .sort((a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: "base" }));
+  table.querySelector("tbody").replaceChildren(...shown.map(row));
+  table.hidden = rows.size === 0;
+  document.getElementById("appliances-empty").hidden = rows.size > 0;
+}
+
+async function load() {
+  if (!org) return render();
+  const result = await api(`/api/v1/organizations/${org}/appliances`);
+  if (!result.ok) return;
+  for (const appliance of result.data.appliances) rows.set(appliance.id, appliance);
+  render();
 }
 
 function connectLive() {
-  const org = document.body.dataset.org;
   if (!org) return;
   const socket = new WebSocket(`wss://${window.location.host}/api/v1/live?org=${encodeURIComponent(org)}`);
+  socket.addEventListener("open", () => {
+    document.body.dataset.live = "open";
+  });
   socket.addEventListener("message", (event) => {
     const message = JSON.parse(event.data);
-    if (message.type === "access_revoked") {
+    if (message.type === "appliance") {
+      rows.set(message.appliance.id, message.appliance);
+      render();
+    } else if (message.type === "appliance_removed") {
+      rows.delete(message.id);
+      render();
+    } else if (message.type === "access_revoked") {
       const switcher = document.getElementById("org-switcher");
       const name = switcher?.selectedOptions[0]?.textContent ?? "this organization";
       const alert = document.getElementById("live-alert");
@@ -37,13 +109,14 @@ function connectLive() {
           ? `${name} was deleted.`
           : `You no longer have access to ${name}.`;
       alert.hidden = false;
+      rows.clear();
+      render();
       document.body.dataset.live = "revoked";
     }
   });
-  socket.addEventListener("open", () => {
-    document.body.dataset.live = "open";
-  });
 }
 
+search.addEventListener("input", render);
 showHub();
+load();
 connectLive();

@@ -1,0 +1,1 @@
+"""Appliances as the hub manages them: the dashboard's view, and adding, renaming, removing."""

@@ -1,0 +1,90 @@
+"""Adding an appliance to an organization by its pairing code, renaming and removing it.
+
+Adding consumes the single-use pairing code the appliance showed in its "add this appliance"
+link, creates the appliance in the organization and clears any earlier revocation of its key
+(a new pairing is the only way back after a removal). Removing deletes the appliance and
+revokes its key, so the appliance's reconnects are refused until it pairs again.
+"""
+
+from __future__ import annotations
+
+from mykerio.accounts.validation import FieldError
+from mykerio.clock import Clock
+from mykerio.errors import Conflict, NotFound
+from mykerio.models import Appliance, new_id
+from mykerio.protocol.pairing import normalise_pairing_code
+from mykerio.security.tokens import token_hash
+from mykerio.store.base import Store
+
+MAX_NAME = 100
+
+
+def clean_appliance_name(text: str) -> str:
+    """A trimmed name of 1 to 100 characters, or `FieldError`."""
+    name = " ".join(text.split())
+    if not name:
+        raise FieldError("name", "Enter a name for the appliance.")
+    if len(name) > MAX_NAME:
+        raise FieldError("name", f"A name can have at most {MAX_NAME} characters.")
+    return name
+
+
+def pairing_hash(code: str) -> str:
+    """How a pairing code is stored: only its hash."""
+    return token_hash(normalise_pairing_code(code))
+
+
+class ApplianceRoster:
+    """Store-side steps of managing an organization's appliances."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def add_by_code(self, org_id: str, code: str, name: str) -> Appliance:
+        """Add the appliance whose pairing code this is to `org_id`."""
+        clean = clean_appliance_name(name)
+        try:
+            code_hash = pairing_hash(code)
+        except Exception:  # noqa: BLE001 - any malformed code is the same answer to the user
+            raise FieldError(
+                "code", "This code is not valid. Copy it again from the appliance."
+            ) from None
+        now = self._clock.now()
+        pairing = await self._store.pairings.consume(code_hash, now)
+        if pairing is None:
+            raise FieldError(
+                "code", "This code is not valid any more. Open the appliance's link again."
+            )
+        if await self._store.appliances.by_public_key(pairing.public_key) is not None:
+            raise Conflict("This appliance is already added to MyKerio.")
+        await self._store.appliances.unrevoke(pairing.public_key)
+        return await self._store.appliances.add(
+            Appliance(
+                id=new_id(),
+                org_id=org_id,
+                product=pairing.product,
+                version=pairing.version,
+                name=clean,
+                public_key=pairing.public_key,
+                serial="",
+                ip=pairing.ip,
+                status="red",
+                status_reasons=("Offline",),
+                pending_notifications=0,
+                created_at=now,
+                last_seen=None,
+                connected=False,
+            )
+        )
+
+    async def rename(self, appliance_id: str, name: str) -> Appliance:
+        """Give the appliance a new name."""
+        return await self._store.appliances.rename(appliance_id, clean_appliance_name(name))
+
+    async def remove(self, appliance_id: str) -> Appliance:
+        """Delete the appliance and revoke its key."""
+        removed = await self._store.appliances.remove(appliance_id)
+        if removed is None:
+            raise NotFound(f"appliance {appliance_id}")
+        return removed

@@ -1,0 +1,261 @@
+"""The appliance link over real websockets: pairing, status colours, live dashboard updates,
+removal, refused keys, forged proofs and replays."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
+
+from mykerio.protocol.envelope import Envelope
+from mykerio.protocol.identity import b64url
+from tests.api_client import ApiSession
+from tests.appliance_client import TestAppliance
+from tests.conftest import api_session
+from tests.smtp_server import LoopbackSmtp
+from tests.web.org_helpers import member
+from web.hub import Hub
+
+
+def appliance_for(hub: Hub) -> TestAppliance:
+    return TestAppliance(hub.url, str(hub.config.data_dir / "tls" / "cert.pem"))
+
+
+async def paired(hub: Hub, api: ApiSession, org_id: str, name: str = "Brno gateway") -> Any:
+    """An appliance that connected, got a code, and was added by the member behind `api`."""
+    appliance = appliance_for(hub)
+    pairing = await appliance.connect()
+    assert pairing.type == "pairing", pairing
+    code = parse_qs(urlparse(str(pairing.body["link"])).fragment)["code"][0]
+    assert code == pairing.body["code"]
+    preview = await api.post("/api/v1/appliances/pairing-preview", {"code": code})
+    assert preview.json == {
+        "product": "control",
+        "version": "9.4.0",
+        "name_hint": "gw-brno",
+        "ip": "127.0.0.1",
+    }
+    added = await api.post(
+        f"/api/v1/organizations/{org_id}/appliances", {"code": code, "name": name}
+    )
+    assert added.status == 201, added
+    welcome = await appliance.receive()
+    assert welcome.type == "welcome"
+    assert welcome.body["name"] == name
+    assert welcome.body["hub_key"] == pairing_hub_key(appliance)
+    return appliance, added.json["id"]
+
+
+def pairing_hub_key(appliance: TestAppliance) -> str:
+    return b64url(appliance.hub_key)
+
+
+async def listed(api: ApiSession, org_id: str) -> dict[str, Any]:
+    result = await api.get(f"/api/v1/organizations/{org_id}/appliances")
+    return {a["name"]: a for a in result.json["appliances"]}
+
+
+class LiveWatch:
+    """A member's dashboard socket, to await the hub's live updates instead of polling."""
+
+    def __init__(self, hub: Hub, api: ApiSession, org_id: str) -> None:
+        self.request = HTTPRequest(
+            hub.url.replace("https://", "wss://") + f"/api/v1/live?org={org_id}",
+            headers={
+                "Cookie": "; ".join(f"{k}={v}" for k, v in api.cookies.items()),
+                "Origin": hub.url,
+            },
+            ssl_options=api.ssl,
+        )
+        self.socket: Any = None
+
+    async def __aenter__(self) -> LiveWatch:
+        self.socket = await websocket_connect(self.request)
+        assert json.loads(await self.socket.read_message())["type"] == "hello"
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.socket.close()
+
+    async def until(self, wanted: Any, timeout: float = 5.0) -> dict[str, Any]:
+        """The first live message for which `wanted(message)` holds."""
+        async with asyncio.timeout(timeout):
+            while True:
+                message: dict[str, Any] = json.loads(await self.socket.read_message())
+                if wanted(message):
+                    return message
+
+
+def status_is(colour: str, connected: bool = True) -> Any:
+    def wanted(message: dict[str, Any]) -> bool:
+        appliance = message.get("appliance", {})
+        return bool(appliance.get("status") == colour and appliance.get("connected") is connected)
+
+    return wanted
+
+
+async def test_pairing_then_every_status_colour(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp
+) -> None:
+    """An unknown appliance gets a code; once added it is green, yellow for minor issues, red
+    for an expired licence and when offline."""
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    async with LiveWatch(hub, api, org_id) as live:
+        appliance, _ = await paired(hub, api, org_id)
+        await appliance.status()
+        await live.until(status_is("green"))
+        await appliance.status(low_memory=True, update_available=True)
+        await live.until(status_is("yellow"))
+        row = (await listed(api, org_id))["Brno gateway"]
+        assert row["reasons"] == ["Low memory", "Update available"]
+        assert row["pending"] == 2
+        await appliance.status(licence_expired=True)
+        await live.until(status_is("red"))
+        await appliance.status()
+        await live.until(status_is("green"))
+        await appliance.status(maintenance_expired=True)
+        await live.until(status_is("red"))
+        appliance.close()
+        await live.until(status_is("red", connected=False))
+    assert (await listed(api, org_id))["Brno gateway"]["reasons"] == ["Offline"]
+
+
+async def test_known_appliance_reconnects_with_welcome(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp
+) -> None:
+    """After pairing, a reconnect of the same key is welcomed at once (no new pairing)."""
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    appliance, _ = await paired(hub, api, org_id)
+    appliance.close()
+    again = await appliance.connect()
+    assert again.type == "welcome"
+    appliance.close()
+
+
+async def test_dashboard_socket_gets_live_updates(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp
+) -> None:
+    """A member's live socket receives the appliance's status change without reloading."""
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    appliance, appliance_id = await paired(hub, api, org_id)
+    request = HTTPRequest(
+        hub.url.replace("https://", "wss://") + f"/api/v1/live?org={org_id}",
+        headers={
+            "Cookie": "; ".join(f"{k}={v}" for k, v in api.cookies.items()),
+            "Origin": hub.url,
+        },
+        ssl_options=api.ssl,
+    )
+    live = await websocket_connect(request)
+    try:
+        assert json.loads(await live.read_message())["type"] == "hello"  # type: ignore[arg-type]
+        await appliance.status(update_available=True)
+        async with asyncio.timeout(5):
+            while True:
+                message = json.loads(await live.read_message())  # type: ignore[arg-type]
+                if message["type"] == "appliance" and message["appliance"]["status"] == "yellow":
+                    break
+        assert message["appliance"]["id"] == appliance_id
+    finally:
+        live.close()
+        appliance.close()
+
+
+async def test_removal_closes_the_socket_and_refuses_the_key(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp
+) -> None:
+    """Removing in the hub sends `remove`, closes within 5 s (4009) and refuses reconnects
+    (4003)."""
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    appliance, appliance_id = await paired(hub, api, org_id)
+    removed = await api.request(
+        "DELETE", f"/api/v1/organizations/{org_id}/appliances/{appliance_id}"
+    )
+    assert removed.status == 204
+    async with asyncio.timeout(5):
+        message = await appliance.receive()
+        assert message.type == "remove"
+        assert await appliance.closed() == 4009
+    assert await listed(api, org_id) == {}
+    refused = await appliance.connect()
+    assert refused.type == "error"
+    assert refused.body["code"] == "revoked_key"
+    assert await appliance.closed() == 4003
+
+
+async def test_removal_from_the_appliance(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp
+) -> None:
+    """The appliance's own "Remove from MyKerio" removes it from the organization."""
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    async with LiveWatch(hub, api, org_id) as live:
+        appliance, appliance_id = await paired(hub, api, org_id)
+        await appliance.send(Envelope.new("removed", {}))
+        assert await appliance.closed() == 4009
+        gone = await live.until(lambda message: message["type"] == "appliance_removed")
+        assert gone["id"] == appliance_id
+    assert await listed(api, org_id) == {}
+
+
+async def test_forged_proof_and_replayed_nonce_are_refused(hub: Hub) -> None:
+    """A proof with a bad signature closes with 4004; so does reusing a hello nonce."""
+    forger = appliance_for(hub)
+    answer = await forger.connect(forge=True)
+    assert (answer.type, answer.body["code"]) == ("error", "forged_proof")
+    assert await forger.closed() == 4004
+    honest = appliance_for(hub)
+    nonce = b"\x01" * 32
+    assert (await honest.connect(nonce=nonce)).type == "pairing"
+    honest.close()
+    replay = appliance_for(hub)
+    answer = await replay.connect(nonce=nonce)
+    assert (answer.type, answer.body["code"]) == ("error", "replayed_nonce")
+    assert await replay.closed() == 4004
+
+
+async def test_multi_server_is_refused_with_the_guides_message(hub: Hub) -> None:
+    """A Kerio Connect Multi-Server is refused (4005) with a message it can show."""
+    appliance = TestAppliance(hub.url, str(hub.config.data_dir / "tls" / "cert.pem"), "connect")
+    answer = await appliance.connect(multi_server=True)
+    assert answer.type == "refused"
+    assert "Multi-Server" in str(answer.body["message"])
+    assert await appliance.closed() == 4005
+
+
+async def test_other_organizations_do_not_see_an_appliance(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp
+) -> None:
+    """An appliance of organization A is invisible and untouchable for organization B."""
+    org_a = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    appliance, appliance_id = await paired(hub, api, org_a)
+    bob = api_session(hub)
+    org_b = await member(bob, smtp_server, "bob@other.example", "Bob Smith")
+    assert (await bob.get(f"/api/v1/organizations/{org_b}/appliances")).json["appliances"] == []
+    assert (await bob.get(f"/api/v1/organizations/{org_a}/appliances")).status == 404
+    for path in (
+        f"/api/v1/organizations/{org_b}/appliances/{appliance_id}",
+        f"/api/v1/organizations/{org_a}/appliances/{appliance_id}",
+    ):
+        assert (await bob.request("DELETE", path)).status == 404
+        assert (await bob.request("PATCH", path, {"name": "x"})).status == 404
+    assert "Brno gateway" in await listed(api, org_a)
+    appliance.close()
+
+
+async def test_rename_reaches_the_appliance(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp
+) -> None:
+    """Renaming in the hub tells the appliance its new name."""
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    appliance, appliance_id = await paired(hub, api, org_id)
+    renamed = await api.request(
+        "PATCH", f"/api/v1/organizations/{org_id}/appliances/{appliance_id}", {"name": "Prague"}
+    )
+    assert renamed.json["name"] == "Prague"
+    message = await appliance.receive()
+    assert (message.type, message.body["name"]) == ("rename", "Prague")
+    appliance.close()

@@ -1,0 +1,284 @@
+"""The appliance socket, `/appliance/v1/socket` (docs/protocol.md): handshake, then frames.
+
+The handler only moves frames. It runs the handshake with `mykerio.protocol` (version, the
+hub's signature, the appliance's proof, the replay ledger), asks the GateActor what the proven
+key is, then either starts the appliance's actor (`welcome`) or shows a pairing code and waits
+for a member to add it. After that every frame is decoded and told to the ApplianceActor, and
+the actor's messages go out through `send`, whose queue is bounded: an appliance that does not
+read is dropped (4008) instead of slowing anyone else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+import tornado.ioloop
+import tornado.websocket
+from pykka import ActorRef
+from pykka.messages import ProxyCall
+
+from actors.gate import Admission, PairingOffer
+from actors.runtime import answer
+from mykerio.appliances.view import ApplianceView
+from mykerio.models import Appliance
+from mykerio.protocol import identity
+from mykerio.protocol.envelope import MAX_MESSAGE_BYTES, Envelope, decode, encode
+from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
+from mykerio.protocol.link import HANDSHAKE_TIMEOUT, SEND_QUEUE_BYTES, SEND_QUEUE_MESSAGES
+from mykerio.protocol.versions import negotiate
+from web.openapi import op
+
+log = structlog.get_logger("web.appliance")
+MULTI_SERVER = (
+    "Kerio Connect Multi-Server cannot be added to MyKerio. Only Kerio Connect installed on "
+    "premises as a single server can be managed in MyKerio."
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ApplianceLinks:
+    """What the socket handler needs from the rest of the hub (built by the composition root)."""
+
+    gate: Callable[[], ActorRef[Any]]
+    connect: Callable[[Appliance, Any], Awaitable[ActorRef[Any]]]
+    hub_key_pem: bytes
+    nonces: identity.NonceLedger
+    waiting: WaitingAppliances
+    ask_timeout: float
+
+
+class WaitingAppliances:
+    """Sockets of unknown appliances waiting for a member to add them, by public key."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[bytes, ApplianceSocketHandler] = {}
+
+    def add(self, key: bytes, socket: ApplianceSocketHandler) -> None:
+        """Wait for `key` to be added."""
+        self._by_key[key] = socket
+
+    def discard(self, key: bytes, socket: ApplianceSocketHandler) -> None:
+        """Stop waiting (the socket closed)."""
+        if self._by_key.get(key) is socket:
+            del self._by_key[key]
+
+    def added(self, key: bytes, view: ApplianceView) -> None:
+        """A member added the appliance of `key`: welcome it on its waiting socket."""
+        socket = self._by_key.pop(key, None)
+        if socket is not None:
+            socket.welcome_added(view)
+
+
+class ApplianceSocketHandler(tornado.websocket.WebSocketHandler):
+    """One appliance connection."""
+
+    openapi = {
+        "get": op(
+            "The appliance socket (WebSocket over TLS); protocol in docs/protocol.md",
+            "appliances",
+            {"101": "Switching protocols"},
+        )
+    }
+
+    def initialize(self, links: ApplianceLinks, **_: Any) -> None:
+        """Store the hub's collaborators."""
+        self.links = links
+        self.state = "hello"
+        self.hello: Envelope | None = None
+        self.hub_nonce = b""
+        self.public_key = b""
+        self.actor: ActorRef[Any] | None = None
+        self.pending_writes = 0
+        self.pending_bytes = 0
+        self._deadline: Any = None
+
+    def check_origin(self, origin: str) -> bool:
+        """Appliances are not browsers: no Origin to check, no cookies used."""
+        return True
+
+    def get_compression_options(self) -> dict[str, Any] | None:
+        """Compress frames."""
+        return {}
+
+    def open(self, *args: str, **kwargs: str) -> None:
+        """Start the handshake clock."""
+        loop = tornado.ioloop.IOLoop.current()
+        self._deadline = loop.call_later(HANDSHAKE_TIMEOUT, self._handshake_timeout)
+
+    def _handshake_timeout(self) -> None:
+        if self.state in ("hello", "proof"):
+            self.close(CloseCode.TOO_SLOW, "handshake_timeout")
+
+    # The Link protocol, used by the ApplianceActor.
+    def send(self, envelope: Envelope) -> bool:
+        """Queue a message; close with 4008 if the appliance does not read fast enough."""
+        text = encode(envelope)
+        if (
+            self.pending_writes >= SEND_QUEUE_MESSAGES
+            or self.pending_bytes + len(text) > SEND_QUEUE_BYTES
+        ):
+            self.close(CloseCode.TOO_SLOW, "send_queue_full")
+            return False
+        try:
+            future = self.write_message(text)
+        except tornado.websocket.WebSocketClosedError:
+            return False
+        self.pending_writes += 1
+        self.pending_bytes += len(text)
+
+        def written(_: Any, size: int = len(text)) -> None:
+            self.pending_writes -= 1
+            self.pending_bytes -= size
+
+        future.add_done_callback(written)
+        return True
+
+    async def on_message(self, message: str | bytes) -> None:
+        """Decode, check against the state, and act."""
+        if isinstance(message, bytes):
+            self._fail(ProtocolError("bad_json", "binary frames are not allowed"))
+            return
+        try:
+            envelope = decode(message, max_bytes=MAX_MESSAGE_BYTES, sent_by="appliance")
+        except ProtocolError as error:
+            self._fail(error)
+            return
+        try:
+            await self._handle(envelope)
+        except ProtocolError as error:
+            self._fail(error)
+
+    async def _handle(self, envelope: Envelope) -> None:
+        if self.state == "hello" and envelope.type == "hello":
+            await self._on_hello(envelope)
+        elif self.state == "proof" and envelope.type == "proof":
+            await self._on_proof(envelope)
+        elif self.state == "pairing" and envelope.type == "pong":
+            return
+        elif self.state == "linked" and envelope.type in ("status", "pong", "removed"):
+            assert self.actor is not None
+            self.actor.tell(ProxyCall(attr_path=("received",), args=(envelope,), kwargs={}))
+        elif envelope.type == "error":
+            self.close(CloseCode.NORMAL, "peer_error")
+        else:
+            raise ProtocolError("unexpected_message", f"{envelope.type} is not expected now")
+
+    async def _on_hello(self, hello: Envelope) -> None:
+        body = hello.body
+        if body.get("multi_server") is True:
+            self.send(hello.reply("refused", {"code": "multi_server", "message": MULTI_SERVER}))
+            self.close(CloseCode.REFUSED, "multi_server")
+            return
+        versions = body.get("versions")
+        version = negotiate(
+            [int(v) for v in versions] if isinstance(versions, tuple | list) else []
+        )
+        appliance_nonce = identity.from_b64url(str(body["nonce"]))
+        if not self.links.nonces.use(appliance_nonce, time.monotonic()):
+            raise ProtocolError("replayed_nonce", "this nonce was used before")
+        self.hello = hello
+        self.hub_nonce = identity.new_nonce()
+        hub_public = identity.public_key_of(self.links.hub_key_pem)
+        signature = identity.sign_hub(self.links.hub_key_pem, appliance_nonce, self.hub_nonce)
+        self.state = "proof"
+        self.send(
+            hello.reply(
+                "challenge",
+                {
+                    "version": version,
+                    "nonce": identity.b64url(self.hub_nonce),
+                    "hub_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "hub_key": identity.b64url(hub_public),
+                    "hub_signature": identity.b64url(signature),
+                },
+            )
+        )
+
+    async def _on_proof(self, proof: Envelope) -> None:
+        assert self.hello is not None
+        public_key = identity.from_b64url(str(proof.body["public_key"]))
+        signature = identity.from_b64url(str(proof.body["signature"]))
+        appliance_nonce = identity.from_b64url(str(self.hello.body["nonce"]))
+        if not identity.verify_proof(public_key, signature, self.hub_nonce, appliance_nonce):
+            raise ProtocolError("forged_proof", "the proof does not verify")
+        self.public_key = public_key
+        admission: Admission = await self._gate("admit", public_key)
+        if admission.revoked:
+            raise ProtocolError("revoked_key", "this appliance was removed; pair it again")
+        if admission.appliance is not None:
+            await self._link(admission.appliance, re=proof.id)
+            return
+        body = self.hello.body
+        offer: PairingOffer = await self._gate(
+            "offer_pairing",
+            public_key,
+            str(body["product"]),
+            str(body["version"]),
+            str(body.get("name", "")),
+            self.request.remote_ip or "",
+        )
+        self.state = "pairing"
+        self.links.waiting.add(public_key, self)
+        self.send(
+            proof.reply(
+                "pairing",
+                {
+                    "code": offer.code,
+                    "link": offer.link,
+                    "expires_at": offer.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                },
+            )
+        )
+        log.info("appliance waiting to be added", key=identity.public_key_id(public_key))
+
+    def welcome_added(self, view: ApplianceView) -> None:
+        """A member added this appliance while it waited."""
+        tornado.ioloop.IOLoop.current().add_callback(self._welcome_after_add, view.id)
+
+    async def _welcome_after_add(self, appliance_id: str) -> None:
+        admission: Admission = await self._gate("admit", self.public_key)
+        if admission.appliance is not None and admission.appliance.id == appliance_id:
+            await self._link(admission.appliance, re=None)
+
+    async def _link(self, appliance: Appliance, *, re: str | None) -> None:
+        self.state = "linked"
+        if self._deadline is not None:
+            tornado.ioloop.IOLoop.current().remove_timeout(self._deadline)
+        hub_public = identity.public_key_of(self.links.hub_key_pem)
+        welcome = Envelope.new(
+            "welcome",
+            {
+                "appliance_id": appliance.id,
+                "name": appliance.name,
+                "hub_key": identity.b64url(hub_public),
+            },
+            re=re,
+        )
+        self.send(welcome)
+        self.actor = await self.links.connect(appliance, self)
+        log.info("appliance linked", appliance=appliance.id)
+
+    async def _gate(self, method: str, *args: Any) -> Any:
+        future = self.links.gate().ask(
+            ProxyCall(attr_path=(method,), args=args, kwargs={}), block=False
+        )
+        return await answer(future, timeout=self.links.ask_timeout)
+
+    def _fail(self, error: ProtocolError) -> None:
+        code = close_code_for(error)
+        log.info("appliance refused", code=error.code, close=int(code))
+        self.send(Envelope.new("error", {"code": error.code, "message": error.message}))
+        self.close(int(code), error.code)
+
+    def on_close(self) -> None:
+        """Tell the actor (the appliance is offline) or stop waiting for an add."""
+        if self._deadline is not None:
+            tornado.ioloop.IOLoop.current().remove_timeout(self._deadline)
+        if self.public_key:
+            self.links.waiting.discard(self.public_key, self)
+        if self.actor is not None:
+            self.actor.tell(ProxyCall(attr_path=("disconnected",), args=(), kwargs={}))
