@@ -19,7 +19,6 @@ from pykka.messages import ProxyCall
 
 from actors.runtime import LoopActor, LoopRuntime
 from mykerio.accounts.context import Client, Links
-from mykerio.accounts.validation import FieldError, clean_email
 from mykerio.appliances.roster import ApplianceRoster
 from mykerio.appliances.view import ApplianceView
 from mykerio.clock import Clock
@@ -35,15 +34,14 @@ from mykerio.models import (
     email_key,
     new_id,
 )
+from mykerio.organizations.invitations import InvitationDesk, invitation_view
 from mykerio.organizations.rules import (
-    INVITATION_VALID,
     DeletionSummary,
     InvitationView,
     MemberView,
     OrganizationView,
     clean_org_name,
 )
-from mykerio.security.tokens import new_token, token_hash
 from mykerio.store.base import Store
 
 SendMail = Callable[[Email], Awaitable[Any]]
@@ -63,10 +61,6 @@ class OrgEvent:
 
 
 Publish = Callable[[OrgEvent], None]
-
-
-def _when(value: datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
 class OrganizationActor(LoopActor):
@@ -91,6 +85,7 @@ class OrganizationActor(LoopActor):
         self._find_appliance = find_appliance
         self._roster: dict[str, ApplianceView] = {}
         self._appliances = ApplianceRoster(store, clock)
+        self._invitations = InvitationDesk(store, clock, links)
         self.org_id = org_id
         self._store = store
         self._clock = clock
@@ -138,24 +133,12 @@ class OrganizationActor(LoopActor):
                         person.id, person.email, person.full_name, membership.joined_at.isoformat()
                     )
                 )
-        now = self._clock.now()
-        invitations = []
-        for invitation in await self._store.invitations.pending(self.org_id, now):
-            inviter = await self._store.users.by_id(invitation.invited_by)
-            invitations.append(
-                InvitationView(
-                    invitation.id,
-                    invitation.email,
-                    inviter.email if inviter else "",
-                    invitation.expires_at.isoformat(),
-                )
-            )
         return OrganizationView(
             org.id,
             org.name,
             org.created_at.isoformat(),
             tuple(sorted(members, key=lambda m: m.email)),
-            tuple(invitations),
+            await self._invitations.listed(self.org_id),
         )
 
     async def rename(self, user: User, name: str, client: Client) -> Organization:
@@ -210,49 +193,23 @@ class OrganizationActor(LoopActor):
     async def invite(self, user: User, email: str, client: Client) -> InvitationView:
         """Invite an address; it gets an email with an "Accept invitation" link valid 7 days."""
         org = self._require_member(user)
-        address = clean_email(email)
-        invitee = await self._store.users.by_email(address)
-        if invitee is not None and invitee.id in self._members:
-            raise FieldError("email", f"{address} is already a member of {org.name}.")
-        now = self._clock.now()
-        token = new_token()
-        invitation = Invitation(
-            id=new_id(),
-            org_id=org.id,
-            email=address,
-            invited_by=user.id,
-            created_at=now,
-            expires_at=now + INVITATION_VALID,
-        )
-        try:
-            invitation = await self._store.invitations.add(invitation, token_hash(token))
-        except Conflict:
-            raise FieldError(
-                "email",
-                f"{address} is already invited to {org.name}. Resend the invitation instead.",
-            ) from None
-        await self._mail_invitation(user, org, invitation, token)
-        await self._record(user, client, "member_invited", address, "")
-        return InvitationView(invitation.id, address, user.email, invitation.expires_at.isoformat())
+        invitation, message = await self._invitations.create(org, user, email, set(self._members))
+        await self._send_mail(message)
+        await self._record(user, client, "member_invited", invitation.email, "")
+        return invitation_view(invitation, user.email)
 
     async def resend(self, user: User, invitation_id: str, client: Client) -> InvitationView:
         """Send the invitation again; its 7 days start over."""
         org = self._require_member(user)
-        invitation = await self._pending(invitation_id)
-        token = new_token()
-        invitation = await self._store.invitations.renew(
-            invitation.id, token_hash(token), self._clock.now() + INVITATION_VALID
-        )
-        await self._mail_invitation(user, org, invitation, token)
+        invitation, message = await self._invitations.renew(org, user, invitation_id)
+        await self._send_mail(message)
         await self._record(user, client, "invitation_resent", invitation.email, "")
-        return InvitationView(
-            invitation.id, invitation.email, user.email, invitation.expires_at.isoformat()
-        )
+        return invitation_view(invitation, user.email)
 
     async def revoke(self, user: User, invitation_id: str, client: Client) -> None:
         """Withdraw the invitation: every link sent for it stops working."""
         self._require_member(user)
-        invitation = await self._pending(invitation_id)
+        invitation = await self._invitations.pending(self.org_id, invitation_id)
         if await self._store.invitations.delete(invitation.id):
             await self._record(user, client, "invitation_revoked", invitation.email, "")
 
@@ -261,28 +218,14 @@ class OrganizationActor(LoopActor):
 
         Needs no membership: holding the invitation's link is the permission.
         """
-        invitation = await self._store.invitations.by_id(invitation_id)
-        if (
-            self._org is None
-            or invitation is None
-            or invitation.org_id != self.org_id
-            or invitation.expires_at <= self._clock.now()
-        ):
-            raise NotFound("This invitation is no longer valid.")
+        invitation = await self._valid_invitation(invitation_id)
         inviter = await self._store.users.by_id(invitation.invited_by)
+        assert self._org is not None
         return invitation.email, self._org.name, inviter.full_name if inviter else "Someone"
 
     async def accept(self, user: User, invitation_id: str, client: Client) -> Organization:
         """Join through an invitation sent to the user's own address."""
-        if self._org is None:
-            raise NotFound("This invitation is no longer valid.")
-        invitation = await self._store.invitations.by_id(invitation_id)
-        if (
-            invitation is None
-            or invitation.org_id != self.org_id
-            or invitation.expires_at <= self._clock.now()
-        ):
-            raise NotFound("This invitation is no longer valid.")
+        invitation = await self._valid_invitation(invitation_id)
         if email_key(invitation.email) != email_key(user.email):
             raise Forbidden(
                 f"This invitation was sent to {invitation.email}. Log in with that address to "
@@ -296,6 +239,7 @@ class OrganizationActor(LoopActor):
             )
             self._members[user.id] = membership
         await self._record(user, client, "invitation_accepted", user.email, "")
+        assert self._org is not None  # checked above; one message at a time, so still set
         return self._org
 
     async def remove(self, user: User, member_id: str, client: Client) -> None:
@@ -406,28 +350,13 @@ class OrganizationActor(LoopActor):
         view = self._roster.pop(appliance_id)
         self._publish(OrgEvent("appliance_removed", self.org_id, tuple(self._members), view))
 
-    async def _pending(self, invitation_id: str) -> Invitation:
-        invitation = await self._store.invitations.by_id(invitation_id)
-        if (
-            invitation is None
-            or invitation.org_id != self.org_id
-            or invitation.expires_at <= self._clock.now()
-        ):
-            raise NotFound(f"invitation {invitation_id}")
-        return invitation
-
-    async def _mail_invitation(
-        self, user: User, org: Organization, invitation: Invitation, token: str
-    ) -> None:
-        await self._send_mail(
-            templates.invitation(
-                invitation.email,
-                user.full_name,
-                org.name,
-                self._links.accept_invitation(token),
-                _when(invitation.expires_at),
-            )
-        )
+    async def _valid_invitation(self, invitation_id: str) -> Invitation:
+        if self._org is None:
+            raise NotFound("This invitation is no longer valid.")
+        try:
+            return await self._invitations.pending(self.org_id, invitation_id)
+        except NotFound:
+            raise NotFound("This invitation is no longer valid.") from None
 
     async def _record(
         self, user: User, client: Client, action: str, target: str, detail: str
