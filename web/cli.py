@@ -1,4 +1,4 @@
-"""The `mykerio` command: `mykerio serve` runs the hub; later commands join here."""
+"""The `mykerio` command: `mykerio serve` runs the hub, `mykerio simulate` simulated appliances."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import argparse
 import sys
 
 import mykerio
+from mykerio.agent.cli import add_simulate_arguments
+from mykerio.agent.cli import run as run_simulate
 from web.__main__ import add_serve_arguments, run
 
 
@@ -20,9 +22,15 @@ def main(argv: list[str] | None = None) -> int:
         "serve", help="run the hub (HTTPS dashboard, API, appliance sockets)"
     )
     add_serve_arguments(serve)
+    simulate = commands.add_parser(
+        "simulate", help="run simulated Kerio appliances that link to a hub"
+    )
+    add_simulate_arguments(simulate)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return run(args)
+    if args.command == "simulate":
+        return run_simulate(args)
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -17,6 +17,7 @@ from tests.api_client import ApiSession
 from tests.appliance_client import TestAppliance
 from tests.conftest import api_session
 from tests.smtp_server import LoopbackSmtp
+from tests.web.live_watch import LiveWatch
 from tests.web.org_helpers import member
 from web.hub import Hub
 
@@ -59,37 +60,6 @@ async def listed(api: ApiSession, org_id: str) -> dict[str, Any]:
     return {a["name"]: a for a in result.json["appliances"]}
 
 
-class LiveWatch:
-    """A member's dashboard socket, to await the hub's live updates instead of polling."""
-
-    def __init__(self, hub: Hub, api: ApiSession, org_id: str) -> None:
-        self.request = HTTPRequest(
-            hub.url.replace("https://", "wss://") + f"/api/v1/live?org={org_id}",
-            headers={
-                "Cookie": "; ".join(f"{k}={v}" for k, v in api.cookies.items()),
-                "Origin": hub.url,
-            },
-            ssl_options=api.ssl,
-        )
-        self.socket: Any = None
-
-    async def __aenter__(self) -> LiveWatch:
-        self.socket = await websocket_connect(self.request)
-        assert json.loads(await self.socket.read_message())["type"] == "hello"
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        self.socket.close()
-
-    async def until(self, wanted: Any, timeout: float = 5.0) -> dict[str, Any]:
-        """The first live message for which `wanted(message)` holds."""
-        async with asyncio.timeout(timeout):
-            while True:
-                message: dict[str, Any] = json.loads(await self.socket.read_message())
-                if wanted(message):
-                    return message
-
-
 def status_is(colour: str, connected: bool = True) -> Any:
     def wanted(message: dict[str, Any]) -> bool:
         appliance = message.get("appliance", {})
@@ -104,7 +74,7 @@ async def test_pairing_then_every_status_colour(
     """An unknown appliance gets a code; once added it is green, yellow for minor issues, red
     for an expired licence and when offline."""
     org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
-    async with LiveWatch(hub, api, org_id) as live:
+    async with LiveWatch(api, org_id) as live:
         appliance, _ = await paired(hub, api, org_id)
         await appliance.status()
         await live.until(status_is("green"))
@@ -192,7 +162,7 @@ async def test_removal_from_the_appliance(
 ) -> None:
     """The appliance's own "Remove from MyKerio" removes it from the organization."""
     org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
-    async with LiveWatch(hub, api, org_id) as live:
+    async with LiveWatch(api, org_id) as live:
         appliance, appliance_id = await paired(hub, api, org_id)
         await appliance.send(Envelope.new("removed", {}))
         assert await appliance.closed() == 4009

@@ -1,0 +1,135 @@
+"""`mykerio simulate` and `python -m mykerio.agent`: run simulated appliances against a hub.
+
+`add_simulate_arguments` declares the flags (the `mykerio` command in `web/cli.py` adds them to
+its `simulate` subcommand), `run` turns parsed flags into a `FleetOptions` and runs the fleet
+until SIGINT or SIGTERM, `main` is the stand-alone entry point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from mykerio.agent.endpoint import HubEndpoint
+from mykerio.agent.fleet import FleetOptions, run_fleet
+from mykerio.agent.profile import Profile
+from mykerio.logs import configure_logging
+from mykerio.protocol.messages import NAME_CHARS, PRODUCTS
+
+DEFAULT_VERSION = "9.4.0"
+
+
+def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of `simulate`."""
+    parser.add_argument("--product", choices=PRODUCTS, default="control", help="default: control")
+    parser.add_argument(
+        "--version",
+        dest="product_version",
+        default=DEFAULT_VERSION,
+        metavar="VERSION",
+        help=f"product version (default: {DEFAULT_VERSION})",
+    )
+    parser.add_argument("--hub", required=True, metavar="URL", help="e.g. https://localhost:8443")
+    parser.add_argument(
+        "--state", required=True, type=Path, metavar="DIR", help="the appliance's state directory"
+    )
+    parser.add_argument("--serial", help="a Kerio Control hardware box's serial, e.g. SRLNMR123456")
+    parser.add_argument("--name", help="host name offered as the default name (default: this host)")
+    parser.add_argument(
+        "--multi-server", action="store_true", help="a Kerio Connect Multi-Server (the hub refuses)"
+    )
+    parser.add_argument(
+        "--count", type=int, default=1, metavar="N", help="run N appliances (state in DIR/0..N-1)"
+    )
+    parser.add_argument(
+        "--ui-port",
+        type=int,
+        metavar="N",
+        help="admin UI port, 0 = any (default: 0 for one appliance, no UI with --count);"
+        " with --count, appliance i listens on N+i",
+    )
+    parser.add_argument("--ui-address", default="127.0.0.1", help="admin UI address")
+    trust = parser.add_mutually_exclusive_group()
+    trust.add_argument("--cafile", metavar="FILE", help="trust the hub certificate(s) in FILE")
+    trust.add_argument(
+        "--insecure", action="store_true", help="do not check the hub's certificate (dev only)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="do not print status changes")
+    parser.add_argument(
+        "--log-level", choices=("debug", "info", "warning"), default="warning", help="log level"
+    )
+
+
+def options_from(args: argparse.Namespace) -> FleetOptions:
+    """The fleet the flags describe; `ValueError` with a message for people if they clash."""
+    if args.count < 1:
+        raise ValueError("--count must be at least 1")
+    if args.serial is not None and args.count > 1:
+        raise ValueError("--serial names one hardware box; use it without --count")
+    ui_port = args.ui_port if args.ui_port is not None or args.count > 1 else 0
+    if ui_port is not None and not 0 <= ui_port <= 65535 - (args.count - 1):
+        raise ValueError("--ui-port must leave room for one port per appliance")
+    profile = Profile(
+        product=args.product,
+        version=args.product_version,
+        host_name=(args.name or socket.gethostname() or "kerio")[:NAME_CHARS],
+        serial=args.serial,
+        multi_server=args.multi_server,
+    )
+    endpoint = HubEndpoint.of(args.hub, cafile=args.cafile, insecure=args.insecure)
+    return FleetOptions(
+        profile=profile,
+        endpoint=endpoint,
+        state_dir=args.state,
+        count=args.count,
+        ui_port=ui_port,
+        ui_address=args.ui_address,
+    )
+
+
+async def simulate(options: FleetOptions, *, quiet: bool = False) -> int:
+    """Run the fleet until SIGINT or SIGTERM; the exit status."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await run_fleet(options, stop, None if quiet else sys.stdout)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `simulate` with parsed flags; bad flags or an unusable state exit 2 with a message."""
+    try:
+        options = options_from(args)
+    except (ValueError, OSError) as error:
+        sys.stderr.write(f"mykerio simulate: {error}\n")
+        return 2
+    configure_logging("auto", args.log_level)
+    _allow_many_sockets(options.count)
+    try:
+        return asyncio.run(simulate(options, quiet=args.quiet))
+    except (ValueError, OSError) as error:  # a broken state directory, a UI port in use
+        sys.stderr.write(f"mykerio simulate: {error}\n")
+        return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m mykerio.agent`: the same flags as `mykerio simulate`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m mykerio.agent",
+        description="Simulated Kerio appliances that link to a MyKerio hub.",
+    )
+    add_simulate_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def _allow_many_sockets(count: int) -> None:
+    """Raise the open-file soft limit to the hard limit when many appliances need sockets."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if count * 2 + 64 > soft and soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

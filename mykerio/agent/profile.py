@@ -1,0 +1,74 @@
+"""What a simulated appliance is: product, product version, host name, serial, Multi-Server.
+
+A `Profile` is fixed for the life of the process; it fills the `hello` message and names the
+product in the texts the appliance shows ("Ready. You can manage this Kerio Control in MyKerio").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from mykerio.protocol.envelope import JsonValue
+from mykerio.protocol.identity import b64url
+from mykerio.protocol.messages import NAME_CHARS, PRODUCTS
+from mykerio.protocol.versions import PROTOCOL_VERSIONS
+
+Product = Literal["control", "connect", "operator"]
+
+PRODUCT_TITLES: dict[str, str] = {
+    "control": "Kerio Control",
+    "connect": "Kerio Connect",
+    "operator": "Kerio Operator",
+}
+
+_SERIAL = re.compile(r"[A-Z0-9]{12}")
+_VERSION = re.compile(r"[0-9A-Za-z.+-]{1,32}")
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """One simulated appliance's fixed facts; `ValueError` when they cannot be true together."""
+
+    product: Product
+    version: str
+    host_name: str | None = None
+    serial: str | None = None
+    multi_server: bool = False
+
+    def __post_init__(self) -> None:
+        if self.product not in PRODUCTS:
+            raise ValueError("the product is one of " + ", ".join(PRODUCTS))
+        if not _VERSION.fullmatch(self.version):
+            raise ValueError("the version is up to 32 letters, digits and . + -, like 9.4.0")
+        if self.host_name is not None and not 1 <= len(self.host_name) <= NAME_CHARS:
+            raise ValueError(f"the host name is 1 to {NAME_CHARS} characters")
+        if self.serial is not None:
+            if not _SERIAL.fullmatch(self.serial):
+                raise ValueError("a serial number is 12 capital letters or digits")
+            if self.product != "control":
+                raise ValueError("only a Kerio Control hardware box has a serial number")
+        if self.multi_server and self.product != "connect":
+            raise ValueError("only Kerio Connect can be a Multi-Server")
+
+    @property
+    def title(self) -> str:
+        """The product's name as people read it: "Kerio Control"."""
+        return PRODUCT_TITLES[self.product]
+
+    def hello_body(self, nonce: bytes) -> dict[str, JsonValue]:
+        """The body of `hello` for a connection that uses `nonce`."""
+        body: dict[str, JsonValue] = {
+            "versions": list(PROTOCOL_VERSIONS),
+            "nonce": b64url(nonce),
+            "product": self.product,
+            "version": self.version,
+        }
+        if self.host_name is not None:
+            body["name"] = self.host_name
+        if self.serial is not None:
+            body["serial"] = self.serial
+        if self.multi_server:
+            body["multi_server"] = True
+        return body

@@ -1,0 +1,381 @@
+"""One socket to the hub: connect, handshake, then the messages of the pairing and linked states.
+
+A `Session` lives for one connection (docs/protocol.md sections 4-6). It sends `hello`, checks
+the hub's `challenge` (the hub key must be the pinned one, when there is one, and its signature
+must verify, else `error forged_proof` and close 4004), answers with `proof`, then follows the
+state table: `pairing` and `welcome` while not yet added; `ping`, `rename`, `remove` and
+`refused` once linked. What the hub says goes to the `SessionEvents` (the link); the session
+itself keeps no settings. It ends with an `Ending`: the close code and, in words, what went
+wrong. Outgoing messages are bounded like the hub's send queue (64 messages or 1 MiB waiting).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import NoReturn, Protocol
+
+import structlog
+from tornado.httpclient import HTTPClientError, HTTPRequest
+from tornado.iostream import StreamClosedError
+from tornado.websocket import (
+    WebSocketClientConnection,
+    WebSocketClosedError,
+    WebSocketError,
+    websocket_connect,
+)
+
+from mykerio.agent.endpoint import HubEndpoint, Timings
+from mykerio.agent.profile import Profile
+from mykerio.clock import Clock
+from mykerio.protocol import link
+from mykerio.protocol.envelope import MAX_MESSAGE_BYTES, Envelope, decode, encode
+from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
+from mykerio.protocol.identity import (
+    b64url,
+    from_b64url,
+    new_nonce,
+    public_key_of,
+    sign_proof,
+    verify_hub,
+)
+from mykerio.protocol.status import Knobs
+from mykerio.protocol.versions import PROTOCOL_VERSIONS
+
+ABNORMAL_CLOSURE = 1006  # RFC 6455: no close frame (the socket dropped, or never opened)
+HUB_IDENTITY_CHANGED = "hub identity changed"
+CLOCK_SKEW_WARNING = timedelta(minutes=5)
+
+_PAIRING_STATE = frozenset({"ping", "pairing", "welcome"})
+_LINKED_STATE = frozenset({"ping", "rename", "remove", "refused"})
+_CONNECT_ERRORS = (OSError, HTTPClientError, StreamClosedError, WebSocketError)
+_HUB_CLOSES: dict[int, str] = {
+    CloseCode.NORMAL: "the hub closed the connection",
+    CloseCode.GOING_AWAY: "the hub is restarting",
+    CloseCode.SUPERSEDED: "a newer connection with this appliance's key replaced this one",
+    CloseCode.TOO_SLOW: "the hub found this connection too slow",
+    ABNORMAL_CLOSURE: "the connection dropped",
+}
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """How a session ended: the close code, what went wrong in words (None if nothing did),
+    when the handshake finished (monotonic seconds; None if it never did) and when it ended."""
+
+    close_code: int
+    problem: str | None
+    handshake_done_at: float | None
+    ended_at: float
+
+
+class SessionEvents(Protocol):
+    """What a session reports about the hub's messages (the link implements it)."""
+
+    def on_pairing(self, add_link: str) -> None:
+        """The hub does not know this key yet: `add_link` adds the appliance."""
+
+    def on_welcome(
+        self, appliance_id: str, name: str, organization: str | None, hub_key: bytes
+    ) -> None:
+        """The hub knows this appliance; pin `hub_key`."""
+
+    def on_rename(self, name: str) -> None:
+        """The appliance was renamed in the hub."""
+
+    def on_remove(self) -> None:
+        """The appliance was removed in the hub."""
+
+    def on_refused(self, code: str, message: str) -> None:
+        """The hub refused what the appliance asked (e.g. linking a Multi-Server)."""
+
+
+class _Closed(Exception):
+    """The socket is closed (or closing); nothing more will be read."""
+
+
+class Session:
+    """One connection to the hub, from `hello` to the close; `run` it once."""
+
+    def __init__(
+        self,
+        endpoint: HubEndpoint,
+        profile: Profile,
+        private_pem: bytes,
+        pinned_hub_key: bytes | None,
+        knobs: Callable[[], Knobs],
+        events: SessionEvents,
+        *,
+        clock: Clock,
+        timings: Timings,
+    ) -> None:
+        self._endpoint = endpoint
+        self._profile = profile
+        self._private_pem = private_pem
+        self._pinned_hub_key = pinned_hub_key
+        self._knobs = knobs
+        self._events = events
+        self._clock = clock
+        self._timings = timings
+        self._conn: WebSocketClientConnection | None = None
+        self._closed_with: int | None = None
+        self._problem: str | None = None
+        self._handshake_done_at: float | None = None
+        self._linked = False
+        self._queued_messages = 0
+        self._queued_bytes = 0
+        self._remove_timer: asyncio.TimerHandle | None = None
+        self._ended = False  # the socket has closed: nothing more will come
+
+    @property
+    def linked(self) -> bool:
+        """Whether the hub welcomed this appliance on this connection (and it is still open)."""
+        return self._linked and self._closed_with is None
+
+    async def run(self) -> Ending:
+        """Connect, talk until the socket closes, and say how it ended."""
+        request = HTTPRequest(
+            self._endpoint.socket_url,
+            ssl_options=self._endpoint.ssl_context,
+            connect_timeout=self._timings.handshake,
+            request_timeout=self._timings.handshake,
+        )
+        try:
+            conn = await websocket_connect(request, max_message_size=MAX_MESSAGE_BYTES)
+        except _CONNECT_ERRORS as error:
+            log.info("cannot reach the hub", error=_describe(error))
+            return self._ending(ABNORMAL_CLOSURE, f"cannot reach the hub ({_describe(error)})")
+        self._conn = conn
+        try:
+            if self._closed_with is not None:  # closed while connecting
+                conn.close(self._closed_with)
+                raise _Closed
+            await self._converse()
+        except ProtocolError as error:
+            self._fail(error)
+        except _Closed:
+            pass
+        finally:
+            self._linked = False
+            if self._remove_timer is not None:
+                self._remove_timer.cancel()
+            await self._drain(conn)
+            conn.close()  # also when the hub closed first: a connection left open warns
+        code = self._closed_with or conn.close_code or ABNORMAL_CLOSURE
+        if self._closed_with is None:
+            self._note(_HUB_CLOSES.get(code, f"the hub closed the connection ({code})"))
+        return self._ending(code, self._problem)
+
+    def send_status(self) -> None:
+        """Send `status` with the current knobs, if linked (the hub wants it only then)."""
+        if self.linked:
+            self._send(Envelope.new("status", {"knobs": self._knobs().to_json()}))
+
+    def send_removed(self) -> bool:
+        """Say "Remove from MyKerio" was clicked, if linked; the hub then closes with 4009.
+
+        If the hub does not close within the removal deadline, the appliance closes itself.
+        """
+        if not self.linked:
+            return False
+        self._send(Envelope.new("removed", {}))
+        loop = asyncio.get_running_loop()
+        self._remove_timer = loop.call_later(
+            self._timings.remove_close, self.close, CloseCode.REMOVED, "removed"
+        )
+        return True
+
+    def close(self, code: int, reason: str) -> None:
+        """Close the socket with `code` (once; later calls do nothing)."""
+        if self._closed_with is not None:
+            return
+        self._closed_with = code
+        if self._conn is not None:
+            self._conn.close(code, reason)
+
+    async def _converse(self) -> None:
+        deadline = asyncio.get_running_loop().time() + self._timings.handshake
+        nonce = new_nonce()
+        hello = Envelope.new("hello", self._profile.hello_body(nonce))
+        self._send(hello)
+        challenge = await self._next({"challenge", "refused"}, deadline)
+        if challenge.type == "refused":
+            self._handle(challenge, b"")
+            await self._until_closed()
+        hub_key = self._check_challenge(challenge, hello, nonce)
+        hub_nonce = from_b64url(str(challenge.body["nonce"]))
+        proof = {
+            "public_key": b64url(public_key_of(self._private_pem)),
+            "signature": b64url(sign_proof(self._private_pem, hub_nonce, nonce)),
+        }
+        self._send(challenge.reply("proof", proof))
+        # The hub may refuse right after `hello`, so a `refused` can cross our `proof`.
+        message = await self._next({"welcome", "pairing", "refused"}, deadline)
+        while True:
+            self._handle(message, hub_key)
+            if message.type == "refused" and not self._linked:
+                await self._until_closed()
+            expected = _LINKED_STATE if self._linked else _PAIRING_STATE
+            message = await self._next(expected, None)
+
+    def _check_challenge(self, challenge: Envelope, hello: Envelope, nonce: bytes) -> bytes:
+        """The hub key of a `challenge` that answers `hello` and proves the hub; else raise."""
+        body = challenge.body
+        if challenge.re != hello.id:
+            raise ProtocolError("unexpected_message", "the challenge does not answer the hello")
+        if body["version"] not in PROTOCOL_VERSIONS:
+            raise ProtocolError("unsupported_version", "the hub chose a version not offered")
+        hub_key = from_b64url(str(body["hub_key"]))
+        signature = from_b64url(str(body["hub_signature"]))
+        hub_nonce = from_b64url(str(body["nonce"]))
+        pinned = self._pinned_hub_key
+        if pinned is not None and hub_key != pinned:
+            self._note(HUB_IDENTITY_CHANGED)
+            raise ProtocolError("forged_proof", "the hub key is not the pinned one")
+        if not verify_hub(hub_key, signature, nonce, hub_nonce):
+            self._note(HUB_IDENTITY_CHANGED if pinned else "the hub's signature does not verify")
+            raise ProtocolError("forged_proof", "the hub signature does not verify")
+        self._warn_on_skew(str(body["hub_time"]))
+        return hub_key
+
+    def _handle(self, message: Envelope, hub_key: bytes) -> None:
+        body = message.body
+        if message.type == "ping":
+            self._send(message.reply("pong", {}))
+        elif message.type == "pairing":
+            self._mark_handshake_done()
+            self._events.on_pairing(str(body["link"]))
+        elif message.type == "welcome":
+            if from_b64url(str(body["hub_key"])) != hub_key:
+                self._note(HUB_IDENTITY_CHANGED)
+                raise ProtocolError("forged_proof", "the welcome names another hub key")
+            self._mark_handshake_done()
+            organization = body.get("organization")
+            self._events.on_welcome(
+                str(body["appliance_id"]),
+                str(body["name"]),
+                None if organization is None else str(organization),
+                hub_key,
+            )
+            self._linked = True
+            self.send_status()
+        elif message.type == "rename":
+            self._events.on_rename(str(body["name"]))
+        elif message.type == "remove":
+            self._events.on_remove()
+            self.close(CloseCode.REMOVED, "removed")
+        elif message.type == "refused":
+            self._note(str(body["message"]))
+            self._events.on_refused(str(body["code"]), str(body["message"]))
+
+    async def _until_closed(self) -> NoReturn:
+        """After a refusal in the handshake: wait for the hub to close (4005)."""
+        while True:
+            await self._next((), None)
+
+    async def _next(self, expected: Collection[str], deadline: float | None) -> Envelope:
+        """The next message of an `expected` type; a hub's `error` is noted and skipped."""
+        while True:
+            if deadline is None:
+                timeout = self._timings.silence
+            else:
+                timeout = max(0.0, deadline - asyncio.get_running_loop().time())
+            message = await self._receive(timeout)
+            if message.type == "error":
+                log.info("the hub reported an error", code=message.body["code"])
+                self._note(f"the hub reported: {message.body['message']}")
+            elif message.type in expected:
+                return message
+            else:
+                raise ProtocolError("unexpected_message", f"{message.type} was not expected now")
+
+    async def _receive(self, timeout: float) -> Envelope:
+        if self._conn is None or self._closed_with is not None:
+            raise _Closed
+        try:
+            frame = await asyncio.wait_for(self._conn.read_message(), timeout)
+        except TimeoutError:
+            self._note("the hub stopped answering")
+            self.close(CloseCode.TOO_SLOW, "too_slow")
+            raise _Closed from None
+        if frame is None:
+            self._ended = True
+            raise _Closed
+        if isinstance(frame, bytes):
+            raise ProtocolError("bad_envelope", "binary frames are not part of the protocol")
+        return decode(frame, sent_by="hub")
+
+    def _send(self, envelope: Envelope) -> None:
+        if self._conn is None or self._closed_with is not None:
+            return
+        text = encode(envelope)
+        size = len(text.encode("utf-8"))
+        over_messages = self._queued_messages >= link.SEND_QUEUE_MESSAGES
+        if over_messages or self._queued_bytes + size > link.SEND_QUEUE_BYTES:
+            self._note("the hub does not read what the appliance sends")
+            self.close(CloseCode.TOO_SLOW, "too_slow")
+            return
+        try:
+            written = self._conn.write_message(text)
+        except WebSocketClosedError:
+            return
+        self._queued_messages += 1
+        self._queued_bytes += size
+        written.add_done_callback(lambda done: self._written(done, size))
+
+    def _written(self, done: asyncio.Future[None], size: int) -> None:
+        self._queued_messages -= 1
+        self._queued_bytes -= size
+        if not done.cancelled() and done.exception() is not None:
+            # A write to a socket that closed meanwhile; the read loop sees the close.
+            log.debug("a write to the hub failed", error=_describe(done.exception()))
+
+    def _fail(self, error: ProtocolError) -> None:
+        """Tell the hub what it got wrong (while the socket takes it) and close."""
+        log.info("protocol error from the hub", code=error.code)
+        self._note(f"the hub sent something this appliance does not understand ({error.code})")
+        self._send(Envelope.new("error", {"code": error.code, "message": error.message}))
+        self.close(close_code_for(error), error.code)
+
+    async def _drain(self, conn: WebSocketClientConnection) -> None:
+        """Read until the close completes, so the hub sees a clean close handshake.
+
+        Bounded like Tornado bounds a close handshake (a few seconds), here by `remove_close`.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timings.remove_close
+        while not self._ended and loop.time() < deadline:
+            try:
+                frame = await asyncio.wait_for(conn.read_message(), deadline - loop.time())
+            except TimeoutError:
+                return
+            self._ended = frame is None
+
+    def _mark_handshake_done(self) -> None:
+        if self._handshake_done_at is None:
+            self._handshake_done_at = self._clock.monotonic()
+
+    def _note(self, problem: str) -> None:
+        """Remember what went wrong; the first problem is the one the user is shown."""
+        if self._problem is None:
+            self._problem = problem
+
+    def _warn_on_skew(self, hub_time: str) -> None:
+        skew = abs(datetime.fromisoformat(hub_time) - self._clock.now())
+        if skew > CLOCK_SKEW_WARNING:
+            log.warning("the hub's clock differs from ours", skew_seconds=skew.total_seconds())
+
+    def _ending(self, code: int, problem: str | None) -> Ending:
+        return Ending(code, problem, self._handshake_done_at, self._clock.monotonic())
+
+
+def _describe(error: BaseException | None) -> str:
+    """A short text for a connection error: its type and message, no secrets in either."""
+    if error is None:
+        return "unknown error"
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
