@@ -1,0 +1,86 @@
+"""Adding a simulated appliance from its "add this appliance" link, in Chromium, with the
+simulator running as its own process; its status knobs then recolour the dashboard live."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from pathlib import Path
+
+from playwright.async_api import BrowserContext, expect
+
+from tests.e2e.test_organizations import register_and_log_in
+from tests.smtp_server import LoopbackSmtp
+from web.hub import Hub
+
+
+async def read_until(stream: asyncio.StreamReader, pattern: str) -> re.Match[str]:
+    """The first line of the simulator's output matching `pattern` (bounded)."""
+    async with asyncio.timeout(20):
+        while True:
+            line = (await stream.readline()).decode()
+            if not line:
+                raise AssertionError("the simulator exited")
+            found = re.search(pattern, line)
+            if found:
+                return found
+
+
+async def test_add_a_simulated_appliance_from_its_link(
+    hub: Hub, page_context: BrowserContext, smtp_server: LoopbackSmtp, tmp_path: Path
+) -> None:
+    """The simulator shows its add link; a member opens it, names the appliance and adds it;
+    the simulator says Ready and the dashboard shows it green, then yellow for low memory."""
+    page = await page_context.new_page()
+    await register_and_log_in(hub, page, smtp_server, "Ana Novak", "ana@acme.example")
+    simulator = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "mykerio.agent",
+        "--hub",
+        hub.url,
+        "--state",
+        str(tmp_path / "box"),
+        "--cafile",
+        str(hub.config.data_dir / "tls" / "cert.pem"),
+        "--ui-port",
+        "0",
+        "--name",
+        "gw-brno",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert simulator.stdout is not None
+        ui = (await read_until(simulator.stdout, r"Admin UI: (\S+)")).group(1)
+        link = (await read_until(simulator.stdout, r"(https://\S+/appliances/add#code=\S+)")).group(
+            1
+        )
+        # The hub's public URL names the default port; this test's hub has its own.
+        await page.goto(hub.url + "/" + link.split("/", 3)[3])
+        await expect(page.get_by_role("heading", name="Add a New Appliance")).to_be_visible()
+        await expect(page.locator("#add-about")).to_contain_text("Kerio Control 9.4.0")
+        await expect(page.get_by_label("Name")).to_have_value("gw-brno")
+        await page.get_by_label("Name").fill("Brno gateway")
+        await page.get_by_role("button", name="Add").click()
+        await expect(page.get_by_role("heading", name="Appliances")).to_be_visible()
+        row = page.locator("#appliances tbody tr", has_text="Brno gateway")
+        await expect(row).to_have_attribute("data-status", "green")
+        await expect(row).to_contain_text("Kerio Control 9.4.0")
+
+        box = await page_context.new_page()
+        await box.goto(ui)
+        await expect(box.locator("#status-text")).to_have_text(
+            "Ready. You can manage this Kerio Control in MyKerio"
+        )
+        await box.locator('[data-knob="low_memory"]').check()
+        await expect(row).to_have_attribute("data-status", "yellow")
+        await expect(row).to_contain_text("1 notification pending")
+        await expect(row.locator(".bullet")).to_have_attribute("title", "Low memory")
+    finally:
+        simulator.terminate()
+        async with asyncio.timeout(10):
+            await simulator.wait()
