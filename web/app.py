@@ -94,8 +94,8 @@ def build_routes(
         account_route("/api/v1/me/phone/remove", api_settings.PhoneRemoveHandler),
         account_route("/api/v1/me/notifications", api_settings.NotificationsHandler),
         account_route("/api/v1/audit", api_audit.AuditHandler),
-        org_route("/organizations", pages.OrganizationsPage),
-        org_route("/invitations/accept", pages.InvitationPage),
+        account_route("/organizations", pages.OrganizationsPage),
+        account_route("/invitations/accept", pages.InvitationPage),
         Route(
             "/api/v1/live",
             LiveSocketHandler,
@@ -132,7 +132,7 @@ def build_routes(
         org_route("/api/v1/invitations/accept", api_organizations.AcceptInvitationHandler),
         org_route("/api/v1/invitations/preview", api_organizations.InvitationPreviewHandler),
         org_route("/api/v1/me/organization", api_organizations.SelectedOrganizationHandler),
-        org_route("/appliances/add", pages.AddAppliancePage),
+        account_route("/appliances/add", pages.AddAppliancePage),
         org_route("/api/v1/organizations/{org_id}/appliances", api_appliances.AppliancesHandler),
         org_route(
             "/api/v1/organizations/{org_id}/appliances/{appliance_id}",

@@ -176,20 +176,12 @@ class OrganizationsPage(PageHandler):
     needs_login = True
     openapi = _page("Organizations (HTML; login required)")
 
-    def initialize(self, organizations: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
-        """Organizations are read by the page's script through the API."""
-        super().initialize(**kwargs)
-
 
 class InvitationPage(PageHandler):
     """The invitation link's page: who invited whom to what, and the Accept button."""
 
     template = "invitation.html"
     openapi = _page("Accept an invitation (HTML; the token is in the query)")
-
-    def initialize(self, organizations: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
-        """The page's script looks the invitation up through the API."""
-        super().initialize(**kwargs)
 
 
 class AddAppliancePage(PageHandler):
@@ -198,10 +190,6 @@ class AddAppliancePage(PageHandler):
     template = "add_appliance.html"
     needs_login = True
     openapi = _page("Add a new appliance (HTML; login required; the code is in the fragment)")
-
-    def initialize(self, organizations: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
-        """The page's script does the work through the API."""
-        super().initialize(**kwargs)
 
 
 def _safe_next(path: str) -> str:
