@@ -82,9 +82,12 @@ class ApplianceActor(LoopActor):
         self._arm()
 
     def on_stop(self) -> None:
-        """Stop pinging."""
+        """Stop pinging; if the hub is shutting down, tell the appliance it goes away (1001)."""
         if self._timer is not None:
             self._timer.cancel()
+        if not self._closing:
+            self._closing = True
+            self._link.close(CloseCode.GOING_AWAY, "going_away")
 
     def view(self) -> ApplianceView:
         """What the dashboard shows."""
@@ -108,6 +111,7 @@ class ApplianceActor(LoopActor):
     async def disconnected(self) -> None:
         """The socket closed: the appliance is offline (red) until it reconnects."""
         if not self._closing:
+            self._closing = True
             await self._save(connected=False)
         self.stop()
 

@@ -105,7 +105,14 @@ class OrganizationActor(LoopActor):
         members = await self._store.organizations.members(self.org_id)
         self._members = {m.user_id: m for m in members}
         for appliance in await self._store.appliances.in_org(self.org_id):
-            self._roster[appliance.id] = ApplianceView.of(appliance)
+            view = ApplianceView.of(appliance)
+            if view.connected and self._find_appliance(view.id) is None:
+                # Stored as connected, but no socket holds it (the hub restarted or crashed):
+                # offline until it reconnects and its actor reports again.
+                view = dataclasses.replace(
+                    view, connected=False, status="red", reasons=("Offline",)
+                )
+            self._roster[appliance.id] = view
 
     def _require_member(self, user: User) -> Organization:
         if self._org is None or user.id not in self._members:

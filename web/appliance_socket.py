@@ -66,6 +66,12 @@ class WaitingAppliances:
         if self._by_key.get(key) is socket:
             del self._by_key[key]
 
+    def close_all(self) -> None:
+        """The hub is shutting down: waiting appliances should come back later (1001)."""
+        for socket in list(self._by_key.values()):
+            socket.close(CloseCode.GOING_AWAY, "going_away")
+        self._by_key.clear()
+
     def added(self, key: bytes, view: ApplianceView) -> None:
         """A member added the appliance of `key`: welcome it on its waiting socket."""
         socket = self._by_key.pop(key, None)
@@ -258,8 +264,13 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler):
             },
             re=re,
         )
+        if self.ws_connection is None:
+            return  # the appliance hung up while it waited: it is welcomed when it is back
         self.send(welcome)
         self.actor = await self.links.connect(appliance, self)
+        if self.ws_connection is None:
+            # Closed while its actor started: on_close ran too early to tell it, so tell it now.
+            self.actor.tell(ProxyCall(attr_path=("disconnected",), args=(), kwargs={}))
         log.info("appliance linked", appliance=appliance.id)
 
     async def _gate(self, method: str, *args: Any) -> Any:
@@ -280,5 +291,6 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler):
             tornado.ioloop.IOLoop.current().remove_timeout(self._deadline)
         if self.public_key:
             self.links.waiting.discard(self.public_key, self)
-        if self.actor is not None:
+        if self.actor is not None and self.actor.is_alive():
+            # (Not alive: the hub is shutting down and already stopped it.)
             self.actor.tell(ProxyCall(attr_path=("disconnected",), args=(), kwargs={}))

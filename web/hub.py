@@ -59,6 +59,8 @@ class Hub:
         self.supervisor: Supervisor | None = None
         self._server: tornado.httpserver.HTTPServer | None = None
         self._hashing: ThreadPoolExecutor | None = None
+        self.live = LiveRegistry()
+        self.waiting = WaitingAppliances()
 
     @property
     def url(self) -> str:
@@ -95,8 +97,6 @@ class Hub:
         start_mailer(config, data, self.store, self.clock, self.supervisor)
         self._hashing = start_accounts(config, data, self.store, self.clock, self.supervisor)
         accounts = AccountsDirectory(self.supervisor, config.actors.accounts_workers)
-        self.live = LiveRegistry()
-        self.waiting = WaitingAppliances()
         organizations = organizations_directory(
             config, self.store, self.clock, self.supervisor, self._publish
         )
@@ -151,6 +151,9 @@ class Hub:
         try:
             if self._server is not None:
                 self._server.stop()
+            # Upgraded sockets are no longer the HTTP server's connections: close them here.
+            self.waiting.close_all()
+            self.live.close_all()
             if self.supervisor is not None:
                 await self.supervisor.stop_all(max(0.1, end - time.monotonic()))
             if self._server is not None:

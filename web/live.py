@@ -63,6 +63,12 @@ class LiveRegistry:
                 if socket.org_id == event.org_id:
                     socket.revoke(event.kind)
 
+    def close_all(self) -> None:
+        """The hub is shutting down: close every dashboard socket (1001)."""
+        for sockets in list(self._by_user.values()):
+            for socket in list(sockets):
+                socket.close(1001, "going_away")
+
     def __len__(self) -> int:
         return sum(len(sockets) for sockets in self._by_user.values())
 

@@ -17,6 +17,7 @@ from tests.api_client import ApiSession
 from tests.appliance_client import TestAppliance
 from tests.conftest import api_session
 from tests.smtp_server import LoopbackSmtp
+from tests.web.hub_restart import restarted
 from tests.web.live_watch import LiveWatch
 from tests.web.org_helpers import member
 from web.hub import Hub
@@ -229,3 +230,24 @@ async def test_rename_reaches_the_appliance(
     message = await appliance.receive()
     assert (message.type, message.body["name"]) == ("rename", "Prague")
     appliance.close()
+
+
+async def test_after_a_hub_restart_an_absent_appliance_shows_offline(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp
+) -> None:
+    """An appliance linked when the hub stopped, and not back yet, is red "Offline" after the
+    restart instead of keeping its old green."""
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    async with LiveWatch(api, org_id) as live:
+        appliance, _ = await paired(hub, api, org_id)
+        await appliance.status()
+        await live.until(status_is("green"))
+    second = await restarted(hub)
+    try:
+        again = api_session(second)
+        again.cookies = dict(api.cookies)
+        row = (await listed(again, org_id))["Brno gateway"]
+        assert (row["status"], row["connected"], row["reasons"]) == ("red", False, ["Offline"])
+    finally:
+        appliance.close()
+        await second.stop(deadline=10)
