@@ -155,7 +155,9 @@ class Supervisor:
                 left = keys[index:]
                 log.error("shutdown deadline reached", not_stopped=len(left), first=left[:10])
                 return left
-            child = self._children.pop(key)
+            child = self._children.pop(key, None)
+            if child is None:
+                continue  # it ended by itself while an earlier one was stopping
             await self._stop(child, remaining)
         return []
 

@@ -194,7 +194,7 @@ async def _measure_outstanding_asks(loop: asyncio.AbstractEventLoop, runtime: Lo
     clients = []
     for n in range(10_000):  # one task per ask, as one web request per ask would be
         clients.append(asyncio.create_task(ask(refs[n % 10], n, timeout=30)))
-        if n % 200 == 199:
+        if n % 100 == 99:  # clients arrive over many loop turns, as requests would
             await asyncio.sleep(0)
     await asyncio.sleep(0)
     assert runtime.mailbox_depth_by_kind()["recorder"] == 10_000, "all asks outstanding"

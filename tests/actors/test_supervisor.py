@@ -160,3 +160,26 @@ async def test_stop_all_respects_its_deadline() -> None:
     assert loop.time() - started < 1.0
     assert left == ["ok"]
     assert "stop ok" not in journal
+
+
+async def test_stop_all_skips_children_that_end_meanwhile() -> None:
+    """A child that ends by itself while shutdown stops another is skipped, not an error."""
+
+    class Slow(Worker):
+        async def on_stop(self) -> None:  # type: ignore[override]  # LoopActor allows async hooks
+            # While this one stops, another child ends on its own (an appliance hanging up).
+            other = self.sibling()
+            if other is not None:
+                other.tell("crash")
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+
+        def sibling(self) -> Any:
+            return supervisor.get("appliance:1")
+
+    supervisor = Supervisor(LoopRuntime(asyncio.get_running_loop()))
+    journal: list[str] = []
+    supervisor.start("appliance:1", Worker, restart=False, journal=journal)
+    supervisor.start("org:1", Slow, journal=journal)
+    # Reverse start order stops org:1 first; appliance:1 crashes meanwhile and is forgotten.
+    assert await supervisor.stop_all(deadline=5) == []
