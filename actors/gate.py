@@ -3,19 +3,31 @@
 The websocket handler does the handshake's cryptography with `mykerio.protocol`; once a key is
 proven it asks the gate what that key is: a known appliance, a revoked key (refused), or new
 (the gate issues a single-use pairing code, valid 15 minutes, of which only a hash is stored).
+It also throttles people's lookups of appliances — pairing codes in the add dialog, serial
+numbers in "Add new appliance" — so that neither can be guessed by trying many.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from actors.runtime import LoopActor, LoopRuntime
+from mykerio.accounts.throttling import Throttle
 from mykerio.appliances.roster import pairing_hash
 from mykerio.clock import Clock
+from mykerio.errors import Conflict, NotFound
 from mykerio.models import Appliance, Pairing
 from mykerio.protocol.pairing import PAIRING_VALID, add_link, new_pairing_code
 from mykerio.store.base import Store
+
+# Failed lookups (unknown code, no box with that serial) a user may make in the window.
+LOOKUP_LIMIT = 10
+LOOKUP_WINDOW = timedelta(minutes=15)
+NO_SUCH_BOX = (
+    "No Kerio Control box with this serial number is waiting to be added. Check the number on "
+    "the box's label, and that the box is switched on and connected to the internet."
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -63,6 +75,7 @@ class GateActor(LoopActor):
         self._store = store
         self._clock = clock
         self._public_url = public_url
+        self._throttle = Throttle(store, clock)
 
     async def admit(self, public_key: bytes) -> Admission:
         """Known, revoked or new."""
@@ -89,9 +102,38 @@ class GateActor(LoopActor):
         await self._store.pairings.add(pairing)
         return PairingOffer(code, add_link(self._public_url, code), pairing.expires_at)
 
-    async def preview(self, code_hash: str) -> PairingPreview | None:
-        """Product and name of a still-valid code, for the add dialog."""
+    async def preview(self, user_id: str, code_hash: str) -> PairingPreview | None:
+        """Product and name of a still-valid code, for the add dialog (lookups throttled)."""
+        key = _lookup_key(user_id)
+        await self._throttle.check(key, LOOKUP_LIMIT, LOOKUP_WINDOW)
         pairing = await self._store.pairings.peek(code_hash, self._clock.now())
         if pairing is None:
+            await self._throttle.fail(key, LOOKUP_WINDOW)
             return None
         return PairingPreview(pairing.product, pairing.version, pairing.name_hint, pairing.ip)
+
+    async def find_box(self, user_id: str, serial: str, claims: int) -> None:
+        """Check a serial lookup that found `claims` waiting sockets; raise unless exactly one.
+
+        `TooManyRequests` after too many failed lookups; `Conflict` if the box is already added
+        or several sockets claim the serial (the hub will not guess which is the real box);
+        `NotFound` (counted as a failure) if none does.
+        """
+        key = _lookup_key(user_id)
+        await self._throttle.check(key, LOOKUP_LIMIT, LOOKUP_WINDOW)
+        if claims == 1:
+            return
+        if await self._store.appliances.by_serial(serial) is not None:
+            raise Conflict("This box is already added to MyKerio.")
+        if claims > 1:
+            raise Conflict(
+                "More than one appliance says it has this serial number, so MyKerio cannot "
+                "tell which one is your box. Check the number, or add the box from its own "
+                "administration with its 'add this appliance' link."
+            )
+        await self._throttle.fail(key, LOOKUP_WINDOW)
+        raise NotFound(NO_SUCH_BOX)
+
+
+def _lookup_key(user_id: str) -> str:
+    return f"appliance-lookup:{user_id}"

@@ -310,6 +310,37 @@ class OrganizationActor(LoopActor):
         )
         return view
 
+    def require_member(self, user: User) -> None:
+        """`NotFound` unless `user` is a member (asked before credentials go to a box)."""
+        self._require_member(user)
+
+    async def add_box(
+        self,
+        user: User,
+        serial: str,
+        public_key: bytes,
+        facts: tuple[str, str, str],
+        name: str,
+        client: Client,
+    ) -> ApplianceView:
+        """Reserve a Kerio Control box set up by serial (`facts`: product, version, IP)."""
+        org = self._require_member(user)
+        product, version, ip = facts
+        appliance = await self._appliances.add_box(
+            org.id,
+            serial=serial,
+            public_key=public_key,
+            product=product,
+            version=version,
+            ip=ip,
+            name=name,
+        )
+        view = ApplianceView.of(appliance)
+        self._roster[view.id] = view
+        await self._record(user, client, "appliance_added", view.name, f"{product} {serial}")
+        self._publish(OrgEvent("appliance_added", org.id, tuple(self._members), view, public_key))
+        return view
+
     async def rename_appliance(
         self, user: User, appliance_id: str, name: str, client: Client
     ) -> ApplianceView:

@@ -37,6 +37,7 @@ class TestAppliance:
         forge: bool = False,
         multi_server: bool = False,
         name: str = "gw-brno",
+        serial: str | None = None,
     ) -> Envelope:
         """Open a socket and run the handshake; returns the hub's answer to the proof."""
         self.socket = await websocket_connect(HTTPRequest(self.url, ssl_options=self.ssl))
@@ -50,6 +51,8 @@ class TestAppliance:
         }
         if multi_server:
             hello_body["multi_server"] = True
+        if serial is not None:
+            hello_body["serial"] = serial
         await self.send(Envelope.new("hello", hello_body))
         challenge = await self.receive()
         if challenge.type != "challenge":

@@ -1,4 +1,5 @@
-"""API: an organization's appliances — list, add by pairing code, rename, remove."""
+"""API: an organization's appliances — list, add by pairing code or (a Kerio Control box) by
+serial number, rename, remove."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ from typing import Any
 from pykka.messages import ProxyCall
 
 from actors.gate import PairingPreview
-from mykerio.appliances.roster import pairing_hash
+from mykerio.accounts.validation import FieldError, clean_email
+from mykerio.appliances.roster import clean_appliance_name, pairing_hash
 from mykerio.appliances.view import ApplianceView
 from mykerio.errors import InvalidInput, NotFound
+from mykerio.protocol import identity
+from mykerio.protocol.messages import ADMIN_PASSWORD_CHARS, ADMIN_USERNAME_CHARS
 from web.api_accounts import text
-from web.appliance_socket import ApplianceLinks
+from web.appliance_socket import BOX_GONE, ApplianceLinks, ApplianceSocketHandler
 from web.openapi import op
 from web.orgs import OrgHandler
 
@@ -100,14 +104,184 @@ class PairingPreviewHandler(OrgHandler):
 
     async def post(self) -> None:
         """Preview."""
-        await self.current_session()
+        current = await self.current_session()
         try:
             code_hash = pairing_hash(text(self.json_body(), "code"))
         except InvalidInput:
             raise NotFound("This code is not valid. Open the appliance's link again.") from None
         preview: PairingPreview | None = await self.ask(
-            self.appliances.gate(), ProxyCall(attr_path=("preview",), args=(code_hash,), kwargs={})
+            self.appliances.gate(),
+            ProxyCall(attr_path=("preview",), args=(current.user.id, code_hash), kwargs={}),
         )
         if preview is None:
             raise NotFound("This code is not valid any more. Open the appliance's link again.")
         self.write_json(dataclasses.asdict(preview))
+
+
+SERIAL_HELP = "A serial number has 12 letters and digits, like SRLNMR123456."
+# How long the box may take to check or create its administrator.
+SETUP_TIMEOUT = 60.0
+MIN_NEW_ADMIN_PASSWORD = 8
+
+
+def clean_serial(text_value: str) -> str:
+    """The serial as the box reports it: capitals and digits, spaces and dashes dropped."""
+    serial = "".join(text_value.split()).replace("-", "").upper()
+    if len(serial) != 12 or not serial.isascii() or not serial.isalnum():
+        raise FieldError("serial", SERIAL_HELP)
+    return serial
+
+
+def box_json(socket: ApplianceSocketHandler) -> dict[str, Any]:
+    """What "Find this appliance" shows, and the box's fingerprint for the steps after it."""
+    return {
+        "serial": socket.serial,
+        "product": socket.product,
+        "version": socket.version,
+        "ip": socket.ip,
+        "name_hint": socket.host_name,
+        "box": identity.public_key_id(socket.public_key),
+    }
+
+
+class _BoxHandler(OrgHandler):
+    """Finds waiting Kerio Control boxes by serial number."""
+
+    def initialize(self, appliances: ApplianceLinks, **kwargs: Any) -> None:  # type: ignore[override]
+        """Store the appliance links (the gate and the waiting sockets)."""
+        super().initialize(**kwargs)
+        self.appliances = appliances
+
+    async def waiting_box(self, serial: str) -> ApplianceSocketHandler:
+        """The one waiting socket of this serial (lookups throttled per user)."""
+        current = await self.current_session()
+        claims = self.appliances.waiting.by_serial(serial)
+        await self.ask(
+            self.appliances.gate(),
+            ProxyCall(
+                attr_path=("find_box",), args=(current.user.id, serial, len(claims)), kwargs={}
+            ),
+        )
+        return claims[0]
+
+
+class FindBoxHandler(_BoxHandler):
+    """Step 1 of adding a Kerio Control box: find it by the serial number on its label."""
+
+    openapi = {
+        "post": op(
+            "Find a Kerio Control box waiting to be added, by serial number: its product, "
+            "version and IP address",
+            TAG,
+            {
+                "200": "The box",
+                "404": "No box with this serial is connected",
+                "409": "Already added, or claimed by more than one appliance",
+                "429": "Too many failed lookups",
+            },
+            body={"serial": "string"},
+        )
+    }
+
+    async def post(self) -> None:
+        """Find."""
+        serial = clean_serial(text(self.json_body(), "serial"))
+        self.write_json(box_json(await self.waiting_box(serial)))
+
+
+class BoxesHandler(_BoxHandler):
+    """The last step of adding a Kerio Control box: set it up, then reserve it."""
+
+    openapi = {
+        "post": op(
+            "Finish adding a Kerio Control box found by serial: its administrator (existing "
+            "credentials, or new ones with email and the usage-statistics choice) goes to the box "
+            "only and is never stored; the EULA must be accepted. The box shows grey until it "
+            "has restarted and connected",
+            TAG,
+            {
+                "201": "Added (grey until the box connects)",
+                "400": "Invalid field, or the box refused the credentials",
+                "404": "Box gone or unknown organization",
+                "503": "The box did not answer",
+            },
+            body={
+                "serial": "string",
+                "box": "string",
+                "name": "string",
+                "admin": "existing|new",
+                "username": "string",
+                "password": "string",
+                "email": "string (new admin)",
+                "statistics": "boolean (new admin)",
+                "eula_accepted": "boolean",
+            },
+        )
+    }
+
+    async def post(self, org_id: str) -> None:
+        """Set up and add."""
+        body = self.json_body()
+        await self.org_call(org_id, "require_member")  # outsiders learn nothing, not even why
+        serial = clean_serial(text(body, "serial"))
+        name = clean_appliance_name(text(body, "name"))
+        setup = _setup_body(body)
+        socket = await self.waiting_box(serial)
+        if identity.public_key_id(socket.public_key) != text(body, "box"):
+            # Not the box that was found and shown (it reconnected with another key, or another
+            # appliance claims its serial now): never send credentials to it.
+            raise NotFound(BOX_GONE)
+        answer = await socket.run_setup(setup, SETUP_TIMEOUT)
+        if answer.get("ok") is not True:
+            code = str(answer.get("code", ""))
+            message = str(answer.get("message") or "The box refused the set-up.")
+            field = "password" if code == "bad_credentials" else "admin"
+            raise FieldError(field, f"The box says: {message}")
+        view: ApplianceView = await self.org_call(
+            org_id,
+            "add_box",
+            serial,
+            socket.public_key,
+            (socket.product, socket.version, socket.ip),
+            name,
+            self.client,
+        )
+        self.write_json(view_json(view), 201)
+
+
+def _setup_body(body: dict[str, Any]) -> dict[str, Any]:
+    """The `setup` message's body from the form; `FieldError` for what is missing or wrong."""
+    if body.get("eula_accepted") is not True:
+        raise FieldError(
+            "eula_accepted", "Accept the Privacy Policy and the End User License Agreement."
+        )
+    admin = text(body, "admin")
+    if admin not in ("existing", "new"):
+        raise FieldError("admin", "Choose existing administrator credentials or new ones.")
+    username = text(body, "username").strip()
+    if not username or len(username) > ADMIN_USERNAME_CHARS or not username.isprintable():
+        raise FieldError(
+            "username", f"Enter the user name (at most {ADMIN_USERNAME_CHARS} characters)."
+        )
+    password = text(body, "password")
+    if not password or len(password) > ADMIN_PASSWORD_CHARS or not password.isprintable():
+        raise FieldError("password", "Enter the password.")
+    setup: dict[str, Any] = {
+        "admin": admin,
+        "username": username,
+        "password": password,
+        "eula_accepted": True,
+    }
+    if admin == "new":
+        if len(password) < MIN_NEW_ADMIN_PASSWORD:
+            raise FieldError(
+                "password",
+                f"The box's administrator password needs at least {MIN_NEW_ADMIN_PASSWORD} "
+                "characters.",
+            )
+        setup["email"] = clean_email(text(body, "email"))
+        statistics = body.get("statistics", False)
+        if not isinstance(statistics, bool):
+            raise InvalidInput("statistics must be true or false")
+        setup["statistics"] = statistics
+    return setup

@@ -60,6 +60,10 @@ def build_routes(
         kwargs = {"route": path, **common, "accounts": accounts, "organizations": organizations}
         return Route(pattern, handler, kwargs, path)
 
+    def appliance_route(path: str, handler: type[tornado.web.RequestHandler]) -> Route:
+        org = org_route(path, handler)
+        return Route(org.pattern, handler, {**org.kwargs, "appliances": appliances}, path)
+
     routes = [
         account_route("/", pages.DashboardPage),
         account_route("/login", pages.LoginPage),
@@ -133,23 +137,15 @@ def build_routes(
         org_route("/api/v1/invitations/preview", api_organizations.InvitationPreviewHandler),
         org_route("/api/v1/me/organization", api_organizations.SelectedOrganizationHandler),
         account_route("/appliances/add", pages.AddAppliancePage),
+        account_route("/appliances/add-box", pages.AddBoxPage),
         org_route("/api/v1/organizations/{org_id}/appliances", api_appliances.AppliancesHandler),
+        appliance_route("/api/v1/organizations/{org_id}/boxes", api_appliances.BoxesHandler),
+        appliance_route("/api/v1/appliances/find-box", api_appliances.FindBoxHandler),
         org_route(
             "/api/v1/organizations/{org_id}/appliances/{appliance_id}",
             api_appliances.ApplianceHandler,
         ),
-        Route(
-            "/api/v1/appliances/pairing-preview",
-            api_appliances.PairingPreviewHandler,
-            {
-                "route": "/api/v1/appliances/pairing-preview",
-                **common,
-                "accounts": accounts,
-                "organizations": organizations,
-                "appliances": appliances,
-            },
-            "/api/v1/appliances/pairing-preview",
-        ),
+        appliance_route("/api/v1/appliances/pairing-preview", api_appliances.PairingPreviewHandler),
         Route(
             "/appliance/v1/socket",
             ApplianceSocketHandler,

@@ -10,25 +10,30 @@ read is dropped (4008) instead of slowing anyone else.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import structlog
 import tornado.ioloop
 import tornado.websocket
-from pykka import ActorRef
+from pykka import ActorDeadError, ActorRef
 from pykka.messages import ProxyCall
 
 from actors.gate import Admission, PairingOffer
 from actors.runtime import answer
+from actors.supervisor import ShuttingDown
 from mykerio.appliances.view import ApplianceView
+from mykerio.errors import Conflict, NotFound, Unavailable
 from mykerio.models import Appliance
 from mykerio.protocol import identity
 from mykerio.protocol.envelope import MAX_MESSAGE_BYTES, Envelope, decode, encode
 from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
 from mykerio.protocol.link import HANDSHAKE_TIMEOUT, SEND_QUEUE_BYTES, SEND_QUEUE_MESSAGES
+from mykerio.protocol.pairing import PAIRING_VALID
 from mykerio.protocol.versions import negotiate
 from web.openapi import op
 
@@ -37,6 +42,13 @@ MULTI_SERVER = (
     "Kerio Connect Multi-Server cannot be added to MyKerio. Only Kerio Connect installed on "
     "premises as a single server can be managed in MyKerio."
 )
+BOX_GONE = (
+    "The box is no longer connected to MyKerio. Check its internet connection, then find it again."
+)
+# A box set up by serial restarts; the hub closes a socket still open after this many seconds.
+SETUP_CLOSE_SECONDS = 10.0
+# A waiting appliance gets a fresh code when its code expires (seconds; tests shorten it).
+PAIRING_RENEW_SECONDS = PAIRING_VALID.total_seconds()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -52,30 +64,50 @@ class ApplianceLinks:
 
 
 class WaitingAppliances:
-    """Sockets of unknown appliances waiting for a member to add them, by public key."""
+    """Sockets of unknown appliances waiting for a member to add them, by public key and, for
+    Kerio Control boxes, by serial number."""
 
     def __init__(self) -> None:
         self._by_key: dict[bytes, ApplianceSocketHandler] = {}
+        # Several keys may claim one serial (a forger beside the real box): keep them all, so
+        # the serial flow can refuse to guess instead of sending credentials to the wrong one.
+        self._by_serial: dict[str, dict[bytes, ApplianceSocketHandler]] = {}
 
     def add(self, key: bytes, socket: ApplianceSocketHandler) -> None:
         """Wait for `key` to be added."""
+        older = self._by_key.get(key)
+        if older is not None and older is not socket:
+            self.discard(key, older)
         self._by_key[key] = socket
+        if socket.serial:
+            self._by_serial.setdefault(socket.serial, {})[key] = socket
 
     def discard(self, key: bytes, socket: ApplianceSocketHandler) -> None:
         """Stop waiting (the socket closed)."""
         if self._by_key.get(key) is socket:
             del self._by_key[key]
+        claims = self._by_serial.get(socket.serial)
+        if claims is not None and claims.get(key) is socket:
+            del claims[key]
+            if not claims:
+                del self._by_serial[socket.serial]
+
+    def by_serial(self, serial: str) -> list[ApplianceSocketHandler]:
+        """The waiting sockets that say they are the box with this serial number."""
+        return list(self._by_serial.get(serial, {}).values())
 
     def close_all(self) -> None:
         """The hub is shutting down: waiting appliances should come back later (1001)."""
         for socket in list(self._by_key.values()):
             socket.close(CloseCode.GOING_AWAY, "going_away")
         self._by_key.clear()
+        self._by_serial.clear()
 
     def added(self, key: bytes, view: ApplianceView) -> None:
         """A member added the appliance of `key`: welcome it on its waiting socket."""
-        socket = self._by_key.pop(key, None)
+        socket = self._by_key.get(key)
         if socket is not None:
+            self.discard(key, socket)
             socket.welcome_added(view)
 
 
@@ -101,6 +133,33 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler):
         self.pending_writes = 0
         self.pending_bytes = 0
         self._deadline: Any = None
+        self._renewal: Any = None
+        self._setup: tuple[str, asyncio.Future[Mapping[str, Any]]] | None = None
+
+    @property
+    def serial(self) -> str:
+        """The serial number the appliance's `hello` gave (a Kerio Control box), or `""`."""
+        return str(self.hello.body.get("serial", "")) if self.hello is not None else ""
+
+    @property
+    def product(self) -> str:
+        """The product its `hello` named."""
+        return str(self.hello.body["product"]) if self.hello is not None else ""
+
+    @property
+    def version(self) -> str:
+        """The product version its `hello` gave."""
+        return str(self.hello.body["version"]) if self.hello is not None else ""
+
+    @property
+    def host_name(self) -> str:
+        """The host name its `hello` offered, or `""`."""
+        return str(self.hello.body.get("name", "")) if self.hello is not None else ""
+
+    @property
+    def ip(self) -> str:
+        """The address it connected from."""
+        return self.request.remote_ip or ""
 
     def check_origin(self, origin: str) -> bool:
         """Appliances are not browsers: no Origin to check, no cookies used."""
@@ -163,11 +222,15 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler):
             await self._on_hello(envelope)
         elif self.state == "proof" and envelope.type == "proof":
             await self._on_proof(envelope)
-        elif self.state == "pairing" and envelope.type == "pong":
+        elif self.state in ("pairing", "set_up") and envelope.type == "pong":
             return
+        elif self.state == "pairing" and envelope.type == "setup_result":
+            self._setup_answered(envelope)
         elif self.state == "linked" and envelope.type in ("status", "pong", "removed"):
             assert self.actor is not None
-            self.actor.tell(ProxyCall(attr_path=("received",), args=(envelope,), kwargs={}))
+            # (Dead: the hub is shutting down and stopped the actor; the socket closes next.)
+            with contextlib.suppress(ActorDeadError):
+                self.actor.tell(ProxyCall(attr_path=("received",), args=(envelope,), kwargs={}))
         elif envelope.type == "error":
             self.close(CloseCode.NORMAL, "peer_error")
         else:
@@ -229,17 +292,81 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler):
         )
         self.state = "pairing"
         self.links.waiting.add(public_key, self)
-        self.send(
-            proof.reply(
-                "pairing",
-                {
-                    "code": offer.code,
-                    "link": offer.link,
-                    "expires_at": offer.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                },
-            )
-        )
+        self._send_pairing(offer, re=proof.id)
         log.info("appliance waiting to be added", key=identity.public_key_id(public_key))
+
+    def _send_pairing(self, offer: PairingOffer, *, re: str | None) -> None:
+        body = {
+            "code": offer.code,
+            "link": offer.link,
+            "expires_at": offer.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        self.send(Envelope.new("pairing", body, re=re))
+        loop = tornado.ioloop.IOLoop.current()
+        self._renewal = loop.call_later(PAIRING_RENEW_SECONDS, self._renew_pairing)
+
+    def _renew_pairing(self) -> None:
+        """The code expired while the appliance waited: give it a new one on the same socket."""
+        tornado.ioloop.IOLoop.current().add_callback(self._offer_new_code)
+
+    async def _offer_new_code(self) -> None:
+        if self.state != "pairing" or self.ws_connection is None:
+            return
+        try:
+            offer: PairingOffer = await self._gate(
+                "offer_pairing",
+                self.public_key,
+                self.product,
+                self.version,
+                self.host_name,
+                self.ip,
+            )
+        except (Unavailable, ActorDeadError, TimeoutError) as error:
+            log.warning("cannot renew a pairing code", error=type(error).__name__)
+            self.close(CloseCode.GOING_AWAY, "going_away")  # it reconnects and gets a new one
+            return
+        if self.state == "pairing" and self.ws_connection is not None:
+            self._send_pairing(offer, re=None)
+
+    async def run_setup(self, body: Mapping[str, Any], timeout: float) -> Mapping[str, Any]:
+        """Send a Kerio Control box its first administrator (`setup`) and wait for its answer.
+
+        The body carries credentials: it goes to this socket only and is never logged.
+        """
+        if self.state != "pairing" or self.ws_connection is None:
+            raise NotFound(BOX_GONE)
+        if self._setup is not None:
+            raise Conflict("Someone is setting up this box right now. Try again in a minute.")
+        message = Envelope.new("setup", dict(body))
+        future: asyncio.Future[Mapping[str, Any]] = asyncio.get_running_loop().create_future()
+        self._setup = (message.id, future)
+        try:
+            if not self.send(message):
+                raise NotFound(BOX_GONE)
+            async with asyncio.timeout(timeout):
+                return await future
+        except TimeoutError:
+            raise Unavailable(
+                "The box did not answer. Check that it is still connected, then try again."
+            ) from None
+        finally:
+            self._setup = None
+
+    def _setup_answered(self, result: Envelope) -> None:
+        if self._setup is None or result.re != self._setup[0]:
+            raise ProtocolError("unexpected_message", "setup_result answers no pending setup")
+        future = self._setup[1]
+        if not future.done():
+            future.set_result(result.body)
+        if result.body.get("ok") is True:
+            # The box restarts to apply its set-up and is welcomed when it is back: it is no
+            # longer waiting here. One that does not hang up is closed, so that it comes back.
+            self.state = "set_up"
+            self.links.waiting.discard(self.public_key, self)
+            self._stop_timers()
+            self._deadline = tornado.ioloop.IOLoop.current().call_later(
+                SETUP_CLOSE_SECONDS, self.close, CloseCode.NORMAL, "set_up"
+            )
 
     def welcome_added(self, view: ApplianceView) -> None:
         """A member added this appliance while it waited."""
@@ -252,8 +379,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler):
 
     async def _link(self, appliance: Appliance, *, re: str | None) -> None:
         self.state = "linked"
-        if self._deadline is not None:
-            tornado.ioloop.IOLoop.current().remove_timeout(self._deadline)
+        self._stop_timers()
         hub_public = identity.public_key_of(self.links.hub_key_pem)
         welcome = Envelope.new(
             "welcome",
@@ -267,7 +393,11 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler):
         if self.ws_connection is None:
             return  # the appliance hung up while it waited: it is welcomed when it is back
         self.send(welcome)
-        self.actor = await self.links.connect(appliance, self)
+        try:
+            self.actor = await self.links.connect(appliance, self)
+        except ShuttingDown:
+            self.close(CloseCode.GOING_AWAY, "going_away")
+            return
         if self.ws_connection is None:
             # Closed while its actor started: on_close ran too early to tell it, so tell it now.
             self.actor.tell(ProxyCall(attr_path=("disconnected",), args=(), kwargs={}))
@@ -285,12 +415,21 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler):
         self.send(Envelope.new("error", {"code": error.code, "message": error.message}))
         self.close(int(code), error.code)
 
+    def _stop_timers(self) -> None:
+        loop = tornado.ioloop.IOLoop.current()
+        for timer in (self._deadline, self._renewal):
+            if timer is not None:
+                loop.remove_timeout(timer)
+        self._deadline = self._renewal = None
+
     def on_close(self) -> None:
         """Tell the actor (the appliance is offline) or stop waiting for an add."""
-        if self._deadline is not None:
-            tornado.ioloop.IOLoop.current().remove_timeout(self._deadline)
+        self._stop_timers()
+        if self._setup is not None and not self._setup[1].done():
+            self._setup[1].set_exception(NotFound(BOX_GONE))
         if self.public_key:
             self.links.waiting.discard(self.public_key, self)
-        if self.actor is not None and self.actor.is_alive():
-            # (Not alive: the hub is shutting down and already stopped it.)
-            self.actor.tell(ProxyCall(attr_path=("disconnected",), args=(), kwargs={}))
+        if self.actor is not None:
+            # (Dead: the hub is shutting down and already stopped it.)
+            with contextlib.suppress(ActorDeadError):
+                self.actor.tell(ProxyCall(attr_path=("disconnected",), args=(), kwargs={}))

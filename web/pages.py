@@ -192,6 +192,14 @@ class AddAppliancePage(PageHandler):
     openapi = _page("Add a new appliance (HTML; login required; the code is in the fragment)")
 
 
+class AddBoxPage(PageHandler):
+    """ "Add new appliance": a Kerio Control box by its serial number, step by step."""
+
+    template = "add_box.html"
+    needs_login = True
+    openapi = _page("Add a Kerio Control box by serial number (HTML; login required)")
+
+
 def _safe_next(path: str) -> str:
     """`path` if it is a plain path on this hub, else "/": never an open redirect.
 

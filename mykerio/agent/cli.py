@@ -15,7 +15,8 @@ import socket
 import sys
 from pathlib import Path
 
-from mykerio.agent.endpoint import HubEndpoint
+from mykerio.agent.box import BoxAdmin
+from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.fleet import FleetOptions, run_fleet
 from mykerio.agent.profile import Profile
 from mykerio.logs import configure_logging
@@ -40,6 +41,20 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--serial", help="a Kerio Control hardware box's serial, e.g. SRLNMR123456")
     parser.add_argument("--name", help="host name offered as the default name (default: this host)")
+    parser.add_argument(
+        "--admin",
+        metavar="USER:PASSWORD",
+        help="with --serial: the box already has this local administrator (default: a factory"
+        " box without one)",
+    )
+    parser.add_argument(
+        "--setup-restart",
+        type=float,
+        default=Timings().setup_restart,
+        metavar="SECONDS",
+        help="with --serial: how long the box takes to restart after MyKerio sets it up"
+        f" (default: {Timings().setup_restart:g})",
+    )
     parser.add_argument(
         "--multi-server", action="store_true", help="a Kerio Connect Multi-Server (the hub refuses)"
     )
@@ -72,6 +87,16 @@ def options_from(args: argparse.Namespace) -> FleetOptions:
     if args.serial is not None and args.count > 1:
         raise ValueError("--serial names one hardware box; use it without --count")
     ui_port = args.ui_port if args.ui_port is not None or args.count > 1 else 0
+    admin = None
+    if args.admin is not None:
+        if args.serial is None:
+            raise ValueError("--admin is the local administrator of a box given by --serial")
+        user, colon, password = args.admin.partition(":")
+        if not colon or not user or not password:
+            raise ValueError("--admin takes USER:PASSWORD")
+        admin = BoxAdmin.create(user, password)
+    if not 0 <= args.setup_restart <= 600:
+        raise ValueError("--setup-restart is 0 to 600 seconds")
     if ui_port is not None and not 0 <= ui_port <= 65535 - (args.count - 1):
         raise ValueError("--ui-port must leave room for one port per appliance")
     profile = Profile(
@@ -89,6 +114,8 @@ def options_from(args: argparse.Namespace) -> FleetOptions:
         count=args.count,
         ui_port=ui_port,
         ui_address=args.ui_address,
+        admin=admin,
+        timings=Timings(setup_restart=args.setup_restart),
     )
 
 

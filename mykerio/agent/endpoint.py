@@ -49,3 +49,5 @@ class Timings:
     handshake: float = link.HANDSHAKE_TIMEOUT
     silence: float = link.SILENCE_LIMIT
     remove_close: float = link.REMOVE_CLOSE_DEADLINE
+    # A box restarts to apply its set-up from MyKerio; this is how long that takes.
+    setup_restart: float = 5.0

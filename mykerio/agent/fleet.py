@@ -18,7 +18,8 @@ from typing import TextIO
 import structlog
 
 from mykerio.agent.admin_ui import AdminUi, start_admin_ui
-from mykerio.agent.endpoint import HubEndpoint
+from mykerio.agent.box import BoxAdmin
+from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.identity import IdentityStore
 from mykerio.agent.link import ApplianceLink, LinkView
 from mykerio.agent.profile import Profile
@@ -40,6 +41,9 @@ class FleetOptions:
     count: int = 1
     ui_port: int | None = 0
     ui_address: str = "127.0.0.1"
+    # A box's local administrator before MyKerio sets it up (`--admin`); None: a factory box.
+    admin: BoxAdmin | None = None
+    timings: Timings = dataclasses.field(default_factory=Timings)
 
 
 @dataclass(slots=True)
@@ -54,12 +58,16 @@ class SimulatedAppliance:
 class Fleet:
     """The appliances of one process; `start`, then `stop`."""
 
-    def __init__(self, options: FleetOptions, make_link: MakeLink = ApplianceLink) -> None:
+    def __init__(self, options: FleetOptions, make_link: MakeLink | None = None) -> None:
         if options.count < 1:
             raise ValueError("a fleet has at least one appliance")
         self.options = options
         self.appliances: list[SimulatedAppliance] = []
-        self._make_link = make_link
+        self._make_link: MakeLink = make_link or (
+            lambda store, profile, endpoint: ApplianceLink(
+                store, profile, endpoint, timings=options.timings
+            )
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
@@ -71,7 +79,10 @@ class Fleet:
             profile = options.profile
             if several and profile.host_name is not None:
                 profile = dataclasses.replace(profile, host_name=f"{profile.host_name}-{index}")
-            link = self._make_link(IdentityStore(state_dir), profile, options.endpoint)
+            store = IdentityStore(state_dir)
+            if options.admin is not None and store.state.admin is None:
+                store.update(dataclasses.replace(store.state, admin=options.admin))
+            link = self._make_link(store, profile, options.endpoint)
             ui = None
             if options.ui_port is not None:
                 port = options.ui_port + index if options.ui_port else 0

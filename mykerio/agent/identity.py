@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mykerio.agent.box import BoxAdmin
 from mykerio.errors import InvalidInput
 from mykerio.files import write_private
 from mykerio.protocol.identity import (
@@ -49,6 +50,7 @@ class AgentState:
     organization: str | None = None
     hub_key: bytes | None = None
     knobs: Knobs = field(default_factory=Knobs)
+    admin: BoxAdmin | None = None  # a Kerio Control box's local administrator, once set up
 
     @property
     def added(self) -> bool:
@@ -78,6 +80,7 @@ class AgentState:
             "organization": self.organization,
             "hub_key": None if self.hub_key is None else b64url(self.hub_key),
             "knobs": self.knobs.to_json(),
+            "admin": None if self.admin is None else self.admin.to_json(),
         }
 
     @classmethod
@@ -97,6 +100,7 @@ class AgentState:
             organization=_optional(data, "organization", str),
             hub_key=key,
             knobs=knobs_from(_required(data, "knobs", dict)),
+            admin=None if data.get("admin") is None else BoxAdmin.from_json(data["admin"]),
         )
 
 

@@ -21,6 +21,7 @@ from typing import Literal
 
 import structlog
 
+from mykerio.agent.box import apply_setup
 from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.identity import AgentState, IdentityStore, knobs_from
 from mykerio.agent.profile import Profile
@@ -28,6 +29,7 @@ from mykerio.agent.session import Session
 from mykerio.clock import Clock, SystemClock
 from mykerio.errors import Conflict
 from mykerio.protocol import link
+from mykerio.protocol.envelope import JsonValue
 from mykerio.protocol.errors import CloseCode
 from mykerio.protocol.identity import public_key_id
 from mykerio.protocol.status import Knobs
@@ -146,6 +148,7 @@ class ApplianceLink:
         self._refusal: str | None = None
         self._notice: str | None = None
         self._next_delay = 0.0
+        self._restarting = False  # set up by MyKerio: restart instead of backing off
         self._view = self._make_view()
 
     @property
@@ -291,6 +294,16 @@ class ApplianceLink:
         self._notice = message
         self._publish(self._phase)
 
+    def on_setup(self, body: Mapping[str, JsonValue]) -> Mapping[str, JsonValue]:
+        """Check or create the box's administrator; on success, restart to apply it."""
+        state = self._store.state
+        outcome = apply_setup(state.admin, body)
+        if outcome.ok:
+            self._store.update(dataclasses.replace(state, admin=outcome.admin))
+            self._restarting = True
+        log.info("set up by MyKerio", appliance=self._key_id, result=outcome.result.get("code"))
+        return outcome.result
+
     async def _connect_once(self) -> float | None:
         """Run one session; the delay before the next attempt, or None to wait for the user."""
         state = self._store.state
@@ -321,6 +334,11 @@ class ApplianceLink:
             self._backoff.reset()
         if self._stopping or not self._store.state.enabled:
             return None  # the user closed it (disable, remove) or the process stops
+        if self._restarting:
+            self._restarting = False
+            self._backoff.reset()
+            self._problem = ending.problem
+            return self._timings.setup_restart
         self._problem = ending.problem or "the connection ended"
         policy = link.reconnect_policy(ending.close_code)
         if policy != "never":

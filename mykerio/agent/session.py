@@ -12,7 +12,7 @@ wrong. Outgoing messages are bounded like the hub's send queue (64 messages or 1
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NoReturn, Protocol
@@ -31,7 +31,7 @@ from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.profile import Profile
 from mykerio.clock import Clock
 from mykerio.protocol import link
-from mykerio.protocol.envelope import MAX_MESSAGE_BYTES, Envelope, decode, encode
+from mykerio.protocol.envelope import MAX_MESSAGE_BYTES, Envelope, JsonValue, decode, encode
 from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
 from mykerio.protocol.identity import (
     b64url,
@@ -46,9 +46,10 @@ from mykerio.protocol.versions import PROTOCOL_VERSIONS
 
 ABNORMAL_CLOSURE = 1006  # RFC 6455: no close frame (the socket dropped, or never opened)
 HUB_IDENTITY_CHANGED = "hub identity changed"
+RESTARTING = "restarting to apply the set-up from MyKerio"
 CLOCK_SKEW_WARNING = timedelta(minutes=5)
 
-_PAIRING_STATE = frozenset({"ping", "pairing", "welcome"})
+_PAIRING_STATE = frozenset({"ping", "pairing", "welcome", "setup"})
 _LINKED_STATE = frozenset({"ping", "rename", "remove", "refused"})
 _CONNECT_ERRORS = (OSError, HTTPClientError, StreamClosedError, WebSocketError)
 _HUB_CLOSES: dict[int, str] = {
@@ -92,6 +93,10 @@ class SessionEvents(Protocol):
 
     def on_refused(self, code: str, message: str) -> None:
         """The hub refused what the appliance asked (e.g. linking a Multi-Server)."""
+
+    def on_setup(self, body: Mapping[str, JsonValue]) -> Mapping[str, JsonValue]:
+        """A box is set up by serial: check or create its administrator; the `setup_result`
+        body (`ok` true means the box restarts to apply it)."""
 
 
 class _Closed(Exception):
@@ -263,6 +268,13 @@ class Session:
             )
             self._linked = True
             self.send_status()
+        elif message.type == "setup":
+            # Carries credentials: handed to the box's own code, never logged here.
+            result = self._events.on_setup(body)
+            self._send(message.reply("setup_result", dict(result)))
+            if result.get("ok") is True:
+                self._note(RESTARTING)
+                self.close(CloseCode.GOING_AWAY, "restarting")
         elif message.type == "rename":
             self._events.on_rename(str(body["name"]))
         elif message.type == "remove":

@@ -17,6 +17,7 @@ from mykerio.security.tokens import token_hash
 from mykerio.store.base import Store
 
 MAX_NAME = 100
+RESERVED_REASON = "Reserved for this organization; waiting for the box to connect"
 
 
 def clean_appliance_name(text: str) -> str:
@@ -73,6 +74,47 @@ class ApplianceRoster:
                 status_reasons=("Offline",),
                 pending_notifications=0,
                 created_at=now,
+                last_seen=None,
+                connected=False,
+            )
+        )
+
+    async def add_box(
+        self,
+        org_id: str,
+        *,
+        serial: str,
+        public_key: bytes,
+        product: str,
+        version: str,
+        ip: str,
+        name: str,
+    ) -> Appliance:
+        """Reserve a Kerio Control box found by its serial for `org_id` (grey until it connects).
+
+        The box was set up over its waiting socket, whose proven key this is; it restarts to
+        apply its new configuration and is welcomed when it connects with that key.
+        """
+        clean = clean_appliance_name(name)
+        if await self._store.appliances.by_serial(serial) is not None:
+            raise Conflict("This box is already added to MyKerio.")
+        if await self._store.appliances.by_public_key(public_key) is not None:
+            raise Conflict("This appliance is already added to MyKerio.")
+        await self._store.appliances.unrevoke(public_key)
+        return await self._store.appliances.add(
+            Appliance(
+                id=new_id(),
+                org_id=org_id,
+                product=product,
+                version=version,
+                name=clean,
+                public_key=public_key,
+                serial=serial,
+                ip=ip,
+                status="grey",
+                status_reasons=(RESERVED_REASON,),
+                pending_notifications=0,
+                created_at=self._clock.now(),
                 last_seen=None,
                 connected=False,
             )

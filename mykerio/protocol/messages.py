@@ -30,6 +30,9 @@ NAME_CHARS = 100
 MESSAGE_CHARS = 1000
 MAX_OFFERED_VERSIONS = 16
 PRODUCTS = ("control", "connect", "operator")
+ADMIN_USERNAME_CHARS = 64
+ADMIN_PASSWORD_CHARS = 1024
+EMAIL_CHARS = 254
 
 _TOKEN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -198,6 +201,18 @@ MESSAGE_TYPES: Mapping[str, MessageType] = MappingProxyType(
             MessageType("rename", HUB, {"name": NAME}),
             MessageType("remove", HUB, {}),
             MessageType("refused", HUB, {"code": CODE, "message": MESSAGE}),
+            MessageType(
+                "setup",
+                HUB,
+                {
+                    "admin": Field(one_of("existing", "new")),
+                    "username": Field(text(ADMIN_USERNAME_CHARS)),
+                    "password": Field(text(ADMIN_PASSWORD_CHARS)),
+                    "email": Field(text(EMAIL_CHARS), required=False),
+                    "statistics": Field(boolean, required=False),
+                    "eula_accepted": Field(boolean),
+                },
+            ),
             # appliance -> hub
             MessageType(
                 "hello",
@@ -224,6 +239,16 @@ MESSAGE_TYPES: Mapping[str, MessageType] = MappingProxyType(
             ),
             MessageType("pong", APPLIANCE, {}, needs_re=True),
             MessageType("removed", APPLIANCE, {}),
+            MessageType(
+                "setup_result",
+                APPLIANCE,
+                {
+                    "ok": Field(boolean),
+                    "code": Field(CODE.check, required=False),
+                    "message": Field(MESSAGE.check, required=False),
+                },
+                needs_re=True,
+            ),
             # both ways
             MessageType("error", BOTH, {"code": CODE, "message": MESSAGE}),
         )
@@ -246,8 +271,6 @@ RESERVED_TYPES: frozenset[str] = frozenset(
         "tunnel_open",
         "tunnel_frame",
         "tunnel_close",
-        "setup",
-        "setup_result",
     }
 )
 

@@ -33,9 +33,13 @@ class FakeSleep:
     def __init__(self) -> None:
         self.delays: list[float] = []
         self._calls: asyncio.Queue[tuple[float, asyncio.Future[None]]] = asyncio.Queue()
+        self._released = False
+        self._held: list[asyncio.Future[None]] = []  # taken by `next_delay(release=False)`
 
     async def __call__(self, delay: float) -> None:
         self.delays.append(delay)
+        if self._released:
+            return
         gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._calls.put_nowait((delay, gate))
         await gate
@@ -46,7 +50,19 @@ class FakeSleep:
             delay, gate = await self._calls.get()
         if release and not gate.done():
             gate.set_result(None)
+        elif not release:
+            self._held.append(gate)
         return delay
+
+    def release_all(self) -> None:
+        """End every wait asked for so far, and let later ones end at once."""
+        self._released = True
+        while not self._calls.empty():
+            self._held.append(self._calls.get_nowait()[1])
+        for gate in self._held:
+            if not gate.done():
+                gate.set_result(None)
+        self._held.clear()
 
     def pending(self) -> int:
         """How many waits were asked for and not yet taken by `next_delay`."""

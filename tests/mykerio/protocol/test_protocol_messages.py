@@ -43,6 +43,13 @@ VALID: dict[str, dict[str, object]] = {
     "status": {"knobs": Knobs().to_json()},
     "pong": {},
     "removed": {},
+    "setup": {
+        "admin": "existing",
+        "username": "admin",
+        "password": "s3cret pass",
+        "eula_accepted": True,
+    },
+    "setup_result": {"ok": True},
     "error": {"code": "bad_body", "message": "hello.nonce is missing"},
 }
 
@@ -50,6 +57,8 @@ OPTIONAL: dict[str, dict[str, object]] = {
     "welcome": {"organization": "example.com"},
     "hello": {"name": "gw-brno", "serial": "SRLNMR123456", "multi_server": False},
     "status": {"version": "9.4.1"},
+    "setup": {"email": "it@example.com", "statistics": True},
+    "setup_result": {"code": "bad_credentials", "message": "The password is not correct."},
 }
 
 # (type, field, bad value): one wrong value per field.
@@ -96,13 +105,24 @@ INVALID: list[tuple[str, str, object]] = [
     ("status", "knobs", {**Knobs().to_json(), "low_memory": 1}),
     ("status", "knobs", {**Knobs().to_json(), "on_fire": True}),
     ("status", "knobs", [False] * 7),
+    ("setup", "admin", "guest"),
+    ("setup", "username", ""),
+    ("setup", "username", "x" * 65),
+    ("setup", "password", "x" * 1025),
+    ("setup", "password", "new\nline"),
+    ("setup", "email", "x" * 255),
+    ("setup", "statistics", "yes"),
+    ("setup", "eula_accepted", None),
+    ("setup_result", "ok", "yes"),
+    ("setup_result", "code", "Bad Code"),
+    ("setup_result", "message", ""),
     ("error", "code", ""),
     ("error", "message", ""),
 ]
 
 
 def test_version_one_has_exactly_the_documented_types() -> None:
-    """The registry holds the thirteen version 1 types, each with a valid example here."""
+    """The registry holds the fifteen version 1 types, each with a valid example here."""
     assert set(MESSAGE_TYPES) == set(VALID)
     assert not RESERVED_TYPES & set(MESSAGE_TYPES)
 
@@ -111,9 +131,17 @@ def test_each_type_is_sent_by_the_documented_side() -> None:
     """Hub types come only from the hub, appliance types only from appliances, error both ways."""
     from_hub = {name for name, kind in MESSAGE_TYPES.items() if "hub" in kind.senders}
     from_appliance = {name for name, kind in MESSAGE_TYPES.items() if "appliance" in kind.senders}
-    hub_only = {"challenge", "welcome", "pairing", "ping", "rename", "remove", "refused"}
+    hub_only = {"challenge", "welcome", "pairing", "ping", "rename", "remove", "refused", "setup"}
     assert from_hub == hub_only | {"error"}
-    assert from_appliance == {"hello", "proof", "status", "pong", "removed", "error"}
+    assert from_appliance == {
+        "hello",
+        "proof",
+        "status",
+        "pong",
+        "removed",
+        "setup_result",
+        "error",
+    }
 
 
 @pytest.mark.parametrize("name", sorted(VALID))
@@ -157,9 +185,9 @@ def test_a_wrong_value_is_refused_without_echoing_it(name: str, field: str, valu
 
 
 def test_answers_must_say_what_they_answer() -> None:
-    """challenge, proof and pong need `re`; the others do not."""
+    """challenge, proof, pong and setup_result need `re`; the others do not."""
     needing = {name for name, kind in MESSAGE_TYPES.items() if kind.needs_re}
-    assert needing == {"challenge", "proof", "pong"}
+    assert needing == {"challenge", "proof", "pong", "setup_result"}
 
 
 def test_reserved_types_say_they_are_for_later() -> None:

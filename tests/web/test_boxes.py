@@ -1,0 +1,270 @@
+"""Adding a Kerio Control box by its serial number, with the real simulator on real sockets:
+find it, set up its administrator (credentials to the box only), reserve it grey, then green
+once it has restarted; and every way that must be refused."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mykerio.agent.box import BoxAdmin
+from mykerio.agent.endpoint import HubEndpoint
+from mykerio.agent.identity import IdentityStore
+from mykerio.agent.link import ApplianceLink, LinkView
+from mykerio.agent.profile import Profile
+from mykerio.appliances.roster import RESERVED_REASON
+from mykerio.protocol.identity import public_key_id
+from tests.agent.conftest import FakeSleep
+from tests.api_client import ApiSession
+from tests.appliance_client import TestAppliance
+from tests.conftest import api_session
+from tests.smtp_server import LoopbackSmtp
+from tests.web.live_watch import LiveWatch
+from tests.web.org_helpers import member
+from web.hub import Hub
+
+WAIT = 10.0
+SERIAL = "SRLNMR123456"
+BOX_PASSWORD = "Brno-box-2026!"
+
+
+class Box:
+    """A simulated Kerio Control box with a serial, linked to the hub under test."""
+
+    def __init__(self, hub: Hub, state: Path, admin: BoxAdmin | None = None) -> None:
+        self.sleep = FakeSleep()
+        self.store = IdentityStore(state)
+        if admin is not None:
+            self.store.update(self.store.state.__class__(admin=admin))
+        endpoint = HubEndpoint.of(hub.url, cafile=str(hub.config.data_dir / "tls" / "cert.pem"))
+        profile = Profile("control", "9.4.2", host_name="box-brno", serial=SERIAL)
+        self.link = ApplianceLink(self.store, profile, endpoint, sleep=self.sleep)
+        self.task = asyncio.create_task(self.link.run())
+
+    @property
+    def fingerprint(self) -> str:
+        return public_key_id(self.store.public_key)
+
+    async def until(self, phase: str) -> LinkView:
+        return await self.link.wait_for(lambda view: view.phase == phase, WAIT)
+
+    async def stop(self) -> None:
+        self.link.stop()
+        async with asyncio.timeout(WAIT):
+            await self.task
+
+
+@pytest.fixture
+async def box(hub: Hub, tmp_path: Path) -> AsyncIterator[Box]:
+    """A factory-fresh box (no administrator yet), waiting to be added."""
+    simulated = Box(hub, tmp_path / "box")
+    try:
+        await simulated.until("pairing")
+        yield simulated
+    finally:
+        await simulated.stop()
+
+
+def setup_new(name: str = "Brno box", **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "serial": SERIAL,
+        "name": name,
+        "admin": "new",
+        "username": "admin",
+        "password": BOX_PASSWORD,
+        "email": "it@acme.example",
+        "statistics": True,
+        "eula_accepted": True,
+    }
+    body.update(changes)
+    return body
+
+
+async def found(api: ApiSession, serial: str = SERIAL) -> dict[str, Any]:
+    result = await api.post("/api/v1/appliances/find-box", {"serial": serial})
+    assert result.status == 200, result
+    return dict(result.json)
+
+
+async def test_a_factory_box_is_found_set_up_reserved_grey_then_green(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, box: Box, capfd: Any
+) -> None:
+    """Find shows type and IP; Finish creates the box's administrator on the box only; the row
+    is grey (reserved) while the box restarts, green once it is back."""
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    shown = await found(api, "srlnmr-123456 ")  # as typed off a label: case and dash ignored
+    assert shown == {
+        "serial": SERIAL,
+        "product": "control",
+        "version": "9.4.2",
+        "ip": "127.0.0.1",
+        "name_hint": "box-brno",
+        "box": box.fingerprint,
+    }
+    async with LiveWatch(api, org_id) as live:
+        added = await api.post(
+            f"/api/v1/organizations/{org_id}/boxes", setup_new(box=box.fingerprint)
+        )
+        assert added.status == 201, added
+        assert added.json["status"] == "grey"
+        assert added.json["reasons"] == [RESERVED_REASON]
+        await live.until(lambda m: m.get("appliance", {}).get("status") == "grey")
+        # The box made its administrator and restarts (the simulator waits `setup_restart`).
+        assert await box.sleep.next_delay(release=False) == 5.0
+        admin = box.store.state.admin
+        assert admin is not None
+        assert admin.username == "admin"
+        assert admin.email == "it@acme.example"
+        assert admin.statistics is True
+        assert admin.verify("admin", BOX_PASSWORD)
+        rows = (await api.get(f"/api/v1/organizations/{org_id}/appliances")).json["appliances"]
+        assert [(r["name"], r["status"], r["connected"]) for r in rows] == [
+            ("Brno box", "grey", False)
+        ]
+        box.sleep.release_all()
+        await box.until("linked")
+        await live.until(
+            lambda m: (
+                m.get("appliance", {}).get("status") == "green"
+                and m["appliance"]["connected"] is True
+            )
+        )
+    assert box.store.state.name == "Brno box"
+    # The credentials were never stored by the hub, nor logged by hub or simulator.
+    for path in (hub.config.data_dir).rglob("*"):
+        if path.is_file():
+            assert BOX_PASSWORD.encode() not in path.read_bytes(), path
+    out, err = capfd.readouterr()
+    assert BOX_PASSWORD not in out + err
+
+
+async def test_existing_administrator_must_be_the_boxs_own(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, tmp_path: Path
+) -> None:
+    """Wrong credentials: the box's answer is shown, nothing is added, the box still waits and
+    a second try with the right ones works. Asking for a new administrator is refused too."""
+    box = Box(hub, tmp_path / "box", admin=BoxAdmin.create("admin", BOX_PASSWORD))
+    try:
+        await box.until("pairing")
+        org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+        await found(api)
+        wrong = await api.post(
+            f"/api/v1/organizations/{org_id}/boxes",
+            setup_new(box=box.fingerprint, admin="existing", password="not-the-password"),
+        )
+        assert wrong.status == 400
+        assert wrong.json["error"]["field"] == "password"
+        assert "The user name or password is not correct." in wrong.json["error"]["message"]
+        second_admin = await api.post(
+            f"/api/v1/organizations/{org_id}/boxes", setup_new(box=box.fingerprint)
+        )
+        assert second_admin.status == 400
+        assert "already has an administrator" in second_admin.json["error"]["message"]
+        assert (await api.get(f"/api/v1/organizations/{org_id}/appliances")).json == {
+            "appliances": []
+        }
+        assert box.link.view.phase == "pairing"
+        right = await api.post(
+            f"/api/v1/organizations/{org_id}/boxes",
+            setup_new(box=box.fingerprint, admin="existing", email=None, statistics=None),
+        )
+        assert right.status == 201, right
+        box.sleep.release_all()
+        await box.until("linked")
+    finally:
+        await box.stop()
+
+
+async def test_finish_checks_the_form_before_the_box_hears_anything(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, box: Box
+) -> None:
+    """EULA not accepted, a short new password, a bad email, a bad serial, an empty name: each
+    is a 400 naming the field, and the box stays untouched."""
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    url = f"/api/v1/organizations/{org_id}/boxes"
+    cases = {
+        "eula_accepted": setup_new(box=box.fingerprint, eula_accepted=False),
+        "password": setup_new(box=box.fingerprint, password="short"),
+        "email": setup_new(box=box.fingerprint, email="not-an-address"),
+        "serial": setup_new(box=box.fingerprint, serial="SRL123"),
+        "name": setup_new(" ", box=box.fingerprint),
+        "username": setup_new(box=box.fingerprint, username=""),
+    }
+    for field, body in cases.items():
+        result = await api.post(url, body)
+        assert result.status == 400, (field, result)
+        assert result.json["error"]["field"] == field
+    assert box.store.state.admin is None
+    assert box.link.view.phase == "pairing"
+
+
+async def test_unknown_serial_is_explained_and_guessing_is_throttled(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp
+) -> None:
+    """No box with that serial: a 404 that says what to check; after 10 misses, 429."""
+    await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    for attempt in range(10):
+        miss = await api.post("/api/v1/appliances/find-box", {"serial": f"SRLNMR00000{attempt}"})
+        assert miss.status == 404
+        assert "Check the number on the box's label" in miss.json["error"]["message"]
+    throttled = await api.post("/api/v1/appliances/find-box", {"serial": "SRLNMR999999"})
+    assert throttled.status == 429
+    assert throttled.headers.get("Retry-After")
+    bad = await api.post("/api/v1/appliances/find-box", {"serial": "12"})
+    assert bad.status == 400
+    assert bad.json["error"]["field"] == "serial"
+
+
+async def test_two_sockets_claiming_one_serial_get_no_credentials(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, box: Box
+) -> None:
+    """A forger claiming the box's serial makes the hub refuse to guess; a Finish naming a box
+    other than the one found is refused; neither socket gets a `setup`."""
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    forger = TestAppliance(hub.url, str(hub.config.data_dir / "tls" / "cert.pem"))
+    assert (await forger.connect(serial=SERIAL)).type == "pairing"
+    refused = await api.post("/api/v1/appliances/find-box", {"serial": SERIAL})
+    assert refused.status == 409
+    assert "More than one appliance" in refused.json["error"]["message"]
+    finish = await api.post(f"/api/v1/organizations/{org_id}/boxes", setup_new(box=box.fingerprint))
+    assert finish.status == 409
+    forger.close()
+    # With only the forger left, a Finish for the box found earlier must not reach the forger.
+    await box.stop()
+    forger2 = TestAppliance(hub.url, str(hub.config.data_dir / "tls" / "cert.pem"))
+    assert (await forger2.connect(serial=SERIAL)).type == "pairing"
+    assert (await found(api))["box"] == public_key_id(forger2.public_key)
+    wrong_box = await api.post(
+        f"/api/v1/organizations/{org_id}/boxes", setup_new(box=box.fingerprint)
+    )
+    assert wrong_box.status == 404
+    assert "no longer connected" in wrong_box.json["error"]["message"]
+    forger2.close()
+    assert box.store.state.admin is None
+
+
+async def test_another_organization_cannot_claim_a_box_through_mine(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, box: Box
+) -> None:
+    """Finishing into an organization one is not a member of answers 404 and sends nothing;
+    once added, the serial answers "already added" and the box is invisible to others."""
+    org_a = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    bob = api_session(hub, "bob-browser")
+    org_b = await member(bob, smtp_server, "bob@other.example", "Bob Brown")
+    await found(bob)
+    sneaky = await bob.post(f"/api/v1/organizations/{org_a}/boxes", setup_new(box=box.fingerprint))
+    assert sneaky.status == 404
+    assert box.store.state.admin is None
+    added = await api.post(f"/api/v1/organizations/{org_a}/boxes", setup_new(box=box.fingerprint))
+    assert added.status == 201
+    again = await bob.post("/api/v1/appliances/find-box", {"serial": SERIAL})
+    assert again.status == 409
+    assert again.json["error"]["message"] == "This box is already added to MyKerio."
+    box.sleep.release_all()
+    await box.until("linked")
+    assert (await bob.get(f"/api/v1/organizations/{org_b}/appliances")).json == {"appliances": []}
+    assert (await bob.get(f"/api/v1/organizations/{org_a}/appliances")).status == 404
