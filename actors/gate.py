@@ -84,11 +84,23 @@ class GateActor(LoopActor):
         return Admission(await self._store.appliances.by_public_key(public_key), revoked=False)
 
     async def offer_pairing(
-        self, public_key: bytes, product: str, version: str, name_hint: str, ip: str
-    ) -> PairingOffer:
-        """A new pairing code for an unknown key (earlier codes for it stop working)."""
-        code = new_pairing_code()
+        self,
+        public_key: bytes,
+        product: str,
+        version: str,
+        name_hint: str,
+        ip: str,
+        replacing: datetime | None = None,
+    ) -> PairingOffer | None:
+        """A new pairing code for an unknown key (earlier codes for it stop working).
+
+        With `replacing` (the expiry of the code the appliance shows), None while that code
+        is still valid by the hub's clock.
+        """
         now = self._clock.now()
+        if replacing is not None and now < replacing:
+            return None
+        code = new_pairing_code()
         pairing = Pairing(
             code_hash=pairing_hash(code),
             public_key=public_key,

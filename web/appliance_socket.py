@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -282,7 +283,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler):
             await self._link(admission.appliance, re=proof.id)
             return
         body = self.hello.body
-        offer: PairingOffer = await self._gate(
+        offer: PairingOffer | None = await self._gate(
             "offer_pairing",
             public_key,
             str(body["product"]),
@@ -290,6 +291,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler):
             str(body.get("name", "")),
             self.request.remote_ip or "",
         )
+        assert offer is not None  # (None only when replacing a code)
         self.state = "pairing"
         self.links.waiting.add(public_key, self)
         self._send_pairing(offer, re=proof.id)
@@ -302,30 +304,37 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler):
             "expires_at": offer.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         self.send(Envelope.new("pairing", body, re=re))
+        self._arm_renewal(offer.expires_at)
+
+    def _arm_renewal(self, expires_at: datetime) -> None:
         loop = tornado.ioloop.IOLoop.current()
-        self._renewal = loop.call_later(PAIRING_RENEW_SECONDS, self._renew_pairing)
+        self._renewal = loop.call_later(
+            PAIRING_RENEW_SECONDS, lambda: loop.add_callback(self._offer_new_code, expires_at)
+        )
 
-    def _renew_pairing(self) -> None:
-        """The code expired while the appliance waited: give it a new one on the same socket."""
-        tornado.ioloop.IOLoop.current().add_callback(self._offer_new_code)
-
-    async def _offer_new_code(self) -> None:
+    async def _offer_new_code(self, expires_at: datetime) -> None:
+        """Once the code expired while the appliance waited, give it a new one on this socket."""
         if self.state != "pairing" or self.ws_connection is None:
             return
         try:
-            offer: PairingOffer = await self._gate(
+            offer: PairingOffer | None = await self._gate(
                 "offer_pairing",
                 self.public_key,
                 self.product,
                 self.version,
                 self.host_name,
                 self.ip,
+                expires_at,
             )
         except (Unavailable, ActorDeadError, TimeoutError) as error:
             log.warning("cannot renew a pairing code", error=type(error).__name__)
             self.close(CloseCode.GOING_AWAY, "going_away")  # it reconnects and gets a new one
             return
-        if self.state == "pairing" and self.ws_connection is not None:
+        if self.state != "pairing" or self.ws_connection is None:
+            return
+        if offer is None:
+            self._arm_renewal(expires_at)  # not expired yet by the hub's clock
+        else:
             self._send_pairing(offer, re=None)
 
     async def run_setup(self, body: Mapping[str, Any], timeout: float) -> Mapping[str, Any]:

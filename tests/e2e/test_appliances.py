@@ -84,3 +84,78 @@ async def test_add_a_simulated_appliance_from_its_link(
         simulator.terminate()
         async with asyncio.timeout(10):
             await simulator.wait()
+
+
+async def test_add_a_kerio_control_box_by_serial(
+    hub: Hub, page_context: BrowserContext, smtp_server: LoopbackSmtp, tmp_path: Path
+) -> None:
+    """A factory box (simulator --serial) waits; "Add new appliance" finds it by serial, shows
+    its type and IP, sets up a new administrator, takes the EULA, names it; the row is grey
+    until the box has restarted, then green, and the box says Ready."""
+    page = await page_context.new_page()
+    await register_and_log_in(hub, page, smtp_server, "Ana Novak", "ana@acme.example")
+    simulator = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "mykerio.agent",
+        "--hub",
+        hub.url,
+        "--state",
+        str(tmp_path / "box"),
+        "--cafile",
+        str(hub.config.data_dir / "tls" / "cert.pem"),
+        "--serial",
+        "SRLNMR123456",
+        "--setup-restart",
+        "2",
+        "--name",
+        "box-brno",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert simulator.stdout is not None
+        ui = (await read_until(simulator.stdout, r"Admin UI: (\S+)")).group(1)
+        await read_until(simulator.stdout, r"/appliances/add#code=")
+        await page.get_by_role("link", name="Add new appliance").click()
+        await expect(page.get_by_role("heading", name="Add new appliance")).to_be_visible()
+        await page.get_by_label("Serial number").fill("SRLNMR123456")
+        await page.get_by_role("button", name="Find this appliance").click()
+        await expect(page.locator("#box-found")).to_contain_text(
+            "Kerio Control box SRLNMR123456, version 9.4.0, connected from 127.0.0.1"
+        )
+        await page.get_by_label("Set up a new administrator").check()
+        await page.get_by_label("User name").fill("admin")
+        await page.get_by_label("Password", exact=True).fill("Brno-box-2026!")
+        await page.get_by_label("Confirm password").fill("Brno-box-2026?")
+        await page.get_by_label("Administrator's email").fill("it@acme.example")
+        await page.get_by_role("button", name="Next").click()
+        await expect(page.locator("#step-setup .error")).to_have_text("The passwords do not match.")
+        await page.get_by_label("Confirm password").fill("Brno-box-2026!")
+        await page.locator("#step-setup").get_by_role("button", name="Next").click()
+        await page.locator("#step-terms").get_by_role("button", name="Next").click()
+        await expect(page.locator("#step-terms .error")).to_contain_text("Accept the Privacy")
+        await page.get_by_label("I accept the Privacy Policy").check()
+        await page.locator("#step-terms").get_by_role("button", name="Next").click()
+        await expect(page.get_by_label("Name", exact=True)).to_have_value("box-brno")
+        await page.get_by_label("Name", exact=True).fill("Brno box")
+        await page.get_by_role("button", name="Finish").click()
+        await expect(page.locator("#box-done")).to_contain_text("Brno box is added")
+
+        dashboard = await page_context.new_page()
+        await dashboard.goto(hub.url + "/")
+        row = dashboard.locator("#appliances tbody tr", has_text="Brno box")
+        await expect(row).to_be_visible()
+        # Grey while the box restarts (2 s), then green without a reload.
+        await expect(row).to_have_attribute("data-status", "green", timeout=15_000)
+        await expect(row).to_contain_text("Kerio Control 9.4.0")
+        box = await page_context.new_page()
+        await box.goto(ui)
+        await expect(box.locator("#status-text")).to_have_text(
+            "Ready. You can manage this Kerio Control in MyKerio"
+        )
+    finally:
+        simulator.terminate()
+        async with asyncio.timeout(10):
+            await simulator.wait()

@@ -251,3 +251,31 @@ async def test_after_a_hub_restart_an_absent_appliance_shows_offline(
     finally:
         appliance.close()
         await second.stop(deadline=10)
+
+
+async def test_a_waiting_appliance_gets_a_new_code_when_its_code_expires(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, clock: Any, monkeypatch: Any
+) -> None:
+    """After 15 minutes the hub sends a fresh `pairing` on the same socket; the old code no
+    longer works and the new one adds the appliance."""
+    import web.appliance_socket
+
+    monkeypatch.setattr(web.appliance_socket, "PAIRING_RENEW_SECONDS", 0.05)
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    appliance = appliance_for(hub)
+    first = await appliance.connect()
+    assert first.type == "pairing"
+    clock.advance(15 * 60 + 1)  # the first code's 15 minutes are over (hub clock)
+    renewed = await appliance.receive()
+    assert renewed.type == "pairing"
+    assert renewed.re is None
+    assert renewed.body["code"] != first.body["code"]
+    old = await api.post("/api/v1/appliances/pairing-preview", {"code": first.body["code"]})
+    assert old.status == 404
+    added = await api.post(
+        f"/api/v1/organizations/{org_id}/appliances",
+        {"code": renewed.body["code"], "name": "Late gateway"},
+    )
+    assert added.status == 201, added
+    assert (await appliance.receive()).type == "welcome"
+    appliance.close()
