@@ -25,6 +25,10 @@ from mykerio.agent.link import ApplianceLink, LinkView
 from mykerio.agent.profile import Profile
 
 STOP_DEADLINE = 10.0
+# Handshakes in flight at once per process: past about this many, TLS and signing on one core
+# take longer than the hub's 10 s handshake deadline when a whole fleet starts together, and
+# every attempt times out and is retried (measured: 2,500 at once stalled).
+CONCURRENT_HANDSHAKES = 64
 
 MakeLink = Callable[[IdentityStore, Profile, HubEndpoint], ApplianceLink]
 
@@ -63,9 +67,10 @@ class Fleet:
             raise ValueError("a fleet has at least one appliance")
         self.options = options
         self.appliances: list[SimulatedAppliance] = []
+        self._handshakes = asyncio.Semaphore(CONCURRENT_HANDSHAKES)
         self._make_link: MakeLink = make_link or (
             lambda store, profile, endpoint: ApplianceLink(
-                store, profile, endpoint, timings=options.timings
+                store, profile, endpoint, timings=options.timings, handshakes=self._handshakes
             )
         )
         self._tasks: list[asyncio.Task[None]] = []

@@ -129,6 +129,7 @@ class ApplianceLink:
         uniform: Callable[[], float] = random.random,
         clock: Clock | None = None,
         timings: Timings | None = None,
+        handshakes: asyncio.Semaphore | None = None,
     ) -> None:
         self._store = store
         self._profile = profile
@@ -137,6 +138,7 @@ class ApplianceLink:
         self._clock = clock or SystemClock()
         self._timings = timings or Timings()
         self._backoff = Backoff(uniform)
+        self._handshakes = handshakes
         self._session: Session | None = None
         self._stopping = False
         self._wake = asyncio.Event()  # a user action the loop must look at
@@ -316,6 +318,7 @@ class ApplianceLink:
             self,
             clock=self._clock,
             timings=self._timings,
+            handshakes=self._handshakes,
         )
         self._session = session
         try:

@@ -117,8 +117,12 @@ class Session:
         *,
         clock: Clock,
         timings: Timings,
+        handshakes: asyncio.Semaphore | None = None,
     ) -> None:
         self._endpoint = endpoint
+        # Shared by the appliances of one process: how many may be in a handshake at once.
+        self._handshakes = handshakes
+        self._holds_handshake = False
         self._profile = profile
         self._private_pem = private_pem
         self._pinned_hub_key = pinned_hub_key
@@ -143,6 +147,22 @@ class Session:
 
     async def run(self) -> Ending:
         """Connect, talk until the socket closes, and say how it ended."""
+        if self._handshakes is not None:
+            # Waiting for a turn comes before the socket opens, so it never eats into the
+            # hub's 10 s handshake deadline.
+            await self._handshakes.acquire()
+            self._holds_handshake = True
+        try:
+            return await self._run()
+        finally:
+            self._release_handshake()
+
+    def _release_handshake(self) -> None:
+        if self._holds_handshake and self._handshakes is not None:
+            self._holds_handshake = False
+            self._handshakes.release()
+
+    async def _run(self) -> Ending:
         request = HTTPRequest(
             self._endpoint.socket_url,
             ssl_options=self._endpoint.ssl_context,
@@ -368,6 +388,7 @@ class Session:
             self._ended = frame is None
 
     def _mark_handshake_done(self) -> None:
+        self._release_handshake()
         if self._handshake_done_at is None:
             self._handshake_done_at = self._clock.monotonic()
 

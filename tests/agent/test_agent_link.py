@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 
+from mykerio.agent.endpoint import HubEndpoint
 from mykerio.agent.identity import IdentityStore
-from mykerio.agent.link import DISABLED_TEXT, REMOVED_TEXT
+from mykerio.agent.link import DISABLED_TEXT, REMOVED_TEXT, ApplianceLink
+from mykerio.agent.profile import Profile
 from mykerio.protocol.errors import CloseCode
-from tests.agent.conftest import Appliance, Start
-from tests.agent.fake_hub import Added, FakeHub, knobs_of
+from tests.agent.conftest import Appliance, FakeSleep, Start
+from tests.agent.fake_hub import WAIT, Added, FakeHub, knobs_of
 
 
 async def linked(fake_hub: FakeHub, appliance: Start) -> Appliance:
@@ -152,3 +156,34 @@ async def test_disabled_state_survives_a_restart(fake_hub: FakeHub, appliance: S
     view = await again.wait_phase("disabled")
     assert view.state.name == "Brno gateway"
     assert len(fake_hub.connections) == 1
+
+
+async def test_a_fleet_takes_turns_at_the_handshake(fake_hub: FakeHub, tmp_path: Path) -> None:
+    """Appliances sharing a handshake limit of one open their sockets one after another: each
+    starts its `hello` only once the one before has its pairing code (a connect storm in one
+    process then never misses the hub's 10 s handshake deadline)."""
+    turns = asyncio.Semaphore(1)
+    links = [
+        ApplianceLink(
+            IdentityStore(tmp_path / f"appliance-{index}"),
+            Profile("control", "9.4.0", host_name=f"gw-{index}"),
+            HubEndpoint.of(fake_hub.url, cafile=fake_hub.cafile),
+            sleep=FakeSleep(),
+            handshakes=turns,
+        )
+        for index in range(3)
+    ]
+    tasks = [asyncio.create_task(link.run()) for link in links]
+    try:
+        for link in links:
+            await link.wait_for(lambda view: view.phase == "pairing", WAIT)
+        kinds = []
+        while not fake_hub.messages.empty():
+            kinds.append(fake_hub.messages.get_nowait().type)
+        assert [k for k in kinds if k in ("hello", "proof")] == ["hello", "proof"] * 3
+        assert not turns.locked()  # every turn was given back once its handshake was done
+    finally:
+        for link in links:
+            link.stop()
+        async with asyncio.timeout(WAIT):
+            await asyncio.gather(*tasks)
