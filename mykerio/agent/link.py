@@ -92,6 +92,7 @@ class LinkView:
             "version": self.profile.version,
             "host_name": self.profile.host_name,
             "serial": self.profile.serial,
+            "admin": None if self.state.admin is None else self.state.admin.username,
         }
 
 

@@ -155,6 +155,7 @@ async def test_add_a_kerio_control_box_by_serial(
         await expect(box.locator("#status-text")).to_have_text(
             "Ready. You can manage this Kerio Control in MyKerio"
         )
+        await expect(box.locator("#box-admin")).to_have_text("admin")
     finally:
         simulator.terminate()
         async with asyncio.timeout(10):
