@@ -149,7 +149,7 @@ def build_routes(
         Route(
             "/appliance/v1/socket",
             ApplianceSocketHandler,
-            {"links": appliances},
+            {"links": appliances, "route": "/appliance/v1/socket", **common},
             "/appliance/v1/socket",
         ),
     ]

@@ -36,6 +36,7 @@ from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
 from mykerio.protocol.link import HANDSHAKE_TIMEOUT, SEND_QUEUE_BYTES, SEND_QUEUE_MESSAGES
 from mykerio.protocol.pairing import PAIRING_VALID
 from mykerio.protocol.versions import negotiate
+from web.base import BaseHandler
 from web.openapi import op
 
 log = structlog.get_logger("web.appliance")
@@ -112,8 +113,8 @@ class WaitingAppliances:
             socket.welcome_added(view)
 
 
-class ApplianceSocketHandler(tornado.websocket.WebSocketHandler):
-    """One appliance connection."""
+class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
+    """One appliance connection (its upgrade is counted and logged like any request)."""
 
     openapi = {
         "get": op(
@@ -123,8 +124,9 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler):
         )
     }
 
-    def initialize(self, links: ApplianceLinks, **_: Any) -> None:
+    def initialize(self, links: ApplianceLinks, **kwargs: Any) -> None:  # type: ignore[override]
         """Store the hub's collaborators."""
+        super().initialize(**kwargs)
         self.links = links
         self.state = "hello"
         self.hello: Envelope | None = None

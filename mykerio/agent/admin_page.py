@@ -74,7 +74,9 @@ PAGE = Template(
   <dl class="details">
     <dt>Product</dt><dd>{{ view.profile.title }} {{ view.profile.version }}</dd>
     {% if view.profile.serial %}<dt>Serial number</dt><dd>{{ view.profile.serial }}</dd>
-    <dt>Administrator</dt><dd id="box-admin">{{ view.state.admin.username if view.state.admin else "Not set up yet: add this box to MyKerio by its serial number" }}</dd>{% end %}
+    <dt>Administrator</dt>
+    <dd id="box-admin">{% if view.state.admin %}{{ view.state.admin.username }}{% else %}
+      Not set up yet: add this box to MyKerio by its serial number{% end %}</dd>{% end %}
     <dt>Key fingerprint</dt><dd id="key-id">{{ view.public_key_id }}</dd>
   </dl>
 </section>

@@ -279,3 +279,20 @@ async def test_a_waiting_appliance_gets_a_new_code_when_its_code_expires(
     assert added.status == 201, added
     assert (await appliance.receive()).type == "welcome"
     appliance.close()
+
+
+async def test_appliance_upgrades_are_counted_and_logged_like_requests(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp
+) -> None:
+    """/metrics counts appliance socket upgrades under their route, with status 101."""
+    import re
+
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    appliance, _ = await paired(hub, api, org_id)
+    text = (await api.get("/metrics")).raw.decode()
+    assert re.search(
+        r'mykerio_http_requests_total\{method="GET",route="/appliance/v1/socket",status="101"\} '
+        r"1\.0",
+        text,
+    ), text
+    appliance.close()
