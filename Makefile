@@ -42,6 +42,8 @@ pytest: $(VENV)/.test-installed
 bench: $(VENV)/.test-installed
 	$(BIN)/python bench/actors.py
 	$(BIN)/python bench/login.py
+	$(BIN)/python bench/shutdown.py
+	$(BIN)/python bench/appliances.py
 
 clean:
 	rm -rf $(VENV) .cache .mypy_cache .pytest_cache .ruff_cache

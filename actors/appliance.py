@@ -45,6 +45,8 @@ class ApplianceActor(LoopActor):
     """The hub's side of one appliance connection."""
 
     kind = "appliance"
+    # A leaf: nothing asks it anything while it stops, so shutdown stops all of them at once.
+    stop_together = True
 
     def __init__(
         self,

@@ -50,6 +50,7 @@ __all__ = [
     "LoopRuntime",
     "answer",
     "ask",
+    "request_stop",
     "stop",
 ]
 
@@ -82,15 +83,16 @@ class LoopInbox:
         self.items: deque[Envelope[Any]] = deque()
         self._actor: LoopActor | None = None
 
-    def bind(self, actor: LoopActor) -> None:
-        """Attach the inbox to its actor (pykka makes the inbox before the actor is ready)."""
+    def bind(self, actor: LoopActor | None) -> None:
+        """Attach the inbox to its actor (pykka makes the inbox before the actor is ready), or
+        detach it (None) once the actor has ended."""
         self._actor = actor
 
     def put(self, envelope: Envelope[Any], /) -> None:
         """Queue a message; safe from any thread."""
         actor = self._actor
         if actor is None:
-            msg = "inbox used before its actor was constructed"
+            msg = "inbox used before its actor was constructed or after it ended"
             raise RuntimeError(msg)
         runtime = actor.runtime
         if threading.get_ident() != runtime.thread_id:
@@ -198,9 +200,12 @@ class LoopActor(pykka.Actor):
 
     Construct through `start(runtime=..., name=...)` on the loop thread. `kind` names the class
     of actor in metrics and logs; `name` names this one (the supervisor passes its key).
+    `stop_together` says that actors of this class are independent leaves: nothing waits on
+    them while it stops, so at shutdown the supervisor may stop many of them at once.
     """
 
     kind: ClassVar[str] = "actor"
+    stop_together: ClassVar[bool] = False
     actor_inbox: LoopInbox
 
     def __init__(self, *, runtime: LoopRuntime, name: str | None = None) -> None:
@@ -391,6 +396,9 @@ class LoopActor(pykka.Actor):
                 envelope.reply_to.set_exception(
                     _dead(f"{self.name} stopped before handling the message")
                 )
+        # Without the actor <-> inbox cycle, refcounting frees an ended actor at once, even one
+        # that gc.freeze() put out of the cyclic collector's reach (see the supervisor).
+        self.actor_inbox.bind(None)
         self.runtime.exited(self, reason, error)
 
 
@@ -412,9 +420,16 @@ async def ask(ref: ActorRef[Any], message: Any, *, timeout: float) -> Any:
     return await answer(ref.ask(message, block=False), timeout=timeout)
 
 
+def request_stop(ref: ActorRef[Any]) -> pykka.Future[Any]:
+    """Ask an actor to stop without waiting: the future resolves once it has stopped, or
+    raises `ActorDeadError` if it was already gone."""
+    future: pykka.Future[Any] = ref.ask(_ActorStop(), block=False)
+    return future
+
+
 async def stop(ref: ActorRef[Any], *, timeout: float) -> bool:
     """Ask an actor to stop and await it; False if it was already gone."""
-    future: pykka.Future[Any] = ref.ask(_ActorStop(), block=False)
+    future = request_stop(ref)
     try:
         async with asyncio.timeout(timeout):
             await future

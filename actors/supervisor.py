@@ -4,20 +4,29 @@ It is the parent of every long-lived actor. A child that crashes is reported her
 runtime; if it was started with `restart=True` it is started again under the same key after a
 capped exponential backoff (the doubling starts over once a child has run `reset_after` seconds
 without crashing). On shutdown it refuses new children and stops the live ones in reverse start
-order, logging one line per stopped actor, within a deadline.
+order, logging one line per stopped actor, within a deadline; consecutive leaves whose class
+allows it (`stop_together`: one appliance actor per connected appliance) are stopped as a batch
+with one line for the batch, so that 20,000 of them do not take 20,000 sequential round trips.
+It can also tell a `HeapFreezer` of every actor it launches.
 """
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
+import ctypes.util
 import dataclasses
+import gc
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
+import pykka
 import structlog
-from pykka import ActorRef
+from pykka import ActorDeadError, ActorRef
 
-from actors.runtime import CRASHED, AskTimeout, LoopActor, LoopRuntime, stop
+from actors.runtime import CRASHED, AskTimeout, LoopActor, LoopRuntime, request_stop, stop
 from mykerio.errors import Conflict, Unavailable
 
 A = TypeVar("A", bound=LoopActor)
@@ -49,6 +58,77 @@ class Backoff:
         return float(min(self.maximum, self.initial * 2 ** max(0, crashes - 1)))
 
 
+# The cyclic collector's thresholds the hub runs with, beside a `HeapFreezer`: a young
+# collection every 10,000 net allocations rather than 700, so the loop is interrupted about 20
+# times less often; with the actors frozen, each collection still takes a few milliseconds.
+GC_THRESHOLDS = (10_000, 10, 10)
+
+
+class HeapFreezer:
+    """Moves actors started after start-up out of reach of the cyclic collector's full scans.
+
+    The hub calls `gc.freeze()` once started; actors started later (one per connected
+    appliance) stay in the collector's oldest generation, and each full collection scans them
+    all while the loop waits: 224 ms at 50,000 actors. Once `every` actors have been launched
+    since the last freeze, this freezes the heap `delay` seconds later (on a loop turn of its
+    own, once for all launches meanwhile), after a collection of what is not frozen yet, so
+    that no garbage is frozen with them, and gives freed C heap back to the system. An ended
+    actor is still freed, by refcounting (`LoopActor._exit` breaks its one cycle).
+    """
+
+    def __init__(
+        self,
+        schedule: Scheduler,
+        *,
+        every: int = 1000,
+        delay: float = 0.1,
+        freeze: Callable[[], None] = gc.freeze,
+    ) -> None:
+        self.every = every
+        self.delay = delay
+        self.freezes = 0
+        self._schedule = schedule
+        self._freeze_heap = freeze
+        self._launched = 0
+        self._pending: Cancellable | None = None
+
+    def launched(self) -> None:
+        """One more actor was started."""
+        self._launched += 1
+        if self._launched >= self.every and self._pending is None:
+            self._pending = self._schedule(self.delay, self._freeze)
+
+    def _freeze(self) -> None:
+        self._pending = None
+        self._launched = 0
+        # A full collection, so that no cyclic garbage is frozen for good. It is cheap: objects
+        # frozen before are not scanned again, only those allocated since the last freeze.
+        gc.collect()
+        self._freeze_heap()
+        # A burst (a reconnect storm's TLS handshakes) leaves freed memory in the C heap that
+        # glibc keeps; hand it back, so the hub's RSS reflects what it holds.
+        _malloc_trim()
+        self.freezes += 1
+
+
+def _load_malloc_trim() -> Callable[[], None]:
+    """glibc's `malloc_trim(0)`, or a no-op where the C library has none (musl, macOS)."""
+    name = ctypes.util.find_library("c")
+    trim = getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+    if trim is None:
+        return lambda: None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+
+    def release() -> None:
+        trim(0)
+
+    return release
+
+
+_malloc_trim = _load_malloc_trim()
+
+
 @dataclasses.dataclass(slots=True)
 class _Child:
     key: str
@@ -77,9 +157,11 @@ class Supervisor:
         backoff: Backoff | None = None,
         schedule: Scheduler | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        freezer: HeapFreezer | None = None,
     ) -> None:
         self.runtime = runtime
         self.backoff = backoff or Backoff()
+        self.freezer = freezer
         self._schedule: Scheduler = schedule or runtime.loop.call_later
         self._monotonic = monotonic
         self._children: dict[str, _Child] = {}
@@ -119,9 +201,7 @@ class Supervisor:
         child = self._children.get(key)
         if child is not None:
             # Crashed and waiting for its backoff: start it now, the caller needs it.
-            if child.pending_restart is not None:
-                child.pending_restart.cancel()
-                child.pending_restart = None
+            self._cancel_restart(child)
             self._launch(child)
             assert child.ref is not None
             return child.ref
@@ -144,22 +224,79 @@ class Supervisor:
     async def stop_all(self, deadline: float) -> list[str]:
         """Stop every child in reverse start order within `deadline` seconds.
 
-        Returns the keys of children that had not stopped when the deadline passed.
+        A run of consecutive children (in that order) whose class sets `stop_together` is
+        stopped as one batch: all are asked at once and awaited together. Returns the keys of
+        children that had not stopped when the deadline passed.
         """
         self.running = False
         end = self._monotonic() + deadline
-        keys = list(reversed(self._children))
-        for index, key in enumerate(keys):
+        batches = self._shutdown_batches()
+        for index, batch in enumerate(batches):
             remaining = end - self._monotonic()
             if remaining <= 0:
-                left = keys[index:]
-                log.error("shutdown deadline reached", not_stopped=len(left), first=left[:10])
-                return left
-            child = self._children.pop(key, None)
-            if child is None:
-                continue  # it ended by itself while an earlier one was stopping
-            await self._stop(child, remaining)
+                return self._deadline_reached([c.key for b in batches[index:] for c in b])
+            # A child that ended by itself while an earlier one was stopping is gone: skip it.
+            live = [child for child in batch if self._children.pop(child.key, None) is child]
+            still_running = await self._stop_batch(live, remaining)
+            if still_running:
+                rest = [c.key for b in batches[index + 1 :] for c in b]
+                return self._deadline_reached(still_running + rest)
         return []
+
+    def _shutdown_batches(self) -> list[list[_Child]]:
+        """Children in reverse start order; each run of one `stop_together` kind is one batch."""
+
+        def batch(child: _Child) -> tuple[bool, str]:
+            together = child.actor_class.stop_together
+            return together, child.actor_class.kind if together else child.key
+
+        children = reversed(self._children.values())
+        return [list(run) for _, run in itertools.groupby(children, batch)]
+
+    async def _stop_batch(self, batch: list[_Child], timeout: float) -> list[str]:
+        """Ask every child of `batch` to stop, then await them together within `timeout`.
+
+        Returns the keys of those still running when the timeout passed. A `stop_together`
+        batch logs one line for all its actors: at 20,000 actors, a line each took longer
+        (about 1.8 s of JSON logging) than stopping them.
+        """
+        if not batch:
+            return []
+        kind, together = batch[0].actor_class.kind, batch[0].actor_class.stop_together
+        asked: list[tuple[_Child, pykka.Future[Any]]] = []
+        running: list[str] = []
+        stopped = 0
+        try:
+            async with asyncio.timeout(timeout):
+                for child in batch:
+                    self._cancel_restart(child)
+                    if child.ref is not None and child.ref.is_alive():
+                        asked.append((child, request_stop(child.ref)))
+                        if len(asked) % self.runtime.slice_messages == 0:
+                            await asyncio.sleep(0)  # asking 20,000 in one go stalls the loop
+                # One wait for the whole batch: a future already resolved costs no loop turn.
+                for child, future in asked:
+                    try:
+                        await future
+                    except ActorDeadError:
+                        continue  # it ended by itself after it was asked
+                    stopped += 1
+                    if not together:
+                        log.info("actor stopped", actor=child.key, kind=kind)
+        except TimeoutError:
+            running = [child.key for child in batch if self._is_running(child)]
+            stopped = sum(1 for child, _ in asked if not self._is_running(child))
+        if together:
+            log.info("actors stopped", kind=kind, count=stopped)
+        return running
+
+    def _is_running(self, child: _Child) -> bool:
+        # `_on_exit` forgets the urn of every child that ends.
+        return child.ref is not None and child.ref.actor_urn in self._by_urn
+
+    def _deadline_reached(self, left: list[str]) -> list[str]:
+        log.error("shutdown deadline reached", not_stopped=len(left), first=left[:10])
+        return left
 
     def _launch(self, child: _Child) -> None:
         ref = child.actor_class.start(runtime=self.runtime, name=child.key, **child.kwargs)
@@ -168,11 +305,16 @@ class Supervisor:
         child.ref = ref
         child.started_at = self._monotonic()
         self._by_urn[ref.actor_urn] = child
+        if self.freezer is not None:
+            self.freezer.launched()
 
-    async def _stop(self, child: _Child, timeout: float) -> bool:
+    def _cancel_restart(self, child: _Child) -> None:
         if child.pending_restart is not None:
             child.pending_restart.cancel()
             child.pending_restart = None
+
+    async def _stop(self, child: _Child, timeout: float) -> bool:
+        self._cancel_restart(child)
         ref = child.ref
         if ref is None or not ref.is_alive():
             return False

@@ -3,7 +3,11 @@
 Kinds and sizes: `loop` (actors.runtime.LoopActor, dispatched by one `LoopRuntime` on the asyncio
 loop) at N = 1,000 / 10,000 / 50,000 actors, and `thread` (`pykka.ThreadingActor`, one daemon OS
 thread per actor, default `threading.stack_size`) at N = 1,000 / 10,000 only: beyond that, threads
-run into kernel limits.
+run into kernel limits. `loop-gc` is `loop` with the hub's garbage-collector tuning
+(web/hub.py): the thresholds `actors.supervisor.GC_THRESHOLDS` and a `HeapFreezer` told of every
+actor start, which freezes the heap after each 1,000 starts. Loop actors of both kinds are
+started 1,000 at a time, each thousand answering an ask before the next is started (as
+appliances connect over time, not all in one loop turn), so that the freezer can run between.
 
 Every (kind, N) case runs in a fresh subprocess (`python bench/actors.py --case KIND N`, which
 prints one JSON line), so that one case's heap, threads and garbage don't pollute the next. A case
@@ -25,9 +29,10 @@ that runs past its timeout is killed and reported as "timeout". Per case:
 - loop lag p99 under 10k asks (loop only): a 2 ms timer samples how late the loop runs it while
   10,000 concurrent asks to random actors (one task each, created 200 per loop turn) are in
   flight. As in tests/actors/test_runtime.py, the cyclic garbage collector is paused for that
-  window (its pauses are the next column); the JSON also has the lag with it running. Clients
-  count down to an event rather than being gathered: gathering 10,000 futures stalls the loop
-  by itself. One untimed warm-up round comes first (the first round in a process runs slower).
+  window (its pauses are the next column); the lag with it running is in the JSON and in the
+  table comparing `loop` with `loop-gc`. Clients count down to an event rather than being
+  gathered: gathering 10,000 futures stalls the loop by itself. One untimed warm-up round comes
+  first (the first round in a process runs slower).
 - worst GC pause (loop only): the longest collection over the whole case, timed with
   gc.callbacks start/stop, since a collection stalls the loop and adds to its lag. Not reported
   for threads, where GIL hand-offs between the two callbacks make the figure meaningless.
@@ -67,7 +72,9 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or os.curdir).resolve()
 sys.path.insert(0, str(REPO_ROOT))
 
 from actors.runtime import LoopActor, LoopRuntime, answer, ask  # noqa: E402
+from actors.supervisor import GC_THRESHOLDS, HeapFreezer  # noqa: E402
 
+LOOP_KINDS = ("loop", "loop-gc")
 LOOP_SIZES = (1_000, 10_000, 50_000)
 THREAD_SIZES = (1_000, 10_000)
 TELLS = 200_000
@@ -295,15 +302,36 @@ async def loop_lag_under_asks(
     return percentile(lags, 99), max(lags), len(sampler.lags)
 
 
-async def run_loop_case(n: int) -> dict[str, Any]:
+async def start_loop_actors(
+    runtime: LoopRuntime, n: int, freezer: HeapFreezer | None
+) -> list[pykka.ActorRef[Any]]:
+    """Start `n` loop actors `BATCH` at a time, each batch answering a ping before the next
+    starts; `freezer` (if any) is told of every start, as the supervisor tells it."""
+    refs: list[pykka.ActorRef[Any]] = []
+    for first in range(0, n, BATCH):
+        names = [f"a{i}" for i in range(first, min(n, first + BATCH))]
+        batch = [LoopCounter.start(runtime=runtime, name=name) for name in names]
+        if freezer is not None:
+            for _ in batch:
+                freezer.launched()
+        refs.extend(batch)
+        await loop_round_trip(batch, PING)
+    return refs
+
+
+async def run_loop_case(kind: str, n: int) -> dict[str, Any]:
     """Start `n` loop actors, measure their memory, then time them `REPEATS` times."""
-    runtime = LoopRuntime(asyncio.get_running_loop())
+    loop = asyncio.get_running_loop()
+    runtime = LoopRuntime(loop)
+    freezer = None
+    if kind == "loop-gc":
+        gc.set_threshold(*GC_THRESHOLDS)
+        freezer = HeapFreezer(loop.call_later)
     rng = random.Random(n)  # noqa: S311 - picks actors, not secrets
     gc.collect()
     before = rss_bytes()
     started = time.perf_counter()
-    refs = [LoopCounter.start(runtime=runtime, name=f"a{i}") for i in range(n)]
-    await loop_round_trip(refs, PING)
+    refs = await start_loop_actors(runtime, n, freezer)
     start_seconds = time.perf_counter() - started
     gc.collect()
     after = rss_bytes()
@@ -327,7 +355,9 @@ async def run_loop_case(n: int) -> dict[str, Any]:
                 "loop_lag_max_gc_on_ms": gc_lag_max * 1e3,
             }
         )
-    return case_result("loop", n, before, after, start_seconds, runs)
+    result = case_result(kind, n, before, after, start_seconds, runs)
+    result["heap_freezes"] = freezer.freezes if freezer is not None else 0
+    return result
 
 
 # --- thread-per-actor actors ----------------------------------------------------------------
@@ -417,10 +447,10 @@ def run_case(kind: str, n: int) -> None:
     """Run one case in this process and print its result as one JSON line."""
     raise_nofile_limit()
     started = time.perf_counter()
-    if kind == "loop":
+    if kind in LOOP_KINDS:
         watch = GcWatch()
         gc.callbacks.append(watch)
-        result = asyncio.run(run_loop_case(n))
+        result = asyncio.run(run_loop_case(kind, n))
         gc.callbacks.remove(watch)
         result["gc_worst_pause_ms"] = watch.worst * 1e3
         result["gc_worst_generation"] = watch.worst_generation
@@ -504,6 +534,22 @@ def ratios(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def gc_rows(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per N, the collector's figures of `loop` and `loop-gc` side by side."""
+    rows: list[dict[str, Any]] = []
+    for n in LOOP_SIZES:
+        row: dict[str, Any] = {"n": n}
+        for case in cases:
+            if case["n"] == n and case["kind"] in LOOP_KINDS and case["status"] == "ok":
+                kind = case["kind"]
+                row[f"worst_{kind}"] = case["gc_worst_pause_ms"]
+                row[f"lag_{kind}"] = case["loop_lag_p99_gc_on_ms"]
+                row[f"collections_{kind}"] = case["gc_collections"]
+                row[f"freezes_{kind}"] = case["heap_freezes"]
+        rows.append(row)
+    return rows
+
+
 def report(info: dict[str, Any], cases: list[dict[str, Any]], total: float) -> dict[str, Any]:
     """Print both tables and their notes; return everything for the JSON file."""
     print()
@@ -521,13 +567,22 @@ def report(info: dict[str, Any], cases: list[dict[str, Any]], total: float) -> d
         f"{TELL_SECONDS:.0f} s, rate over the tells sent. Loop lag: lateness of a 2 ms timer, GC "
         "paused for the window as in tests/actors/test_runtime.py. Worst GC pause: whole case."
     )
-    gc_on = [
-        f"N={case['n']:,}: {case['loop_lag_p99_gc_on_ms']:.2f}"
-        for case in cases
-        if case["status"] == "ok" and "loop_lag_p99_gc_on_ms" in case
-    ]
-    if gc_on:
-        print("Loop lag p99 under 10k asks with GC running (ms): " + ", ".join(gc_on) + ".")
+    print()
+    print("Garbage collector: default (loop) vs the hub's tuning (loop-gc), same run:")
+    print()
+    print(
+        "| N | worst GC pause (ms) | loop lag p99 under 10k asks, GC running (ms) "
+        "| collections | heap freezes |"
+    )
+    print("|---:|---:|---:|---:|---:|")
+    rows_gc = gc_rows(cases)
+    for row in rows_gc:
+        cells = [
+            f"{fmt(row.get(f'{key}_loop'), spec)} → {fmt(row.get(f'{key}_loop-gc'), spec)}"
+            for key, spec in (("worst", ".1f"), ("lag", ".1f"), ("collections", ","))
+        ]
+        cells.append(fmt(row.get("freezes_loop-gc"), ","))
+        print(f"| {row['n']:,} |" + "".join(f" {cell} |" for cell in cells))
     print()
     print("Loop vs threading (loop ÷ thread: memory and p50 lower is better, tells/s higher):")
     print()
@@ -550,9 +605,11 @@ def report(info: dict[str, Any], cases: list[dict[str, Any]], total: float) -> d
             "lag_timer_ms": LAG_TIMER_SECONDS * 1e3,
             "repeats": REPEATS,
             "case_timeout_s": CASE_TIMEOUT,
+            "gc_thresholds_tuned": GC_THRESHOLDS,
         },
         "cases": cases,
         "ratios_loop_over_thread": rows,
+        "gc_default_vs_tuned": rows_gc,
         "total_seconds": total,
     }
 
@@ -567,7 +624,8 @@ def main() -> None:
         f"pykka {info['pykka']} ({info['platform']})",
         flush=True,
     )
-    plan = [("loop", n) for n in LOOP_SIZES] + [("thread", n) for n in THREAD_SIZES]
+    plan = [(kind, n) for n in LOOP_SIZES for kind in LOOP_KINDS]
+    plan += [("thread", n) for n in THREAD_SIZES]
     cases: list[dict[str, Any]] = []
     for kind, n in plan:
         remaining = TOTAL_BUDGET - (time.perf_counter() - started)
@@ -593,7 +651,7 @@ def parse_args() -> argparse.Namespace:
         "--case",
         nargs=2,
         metavar=("KIND", "N"),
-        help="run one case (KIND: loop or thread) in this process and print it as JSON",
+        help="run one case (KIND: loop, loop-gc or thread) in this process and print it as JSON",
     )
     return parser.parse_args()
 
@@ -602,8 +660,8 @@ if __name__ == "__main__":
     arguments = parse_args()
     if arguments.case:
         case_kind, case_n = arguments.case
-        if case_kind not in ("loop", "thread"):
-            sys.exit(f"unknown kind {case_kind!r}: loop or thread")
+        if case_kind not in (*LOOP_KINDS, "thread"):
+            sys.exit(f"unknown kind {case_kind!r}: loop, loop-gc or thread")
         run_case(case_kind, int(case_n))
     else:
         main()

@@ -20,7 +20,7 @@ import tornado.netutil
 from actors.health import HealthActor
 from actors.organization import OrgEvent
 from actors.runtime import LoopRuntime
-from actors.supervisor import Backoff, Supervisor
+from actors.supervisor import GC_THRESHOLDS, Backoff, HeapFreezer, Supervisor
 from mykerio.clock import Clock, SystemClock
 from mykerio.config import Config
 from mykerio.datadir import DataDir, prepare_data_dir
@@ -75,9 +75,8 @@ class Hub:
         self.store = await open_store(
             config.store.uri, data.path, on_operation=self.metrics.observe_store
         )
-        self.runtime = LoopRuntime(
-            asyncio.get_running_loop(), slice_seconds=config.actors.dispatch_slice_ms / 1000
-        )
+        loop = asyncio.get_running_loop()
+        self.runtime = LoopRuntime(loop, slice_seconds=config.actors.dispatch_slice_ms / 1000)
         self.supervisor = Supervisor(
             self.runtime,
             backoff=Backoff(
@@ -85,6 +84,8 @@ class Hub:
                 maximum=config.actors.restart_backoff_max,
                 reset_after=config.actors.restart_backoff_reset_after,
             ),
+            # Actors started later (one per appliance) are frozen after each burst of starts.
+            freezer=HeapFreezer(loop.call_later),
         )
         self.metrics.watch_actors(self.runtime, self.supervisor)
         self.supervisor.start(
@@ -127,8 +128,10 @@ class Hub:
             ) from None
         self._server.add_sockets(sockets)
         # Everything allocated so far lives as long as the process; keep the cyclic garbage
-        # collector from rescanning it on every full collection (shorter loop pauses).
+        # collector from rescanning it on every full collection (shorter loop pauses), and
+        # collect the young generations less often (bench/actors.py, "loop-gc").
         gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
         self.port = next(s.getsockname()[1] for s in sockets if s.family == socket.AF_INET)
         log.info(
             "hub started",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import threading
+import weakref
 from typing import Any
 
 import pytest
@@ -127,6 +129,27 @@ async def test_stop_runs_on_stop_and_refuses_later_asks(runtime: LoopRuntime) ->
     assert await stop(ref, timeout=1) is False
 
 
+class SelfAware(LoopActor):
+    """Answers any message with a weak reference to itself."""
+
+    def on_receive(self, message: Any) -> Any:
+        return weakref.ref(self)
+
+
+async def test_a_stopped_actor_is_freed_without_the_cyclic_collector(runtime: LoopRuntime) -> None:
+    """Once stopped, an actor is freed by refcounting alone: gc.freeze() cannot make it leak."""
+    ref = SelfAware.start(runtime=runtime)
+    actor = await ask(ref, "who", timeout=1)
+    gc.collect()
+    gc.disable()
+    try:
+        assert await stop(ref, timeout=1) is True
+        await asyncio.sleep(0)  # the dispatcher lets go of the actor once its slice is over
+        assert actor() is None
+    finally:
+        gc.enable()
+
+
 async def test_blocking_get_on_the_loop_is_refused(runtime: LoopRuntime) -> None:
     """A blocking get() on the loop thread raises instead of freezing the hub."""
     ref = Recorder.start(runtime=runtime)
@@ -160,37 +183,16 @@ async def test_ask_timeout_raises(runtime: LoopRuntime) -> None:
     gate.set()
 
 
-async def test_ten_thousand_outstanding_asks_keep_loop_lag_under_20ms(
+async def test_ten_thousand_outstanding_asks_leave_the_loop_a_turn_every_slice(
     runtime: LoopRuntime,
 ) -> None:
-    """10,000 asks in flight at once never delay the loop's timers by more than 20 ms.
-
-    The cyclic garbage collector is paused for the measured window: its full collections of
-    the test's 10,000 client tasks are the interpreter's pauses, not the runtime's scheduling,
-    and bench/actors.py reports them separately.
-    """
+    """With 10,000 asks in flight at once, the loop gets a turn (sockets, timers) after every
+    slice of at most `slice_messages` messages: the backlog drains in hundreds of turns, never
+    in one. (How long a turn waits in milliseconds is bench/actors.py's business.)"""
     loop = asyncio.get_running_loop()
-    gc.collect()
-    gc.disable()
-    try:
-        await _measure_outstanding_asks(loop, runtime)
-    finally:
-        gc.enable()
-
-
-async def _measure_outstanding_asks(loop: asyncio.AbstractEventLoop, runtime: LoopRuntime) -> None:
     refs = [Recorder.start(runtime=runtime, name=f"a{n}") for n in range(10)]
     gate = asyncio.Event()
     held = [ref.proxy().slow_double(0, gate) for ref in refs]  # every actor busy until the gate
-    lags: list[float] = []
-    done = False
-
-    def sample(expected: float) -> None:
-        lags.append(loop.time() - expected)
-        if not done:
-            loop.call_at(loop.time() + 0.002, sample, loop.time() + 0.002)
-
-    loop.call_at(loop.time() + 0.002, sample, loop.time() + 0.002)
     clients = []
     for n in range(10_000):  # one task per ask, as one web request per ask would be
         clients.append(asyncio.create_task(ask(refs[n % 10], n, timeout=30)))
@@ -198,12 +200,23 @@ async def _measure_outstanding_asks(loop: asyncio.AbstractEventLoop, runtime: Lo
             await asyncio.sleep(0)
     await asyncio.sleep(0)
     assert runtime.mailbox_depth_by_kind()["recorder"] == 10_000, "all asks outstanding"
+    depths: list[int] = []
+    done = False
+
+    def turn() -> None:  # runs once per loop turn while the backlog drains
+        depths.append(runtime.mailbox_depth_by_kind().get("recorder", 0))
+        if not done:
+            loop.call_soon(turn)
+
+    loop.call_soon(turn)
     gate.set()
     answers = await asyncio.gather(*clients, *held)
     done = True
     assert len(answers) == 10_010
-    assert len(lags) >= 3, "the sampler must have run during the asks"
-    assert max(lags) < 0.020, f"worst loop lag {max(lags) * 1000:.1f} ms"
+    assert depths[-1] == 0
+    drained_per_turn = [before - after for before, after in itertools.pairwise(depths)]
+    assert max(drained_per_turn) <= runtime.slice_messages, max(drained_per_turn)
+    assert len(depths) >= 10_000 // runtime.slice_messages
 
 
 async def test_actor_log_lines_carry_the_actor_name(runtime: LoopRuntime) -> None:

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import structlog.testing
 
 from actors.runtime import LoopActor, LoopRuntime, ask
-from actors.supervisor import Backoff, ShuttingDown, Supervisor
+from actors.supervisor import Backoff, HeapFreezer, ShuttingDown, Supervisor
 from mykerio.errors import Conflict
 
 
@@ -30,6 +31,26 @@ class Worker(LoopActor):
 
     async def on_stop(self) -> None:  # type: ignore[override]  # LoopActor allows async hooks
         await asyncio.sleep(0)
+        self.journal.append(f"stop {self.name}")
+
+
+class Leaf(Worker):
+    """An independent leaf (like an appliance actor): may be stopped with others of its kind."""
+
+    kind = "leaf"
+    stop_together = True
+
+
+class BarrierLeaf(Leaf):
+    """Finishes stopping only once every leaf sharing its barrier has begun to stop."""
+
+    def __init__(self, *, barrier: asyncio.Barrier, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.barrier = barrier
+
+    async def on_stop(self) -> None:  # type: ignore[override]  # LoopActor allows async hooks
+        self.journal.append(f"begin {self.name}")
+        await self.barrier.wait()
         self.journal.append(f"stop {self.name}")
 
 
@@ -144,7 +165,7 @@ async def test_stop_all_stops_in_reverse_start_order(setup: Any) -> None:
 
 
 async def test_stop_all_respects_its_deadline() -> None:
-    """A child that will not stop uses up the deadline; the rest are reported, not awaited."""
+    """A child that will not stop uses up the deadline; it and the rest are returned unawaited."""
 
     class Stuck(Worker):
         async def on_stop(self) -> None:  # type: ignore[override]  # LoopActor allows async hooks
@@ -158,7 +179,7 @@ async def test_stop_all_respects_its_deadline() -> None:
     started = loop.time()
     left = await supervisor.stop_all(deadline=0.1)
     assert loop.time() - started < 1.0
-    assert left == ["ok"]
+    assert left == ["stuck", "ok"]
     assert "stop ok" not in journal
 
 
@@ -183,3 +204,113 @@ async def test_stop_all_skips_children_that_end_meanwhile() -> None:
     supervisor.start("org:1", Slow, journal=journal)
     # Reverse start order stops org:1 first; appliance:1 crashes meanwhile and is forgotten.
     assert await supervisor.stop_all(deadline=5) == []
+
+
+async def test_leaves_stop_together_before_the_children_started_earlier(setup: Any) -> None:
+    """A run of stop_together leaves is stopped at once; older children then stop in reverse."""
+    supervisor, _, _ = setup
+    journal: list[str] = []
+    for key in ("mailer", "org:1", "org:2"):
+        supervisor.start(key, Worker, journal=journal)
+    # Each leaf waits for all five to have begun stopping: one at a time, none would finish.
+    barrier = asyncio.Barrier(5)
+    leaves = [f"appliance:{n}" for n in range(5)]
+    for key in leaves:
+        supervisor.start(key, BarrierLeaf, restart=False, journal=journal, barrier=barrier)
+    journal.clear()
+    assert await supervisor.stop_all(deadline=5) == []
+    assert sorted(journal[:5]) == sorted(f"begin {key}" for key in leaves)
+    assert sorted(journal[5:10]) == sorted(f"stop {key}" for key in leaves)
+    assert journal[10:] == ["stop org:2", "stop org:1", "stop mailer"]
+
+
+async def test_only_consecutive_leaves_of_one_kind_form_a_batch(setup: Any) -> None:
+    """An older child between leaves keeps its place in reverse start order, as do other kinds."""
+
+    class OtherLeaf(Leaf):
+        kind = "other-leaf"
+
+    supervisor, _, _ = setup
+    journal: list[str] = []
+    supervisor.start("appliance:1", Leaf, journal=journal)
+    supervisor.start("org:1", Worker, journal=journal)
+    supervisor.start("appliance:2", Leaf, journal=journal)
+    supervisor.start("appliance:3", Leaf, journal=journal)
+    supervisor.start("other:1", OtherLeaf, journal=journal)
+    journal.clear()
+    with structlog.testing.capture_logs() as logs:
+        assert await supervisor.stop_all(deadline=5) == []
+    assert journal[0] == "stop other:1"
+    assert sorted(journal[1:3]) == ["stop appliance:2", "stop appliance:3"]
+    assert journal[3:] == ["stop org:1", "stop appliance:1"]
+    assert [(log["event"], log["kind"], log.get("count")) for log in logs] == [
+        ("actors stopped", "other-leaf", 1),
+        ("actors stopped", "leaf", 2),
+        ("actor stopped", "worker", None),
+        ("actors stopped", "leaf", 1),
+    ]
+
+
+async def test_leaves_that_miss_the_deadline_are_reported_with_the_rest() -> None:
+    """A stuck leaf ends its batch's wait at the deadline; it and older children are returned."""
+
+    class StuckLeaf(Leaf):
+        async def on_stop(self) -> None:  # type: ignore[override]  # LoopActor allows async hooks
+            await asyncio.Event().wait()
+
+    supervisor = Supervisor(LoopRuntime(asyncio.get_running_loop()))
+    journal: list[str] = []
+    supervisor.start("org:1", Worker, journal=journal)
+    supervisor.start("appliance:1", Leaf, journal=journal)
+    supervisor.start("appliance:2", StuckLeaf, journal=journal)
+    supervisor.start("appliance:3", Leaf, journal=journal)
+    journal.clear()
+    with structlog.testing.capture_logs() as logs:
+        left = await supervisor.stop_all(deadline=0.1)
+    assert left == ["appliance:2", "org:1"]
+    assert sorted(journal) == ["stop appliance:1", "stop appliance:3"]
+    assert {"event": "actors stopped", "kind": "leaf", "count": 2, "log_level": "info"} in logs
+
+
+async def test_leaves_that_end_meanwhile_are_skipped() -> None:
+    """Leaves that end by themselves while an older-started child stops are not waited for."""
+
+    class Slow(Worker):
+        async def on_stop(self) -> None:  # type: ignore[override]  # LoopActor allows async hooks
+            for key in ("appliance:1", "appliance:2"):
+                ref = supervisor.get(key)
+                assert ref is not None
+                ref.tell("crash")
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+
+    supervisor = Supervisor(LoopRuntime(asyncio.get_running_loop()))
+    journal: list[str] = []
+    supervisor.start("appliance:1", Leaf, restart=False, journal=journal)
+    supervisor.start("appliance:2", Leaf, restart=False, journal=journal)
+    supervisor.start("org:1", Slow, journal=journal)
+    assert await supervisor.stop_all(deadline=5) == []
+    assert journal == ["start appliance:1", "start appliance:2", "start org:1"]
+
+
+async def test_heap_freezer_freezes_once_after_each_burst_of_launches() -> None:
+    """Launches past `every` schedule one freeze; the count starts over once it has run."""
+    scheduler = FakeScheduler()
+    freezes: list[str] = []
+    freezer = HeapFreezer(scheduler, every=3, delay=0.5, freeze=lambda: freezes.append("freeze"))
+    supervisor = Supervisor(
+        LoopRuntime(asyncio.get_running_loop()), schedule=scheduler, freezer=freezer
+    )
+    for n in range(5):
+        supervisor.start(f"appliance:{n}", Leaf, restart=False, journal=[])
+    assert [delay for delay, _ in scheduler.calls] == [0.5]
+    assert freezes == []
+    scheduler.fire_next()
+    assert freezes == ["freeze"]
+    for n in range(5, 7):
+        supervisor.start(f"appliance:{n}", Leaf, restart=False, journal=[])
+    assert scheduler.calls == []
+    supervisor.start("appliance:7", Leaf, restart=False, journal=[])
+    scheduler.fire_next()
+    assert freezes == ["freeze", "freeze"]
+    assert freezer.freezes == 2
