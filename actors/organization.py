@@ -30,6 +30,7 @@ from mykerio.models import (
     Invitation,
     Membership,
     Organization,
+    StatusChange,
     User,
     email_key,
     new_id,
@@ -363,6 +364,15 @@ class OrganizationActor(LoopActor):
         if ref is not None:
             ref.tell(ProxyCall(attr_path=("remove",), args=(), kwargs={}))
         await self._record(user, client, "appliance_removed", view.name, "")
+
+    async def appliance_history(
+        self, user: User, appliance_id: str, limit: int, before: tuple[datetime, str] | None
+    ) -> list[StatusChange]:
+        """An appliance's status changes, newest first, for a member."""
+        self._require_appliance(user, appliance_id)
+        return await self._store.status_history.for_appliance(
+            appliance_id, limit=limit, before=before
+        )
 
     async def removed_by_appliance(self, appliance_id: str) -> None:
         """The appliance's own "Remove from MyKerio" (told by its actor)."""

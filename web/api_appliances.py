@@ -13,12 +13,14 @@ from mykerio.accounts.validation import FieldError, clean_email
 from mykerio.appliances.roster import clean_appliance_name, pairing_hash
 from mykerio.appliances.view import ApplianceView
 from mykerio.errors import InvalidInput, NotFound
+from mykerio.models import StatusChange
 from mykerio.protocol import identity
 from mykerio.protocol.messages import ADMIN_PASSWORD_CHARS, ADMIN_USERNAME_CHARS
 from web.api_accounts import text
 from web.appliance_socket import BOX_GONE, ApplianceLinks, ApplianceSocketHandler
 from web.openapi import op
 from web.orgs import OrgHandler
+from web.paging import decode_cursor, next_cursor, page_limit
 
 TAG = "appliances"
 
@@ -83,6 +85,45 @@ class ApplianceHandler(OrgHandler):
         await self.org_call(org_id, "remove_appliance", appliance_id, self.client)
         self.set_status(204)
         self.finish()
+
+
+class ApplianceHistoryHandler(OrgHandler):
+    """An appliance's status history."""
+
+    openapi = {
+        "get": op(
+            "An appliance's status changes (colour and reasons), newest first; page with limit "
+            "and next_cursor",
+            TAG,
+            {"200": "A page of changes", "404": "No such appliance in the organization"},
+            query={"limit": "integer", "cursor": "string"},
+        )
+    }
+
+    async def get(self, org_id: str, appliance_id: str) -> None:
+        """One page."""
+        limit = page_limit(self.get_query_argument("limit", ""))
+        changes: list[StatusChange] = await self.org_call(
+            org_id,
+            "appliance_history",
+            appliance_id,
+            limit,
+            decode_cursor(self.get_query_argument("cursor", "")),
+        )
+        self.write_json(
+            {
+                "changes": [
+                    {
+                        "id": c.id,
+                        "at": c.at.isoformat(),
+                        "status": c.status,
+                        "reasons": list(c.reasons),
+                    }
+                    for c in changes
+                ],
+                "next_cursor": next_cursor(changes, limit),
+            }
+        )
 
 
 class PairingPreviewHandler(OrgHandler):

@@ -2,40 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-from datetime import UTC, datetime
-
 from mykerio.accounts.audit import AuditFilter
-from mykerio.errors import InvalidInput
 from mykerio.models import AccessEvent
 from web.auth import AccountHandler
 from web.openapi import op
-
-
-def _when(text: str, name: str) -> datetime | None:
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"{name} must be an ISO 8601 date or time") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def encode_cursor(event: AccessEvent) -> str:
-    """An opaque cursor pointing just after `event`."""
-    return base64.urlsafe_b64encode(f"{event.at.isoformat()}|{event.id}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str] | None:
-    """The (time, id) a cursor points after, or None for the first page."""
-    if not cursor:
-        return None
-    try:
-        at_text, _, event_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(at_text), event_id
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("cursor is not valid; start from the first page") from None
+from web.paging import decode_cursor, next_cursor, page_limit, when
 
 
 class AuditHandler(AccountHandler):
@@ -63,15 +34,12 @@ class AuditHandler(AccountHandler):
     async def get(self) -> None:
         """One page."""
         current = await self.current_session()
-        try:
-            limit = int(self.get_query_argument("limit", "50"))
-        except ValueError:
-            raise InvalidInput("limit must be a number") from None
+        limit = page_limit(self.get_query_argument("limit", ""))
         query = AuditFilter(
             org_id=self.get_query_argument("org_id", ""),
             ip=self.get_query_argument("ip", "").strip(),
-            since=_when(self.get_query_argument("since", ""), "since"),
-            until=_when(self.get_query_argument("until", ""), "until"),
+            since=when(self.get_query_argument("since", ""), "since"),
+            until=when(self.get_query_argument("until", ""), "until"),
             action=self.get_query_argument("action", ""),
             limit=limit,
             before=decode_cursor(self.get_query_argument("cursor", "")),
@@ -93,6 +61,6 @@ class AuditHandler(AccountHandler):
                     }
                     for e in events
                 ],
-                "next_cursor": encode_cursor(events[-1]) if len(events) == limit else "",
+                "next_cursor": next_cursor(events, limit),
             }
         )

@@ -11,9 +11,9 @@ from mykerio.errors import InvalidInput, NotFound
 from mykerio.models import ActivityEvent, Organization
 from mykerio.organizations.rules import ACTIONS, DeletionSummary, InvitationView, OrganizationView
 from web.api_accounts import text
-from web.api_audit import _when, decode_cursor, encode_cursor
 from web.openapi import op
 from web.orgs import OrgHandler
+from web.paging import decode_cursor, next_cursor, page_limit, when
 
 TAG = "organizations"
 
@@ -205,19 +205,14 @@ class ActivityHandler(OrgHandler):
         action = self.get_query_argument("action", "")
         if action and action not in ACTIONS:
             raise InvalidInput(f"action must be one of {', '.join(ACTIONS)}")
-        try:
-            limit = int(self.get_query_argument("limit", "50"))
-        except ValueError:
-            raise InvalidInput("limit must be a number") from None
-        if not 1 <= limit <= 200:
-            raise InvalidInput("limit must be between 1 and 200")
+        limit = page_limit(self.get_query_argument("limit", ""))
         cursor = decode_cursor(self.get_query_argument("cursor", ""))
         events: list[ActivityEvent] = await self.org_call(
             org_id,
             "activity",
             action or None,
-            _when(self.get_query_argument("since", ""), "since"),
-            _when(self.get_query_argument("until", ""), "until"),
+            when(self.get_query_argument("since", ""), "since"),
+            when(self.get_query_argument("until", ""), "until"),
             limit,
             cursor,
         )
@@ -235,7 +230,7 @@ class ActivityHandler(OrgHandler):
                     }
                     for e in events
                 ],
-                "next_cursor": encode_cursor(events[-1]) if len(events) == limit else "",  # type: ignore[arg-type]
+                "next_cursor": next_cursor(events, limit),
             }
         )
 

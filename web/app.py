@@ -145,6 +145,10 @@ def build_routes(
             "/api/v1/organizations/{org_id}/appliances/{appliance_id}",
             api_appliances.ApplianceHandler,
         ),
+        org_route(
+            "/api/v1/organizations/{org_id}/appliances/{appliance_id}/history",
+            api_appliances.ApplianceHistoryHandler,
+        ),
         appliance_route("/api/v1/appliances/pairing-preview", api_appliances.PairingPreviewHandler),
         Route(
             "/appliance/v1/socket",

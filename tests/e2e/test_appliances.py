@@ -28,14 +28,9 @@ async def read_until(stream: asyncio.StreamReader, pattern: str) -> re.Match[str
                 return found
 
 
-async def test_add_a_simulated_appliance_from_its_link(
-    hub: Hub, page_context: BrowserContext, smtp_server: LoopbackSmtp, tmp_path: Path
-) -> None:
-    """The simulator shows its add link; a member opens it, names the appliance and adds it;
-    the simulator says Ready and the dashboard shows it green, then yellow for low memory."""
-    page = await page_context.new_page()
-    await register_and_log_in(hub, page, smtp_server, "Ana Novak", "ana@acme.example")
-    simulator = await asyncio.create_subprocess_exec(
+async def start_simulator(hub: Hub, tmp_path: Path, *flags: str) -> asyncio.subprocess.Process:
+    """`python -m mykerio.agent` as its own process, trusting the hub; its stdout is piped."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "mykerio.agent",
@@ -45,14 +40,21 @@ async def test_add_a_simulated_appliance_from_its_link(
         str(tmp_path / "box"),
         "--cafile",
         str(hub.config.data_dir / "tls" / "cert.pem"),
-        "--ui-port",
-        "0",
-        "--name",
-        "gw-brno",
+        *flags,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+
+
+async def test_add_a_simulated_appliance_from_its_link(
+    hub: Hub, page_context: BrowserContext, smtp_server: LoopbackSmtp, tmp_path: Path
+) -> None:
+    """The simulator shows its add link; a member opens it, names the appliance and adds it;
+    the simulator says Ready and the dashboard shows it green, then yellow for low memory."""
+    page = await page_context.new_page()
+    await register_and_log_in(hub, page, smtp_server, "Ana Novak", "ana@acme.example")
+    simulator = await start_simulator(hub, tmp_path, "--ui-port", "0", "--name", "gw-brno")
     try:
         assert simulator.stdout is not None
         ui = (await read_until(simulator.stdout, r"Admin UI: (\S+)")).group(1)
@@ -80,6 +82,15 @@ async def test_add_a_simulated_appliance_from_its_link(
         await expect(row).to_have_attribute("data-status", "yellow")
         await expect(row).to_contain_text("1 notification pending")
         await expect(row.locator(".bullet")).to_have_attribute("title", "Low memory")
+        await row.get_by_role("button", name="History").click()
+        dialog = page.locator("dialog#history")
+        await expect(dialog).to_be_visible()
+        await expect(dialog.get_by_role("heading")).to_have_text("Status history of Brno gateway")
+        await expect(dialog.locator("tbody tr")).to_have_count(2)
+        await expect(dialog.locator("tbody tr").first).to_have_attribute("data-status", "yellow")
+        await expect(dialog.locator("tbody tr").first).to_contain_text("Low memory")
+        await dialog.get_by_role("button", name="Close").click()
+        await expect(dialog).to_be_hidden()
     finally:
         simulator.terminate()
         async with asyncio.timeout(10):
@@ -94,25 +105,8 @@ async def test_add_a_kerio_control_box_by_serial(
     until the box has restarted, then green, and the box says Ready."""
     page = await page_context.new_page()
     await register_and_log_in(hub, page, smtp_server, "Ana Novak", "ana@acme.example")
-    simulator = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "mykerio.agent",
-        "--hub",
-        hub.url,
-        "--state",
-        str(tmp_path / "box"),
-        "--cafile",
-        str(hub.config.data_dir / "tls" / "cert.pem"),
-        "--serial",
-        "SRLNMR123456",
-        "--setup-restart",
-        "2",
-        "--name",
-        "box-brno",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    simulator = await start_simulator(
+        hub, tmp_path, "--serial", "SRLNMR123456", "--setup-restart", "2", "--name", "box-brno"
     )
     try:
         assert simulator.stdout is not None

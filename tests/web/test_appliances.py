@@ -296,3 +296,41 @@ async def test_appliance_upgrades_are_counted_and_logged_like_requests(
         text,
     ), text
     appliance.close()
+
+
+async def test_status_history_is_kept_and_paged_newest_first(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, clock: Any
+) -> None:
+    """Every colour change is recorded with its reasons; the history pages newest first with
+    a cursor, and belongs to the organization (an outsider gets 404)."""
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    async with LiveWatch(api, org_id) as live:
+        appliance, appliance_id = await paired(hub, api, org_id)
+        await appliance.status()
+        await live.until(status_is("green"))
+        clock.advance(60)
+        await appliance.status(low_memory=True)
+        await live.until(status_is("yellow"))
+        clock.advance(60)
+        await appliance.status(licence_expired=True)
+        await live.until(status_is("red"))
+        clock.advance(60)
+        appliance.close()
+        await live.until(status_is("red", connected=False))
+    url = f"/api/v1/organizations/{org_id}/appliances/{appliance_id}/history"
+    everything = (await api.get(url)).json
+    assert [(c["status"], c["reasons"]) for c in everything["changes"]] == [
+        ("red", ["Offline"]),
+        ("red", ["Licence expired"]),
+        ("yellow", ["Low memory"]),
+        ("green", []),
+    ]
+    assert everything["next_cursor"] == ""
+    first = (await api.get(url + "?limit=3")).json
+    second = (await api.get(url + f"?limit=3&cursor={first['next_cursor']}")).json
+    assert first["changes"] + second["changes"] == everything["changes"]
+    assert second["next_cursor"] == ""
+    assert (await api.get(url + "?limit=0")).status == 400
+    outsider = api_session(hub, "outsider")
+    await member(outsider, smtp_server, "mallory@evil.example", "Mallory")
+    assert (await outsider.get(url)).status == 404

@@ -50,6 +50,8 @@ function row(appliance) {
     actions.append(open, document.createTextNode(" · "));
   }
   actions.append(
+    button("History", "link", () => showHistory(appliance)),
+    document.createTextNode(" · "),
     button("Rename", "link", async () => {
       const name = window.prompt("New name", appliance.name);
       if (!name) return;
@@ -66,6 +68,41 @@ function row(appliance) {
   );
   tr.append(cell(bullet), cell(appliance.name), cell(product), cell(pending), cell(actions));
   return tr;
+}
+
+const history = document.getElementById("history");
+let historyNext = null; // () => load the next page, or null
+document.getElementById("history-close").addEventListener("click", () => history.close());
+document.getElementById("history-more").addEventListener("click", () => historyNext?.());
+
+async function showHistory(appliance, cursor = "") {
+  const body = history.querySelector("tbody");
+  if (!cursor) {
+    body.replaceChildren();
+    document.getElementById("history-title").textContent = `Status history of ${appliance.name}`;
+    if (!history.open) history.showModal();
+  }
+  const base = `/api/v1/organizations/${org}/appliances/${appliance.id}/history?limit=20`;
+  const result = await api(cursor ? `${base}&cursor=${encodeURIComponent(cursor)}` : base);
+  if (!result.ok) return;
+  for (const change of result.data.changes) {
+    const bullet = document.createElement("span");
+    bullet.className = `bullet ${change.status}`;
+    const status = document.createElement("span");
+    status.append(bullet, ` ${change.status}`);
+    const tr = document.createElement("tr");
+    tr.dataset.status = change.status;
+    tr.append(
+      cell(new Date(change.at).toLocaleString()),
+      cell(status),
+      cell(change.reasons.join(", ") || "OK"),
+    );
+    body.append(tr);
+  }
+  document.getElementById("history-empty").hidden = body.children.length > 0;
+  const next = result.data.next_cursor;
+  historyNext = next ? () => showHistory(appliance, next) : null;
+  document.getElementById("history-more").hidden = !next;
 }
 
 function render() {
