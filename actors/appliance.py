@@ -36,6 +36,11 @@ class Link(Protocol):
         """Close the socket."""
         ...
 
+    def hang_up(self, code: int, reason: str) -> None:
+        """Send the close frame and drop the connection without waiting for the appliance's
+        answer (the hub shutting down closes thousands at once within its deadline)."""
+        ...
+
 
 Report = Callable[[ApplianceView], None]
 RemovedByAppliance = Callable[[str, str], None]
@@ -89,7 +94,7 @@ class ApplianceActor(LoopActor):
             self._timer.cancel()
         if not self._closing:
             self._closing = True
-            self._link.close(CloseCode.GOING_AWAY, "going_away")
+            self._link.hang_up(CloseCode.GOING_AWAY, "going_away")
 
     def view(self) -> ApplianceView:
         """What the dashboard shows."""

@@ -205,6 +205,16 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         future.add_done_callback(written)
         return True
 
+    def hang_up(self, code: int, reason: str) -> None:
+        """Send the close frame, then drop the connection at once instead of waiting for the
+        appliance's answering close frame: at shutdown the wait and the answer's processing
+        were half of the work of closing 19,000 sockets. The appliance reads `code` and, as
+        with any 1001, reconnects after its random first delay."""
+        connection = self.ws_connection
+        self.close(code, reason)
+        if connection is not None:
+            connection._abort()  # Tornado has no public "close without waiting"
+
     async def on_message(self, message: str | bytes) -> None:
         """Decode, check against the state, and act."""
         if isinstance(message, bytes):

@@ -235,14 +235,15 @@ async def test_rename_reaches_the_appliance(
 async def test_after_a_hub_restart_an_absent_appliance_shows_offline(
     hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp
 ) -> None:
-    """An appliance linked when the hub stopped, and not back yet, is red "Offline" after the
-    restart instead of keeping its old green."""
+    """The stopping hub closes an appliance's socket with 1001 ("going away"); one not back
+    yet is red "Offline" after the restart instead of keeping its old green."""
     org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
     async with LiveWatch(api, org_id) as live:
         appliance, _ = await paired(hub, api, org_id)
         await appliance.status()
         await live.until(status_is("green"))
     second = await restarted(hub)
+    assert await appliance.closed() == 1001  # the stopping hub said "going away"
     try:
         again = api_session(second)
         again.cookies = dict(api.cookies)
