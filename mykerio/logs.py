@@ -2,7 +2,7 @@
 
 JSON lines in production, readable lines in development. Context bound with
 `structlog.contextvars` (the request id of a web request) and loggers bound by actors (their
-name) appear on every line they produce.
+name) appear on every line they produce. Tracebacks are logged without local variables.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import sys
 from typing import TextIO
 
 import structlog
+from structlog.tracebacks import ExceptionDictTransformer
 from structlog.typing import Processor
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
@@ -22,6 +23,17 @@ def wants_json(log_format: str, stream: TextIO) -> bool:
     if log_format == "auto":
         return not stream.isatty()
     return log_format == "json"
+
+
+def _console_tracebacks(colors: bool) -> structlog.typing.ExceptionRenderer:
+    """Rich's readable tracebacks when rich is installed (without locals), else plain ones."""
+    try:
+        import rich  # noqa: F401 - only asking whether it is there
+    except ImportError:
+        return structlog.dev.plain_traceback
+    return structlog.dev.RichTracebackFormatter(
+        show_locals=False, color_system="truecolor" if colors else None
+    )
 
 
 def configure_logging(log_format: str, level: str, stream: TextIO | None = None) -> None:
@@ -39,11 +51,18 @@ def configure_logging(log_format: str, level: str, stream: TextIO | None = None)
         structlog.processors.StackInfoRenderer(),
     ]
     renderer: Processor
+    # Tracebacks never show local variables: a frame's locals can hold a password being
+    # checked or a box administrator's credentials in transit.
     if as_json:
-        shared.append(structlog.processors.dict_tracebacks)
+        shared.append(
+            structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
+        )
         renderer = structlog.processors.JSONRenderer()
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
+        colors = out.isatty()
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=colors, exception_formatter=_console_tracebacks(colors)
+        )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
