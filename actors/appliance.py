@@ -17,7 +17,7 @@ from actors.runtime import LoopActor, LoopRuntime
 from actors.supervisor import Cancellable, Scheduler
 from mykerio.appliances.view import ApplianceView
 from mykerio.clock import Clock
-from mykerio.models import Appliance, StatusChange, new_id
+from mykerio.models import Appliance, StatusChange, sequential_id
 from mykerio.protocol.envelope import Envelope
 from mykerio.protocol.errors import CloseCode
 from mykerio.protocol.link import PING_INTERVAL, SILENCE_LIMIT
@@ -158,7 +158,7 @@ class ApplianceActor(LoopActor):
         if (status, why) != (before.status, before.status_reasons):
             await self._store.status_history.add(
                 StatusChange(
-                    id=new_id(),
+                    id=sequential_id(),  # ties of `at` list in order of change
                     appliance_id=before.id,
                     org_id=before.org_id,
                     at=self._clock.now(),

@@ -24,6 +24,9 @@ from mykerio.store.base import Store
 # Failed lookups (unknown code, no box with that serial) a user may make in the window.
 LOOKUP_LIMIT = 10
 LOOKUP_WINDOW = timedelta(minutes=15)
+# Set-ups a box refused (wrong administrator credentials), per user and per serial: guessing a
+# box's password through the hub is as slow as guessing a code.
+SETUP_REFUSAL_LIMIT = 5
 NO_SUCH_BOX = (
     "No Kerio Control box with this serial number is waiting to be added. Check the number on "
     "the box's label, and that the box is switched on and connected to the internet."
@@ -133,9 +136,13 @@ class GateActor(LoopActor):
         """
         key = _lookup_key(user_id)
         await self._throttle.check(key, LOOKUP_LIMIT, LOOKUP_WINDOW)
-        if claims == 1:
+        for refusals in (_setup_key(user_id), _setup_key(serial)):
+            await self._throttle.check(refusals, SETUP_REFUSAL_LIMIT, LOOKUP_WINDOW)
+        if claims == 1 and await self._store.appliances.by_serial(serial) is None:
             return
+        await self._throttle.fail(key, LOOKUP_WINDOW)  # every answer but "found" counts
         if await self._store.appliances.by_serial(serial) is not None:
+            # Whoever claims it now, the box itself is linked already: never "find" it again.
             raise Conflict("This box is already added to MyKerio.")
         if claims > 1:
             raise Conflict(
@@ -143,9 +150,17 @@ class GateActor(LoopActor):
                 "tell which one is your box. Check the number, or add the box from its own "
                 "administration with its 'add this appliance' link."
             )
-        await self._throttle.fail(key, LOOKUP_WINDOW)
         raise NotFound(NO_SUCH_BOX)
+
+    async def setup_refused(self, user_id: str, serial: str) -> None:
+        """The box refused the credentials a user gave: count it for the user and the box."""
+        for key in (_setup_key(user_id), _setup_key(serial)):
+            await self._throttle.fail(key, LOOKUP_WINDOW)
 
 
 def _lookup_key(user_id: str) -> str:
     return f"appliance-lookup:{user_id}"
+
+
+def _setup_key(user_id_or_serial: str) -> str:
+    return f"box-setup-refused:{user_id_or_serial}"

@@ -6,6 +6,8 @@ means making a new one with `dataclasses.replace`.
 
 from __future__ import annotations
 
+import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +16,16 @@ from datetime import datetime
 def new_id() -> str:
     """A fresh random identifier for a new domain object (32 lowercase hex characters)."""
     return uuid.uuid4().hex
+
+
+def sequential_id() -> str:
+    """A fresh identifier that sorts after those made before it (32 lowercase hex characters).
+
+    For records listed newest first by `(at, id)`: two made within one millisecond (equal
+    `at`) still list in the order they were made. 16 hex digits of nanoseconds since the
+    epoch, then 16 random ones.
+    """
+    return f"{time.time_ns():016x}{secrets.token_hex(8)}"
 
 
 def email_key(email: str) -> str:

@@ -113,3 +113,10 @@ class TestAppliance:
     def close(self) -> None:
         if self.socket is not None:
             self.socket.close()
+
+    async def hang_up(self) -> None:
+        """Close and wait until the hub has answered the close (it has let go of the socket)."""
+        assert self.socket is not None
+        self.socket.close()
+        while await self.socket.read_message() is not None:
+            pass

@@ -16,6 +16,7 @@ from mykerio.errors import InvalidInput, NotFound
 from mykerio.models import StatusChange
 from mykerio.protocol import identity
 from mykerio.protocol.messages import ADMIN_PASSWORD_CHARS, ADMIN_USERNAME_CHARS
+from mykerio.protocol.messages import text as text_check
 from web.api_accounts import text
 from web.appliance_socket import BOX_GONE, ApplianceLinks, ApplianceSocketHandler
 from web.openapi import op
@@ -160,6 +161,21 @@ class PairingPreviewHandler(OrgHandler):
 
 
 SERIAL_HELP = "A serial number has 12 letters and digits, like SRLNMR123456."
+# The box's `setup_result` codes (docs/protocol.md), as the wizard shows them: field, message.
+SETUP_REFUSALS = {
+    "bad_credentials": ("password", "The box says the user name or password is not correct."),
+    "no_admin": (
+        "admin",
+        "The box has no administrator yet. Choose \"Set up a new administrator\".",
+    ),
+    "admin_exists": (
+        "admin",
+        "The box already has an administrator. Choose \"Use the box's existing local "
+        "administrator\" and enter its user name and password.",
+    ),
+    "bad_email": ("email", "The box did not accept this email address."),
+    "eula": ("eula_accepted", "Accept the Privacy Policy and the End User License Agreement."),
+}
 # How long the box may take to check or create its administrator.
 SETUP_TIMEOUT = 60.0
 MIN_NEW_ADMIN_PASSWORD = 8
@@ -273,11 +289,20 @@ class BoxesHandler(_BoxHandler):
             # appliance claims its serial now): never send credentials to it.
             raise NotFound(BOX_GONE)
         answer = await socket.run_setup(setup, SETUP_TIMEOUT)
+        setup.clear()  # the credentials are not needed any more
         if answer.get("ok") is not True:
+            current = await self.current_session()
             code = str(answer.get("code", ""))
-            message = str(answer.get("message") or "The box refused the set-up.")
-            field = "password" if code == "bad_credentials" else "admin"
-            raise FieldError(field, f"The box says: {message}")
+            if code == "bad_credentials":
+                await self.ask(
+                    self.appliances.gate(),
+                    ProxyCall(
+                        attr_path=("setup_refused",), args=(current.user.id, serial), kwargs={}
+                    ),
+                )
+            # The hub's own words: a box (or something posing as one) does not write to users.
+            field, message = SETUP_REFUSALS.get(code, ("admin", "The box refused the set-up."))
+            raise FieldError(field, message)
         view: ApplianceView = await self.org_call(
             org_id,
             "add_box",
@@ -305,8 +330,14 @@ def _setup_body(body: dict[str, Any]) -> dict[str, Any]:
             "username", f"Enter the user name (at most {ADMIN_USERNAME_CHARS} characters)."
         )
     password = text(body, "password")
-    if not password or len(password) > ADMIN_PASSWORD_CHARS or not password.isprintable():
+    if not password:
         raise FieldError("password", "Enter the password.")
+    if text_check(ADMIN_PASSWORD_CHARS)(password) is not None:
+        raise FieldError(
+            "password",
+            f"A password has at most {ADMIN_PASSWORD_CHARS} characters and no control "
+            "characters (such as tabs or line breaks).",
+        )
     setup: dict[str, Any] = {
         "admin": admin,
         "username": username,

@@ -79,7 +79,9 @@ class WaitingAppliances:
         """Wait for `key` to be added."""
         older = self._by_key.get(key)
         if older is not None and older is not socket:
+            # A newer connection proved the same key: the older one goes (4002), with its code.
             self.discard(key, older)
+            older.close(CloseCode.SUPERSEDED, "superseded")
         self._by_key[key] = socket
         if socket.serial:
             self._by_serial.setdefault(socket.serial, {})[key] = socket
@@ -255,6 +257,8 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             self.send(hello.reply("refused", {"code": "multi_server", "message": MULTI_SERVER}))
             self.close(CloseCode.REFUSED, "multi_server")
             return
+        if "serial" in body and body["product"] != "control":
+            raise ProtocolError("bad_body", "only a Kerio Control box has a serial number")
         versions = body.get("versions")
         version = negotiate(
             [int(v) for v in versions] if isinstance(versions, tuple | list) else []
@@ -338,7 +342,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
                 self.ip,
                 expires_at,
             )
-        except (Unavailable, ActorDeadError, TimeoutError) as error:
+        except Exception as error:  # noqa: BLE001 - any failure: the appliance comes back
             log.warning("cannot renew a pairing code", error=type(error).__name__)
             self.close(CloseCode.GOING_AWAY, "going_away")  # it reconnects and gets a new one
             return
@@ -394,6 +398,9 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         tornado.ioloop.IOLoop.current().add_callback(self._welcome_after_add, view.id)
 
     async def _welcome_after_add(self, appliance_id: str) -> None:
+        if self.state != "pairing" or self._setup is not None:
+            # Being set up (or set up) by serial: that flow welcomes it after its restart.
+            return
         admission: Admission = await self._gate("admit", self.public_key)
         if admission.appliance is not None and admission.appliance.id == appliance_id:
             await self._link(admission.appliance, re=None)

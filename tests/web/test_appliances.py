@@ -335,3 +335,27 @@ async def test_status_history_is_kept_and_paged_newest_first(
     outsider = api_session(hub, "outsider")
     await member(outsider, smtp_server, "mallory@evil.example", "Mallory")
     assert (await outsider.get(url)).status == 404
+
+
+async def test_a_second_waiting_socket_of_one_key_replaces_the_first(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp
+) -> None:
+    """An unknown appliance that connects again while its first socket still waits: the first
+    closes with 4002 and its code stops working; the new code adds it."""
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    appliance = appliance_for(hub)
+    first = await appliance.connect()
+    first_socket = appliance.socket
+    second = await appliance.connect()
+    assert first_socket is not None
+    while await first_socket.read_message() is not None:
+        pass
+    assert first_socket.close_code == 4002
+    stale = await api.post("/api/v1/appliances/pairing-preview", {"code": first.body["code"]})
+    assert stale.status == 404
+    added = await api.post(
+        f"/api/v1/organizations/{org_id}/appliances", {"code": second.body["code"], "name": "Gw"}
+    )
+    assert added.status == 201
+    assert (await appliance.receive()).type == "welcome"
+    appliance.close()

@@ -158,7 +158,7 @@ async def test_existing_administrator_must_be_the_boxs_own(
         )
         assert wrong.status == 400
         assert wrong.json["error"]["field"] == "password"
-        assert "The user name or password is not correct." in wrong.json["error"]["message"]
+        assert "user name or password is not correct" in wrong.json["error"]["message"]
         second_admin = await api.post(
             f"/api/v1/organizations/{org_id}/boxes", setup_new(box=box.fingerprint)
         )
@@ -232,7 +232,7 @@ async def test_two_sockets_claiming_one_serial_get_no_credentials(
     assert "More than one appliance" in refused.json["error"]["message"]
     finish = await api.post(f"/api/v1/organizations/{org_id}/boxes", setup_new(box=box.fingerprint))
     assert finish.status == 409
-    forger.close()
+    await forger.hang_up()
     # With only the forger left, a Finish for the box found earlier must not reach the forger.
     await box.stop()
     forger2 = TestAppliance(hub.url, str(hub.config.data_dir / "tls" / "cert.pem"))
@@ -243,7 +243,7 @@ async def test_two_sockets_claiming_one_serial_get_no_credentials(
     )
     assert wrong_box.status == 404
     assert "no longer connected" in wrong_box.json["error"]["message"]
-    forger2.close()
+    await forger2.hang_up()
     assert box.store.state.admin is None
 
 
@@ -268,3 +268,53 @@ async def test_another_organization_cannot_claim_a_box_through_mine(
     await box.until("linked")
     assert (await bob.get(f"/api/v1/organizations/{org_b}/appliances")).json == {"appliances": []}
     assert (await bob.get(f"/api/v1/organizations/{org_a}/appliances")).status == 404
+
+
+async def test_guessing_a_boxs_password_through_the_hub_is_throttled(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, tmp_path: Path
+) -> None:
+    """After 5 wrong administrator passwords for a box, the user may not try again for 15
+    minutes, and neither may anyone else for that box."""
+    box = Box(hub, tmp_path / "box", admin=BoxAdmin.create("admin", BOX_PASSWORD))
+    try:
+        await box.until("pairing")
+        org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+        for attempt in range(5):
+            wrong = await api.post(
+                f"/api/v1/organizations/{org_id}/boxes",
+                setup_new(box=box.fingerprint, admin="existing", password=f"guess-{attempt}"),
+            )
+            assert wrong.status == 400, wrong
+        again = await api.post(
+            f"/api/v1/organizations/{org_id}/boxes",
+            setup_new(box=box.fingerprint, admin="existing", password=BOX_PASSWORD),
+        )
+        assert again.status == 429
+        bob = api_session(hub, "bob-browser")
+        await member(bob, smtp_server, "bob@other.example", "Bob Brown")
+        assert (await bob.post("/api/v1/appliances/find-box", {"serial": SERIAL})).status == 429
+        assert box.link.view.phase == "pairing"
+    finally:
+        await box.stop()
+
+
+async def test_a_serial_claimed_again_after_the_box_is_added_is_not_found(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, box: Box
+) -> None:
+    """Once the box is added, a forger claiming its serial is never "found" (no credentials can
+    be sent to it); a serial from anything but Kerio Control is a protocol error."""
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    added = await api.post(f"/api/v1/organizations/{org_id}/boxes", setup_new(box=box.fingerprint))
+    assert added.status == 201
+    box.sleep.release_all()
+    await box.until("linked")
+    forger = TestAppliance(hub.url, str(hub.config.data_dir / "tls" / "cert.pem"))
+    assert (await forger.connect(serial=SERIAL)).type == "pairing"
+    refused = await api.post("/api/v1/appliances/find-box", {"serial": SERIAL})
+    assert refused.status == 409
+    assert refused.json["error"]["message"] == "This box is already added to MyKerio."
+    await forger.hang_up()
+    connect = TestAppliance(hub.url, str(hub.config.data_dir / "tls" / "cert.pem"), "connect")
+    answer = await connect.connect(serial="SRLNMR654321")
+    assert (answer.type, answer.body["code"]) == ("error", "bad_body")
+    assert await connect.closed() == 4000

@@ -34,22 +34,29 @@ forms.find.addEventListener("submit", async (event) => {
   const { serial } = formValues(forms.find);
   const result = await api("/api/v1/appliances/find-box", { method: "POST", body: { serial } });
   if (!result.ok) return showError(forms.find, result);
+  if (box?.box !== result.data.box) setupForm.reset(); // credentials go to one box only
   box = result.data;
   const product = PRODUCTS[box.product] ?? box.product;
   document.getElementById("box-found").textContent =
-    `Found: ${product} box ${box.serial}, version ${box.version}, connected from ${box.ip}. ` +
-    "Check that this is your box's address before you go on.";
+    `Found: ${product} box ${box.serial}, version ${box.version}, connected from ${box.ip}, ` +
+    `key fingerprint ${box.box}. Check that this is your box's address and that the ` +
+    "fingerprint is the one on the box's MyKerio settings page before you go on.";
+  showAdminChoice();
   forms.name.elements.name.value = box.name_hint || `${product} box`;
   show("setup");
 });
 
 const setupForm = forms.setup;
-setupForm.addEventListener("change", () => {
-  document.getElementById("new-admin").hidden = formValues(setupForm).admin !== "new";
-});
 function checkedAdmin() {
   return setupForm.querySelector("input[name=admin]:checked").value;
 }
+function showAdminChoice() {
+  const fresh = checkedAdmin() === "new";
+  document.getElementById("new-admin").hidden = !fresh;
+  // Password managers fill an existing password, and offer to make up a new one.
+  setupForm.elements.password.autocomplete = fresh ? "new-password" : "current-password";
+}
+setupForm.addEventListener("change", showAdminChoice);
 setupForm.addEventListener("submit", (event) => {
   event.preventDefault();
   clearError(setupForm);
