@@ -166,12 +166,12 @@ SETUP_REFUSALS = {
     "bad_credentials": ("password", "The box says the user name or password is not correct."),
     "no_admin": (
         "admin",
-        "The box has no administrator yet. Choose \"Set up a new administrator\".",
+        'The box has no administrator yet. Choose "Set up a new administrator".',
     ),
     "admin_exists": (
         "admin",
         "The box already has an administrator. Choose \"Use the box's existing local "
-        "administrator\" and enter its user name and password.",
+        'administrator" and enter its user name and password.',
     ),
     "bad_email": ("email", "The box did not accept this email address."),
     "eula": ("eula_accepted", "Accept the Privacy Policy and the End User License Agreement."),

@@ -27,10 +27,10 @@ from mykerio.datadir import DataDir, prepare_data_dir
 from mykerio.errors import ConfigError
 from mykerio.store import Store, open_store
 from web.app import HEALTH_KEY, make_app
-from web.appliance_socket import WaitingAppliances
 from web.auth import AccountsDirectory
 from web.live import LiveRegistry
 from web.metrics import HubMetrics
+from web.waiting_appliances import WaitingAppliances
 from web.wiring import appliance_links, organizations_directory, start_accounts, start_mailer
 
 log = structlog.get_logger("web.hub")
