@@ -260,6 +260,8 @@ class BoxesHandler(_BoxHandler):
                 "201": "Added (grey until the box connects)",
                 "400": "Invalid field, or the box refused the credentials",
                 "404": "Box gone or unknown organization",
+                "409": "Already added, claimed by more than one appliance, or being set up",
+                "429": "Too many failed lookups or refused set-ups",
                 "503": "The box did not answer",
             },
             body={
