@@ -152,6 +152,10 @@ class GateActor(LoopActor):
             )
         raise NotFound(NO_SUCH_BOX)
 
+    async def withdraw_pairings(self, public_key: bytes) -> None:
+        """The key's codes stop working (its box is being set up by serial)."""
+        await self._store.pairings.delete_for_key(public_key)
+
     async def setup_refused(self, user_id: str, serial: str) -> None:
         """The box refused the credentials a user gave: count it for the user and the box."""
         for key in (_setup_key(user_id), _setup_key(serial)):

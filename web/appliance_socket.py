@@ -275,12 +275,15 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
 
     def _arm_renewal(self, expires_at: datetime) -> None:
         loop = tornado.ioloop.IOLoop.current()
+        if self._renewal is not None:
+            loop.remove_timeout(self._renewal)  # the code it would renew is replaced already
         self._renewal = loop.call_later(
             PAIRING_RENEW_SECONDS, lambda: loop.add_callback(self._offer_new_code, expires_at)
         )
 
-    async def _offer_new_code(self, expires_at: datetime) -> None:
-        """Once the code expired while the appliance waited, give it a new one on this socket."""
+    async def _offer_new_code(self, expires_at: datetime | None) -> None:
+        """Once the code expired while the appliance waited (None: now), give it a new one on
+        this socket."""
         if self.state != "pairing" or self.ws_connection is None:
             return
         try:
@@ -299,10 +302,10 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             return
         if self.state != "pairing" or self.ws_connection is None:
             return
-        if offer is None:
-            self._arm_renewal(expires_at)  # not expired yet by the hub's clock
-        else:
+        if offer is not None:
             self._send_pairing(offer, re=None)
+        elif expires_at is not None:
+            self._arm_renewal(expires_at)  # not expired yet by the hub's clock
 
     async def run_setup(self, body: Mapping[str, Any], timeout: float) -> Mapping[str, Any]:
         """Send a Kerio Control box its first administrator (`setup`) and wait for its answer.
@@ -316,17 +319,25 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         message = Envelope.new("setup", dict(body))
         future: asyncio.Future[Mapping[str, Any]] = asyncio.get_running_loop().create_future()
         self._setup = (message.id, future)
+        answered_ok = False
         try:
+            # Its "add this appliance" code must not add it elsewhere meanwhile.
+            await self._gate("withdraw_pairings", self.public_key)
             if not self.send(message):
                 raise NotFound(BOX_GONE)
             async with asyncio.timeout(timeout):
-                return await future
+                answer = await future
+            answered_ok = answer.get("ok") is True
+            return answer
         except TimeoutError:
             raise Unavailable(
                 "The box did not answer. Check that it is still connected, then try again."
             ) from None
         finally:
             self._setup = None
+            if not answered_ok and self.state == "pairing":
+                # Not set up: it waits on, so it shows a working code again.
+                tornado.ioloop.IOLoop.current().add_callback(self._offer_new_code, None)
 
     def _setup_answered(self, result: Envelope) -> None:
         if self._setup is None or result.re != self._setup[0]:

@@ -150,6 +150,10 @@ class PairingRepository(Protocol):
         """Delete every pairing with `expires_at <= now`; return how many."""
         ...
 
+    async def delete_for_key(self, public_key: bytes) -> int:
+        """Delete every pairing of this key (its codes stop working); return how many."""
+        ...
+
 
 class StatusHistoryRepository(Protocol):
     """Each appliance's status changes, newest first by `(at, id)`."""

@@ -117,3 +117,13 @@ async def test_naive_datetimes_are_refused(store: Store) -> None:
         await store.pairings.delete_expired(naive)
 
     assert await store.pairings.peek(pairing.code_hash, T0) == pairing
+
+
+async def test_delete_for_key_withdraws_only_that_keys_codes(store: Store) -> None:
+    """A key's codes stop working; another key's stay."""
+    mine = await store.pairings.add(make_pairing())
+    other = await store.pairings.add(make_pairing(OTHER_KEY))
+    assert await store.pairings.delete_for_key(KEY) == 1
+    assert await store.pairings.peek(mine.code_hash, T0) is None
+    assert await store.pairings.peek(other.code_hash, T0) == other
+    assert await store.pairings.delete_for_key(KEY) == 0

@@ -318,3 +318,35 @@ async def test_a_serial_claimed_again_after_the_box_is_added_is_not_found(
     answer = await connect.connect(serial="SRLNMR654321")
     assert (answer.type, answer.body["code"]) == ("error", "bad_body")
     assert await connect.closed() == 4000
+
+
+async def test_a_box_being_set_up_cannot_be_added_by_its_code_and_gets_a_new_one_after(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, tmp_path: Path
+) -> None:
+    """Setting up a box withdraws its "add this appliance" code, so nobody adds it elsewhere
+    meanwhile; when the box refuses, it waits on with a fresh code that works."""
+    box = Box(hub, tmp_path / "box", admin=BoxAdmin.create("admin", BOX_PASSWORD))
+    try:
+        first = await box.until("pairing")
+        assert first.add_link is not None
+        old_code = first.add_link.split("code=")[1]
+        org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+        wrong = await api.post(
+            f"/api/v1/organizations/{org_id}/boxes",
+            setup_new(box=box.fingerprint, admin="existing", password="not-it"),
+        )
+        assert wrong.status == 400
+        stale = await api.post("/api/v1/appliances/pairing-preview", {"code": old_code})
+        assert stale.status == 404
+        fresh = await box.link.wait_for(
+            lambda view: view.add_link is not None and old_code not in view.add_link, WAIT
+        )
+        assert fresh.add_link is not None
+        added = await api.post(
+            f"/api/v1/organizations/{org_id}/appliances",
+            {"code": fresh.add_link.split("code=")[1], "name": "Brno box"},
+        )
+        assert added.status == 201, added
+        await box.until("linked")
+    finally:
+        await box.stop()

@@ -82,3 +82,9 @@ class MongoPairings:
         """Delete every pairing with `expires_at <= now`; return how many."""
         deleted = await self._collection.delete_many({"expires_at": {"$lte": to_utc_millis(now)}})
         return deleted.deleted_count
+
+    @observed
+    async def delete_for_key(self, public_key: bytes) -> int:
+        """Delete every pairing of this key; return how many."""
+        deleted = await self._collection.delete_many({"public_key": public_key})
+        return deleted.deleted_count

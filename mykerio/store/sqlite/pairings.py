@@ -91,3 +91,9 @@ class SqlitePairings:
         """Delete every pairing with `expires_at <= now`; return how many."""
         statement = "DELETE FROM pairings WHERE expires_at <= ?"
         return await self._database.rows_changed(statement, (to_millis(now),))
+
+    @observed
+    async def delete_for_key(self, public_key: bytes) -> int:
+        """Delete every pairing of this key; return how many."""
+        statement = "DELETE FROM pairings WHERE public_key = ?"
+        return await self._database.rows_changed(statement, (public_key,))
