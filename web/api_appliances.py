@@ -6,13 +6,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import structlog
 from pykka.messages import ProxyCall
 
 from actors.gate import PairingPreview
 from mykerio.accounts.validation import FieldError, clean_email
 from mykerio.appliances.roster import clean_appliance_name, pairing_hash
 from mykerio.appliances.view import ApplianceView
-from mykerio.errors import InvalidInput, NotFound
+from mykerio.errors import Conflict, DomainError, InvalidInput, NotFound
 from mykerio.models import StatusChange
 from mykerio.protocol import identity
 from mykerio.protocol.messages import ADMIN_PASSWORD_CHARS, ADMIN_USERNAME_CHARS
@@ -24,6 +25,7 @@ from web.orgs import OrgHandler
 from web.paging import decode_cursor, next_cursor, page_limit
 
 TAG = "appliances"
+log = structlog.get_logger("web.appliances")
 
 
 def view_json(view: ApplianceView) -> dict[str, Any]:
@@ -305,15 +307,23 @@ class BoxesHandler(_BoxHandler):
             # The hub's own words: a box (or something posing as one) does not write to users.
             field, message = SETUP_REFUSALS.get(code, ("admin", "The box refused the set-up."))
             raise FieldError(field, message)
-        view: ApplianceView = await self.org_call(
-            org_id,
-            "add_box",
-            serial,
-            socket.public_key,
-            (socket.product, socket.version, socket.ip),
-            name,
-            self.client,
-        )
+        try:
+            view: ApplianceView = await self.org_call(
+                org_id,
+                "add_box",
+                serial,
+                socket.public_key,
+                (socket.product, socket.version, socket.ip),
+                name,
+                self.client,
+            )
+        except DomainError as error:
+            # The box has its administrator now; only the reservation is missing.
+            log.warning("a box was set up but not reserved", error=type(error).__name__)
+            raise Conflict(
+                f"The box is set up, but MyKerio could not add it: {error} Find it again and "
+                "choose the box's existing administrator with the credentials you just gave."
+            ) from error
         self.write_json(view_json(view), 201)
 
 
