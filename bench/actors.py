@@ -48,7 +48,6 @@ import argparse
 import asyncio
 import gc
 import json
-import math
 import os
 import platform
 import random
@@ -73,6 +72,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from actors.runtime import LoopActor, LoopRuntime, answer, ask  # noqa: E402
 from actors.supervisor import GC_THRESHOLDS, HeapFreezer  # noqa: E402
+from bench.common import percentile  # noqa: E402
 
 LOOP_KINDS = ("loop", "loop-gc")
 LOOP_SIZES = (1_000, 10_000, 50_000)
@@ -154,13 +154,6 @@ def rss_bytes() -> int:
     """The process's resident set size, from /proc/self/statm."""
     with open("/proc/self/statm", encoding="ascii") as statm:
         return int(statm.read().split()[1]) * PAGE_SIZE
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The nearest-rank `q`th percentile of `values`."""
-    ordered = sorted(values)
-    rank = math.ceil(q / 100 * len(ordered))
-    return ordered[min(len(ordered) - 1, max(0, rank - 1))]
 
 
 def raise_nofile_limit() -> None:

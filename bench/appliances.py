@@ -117,15 +117,17 @@ REPO_ROOT = BENCH_DIR.parent
 # the `actors` package: put the repository root there instead.
 sys.path[:] = [entry for entry in sys.path if Path(entry or os.curdir).resolve() != BENCH_DIR]
 sys.path.insert(0, str(REPO_ROOT))
+
 # The project's modules are imported inside the functions that use them: the bare server and
 # its clients must not load (or be slowed by) anything of the hub's.
-
 import tornado.web  # noqa: E402
 import tornado.websocket  # noqa: E402
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest  # noqa: E402
 from tornado.httpserver import HTTPServer  # noqa: E402
 from tornado.iostream import StreamClosedError  # noqa: E402
 from tornado.netutil import bind_sockets  # noqa: E402
+
+from bench.common import emit, percentile, progress  # noqa: E402
 
 SIZES = (1_000, 10_000)
 LATENCY_SIZE = 10_000
@@ -178,23 +180,6 @@ CODE_LINE = re.compile(r"^\[(\d+)\] MyKerio: .*#code=([A-Z0-9-]+)")
 UI_LINE = re.compile(r"^\[(\d+)\] Admin UI: (\S+)")
 READY_LINE = re.compile(r"^\[(\d+)\] MyKerio: Ready\.")
 ANY_ID = re.compile(r"(?<=urn:uuid:)[0-9a-f-]{36}|\b[0-9a-f]{32}\b")
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The nearest-rank `q`th percentile of `values`."""
-    ordered = sorted(values)
-    rank = math.ceil(q / 100 * len(ordered))
-    return ordered[min(len(ordered) - 1, max(0, rank - 1))]
-
-
-def emit(event: dict[str, Any]) -> None:
-    """Print one JSON line on stdout, at once (the parent reads them as they come)."""
-    print(json.dumps(event, separators=(",", ":")), flush=True)
-
-
-def progress(text: str) -> None:
-    """A progress note on stderr, so stdout keeps only the report."""
-    print(text, file=sys.stderr, flush=True)
 
 
 def raise_nofile_limit() -> tuple[int, int]:

@@ -82,6 +82,9 @@ REPO_ROOT = BENCH_DIR.parent
 # `actors` package: put the repository root there instead.
 sys.path[:] = [entry for entry in sys.path if Path(entry or os.curdir).resolve() != BENCH_DIR]
 sys.path.insert(0, str(REPO_ROOT))
+
+from bench.common import emit, percentile, progress  # noqa: E402
+
 # The project's modules are imported inside the functions that use them, never at the top: the
 # `--client` subprocess needs only the standard library, and so starts fast and cannot be
 # broken by (or measure) anything in the hub's code.
@@ -105,23 +108,6 @@ XSRF_COOKIE = "__Host-xsrf"
 RESULTS_PATH = BENCH_DIR / "results" / "login.json"
 SCRIPT = Path(__file__).resolve()
 CPUS = os.cpu_count() or 1
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The nearest-rank `q`th percentile of `values`."""
-    ordered = sorted(values)
-    rank = math.ceil(q / 100 * len(ordered))
-    return ordered[min(len(ordered) - 1, max(0, rank - 1))]
-
-
-def emit(event: dict[str, Any]) -> None:
-    """Print one JSON line on stdout, at once (the hub process reads them as they come)."""
-    print(json.dumps(event, separators=(",", ":")), flush=True)
-
-
-def progress(text: str) -> None:
-    """A progress note on stderr, so stdout keeps only the report."""
-    print(text, file=sys.stderr, flush=True)
 
 
 def password_for(index: int) -> str:
