@@ -36,6 +36,11 @@ class Link(Protocol):
         """Close the socket."""
         ...
 
+    @property
+    def frames(self) -> int:
+        """How many frames arrived from the appliance so far (pongs are counted, not sent on)."""
+        ...
+
     def hang_up(self, code: int, reason: str) -> None:
         """Send the close frame and drop the connection without waiting for the appliance's
         answer (the hub shutting down closes thousands at once within its deadline)."""
@@ -80,6 +85,7 @@ class ApplianceActor(LoopActor):
         self._silence_limit = silence_limit
         self._knobs = Knobs()
         self._last_frame = clock.monotonic()
+        self._frames_seen = link.frames
         self._timer: Cancellable | None = None
         self._closing = False
 
@@ -173,7 +179,11 @@ class ApplianceActor(LoopActor):
         self._timer = self._schedule(self._ping_interval, self._tick)
 
     def _tick(self) -> None:
-        if self._clock.monotonic() - self._last_frame > self._silence_limit:
+        frames = self._link.frames
+        if frames != self._frames_seen:  # heard from since the last tick (pongs included)
+            self._frames_seen = frames
+            self._last_frame = self._clock.monotonic()
+        if self._clock.monotonic() - self._last_frame >= self._silence_limit:
             self._link.close(CloseCode.TOO_SLOW, "silent")
             return
         if not self._link.send(Envelope.new("ping", {})):

@@ -90,6 +90,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         self.pending_bytes = 0
         self._deadline: Any = None
         self._renewal: Any = None
+        self.frames = 0  # frames received so far (the Link's sign of life)
         self._setup: tuple[str, asyncio.Future[Mapping[str, Any]]] | None = None
 
     @property
@@ -168,31 +169,45 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         if connection is not None:
             connection._abort()  # Tornado has no public "close without waiting"
 
-    async def on_message(self, message: str | bytes) -> None:
-        """Decode, check against the state, and act."""
+    def on_message(self, message: str | bytes) -> Awaitable[None] | None:
+        """Decode, check against the state, and act.
+
+        Only the handshake needs to wait (for the gate); every later frame, a pong every 30 s
+        from each of thousands of appliances above all, is handled right here, without a
+        coroutine. (Tornado reads the next frame once a returned awaitable is done.)
+        """
         if isinstance(message, bytes):
             self._fail(ProtocolError("bad_json", "binary frames are not allowed"))
-            return
+            return None
         try:
             envelope = decode(message, max_bytes=MAX_MESSAGE_BYTES, sent_by="appliance")
         except ProtocolError as error:
             self._fail(error)
-            return
+            return None
+        self.frames += 1  # any frame is a sign of life (the actor looks at each ping)
+        if (self.state, envelope.type) in (("hello", "hello"), ("proof", "proof")):
+            return self._handshake(envelope)
         try:
-            await self._handle(envelope)
+            self._handle(envelope)
+        except ProtocolError as error:
+            self._fail(error)
+        return None
+
+    async def _handshake(self, envelope: Envelope) -> None:
+        try:
+            if envelope.type == "hello":
+                await self._on_hello(envelope)
+            else:
+                await self._on_proof(envelope)
         except ProtocolError as error:
             self._fail(error)
 
-    async def _handle(self, envelope: Envelope) -> None:
-        if self.state == "hello" and envelope.type == "hello":
-            await self._on_hello(envelope)
-        elif self.state == "proof" and envelope.type == "proof":
-            await self._on_proof(envelope)
-        elif self.state in ("pairing", "set_up") and envelope.type == "pong":
-            return
-        elif self.state == "pairing" and envelope.type == "setup_result":
+    def _handle(self, envelope: Envelope) -> None:
+        if envelope.type == "pong" and self.state in ("pairing", "set_up", "linked"):
+            return  # counted in `frames`; nothing else to do
+        if self.state == "pairing" and envelope.type == "setup_result":
             self._setup_answered(envelope)
-        elif self.state == "linked" and envelope.type in ("status", "pong", "removed"):
+        elif self.state == "linked" and envelope.type in ("status", "removed"):
             assert self.actor is not None
             # (Dead: the hub is shutting down and stopped the actor; the socket closes next.)
             with contextlib.suppress(ActorDeadError):
