@@ -76,7 +76,8 @@ async def test_pings_every_30s_and_drops_an_appliance_silent_for_90s(store: Stor
     closes with 4008 and no more pings go out."""
     clock = FakeClock()
     appliance = await store.appliances.add(make_appliance())
-    link, timers, reports = RecordingLink(), Timers(), []
+    link, timers = RecordingLink(), Timers()
+    reports: list[ApplianceView] = []
     actor = ApplianceActor.start(
         runtime=LoopRuntime(asyncio.get_running_loop()),
         appliance=appliance,
