@@ -10,8 +10,9 @@ from mykerio.models import ActivityEvent
 from mykerio.store.base import OperationObserver
 from mykerio.store.mongo.documents import activity_event_document, activity_event_from_document
 from mykerio.store.mongo.indexes import EVENTS_NEWEST_FIRST, Document, duplicates_conflict
+from mykerio.store.mongo.pages import PageFilter
 from mykerio.store.observed import observed
-from mykerio.store.values import require_positive, to_utc_millis
+from mykerio.store.values import require_positive
 
 
 class MongoActivity:
@@ -47,19 +48,15 @@ class MongoActivity:
     ) -> list[ActivityEvent]:
         """At most `limit` matching events of the organization, newest first, before `before`."""
         require_positive("limit", limit)
-        conditions: list[Document] = [{"org_id": org_id}]
-        if action is not None:
-            conditions.append({"action": action})
-        if actor_id is not None:
-            conditions.append({"actor_id": actor_id})
-        if since is not None:
-            conditions.append({"at": {"$gte": to_utc_millis(since)}})
-        if until is not None:
-            conditions.append({"at": {"$lt": to_utc_millis(until)}})
-        if before is not None:
-            at, event_id = to_utc_millis(before[0]), before[1]
-            conditions.append({"$or": [{"at": {"$lt": at}}, {"at": at, "_id": {"$lt": event_id}}]})
-        found = self._collection.find({"$and": conditions}).sort(EVENTS_NEWEST_FIRST).limit(limit)
+        query = (
+            PageFilter()
+            .equal("org_id", org_id)
+            .equal("action", action)
+            .equal("actor_id", actor_id)
+            .window(since, until)
+            .filter(before)
+        )
+        found = self._collection.find(query).sort(EVENTS_NEWEST_FIRST).limit(limit)
         return [activity_event_from_document(document) async for document in found]
 
     @observed

@@ -11,6 +11,7 @@ from mykerio.models import AccessEvent
 from mykerio.store.base import OperationObserver
 from mykerio.store.mongo.documents import access_event_document, access_event_from_document
 from mykerio.store.mongo.indexes import EVENTS_NEWEST_FIRST, Document, duplicates_conflict
+from mykerio.store.mongo.pages import PageFilter
 from mykerio.store.observed import observed
 from mykerio.store.values import require_positive, to_utc_millis
 
@@ -50,19 +51,15 @@ class MongoAudit:
         require_positive("limit", limit)
         if not user_ids:
             return []
-        conditions: list[Document] = [{"user_id": {"$in": list(user_ids)}}]
-        if ip is not None:
-            conditions.append({"ip": ip})
-        if since is not None:
-            conditions.append({"at": {"$gte": to_utc_millis(since)}})
-        if until is not None:
-            conditions.append({"at": {"$lt": to_utc_millis(until)}})
-        if action is not None:
-            conditions.append({"action": action})
-        if before is not None:
-            at, event_id = to_utc_millis(before[0]), before[1]
-            conditions.append({"$or": [{"at": {"$lt": at}}, {"at": at, "_id": {"$lt": event_id}}]})
-        found = self._collection.find({"$and": conditions}).sort(EVENTS_NEWEST_FIRST).limit(limit)
+        query = (
+            PageFilter()
+            .one_of("user_id", user_ids)
+            .equal("ip", ip)
+            .window(since, until)
+            .equal("action", action)
+            .filter(before)
+        )
+        found = self._collection.find(query).sort(EVENTS_NEWEST_FIRST).limit(limit)
         return [access_event_from_document(document) async for document in found]
 
     @observed

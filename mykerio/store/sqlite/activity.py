@@ -9,12 +9,12 @@ from mykerio.models import ActivityEvent
 from mykerio.store.base import OperationObserver
 from mykerio.store.observed import observed
 from mykerio.store.sqlite.connection import SqliteDatabase, duplicates_conflict
+from mykerio.store.sqlite.pages import PageQuery
 from mykerio.store.sqlite.rows import (
     activity_event_from_row,
     activity_event_params,
     insert_statement,
 )
-from mykerio.store.values import require_positive, to_millis
 
 
 class SqliteActivity:
@@ -52,30 +52,13 @@ class SqliteActivity:
         before: tuple[datetime, str] | None = None,
     ) -> list[ActivityEvent]:
         """At most `limit` matching events of the organization, newest first, before `before`."""
-        require_positive("limit", limit)
-        conditions = ["org_id = ?"]
-        params: list[object] = [org_id]
-        if action is not None:
-            conditions.append("action = ?")
-            params.append(action)
-        if actor_id is not None:
-            conditions.append("actor_id = ?")
-            params.append(actor_id)
-        if since is not None:
-            conditions.append("at >= ?")
-            params.append(to_millis(since))
-        if until is not None:
-            conditions.append("at < ?")
-            params.append(to_millis(until))
-        if before is not None:
-            # Row values compare left to right: earlier time, or the same time and a lower id.
-            conditions.append("(at, id) < (?, ?)")
-            params.extend((to_millis(before[0]), before[1]))
-        params.append(limit)
-        # Only fixed condition texts and placeholders are joined in; values stay parameters.
-        query = (
-            f"SELECT * FROM activity_events WHERE {' AND '.join(conditions)} "  # noqa: S608
-            "ORDER BY at DESC, id DESC LIMIT ?"
+        query, params = (
+            PageQuery("activity_events")
+            .equal("org_id", org_id)
+            .equal("action", action)
+            .equal("actor_id", actor_id)
+            .window(since, until)
+            .sql(limit=limit, before=before)
         )
 
         def select(connection: sqlite3.Connection) -> list[ActivityEvent]:

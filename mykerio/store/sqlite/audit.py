@@ -10,6 +10,7 @@ from mykerio.models import AccessEvent
 from mykerio.store.base import OperationObserver
 from mykerio.store.observed import observed
 from mykerio.store.sqlite.connection import SqliteDatabase, duplicates_conflict
+from mykerio.store.sqlite.pages import PageQuery
 from mykerio.store.sqlite.rows import (
     access_event_from_row,
     access_event_params,
@@ -56,29 +57,13 @@ class SqliteAudit:
         require_positive("limit", limit)
         if not user_ids:
             return []
-        conditions = [f"user_id IN ({', '.join('?' * len(user_ids))})"]
-        params: list[object] = list(user_ids)
-        if ip is not None:
-            conditions.append("ip = ?")
-            params.append(ip)
-        if since is not None:
-            conditions.append("at >= ?")
-            params.append(to_millis(since))
-        if until is not None:
-            conditions.append("at < ?")
-            params.append(to_millis(until))
-        if action is not None:
-            conditions.append("action = ?")
-            params.append(action)
-        if before is not None:
-            # Row values compare left to right: earlier time, or the same time and a lower id.
-            conditions.append("(at, id) < (?, ?)")
-            params.extend((to_millis(before[0]), before[1]))
-        params.append(limit)
-        # Only fixed condition texts and placeholders are joined in; values stay parameters.
-        query = (
-            f"SELECT * FROM access_events WHERE {' AND '.join(conditions)} "  # noqa: S608
-            "ORDER BY at DESC, id DESC LIMIT ?"
+        query, params = (
+            PageQuery("access_events")
+            .one_of("user_id", user_ids)
+            .equal("ip", ip)
+            .window(since, until)
+            .equal("action", action)
+            .sql(limit=limit, before=before)
         )
 
         def select(connection: sqlite3.Connection) -> list[AccessEvent]:
