@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 import secrets
@@ -155,6 +156,10 @@ class NonceLedger:
             del self._seen[oldest_nonce]
 
 
+# The hub signs every handshake with one key: parsing its PEM each time was a third of the
+# signing cost. A few recent keys stay parsed (an appliance process has one per appliance,
+# and signs once per connection, so it gains nothing and loses nothing).
+@functools.lru_cache(maxsize=4)
 def _load_private(private_pem: bytes) -> Ed25519PrivateKey:
     key = serialization.load_pem_private_key(private_pem, password=None)
     if not isinstance(key, Ed25519PrivateKey):
