@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mykerio.errors import ConfigError
+from mykerio.protocol.identity import PUBLIC_KEY_BYTES, from_b64url
 
 ENV_PREFIX = "MYKERIO_"
 # Variables with the prefix that are not settings: the config file's own path and test knobs.
@@ -42,6 +43,14 @@ class HubConfig:
     data_dir: str = "data"
     public_url: str = "https://localhost:8443"
     dev_mode: bool = False
+    factory_keys: str = ""
+
+    @property
+    def factory_public_keys(self) -> tuple[bytes, ...]:
+        """The box makers' Ed25519 public keys (`factory_keys`, checked when loaded)."""
+        return tuple(
+            from_b64url(part.strip()) for part in self.factory_keys.split(",") if part.strip()
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -195,7 +204,24 @@ def _coerce(section: str, key: str, value: Any, default: Any, origin: str) -> An
     choices = _CHOICES.get((section, key))
     if choices and value not in choices:
         raise ConfigError(f"{where}: expected one of {', '.join(choices)}, got {value!r}")
+    if (section, key) == ("hub", "factory_keys"):
+        _check_factory_keys(value, where)
     return value
+
+
+def _check_factory_keys(value: str, where: str) -> None:
+    for part in (part.strip() for part in value.split(",")):
+        if not part:
+            continue
+        try:
+            key = from_b64url(part)
+        except ValueError:
+            key = b""
+        if len(key) != PUBLIC_KEY_BYTES:
+            raise ConfigError(
+                f"{where}: each key is an Ed25519 public key in unpadded base64url "
+                f"(43 characters), comma-separated; {part[:12]!r}... is not one"
+            )
 
 
 def _exact(value: Any, kind: type[Any]) -> Any:

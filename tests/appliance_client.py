@@ -38,6 +38,7 @@ class TestAppliance:
         multi_server: bool = False,
         name: str = "gw-brno",
         serial: str | None = None,
+        factory_signature: str | None = None,
     ) -> Envelope:
         """Open a socket and run the handshake; returns the hub's answer to the proof."""
         self.socket = await websocket_connect(HTTPRequest(self.url, ssl_options=self.ssl))
@@ -53,6 +54,8 @@ class TestAppliance:
             hello_body["multi_server"] = True
         if serial is not None:
             hello_body["serial"] = serial
+        if factory_signature is not None:
+            hello_body["factory_signature"] = factory_signature
         await self.send(Envelope.new("hello", hello_body))
         challenge = await self.receive()
         if challenge.type != "challenge":

@@ -200,6 +200,7 @@ def box_json(socket: ApplianceSocketHandler) -> dict[str, Any]:
         "ip": socket.ip,
         "name_hint": socket.host_name,
         "box": identity.public_key_id(socket.public_key),
+        "certified": socket.certified,
     }
 
 
@@ -215,6 +216,9 @@ class _BoxHandler(OrgHandler):
         """The one waiting socket of this serial (lookups throttled per user)."""
         current = await self.current_session()
         claims = self.appliances.waiting.by_serial(serial)
+        if self.appliances.factory_keys:
+            # Only the maker's signature says which socket is the box: the others are posing.
+            claims = [claim for claim in claims if claim.certified]
         await self.ask(
             self.appliances.gate(),
             ProxyCall(

@@ -64,6 +64,8 @@ class ApplianceLinks:
     nonces: identity.NonceLedger
     waiting: WaitingAppliances
     ask_timeout: float
+    # Box makers' keys ([hub] factory_keys): with any, only certified boxes are found by serial.
+    factory_keys: tuple[bytes, ...] = ()
 
 
 class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
@@ -91,6 +93,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         self._deadline: Any = None
         self._renewal: Any = None
         self.frames = 0  # frames received so far (the Link's sign of life)
+        self.certified = False  # its maker signed its serial and key (`factory_signature`)
         self._setup: tuple[str, asyncio.Future[Mapping[str, Any]]] | None = None
 
     @property
@@ -258,6 +261,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         if not identity.verify_proof(public_key, signature, self.hub_nonce, appliance_nonce):
             raise ProtocolError("forged_proof", "the proof does not verify")
         self.public_key = public_key
+        self.certified = self._certified_by_maker(public_key)
         admission: Admission = await self._gate("admit", public_key)
         if admission.revoked:
             raise ProtocolError("revoked_key", "this appliance was removed; pair it again")
@@ -278,6 +282,17 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         self.links.waiting.add(public_key, self)
         self._send_pairing(offer, re=proof.id)
         log.info("appliance waiting to be added", key=identity.public_key_id(public_key))
+
+    def _certified_by_maker(self, public_key: bytes) -> bool:
+        assert self.hello is not None
+        signature = self.hello.body.get("factory_signature")
+        if not self.serial or not isinstance(signature, str):
+            return False
+        raw = identity.from_b64url(signature)
+        return any(
+            identity.verify_factory(maker, raw, self.serial, public_key)
+            for maker in self.links.factory_keys
+        )
 
     def _send_pairing(self, offer: PairingOffer, *, re: str | None) -> None:
         body = {

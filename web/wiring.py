@@ -184,6 +184,7 @@ def appliance_links(
         nonces=NonceLedger(),
         waiting=waiting,
         ask_timeout=config.actors.ask_timeout,
+        factory_keys=config.hub.factory_public_keys,
     )
 
 

@@ -20,6 +20,7 @@ from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.fleet import FleetOptions, run_fleet
 from mykerio.agent.profile import Profile
 from mykerio.logs import configure_logging
+from mykerio.protocol.identity import public_key_of
 from mykerio.protocol.messages import NAME_CHARS, PRODUCTS
 
 DEFAULT_VERSION = "9.4.0"
@@ -46,6 +47,13 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="USER:PASSWORD",
         help="with --serial: the box already has this local administrator (default: a factory"
         " box without one)",
+    )
+    parser.add_argument(
+        "--factory-key",
+        type=Path,
+        metavar="FILE",
+        help="with --serial: the box maker's Ed25519 private key (PEM); the box then carries the"
+        " maker's signature over its serial and key (see [hub] factory_keys)",
     )
     parser.add_argument(
         "--setup-restart",
@@ -97,6 +105,17 @@ def options_from(args: argparse.Namespace) -> FleetOptions:
         admin = BoxAdmin.create(user, password)
     if not 0 <= args.setup_restart <= 600:
         raise ValueError("--setup-restart is 0 to 600 seconds")
+    factory_key_pem = None
+    if args.factory_key is not None:
+        if args.serial is None:
+            raise ValueError("--factory-key certifies a box given by --serial")
+        factory_key_pem = args.factory_key.read_bytes()
+        try:
+            public_key_of(factory_key_pem)
+        except (ValueError, TypeError) as error:
+            raise ValueError(
+                f"--factory-key: not an Ed25519 private key in PEM ({error})"
+            ) from None
     if ui_port is not None and not 0 <= ui_port <= 65535 - (args.count - 1):
         raise ValueError("--ui-port must leave room for one port per appliance")
     profile = Profile(
@@ -115,6 +134,7 @@ def options_from(args: argparse.Namespace) -> FleetOptions:
         ui_port=ui_port,
         ui_address=args.ui_address,
         admin=admin,
+        factory_key_pem=factory_key_pem,
         timings=Timings(setup_restart=args.setup_restart),
     )
 

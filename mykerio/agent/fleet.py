@@ -23,6 +23,7 @@ from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.identity import IdentityStore
 from mykerio.agent.link import ApplianceLink, LinkView
 from mykerio.agent.profile import Profile
+from mykerio.protocol.identity import sign_factory
 
 STOP_DEADLINE = 10.0
 # Handshakes in flight at once per process: past about this many, TLS and signing on one core
@@ -47,6 +48,8 @@ class FleetOptions:
     ui_address: str = "127.0.0.1"
     # A box's local administrator before MyKerio sets it up (`--admin`); None: a factory box.
     admin: BoxAdmin | None = None
+    # The box maker's private key (`--factory-key`): the box's serial and key are certified.
+    factory_key_pem: bytes | None = None
     timings: Timings = dataclasses.field(default_factory=Timings)
 
 
@@ -87,6 +90,10 @@ class Fleet:
             store = IdentityStore(state_dir)
             if options.admin is not None and store.state.admin is None:
                 store.update(dataclasses.replace(store.state, admin=options.admin))
+            if options.factory_key_pem is not None and profile.serial is not None:
+                # The factory's step: the maker signs this box's serial and key.
+                signature = sign_factory(options.factory_key_pem, profile.serial, store.public_key)
+                profile = dataclasses.replace(profile, factory_signature=signature)
             link = self._make_link(store, profile, options.endpoint)
             ui = None
             if options.ui_port is not None:

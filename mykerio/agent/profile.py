@@ -36,6 +36,8 @@ class Profile:
     host_name: str | None = None
     serial: str | None = None
     multi_server: bool = False
+    # The maker's signature over the serial and this box's key (sent as `factory_signature`).
+    factory_signature: bytes | None = None
 
     def __post_init__(self) -> None:
         if self.product not in PRODUCTS:
@@ -49,6 +51,8 @@ class Profile:
                 raise ValueError("a serial number is 12 capital letters or digits")
             if self.product != "control":
                 raise ValueError("only a Kerio Control hardware box has a serial number")
+        if self.factory_signature is not None and self.serial is None:
+            raise ValueError("a factory signature certifies a box's serial number")
         if self.multi_server and self.product != "connect":
             raise ValueError("only Kerio Connect can be a Multi-Server")
 
@@ -69,6 +73,8 @@ class Profile:
             body["name"] = self.host_name
         if self.serial is not None:
             body["serial"] = self.serial
+        if self.factory_signature is not None:
+            body["factory_signature"] = b64url(self.factory_signature)
         if self.multi_server:
             body["multi_server"] = True
         return body

@@ -27,6 +27,8 @@ PUBLIC_KEY_BYTES = 32
 SIGNATURE_BYTES = 64
 APPLIANCE_DOMAIN = b"mykerio-appliance-v1\x00"
 HUB_DOMAIN = b"mykerio-hub-v1\x00"
+FACTORY_DOMAIN = b"mykerio-factory-v1\x00"
+SERIAL_CHARS = 12
 REPLAY_WINDOW_SECONDS = 600.0
 LEDGER_MAX_ENTRIES = 100_000
 
@@ -115,6 +117,20 @@ def verify_hub(
     return _verify(hub_public_raw, signature, _hub_transcript(appliance_nonce, hub_nonce))
 
 
+def sign_factory(maker_private_pem: bytes, serial: str, public_raw: bytes) -> bytes:
+    """The box maker's `hello.factory_signature`: this serial number belongs to this key."""
+    return _load_private(maker_private_pem).sign(_factory_transcript(serial, public_raw))
+
+
+def verify_factory(
+    maker_public_raw: bytes, signature: bytes, serial: str, public_raw: bytes
+) -> bool:
+    """Whether the maker's key certified that the box with `serial` has key `public_raw`."""
+    if len(maker_public_raw) != PUBLIC_KEY_BYTES or len(public_raw) != PUBLIC_KEY_BYTES:
+        return False
+    return _verify(maker_public_raw, signature, _factory_transcript(serial, public_raw))
+
+
 class NonceLedger:
     """The nonces used within the last `window` seconds, to refuse a second use of any of them.
 
@@ -197,6 +213,13 @@ def _proof_transcript(hub_nonce: bytes, appliance_nonce: bytes, public_raw: byte
     _check_length("appliance nonce", appliance_nonce, NONCE_BYTES)
     # Every part has a fixed length, so plain concatenation is unambiguous.
     return APPLIANCE_DOMAIN + hub_nonce + appliance_nonce + public_raw
+
+
+def _factory_transcript(serial: str, public_raw: bytes) -> bytes:
+    # A serial is 12 ASCII characters and a key 32 bytes: fixed lengths, plain concatenation.
+    serial_bytes = serial.encode("ascii")
+    _check_length("serial number", serial_bytes, SERIAL_CHARS)
+    return FACTORY_DOMAIN + serial_bytes + public_raw
 
 
 def _hub_transcript(appliance_nonce: bytes, hub_nonce: bytes) -> bytes:

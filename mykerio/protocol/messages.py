@@ -227,6 +227,9 @@ MESSAGE_TYPES: Mapping[str, MessageType] = MappingProxyType(
                         pattern(_SERIAL, "12 capital letters or digits"), required=False
                     ),
                     "multi_server": Field(boolean, required=False),
+                    "factory_signature": Field(
+                        base64url_bytes(identity.SIGNATURE_BYTES), required=False
+                    ),
                 },
             ),
             MessageType(

@@ -20,6 +20,7 @@ from mykerio.agent.identity import IdentityStore
 from mykerio.agent.link import ApplianceLink
 from mykerio.agent.profile import Profile
 from mykerio.protocol.errors import CloseCode
+from mykerio.protocol.identity import b64url, new_identity, verify_factory
 from tests.agent.conftest import FakeSleep
 from tests.agent.fake_hub import WAIT, FakeHub
 from web.cli import main as mykerio_main
@@ -59,6 +60,11 @@ def test_the_flags_and_their_defaults(tmp_path: Path) -> None:
         (["--serial", "SRLNMR123456", "--count", "2"], "without --count"),
         (["--count", "0"], "at least 1"),
         (["--version", "9.4 beta"], "version"),
+        (["--admin", "admin:pw"], "--admin is the local administrator of a box"),
+        (["--serial", "SRLNMR123456", "--admin", "nopassword"], "USER:PASSWORD"),
+        (["--factory-key", "/nonexistent.pem"], "--factory-key certifies a box"),
+        (["--serial", "SRLNMR123456", "--factory-key", "/nonexistent.pem"], "No such file"),
+        (["--serial", "SRLNMR123456", "--setup-restart", "-1"], "0 to 600 seconds"),
     ],
 )
 def test_flags_that_clash_exit_2(
@@ -155,3 +161,31 @@ async def read_until(process: asyncio.subprocess.Process, prefix: str) -> list[s
                 pytest.fail("the simulator exited: " + (await process.stderr.read()).decode())
             lines.append(line.decode().rstrip("\n"))
     return lines
+
+
+async def test_a_factory_key_certifies_the_boxs_serial_and_key(tmp_path: Path) -> None:
+    """`--factory-key` makes the box carry the maker's signature over its serial and key."""
+    maker_pem, maker_public = new_identity()
+    key_file = tmp_path / "maker.pem"
+    key_file.write_bytes(maker_pem)
+    argv = ["--hub", "https://h", "--state", str(tmp_path / "box"), "--serial", "SRLNMR123456"]
+    options = options_from(parse(*argv, "--factory-key", str(key_file), "--ui-port", "0"))
+    made: list[tuple[IdentityStore, Profile]] = []
+
+    def make_link(store: IdentityStore, profile: Profile, endpoint: HubEndpoint) -> ApplianceLink:
+        made.append((store, profile))
+        return ApplianceLink(store, profile, endpoint, sleep=FakeSleep())
+
+    fleet = Fleet(options, make_link=make_link)
+    fleet.start()
+    try:
+        [(store, profile)] = made
+        assert profile.factory_signature is not None
+        assert verify_factory(
+            maker_public, profile.factory_signature, "SRLNMR123456", store.public_key
+        )
+        assert profile.hello_body(bytes(32))["factory_signature"] == b64url(
+            profile.factory_signature
+        )
+    finally:
+        await fleet.stop()

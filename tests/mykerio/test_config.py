@@ -10,6 +10,7 @@ import pytest
 
 from mykerio.config import Config, load_config, sections
 from mykerio.errors import ConfigError
+from mykerio.protocol.identity import b64url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,6 +80,8 @@ def test_test_and_config_path_variables_are_not_settings() -> None:
         ({"MYKERIO_LOG_FORMAT": "xml"}, "expected one of auto, json, console"),
         ({"MYKERIO_SERVER_PORT": "70000"}, "server.port must be"),
         ({"MYKERIO_SERVER_TLS_CERT": "/x.pem"}, "must be set together"),
+        ({"MYKERIO_HUB_FACTORY_KEYS": "not-a-key"}, "hub.factory_keys .* Ed25519 public key"),
+        ({"MYKERIO_HUB_FACTORY_KEYS": "A" * 43 + ",x"}, "'x'... is not one"),
     ],
 )
 def test_bad_values_are_refused_clearly(env: dict[str, str], message: str) -> None:
@@ -102,3 +105,10 @@ def test_config_is_frozen() -> None:
     config = load_config()
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.server.port = 1  # type: ignore[misc]
+
+
+def test_factory_keys_are_read_as_raw_public_keys() -> None:
+    """[hub] factory_keys: comma-separated base64url keys, spaces allowed, empty parts ignored."""
+    second = b64url(b"\xff" * 32)
+    config = load_config(env={"MYKERIO_HUB_FACTORY_KEYS": " " + "A" * 43 + " ,, " + second})
+    assert config.hub.factory_public_keys == (bytes(32), b"\xff" * 32)

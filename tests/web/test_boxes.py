@@ -17,11 +17,13 @@ from mykerio.agent.identity import IdentityStore
 from mykerio.agent.link import ApplianceLink, LinkView
 from mykerio.agent.profile import Profile
 from mykerio.appliances.roster import RESERVED_REASON
-from mykerio.protocol.identity import public_key_id
+from mykerio.config import load_config
+from mykerio.protocol.identity import b64url, new_identity, public_key_id, sign_factory
 from tests.agent.conftest import FakeSleep
 from tests.api_client import ApiSession
 from tests.appliance_client import TestAppliance
 from tests.conftest import api_session
+from tests.sms_gateway import LoopbackSmsGateway
 from tests.smtp_server import LoopbackSmtp
 from tests.web.live_watch import LiveWatch
 from tests.web.org_helpers import member
@@ -35,13 +37,24 @@ BOX_PASSWORD = "Brno-box-2026!"
 class Box:
     """A simulated Kerio Control box with a serial, linked to the hub under test."""
 
-    def __init__(self, hub: Hub, state: Path, admin: BoxAdmin | None = None) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        state: Path,
+        admin: BoxAdmin | None = None,
+        maker_pem: bytes | None = None,
+    ) -> None:
         self.sleep = FakeSleep()
         self.store = IdentityStore(state)
         if admin is not None:
             self.store.update(self.store.state.__class__(admin=admin))
         endpoint = HubEndpoint.of(hub.url, cafile=str(hub.config.data_dir / "tls" / "cert.pem"))
-        profile = Profile("control", "9.4.2", host_name="box-brno", serial=SERIAL)
+        signature = None
+        if maker_pem is not None:
+            signature = sign_factory(maker_pem, SERIAL, self.store.public_key)
+        profile = Profile(
+            "control", "9.4.2", host_name="box-brno", serial=SERIAL, factory_signature=signature
+        )
         self.link = ApplianceLink(self.store, profile, endpoint, sleep=self.sleep)
         self.task = asyncio.create_task(self.link.run())
 
@@ -104,6 +117,7 @@ async def test_a_factory_box_is_found_set_up_reserved_grey_then_green(
         "ip": "127.0.0.1",
         "name_hint": "box-brno",
         "box": box.fingerprint,
+        "certified": False,  # this hub knows no maker keys
     }
     async with LiveWatch(api, org_id) as live:
         added = await api.post(
@@ -348,5 +362,82 @@ async def test_a_box_being_set_up_cannot_be_added_by_its_code_and_gets_a_new_one
         )
         assert added.status == 201, added
         await box.until("linked")
+    finally:
+        await box.stop()
+
+
+MAKER_PEM, MAKER_PUBLIC = new_identity()
+
+
+@pytest.fixture
+async def certifying_hub(
+    tmp_path: Path, smtp_server: LoopbackSmtp, sms_gateway: LoopbackSmsGateway, clock: Any
+) -> AsyncIterator[Hub]:
+    """A hub that knows the box maker's key ([hub] factory_keys)."""
+    config = load_config(
+        overrides={
+            "server.port": 0,
+            "hub.data_dir": str(tmp_path / "data"),
+            "hub.factory_keys": b64url(MAKER_PUBLIC),
+            "mail.smtp_host": "127.0.0.1",
+            "mail.smtp_port": smtp_server.port,
+            "mail.smtp_security": "none",
+            "accounts.password_hash_memory_kib": 19456,
+            "accounts.password_hash_iterations": 2,
+        }
+    )
+    running = Hub(config, clock=clock)
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop(deadline=5)
+
+
+async def test_with_maker_keys_only_the_certified_box_is_found(
+    certifying_hub: Hub, smtp_server: LoopbackSmtp, tmp_path: Path
+) -> None:
+    """Forgers claiming the serial, without a signature or with the box's signature copied
+    onto their own key, are passed over: Find shows the real box, certified, and its set-up
+    goes to it alone."""
+    hub = certifying_hub
+    api = api_session(hub)
+    box = Box(hub, tmp_path / "box", maker_pem=MAKER_PEM)
+    forgers = [TestAppliance(hub.url, str(hub.config.data_dir / "tls" / "cert.pem"))]
+    try:
+        await box.until("pairing")
+        copied = sign_factory(MAKER_PEM, SERIAL, box.store.public_key)
+        forgers.append(TestAppliance(hub.url, str(hub.config.data_dir / "tls" / "cert.pem")))
+        assert (await forgers[0].connect(serial=SERIAL)).type == "pairing"
+        pairing = await forgers[1].connect(serial=SERIAL, factory_signature=b64url(copied))
+        assert pairing.type == "pairing"
+        org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+        shown = await found(api)
+        assert (shown["box"], shown["certified"]) == (box.fingerprint, True)
+        added = await api.post(
+            f"/api/v1/organizations/{org_id}/boxes", setup_new(box=box.fingerprint)
+        )
+        assert added.status == 201, added
+        box.sleep.release_all()
+        await box.until("linked")
+    finally:
+        for forger in forgers:
+            forger.close()
+        await box.stop()
+
+
+async def test_with_maker_keys_an_uncertified_box_is_not_found(
+    certifying_hub: Hub, smtp_server: LoopbackSmtp, tmp_path: Path
+) -> None:
+    """A box without the maker's signature is not found by serial (it can still be added with
+    its "add this appliance" link)."""
+    hub = certifying_hub
+    api = api_session(hub)
+    box = Box(hub, tmp_path / "box")
+    try:
+        await box.until("pairing")
+        await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+        missing = await api.post("/api/v1/appliances/find-box", {"serial": SERIAL})
+        assert missing.status == 404
     finally:
         await box.stop()

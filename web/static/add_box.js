@@ -37,10 +37,11 @@ forms.find.addEventListener("submit", async (event) => {
   if (box?.box !== result.data.box) setupForm.reset(); // credentials go to one box only
   box = result.data;
   const product = PRODUCTS[box.product] ?? box.product;
-  document.getElementById("box-found").textContent =
-    `Found: ${product} box ${box.serial}, version ${box.version}, connected from ${box.ip}, ` +
-    `key fingerprint ${box.box}. Check that this is your box's address and that the ` +
-    "fingerprint is the one on the box's MyKerio settings page before you go on.";
+  const found = `Found: ${product} box ${box.serial}, version ${box.version}, connected from ${box.ip}, key fingerprint ${box.box}. `;
+  document.getElementById("box-found").textContent = box.certified
+    ? `${found}Its maker's signature confirms that this is the box with this serial number.`
+    : `${found}Check that this is your box's address and that the fingerprint is the one on ` +
+      "the box's MyKerio settings page before you go on.";
   showAdminChoice();
   forms.name.elements.name.value = box.name_hint || `${product} box`;
   show("setup");

@@ -55,7 +55,12 @@ VALID: dict[str, dict[str, object]] = {
 
 OPTIONAL: dict[str, dict[str, object]] = {
     "welcome": {"organization": "example.com"},
-    "hello": {"name": "gw-brno", "serial": "SRLNMR123456", "multi_server": False},
+    "hello": {
+        "name": "gw-brno",
+        "serial": "SRLNMR123456",
+        "multi_server": False,
+        "factory_signature": SIGNATURE,
+    },
     "status": {"version": "9.4.1"},
     "setup": {"email": "it@example.com", "statistics": True},
     "setup_result": {"code": "bad_credentials", "message": "The password is not correct."},
@@ -99,6 +104,7 @@ INVALID: list[tuple[str, str, object]] = [
     ("hello", "serial", "srlnmr123456"),
     ("hello", "serial", "SRL123"),
     ("hello", "multi_server", "no"),
+    ("hello", "factory_signature", NONCE),
     ("proof", "public_key", SIGNATURE),
     ("proof", "signature", NONCE),
     ("status", "knobs", {}),
