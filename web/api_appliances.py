@@ -19,7 +19,8 @@ from mykerio.protocol import identity
 from mykerio.protocol.messages import ADMIN_PASSWORD_CHARS, ADMIN_USERNAME_CHARS
 from mykerio.protocol.messages import text as text_check
 from web.api_accounts import text
-from web.appliance_socket import BOX_GONE, ApplianceLinks, ApplianceSocketHandler
+from web.appliance_links import BOX_GONE, ApplianceLinks
+from web.appliance_socket import ApplianceSocketHandler
 from web.openapi import op
 from web.orgs import OrgHandler
 from web.paging import decode_cursor, next_cursor, page_limit

@@ -20,7 +20,8 @@ from web import (
     api_settings,
     pages,
 )
-from web.appliance_socket import ApplianceLinks, ApplianceSocketHandler
+from web.appliance_links import ApplianceLinks
+from web.appliance_socket import ApplianceSocketHandler
 from web.auth import AccountsDirectory
 from web.base import NotFoundHandler
 from web.dashboard import OpenApiHandler, StaticHandler

@@ -3,18 +3,19 @@
 The handler only moves frames. It runs the handshake with `mykerio.protocol` (version, the
 hub's signature, the appliance's proof, the replay ledger), asks the GateActor what the proven
 key is, then either starts the appliance's actor (`welcome`) or shows a pairing code and waits
-for a member to add it. After that every frame is decoded and told to the ApplianceActor, and
-the actor's messages go out through `send`, whose queue is bounded: an appliance that does not
-read is dropped (4008) instead of slowing anyone else.
+for a member to add it (or, for a Kerio Control box found by serial, sends it its `setup`).
+After that every frame is decoded and checked; pongs are only counted (the actor looks at the
+count), the rest is told to the ApplianceActor. The actor's messages go out through `send`,
+whose queue is bounded: an appliance that does not read is dropped (4008) instead of slowing
+anyone else.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -36,36 +37,21 @@ from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
 from mykerio.protocol.link import HANDSHAKE_TIMEOUT, SEND_QUEUE_BYTES, SEND_QUEUE_MESSAGES
 from mykerio.protocol.pairing import PAIRING_VALID
 from mykerio.protocol.versions import negotiate
+from web.appliance_links import BOX_GONE, ApplianceLinks
 from web.base import BaseHandler
 from web.openapi import op
-from web.waiting_appliances import WaitingAppliances
 
 log = structlog.get_logger("web.appliance")
 MULTI_SERVER = (
     "Kerio Connect Multi-Server cannot be added to MyKerio. Only Kerio Connect installed on "
     "premises as a single server can be managed in MyKerio."
 )
-BOX_GONE = (
-    "The box is no longer connected to MyKerio. Check its internet connection, then find it again."
-)
 # A box set up by serial restarts; the hub closes a socket still open after this many seconds.
 SETUP_CLOSE_SECONDS = 10.0
-# A waiting appliance gets a fresh code when its code expires (seconds; tests shorten it).
-PAIRING_RENEW_SECONDS = PAIRING_VALID.total_seconds()
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ApplianceLinks:
-    """What the socket handler needs from the rest of the hub (built by the composition root)."""
-
-    gate: Callable[[], ActorRef[Any]]
-    connect: Callable[[Appliance, Any], Awaitable[ActorRef[Any]]]
-    hub_key_pem: bytes
-    nonces: identity.NonceLedger
-    waiting: WaitingAppliances
-    ask_timeout: float
-    # Box makers' keys ([hub] factory_keys): with any, only certified boxes are found by serial.
-    factory_keys: tuple[bytes, ...] = ()
+# A waiting appliance gets a fresh code once its code has expired by the hub's clock, checked
+# this often (seconds; a little over the validity, so one check finds it expired; tests shorten
+# it).
+PAIRING_RENEW_SECONDS = PAIRING_VALID.total_seconds() + 1.0
 
 
 class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):

@@ -38,7 +38,7 @@ from mykerio.security.encryption import SecretBox, derive_key
 from mykerio.security.passwords import PRODUCTION_PARAMETERS, PasswordHasher, common_passwords
 from mykerio.sms import OutboxSmsSender, SmsSender
 from mykerio.store import Store
-from web.appliance_socket import ApplianceLinks
+from web.appliance_links import ApplianceLinks
 from web.orgs import OrganizationsDirectory
 from web.sms_gateway import HttpSmsGateway
 from web.waiting_appliances import WaitingAppliances

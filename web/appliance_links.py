@@ -1,0 +1,32 @@
+"""What an appliance socket needs from the rest of the hub, and the words it shares with the
+API's appliance handlers."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pykka import ActorRef
+
+from mykerio.models import Appliance
+from mykerio.protocol import identity
+from web.waiting_appliances import WaitingAppliances
+
+BOX_GONE = (
+    "The box is no longer connected to MyKerio. Check its internet connection, then find it again."
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ApplianceLinks:
+    """What the socket handler needs from the rest of the hub (built by the composition root)."""
+
+    gate: Callable[[], ActorRef[Any]]
+    connect: Callable[[Appliance, Any], Awaitable[ActorRef[Any]]]
+    hub_key_pem: bytes
+    nonces: identity.NonceLedger
+    waiting: WaitingAppliances
+    ask_timeout: float
+    # Box makers' keys ([hub] factory_keys): with any, only certified boxes are found by serial.
+    factory_keys: tuple[bytes, ...] = ()
