@@ -138,11 +138,12 @@ class GateActor(LoopActor):
         await self._throttle.check(key, LOOKUP_LIMIT, LOOKUP_WINDOW)
         for refusals in (_setup_key(user_id), _setup_key(serial)):
             await self._throttle.check(refusals, SETUP_REFUSAL_LIMIT, LOOKUP_WINDOW)
-        if claims == 1 and await self._store.appliances.by_serial(serial) is None:
+        # Whoever claims it now, an added box is linked already: never "find" it again.
+        added = await self._store.appliances.by_serial(serial) is not None
+        if claims == 1 and not added:
             return
         await self._throttle.fail(key, LOOKUP_WINDOW)  # every answer but "found" counts
-        if await self._store.appliances.by_serial(serial) is not None:
-            # Whoever claims it now, the box itself is linked already: never "find" it again.
+        if added:
             raise Conflict("This box is already added to MyKerio.")
         if claims > 1:
             raise Conflict(

@@ -27,6 +27,7 @@ from mykerio.mail import templates
 from mykerio.mail.message import Email
 from mykerio.models import (
     ActivityEvent,
+    Appliance,
     Invitation,
     Membership,
     Organization,
@@ -297,19 +298,7 @@ class OrganizationActor(LoopActor):
         """Add the appliance of a pairing code; its waiting socket is told to welcome it."""
         org = self._require_member(user)
         appliance = await self._appliances.add_by_code(org.id, code, name)
-        view = ApplianceView.of(appliance)
-        self._roster[view.id] = view
-        await self._record(user, client, "appliance_added", view.name, appliance.product)
-        self._publish(
-            OrgEvent(
-                "appliance_added",
-                org.id,
-                tuple(self._members),
-                view,
-                appliance.public_key or b"",
-            )
-        )
-        return view
+        return await self._added(user, client, appliance, appliance.product)
 
     def require_member(self, user: User) -> None:
         """`NotFound` unless `user` is a member (asked before credentials go to a box)."""
@@ -336,10 +325,25 @@ class OrganizationActor(LoopActor):
             ip=ip,
             name=name,
         )
+        return await self._added(user, client, appliance, f"{product} {serial}")
+
+    async def _added(
+        self, user: User, client: Client, appliance: Appliance, detail: str
+    ) -> ApplianceView:
+        """Roster, activity log and live event of a newly added appliance (its waiting
+        socket, if any, is welcomed by the hub on the event)."""
         view = ApplianceView.of(appliance)
         self._roster[view.id] = view
-        await self._record(user, client, "appliance_added", view.name, f"{product} {serial}")
-        self._publish(OrgEvent("appliance_added", org.id, tuple(self._members), view, public_key))
+        await self._record(user, client, "appliance_added", view.name, detail)
+        self._publish(
+            OrgEvent(
+                "appliance_added",
+                self.org_id,
+                tuple(self._members),
+                view,
+                appliance.public_key or b"",
+            )
+        )
         return view
 
     async def rename_appliance(

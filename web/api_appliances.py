@@ -130,7 +130,22 @@ class ApplianceHistoryHandler(OrgHandler):
         )
 
 
-class PairingPreviewHandler(OrgHandler):
+class _LinksHandler(OrgHandler):
+    """A handler that also reaches the appliance side of the hub: the gate, waiting sockets."""
+
+    def initialize(self, appliances: ApplianceLinks, **kwargs: Any) -> None:  # type: ignore[override]
+        """Store the appliance links."""
+        super().initialize(**kwargs)
+        self.appliances = appliances
+
+    async def gate_call(self, method: str, *args: Any) -> Any:
+        """Call `method(*args)` on the GateActor."""
+        return await self.ask(
+            self.appliances.gate(), ProxyCall(attr_path=(method,), args=args, kwargs={})
+        )
+
+
+class PairingPreviewHandler(_LinksHandler):
     """Tells the add dialog what appliance a pairing code belongs to."""
 
     openapi = {
@@ -142,11 +157,6 @@ class PairingPreviewHandler(OrgHandler):
         )
     }
 
-    def initialize(self, appliances: ApplianceLinks, **kwargs: Any) -> None:  # type: ignore[override]
-        """Store the appliance links (for the gate)."""
-        super().initialize(**kwargs)
-        self.appliances = appliances
-
     async def post(self) -> None:
         """Preview."""
         current = await self.current_session()
@@ -154,10 +164,7 @@ class PairingPreviewHandler(OrgHandler):
             code_hash = pairing_hash(text(self.json_body(), "code"))
         except InvalidInput:
             raise NotFound("This code is not valid. Open the appliance's link again.") from None
-        preview: PairingPreview | None = await self.ask(
-            self.appliances.gate(),
-            ProxyCall(attr_path=("preview",), args=(current.user.id, code_hash), kwargs={}),
-        )
+        preview: PairingPreview | None = await self.gate_call("preview", current.user.id, code_hash)
         if preview is None:
             raise NotFound("This code is not valid any more. Open the appliance's link again.")
         self.write_json(dataclasses.asdict(preview))
@@ -205,13 +212,8 @@ def box_json(socket: ApplianceSocketHandler) -> dict[str, Any]:
     }
 
 
-class _BoxHandler(OrgHandler):
+class _BoxHandler(_LinksHandler):
     """Finds waiting Kerio Control boxes by serial number."""
-
-    def initialize(self, appliances: ApplianceLinks, **kwargs: Any) -> None:  # type: ignore[override]
-        """Store the appliance links (the gate and the waiting sockets)."""
-        super().initialize(**kwargs)
-        self.appliances = appliances
 
     async def waiting_box(self, serial: str) -> ApplianceSocketHandler:
         """The one waiting socket of this serial (lookups throttled per user)."""
@@ -220,12 +222,7 @@ class _BoxHandler(OrgHandler):
         if self.appliances.factory_keys:
             # Only the maker's signature says which socket is the box: the others are posing.
             claims = [claim for claim in claims if claim.certified]
-        await self.ask(
-            self.appliances.gate(),
-            ProxyCall(
-                attr_path=("find_box",), args=(current.user.id, serial, len(claims)), kwargs={}
-            ),
-        )
+        await self.gate_call("find_box", current.user.id, serial, len(claims))
         return claims[0]
 
 
@@ -303,12 +300,7 @@ class BoxesHandler(_BoxHandler):
             current = await self.current_session()
             code = str(answer.get("code", ""))
             if code == "bad_credentials":
-                await self.ask(
-                    self.appliances.gate(),
-                    ProxyCall(
-                        attr_path=("setup_refused",), args=(current.user.id, serial), kwargs={}
-                    ),
-                )
+                await self.gate_call("setup_refused", current.user.id, serial)
             # The hub's own words: a box (or something posing as one) does not write to users.
             field, message = SETUP_REFUSALS.get(code, ("admin", "The box refused the set-up."))
             raise FieldError(field, message)

@@ -57,10 +57,7 @@ class ApplianceRoster:
             raise FieldError(
                 "code", "This code is not valid any more. Open the appliance's link again."
             )
-        if await self._store.appliances.by_public_key(pairing.public_key) is not None:
-            raise Conflict("This appliance is already added to MyKerio.")
-        await self._store.appliances.unrevoke(pairing.public_key)
-        return await self._store.appliances.add(
+        return await self._store_new(
             Appliance(
                 id=new_id(),
                 org_id=org_id,
@@ -98,10 +95,7 @@ class ApplianceRoster:
         clean = clean_appliance_name(name)
         if await self._store.appliances.by_serial(serial) is not None:
             raise Conflict("This box is already added to MyKerio.")
-        if await self._store.appliances.by_public_key(public_key) is not None:
-            raise Conflict("This appliance is already added to MyKerio.")
-        await self._store.appliances.unrevoke(public_key)
-        return await self._store.appliances.add(
+        return await self._store_new(
             Appliance(
                 id=new_id(),
                 org_id=org_id,
@@ -119,6 +113,14 @@ class ApplianceRoster:
                 connected=False,
             )
         )
+
+    async def _store_new(self, appliance: Appliance) -> Appliance:
+        """Store a new appliance under its proven key, which a new pairing un-revokes."""
+        assert appliance.public_key is not None
+        if await self._store.appliances.by_public_key(appliance.public_key) is not None:
+            raise Conflict("This appliance is already added to MyKerio.")
+        await self._store.appliances.unrevoke(appliance.public_key)
+        return await self._store.appliances.add(appliance)
 
     async def rename(self, appliance_id: str, name: str) -> Appliance:
         """Give the appliance a new name."""
