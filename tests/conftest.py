@@ -11,6 +11,7 @@ used; otherwise the fixture runs FerretDB 1.24 (SQLite backend) from
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import ssl
@@ -19,12 +20,13 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 
 from mykerio.clock import FakeClock
-from mykerio.config import load_config
+from mykerio.config import Config, load_config
 from tests.api_client import ApiSession
 from tests.sms_gateway import LoopbackSmsGateway
 from tests.smtp_server import LoopbackSmtp
@@ -131,7 +133,16 @@ async def hub(
     tmp_path: Path, smtp_server: LoopbackSmtp, sms_gateway: LoopbackSmsGateway, clock: FakeClock
 ) -> AsyncIterator[Hub]:
     """A running hub: embedded store, mail to the loopback SMTP server, SMS to the gateway."""
-    config = load_config(
+    async with running_hub(hub_config_for(tmp_path, smtp_server, sms_gateway), clock) as hub:
+        yield hub
+
+
+def hub_config_for(
+    tmp_path: Path, smtp_server: LoopbackSmtp, sms_gateway: LoopbackSmsGateway, **extra: Any
+) -> Config:
+    """The test hub's configuration (fast password hashing, loopback mail and SMS), with
+    `extra` settings ("section.key": value) on top."""
+    return load_config(
         overrides={
             "server.port": 0,
             "hub.data_dir": str(tmp_path / "data"),
@@ -143,8 +154,14 @@ async def hub(
             "accounts.password_hash_memory_kib": 19456,
             "accounts.password_hash_iterations": 2,
             "actors.accounts_workers": 4,
+            **extra,
         }
     )
+
+
+@contextlib.asynccontextmanager
+async def running_hub(config: Config, clock: FakeClock) -> AsyncIterator[Hub]:
+    """A hub started with `config`, stopped on exit."""
     running = Hub(config, clock=clock)
     await running.start()
     try:

@@ -5,11 +5,9 @@ Driven by hand: a fake clock, a scheduler the test fires, a link that records.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import pytest
 from pykka.messages import ProxyCall
 
 from actors.appliance import ApplianceActor
@@ -18,7 +16,7 @@ from mykerio.appliances.view import ApplianceView
 from mykerio.clock import FakeClock
 from mykerio.protocol.envelope import Envelope
 from mykerio.protocol.errors import CloseCode
-from mykerio.store import Store, open_store
+from mykerio.store import Store
 from tests.store.factories import make_appliance
 
 
@@ -60,15 +58,6 @@ class Timers:
     class Handle:
         def cancel(self) -> None:
             pass
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await open_store("", tmp_path)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def test_pings_every_30s_and_drops_an_appliance_silent_for_90s(store: Store) -> None:

@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from actors.housekeeping import SWEEP, HousekeepingActor, Swept
 from actors.runtime import LoopRuntime, ask, stop
 from mykerio.accounts.policy import AccountPolicy
 from mykerio.clock import FakeClock
 from mykerio.models import AccessEvent, Session, User, new_id
-from mykerio.store import Store, open_store
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await open_store("", tmp_path)
-    try:
-        yield opened
-    finally:
-        await opened.close()
+from mykerio.store import Store
 
 
 async def test_sweep_deletes_expired_records_and_keeps_current_ones(store: Store) -> None:

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from actors.mailer import MailerActor, RetryPolicy
 from actors.runtime import LoopRuntime, stop
 from mykerio.clock import FakeClock
 from mykerio.mail.message import Email
 from mykerio.mail.transport import DirectoryTransport, SmtpSettings, SmtpTransport
-from mykerio.store import Store, open_store
+from mykerio.store import Store
 from tests.smtp_server import LoopbackSmtp
 
 
@@ -56,15 +54,6 @@ def smtp(port: int) -> SmtpTransport:
             host="127.0.0.1", port=port, security="none", username="", password="", timeout=5
         )
     )
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await open_store("", tmp_path)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 def start_mailer(store: Store, transport: Any, clock: FakeClock, scheduler: FakeScheduler) -> Any:

@@ -17,12 +17,11 @@ from mykerio.agent.identity import IdentityStore
 from mykerio.agent.link import ApplianceLink, LinkView
 from mykerio.agent.profile import Profile
 from mykerio.appliances.roster import RESERVED_REASON
-from mykerio.config import load_config
 from mykerio.protocol.identity import b64url, new_identity, public_key_id, sign_factory
 from tests.agent.conftest import FakeSleep
 from tests.api_client import ApiSession
 from tests.appliance_client import TestAppliance
-from tests.conftest import api_session
+from tests.conftest import api_session, hub_config_for, running_hub
 from tests.sms_gateway import LoopbackSmsGateway
 from tests.smtp_server import LoopbackSmtp
 from tests.web.live_watch import LiveWatch
@@ -374,24 +373,11 @@ async def certifying_hub(
     tmp_path: Path, smtp_server: LoopbackSmtp, sms_gateway: LoopbackSmsGateway, clock: Any
 ) -> AsyncIterator[Hub]:
     """A hub that knows the box maker's key ([hub] factory_keys)."""
-    config = load_config(
-        overrides={
-            "server.port": 0,
-            "hub.data_dir": str(tmp_path / "data"),
-            "hub.factory_keys": b64url(MAKER_PUBLIC),
-            "mail.smtp_host": "127.0.0.1",
-            "mail.smtp_port": smtp_server.port,
-            "mail.smtp_security": "none",
-            "accounts.password_hash_memory_kib": 19456,
-            "accounts.password_hash_iterations": 2,
-        }
+    config = hub_config_for(
+        tmp_path, smtp_server, sms_gateway, **{"hub.factory_keys": b64url(MAKER_PUBLIC)}
     )
-    running = Hub(config, clock=clock)
-    await running.start()
-    try:
-        yield running
-    finally:
-        await running.stop(deadline=5)
+    async with running_hub(config, clock) as hub:
+        yield hub
 
 
 async def test_with_maker_keys_only_the_certified_box_is_found(
