@@ -24,6 +24,7 @@ ProtocolErrorCode = Literal[
     "revoked_key",  # the appliance's key was removed from the hub
     "forged_proof",  # a handshake signature does not verify
     "replayed_nonce",  # a nonce seen before, within the replay window
+    "bad_frame",  # (v2) a binary frame with a bad header
 ]
 
 
