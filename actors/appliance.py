@@ -22,6 +22,7 @@ from mykerio.protocol.envelope import Envelope
 from mykerio.protocol.errors import CloseCode
 from mykerio.protocol.link import PING_INTERVAL, SILENCE_LIMIT
 from mykerio.protocol.status import Knobs, colour, pending_notifications, reasons
+from mykerio.protocol.text import sendable_name
 from mykerio.store.base import Store
 
 
@@ -131,7 +132,7 @@ class ApplianceActor(LoopActor):
     def rename(self, name: str) -> None:
         """Tell the appliance its new name."""
         self._appliance = dataclasses.replace(self._appliance, name=name)
-        self._link.send(Envelope.new("rename", {"name": name}))
+        self._link.send(Envelope.new("rename", {"name": sendable_name(name)}))
 
     def remove(self) -> None:
         """The hub removed it: say so and close (the key is already revoked)."""

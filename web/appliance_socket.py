@@ -36,6 +36,7 @@ from mykerio.protocol.envelope import MAX_MESSAGE_BYTES, Envelope, decode, encod
 from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
 from mykerio.protocol.link import HANDSHAKE_TIMEOUT, SEND_QUEUE_BYTES, SEND_QUEUE_MESSAGES
 from mykerio.protocol.pairing import PAIRING_VALID
+from mykerio.protocol.text import sendable_name
 from mykerio.protocol.versions import negotiate
 from web.appliance_links import BOX_GONE, ApplianceLinks
 from web.base import BaseHandler
@@ -391,7 +392,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             "welcome",
             {
                 "appliance_id": appliance.id,
-                "name": appliance.name,
+                "name": sendable_name(appliance.name),  # (one stored before the name rule too)
                 "hub_key": identity.b64url(hub_public),
             },
             re=re,

@@ -1,5 +1,6 @@
 // "Add a New Appliance": the code comes in the link's fragment (never sent to the server's logs).
 import { api, clearError, formValues, showError } from "./api.js";
+import { checkName } from "./names.js";
 
 const PRODUCTS = { control: "Kerio Control", connect: "Kerio Connect", operator: "Kerio Operator" };
 const code = new URLSearchParams(window.location.hash.slice(1)).get("code") ?? "";
@@ -19,7 +20,9 @@ if (!preview.ok) {
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   clearError(form);
-  const { name, org_id: orgId } = formValues(form);
+  const { name: typed, org_id: orgId } = formValues(form);
+  const { name, message } = checkName(typed);
+  if (message) return showError(form, { data: { error: { message, field: "name" } } });
   const result = await api(`/api/v1/organizations/${orgId}/appliances`, {
     method: "POST",
     body: { code, name },

@@ -1,5 +1,6 @@
 // The dashboard: the selected organization's appliances, kept live over the hub's websocket.
 import { api } from "./api.js";
+import { checkName } from "./names.js";
 
 const PRODUCTS = { control: "Kerio Control", connect: "Kerio Connect", operator: "Kerio Operator" };
 const org = document.body.dataset.org;
@@ -53,12 +54,15 @@ function row(appliance) {
     button("History", "link", () => showHistory(appliance)),
     document.createTextNode(" · "),
     button("Rename", "link", async () => {
-      const name = window.prompt("New name", appliance.name);
-      if (!name) return;
-      await api(`/api/v1/organizations/${org}/appliances/${appliance.id}`, {
+      const typed = window.prompt("New name", appliance.name);
+      if (typed === null) return;
+      const { name, message } = checkName(typed);
+      if (message) return window.alert(message);
+      const result = await api(`/api/v1/organizations/${org}/appliances/${appliance.id}`, {
         method: "PATCH",
         body: { name },
       });
+      if (!result.ok) window.alert(result.data?.error?.message ?? "The name was not changed.");
     }),
     document.createTextNode(" · "),
     button("Remove", "link", async () => {
