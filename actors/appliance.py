@@ -38,6 +38,11 @@ class Link(Protocol):
         ...
 
     @property
+    def ip(self) -> str:
+        """The address the appliance connected from."""
+        ...
+
+    @property
     def frames(self) -> int:
         """How many frames arrived from the appliance so far (pongs are counted, not sent on)."""
         ...
@@ -140,10 +145,12 @@ class ApplianceActor(LoopActor):
         self._link.send(Envelope.new("remove", {}))
         self._link.close(CloseCode.REMOVED, "removed")
 
-    def supersede(self) -> None:
-        """A newer connection proved the same key: close this one."""
+    def supersede(self) -> str:
+        """A newer connection proved the same key: close this one; the address it came from
+        (for the organization's activity log)."""
         self._closing = True
         self._link.close(CloseCode.SUPERSEDED, "superseded")
+        return self._link.ip
 
     async def _save(self, *, connected: bool, version: str | None = None) -> None:
         before = self._appliance

@@ -390,6 +390,29 @@ class OrganizationActor(LoopActor):
         self._roster[view.id] = view
         self._publish(OrgEvent("appliance_changed", self.org_id, tuple(self._members), view))
 
+    async def appliance_connection_replaced(
+        self, appliance_id: str, older_ip: str, newer_ip: str
+    ) -> None:
+        """A second socket with an appliance's key replaced its first (told by the hub): the
+        activity log records it with both addresses (by the appliance, not by a member)."""
+        view = self._roster.get(appliance_id)
+        if view is None:
+            return
+        older = older_ip or "an unknown address"
+        await self._store.activity.add(
+            ActivityEvent(
+                id=new_id(),
+                org_id=self.org_id,
+                actor_id="",
+                actor_email="",
+                at=self._clock.now(),
+                ip=newer_ip,
+                action="appliance_connection_replaced",
+                target=view.name,
+                detail=f"the connection from {older} was replaced by one from {newer_ip}",
+            )
+        )
+
     def _require_appliance(self, user: User, appliance_id: str) -> ApplianceView:
         self._require_member(user)
         view = self._roster.get(appliance_id)

@@ -156,13 +156,23 @@ def appliance_links(
     def tell_org(org_id: str, method: str, *args: Any) -> None:
         organizations.start(org_id).tell(ProxyCall(attr_path=(method,), args=args, kwargs={}))
 
+    ask_timeout = config.actors.ask_timeout
+
     async def connect(appliance: Appliance, link: Any) -> ActorRef[Any]:
         key = f"appliance:{appliance.id}"
         older = supervisor.get(key)
         if older is not None:
-            # A newer connection proved the same key: the old one closes with 4002.
-            older.tell(ProxyCall(attr_path=("supersede",), args=(), kwargs={}))
-            await supervisor.stop_child(key, timeout=config.actors.ask_timeout)
+            # A newer connection proved the same key: the old one closes with 4002, and the
+            # organization's activity log says so with both addresses.
+            call = ProxyCall(attr_path=("supersede",), args=(), kwargs={})
+            try:
+                older_ip = await answer(older.ask(call, block=False), timeout=ask_timeout)
+            except Exception:  # noqa: BLE001 - gone or stuck: it is stopped below anyway
+                older_ip = ""
+            await supervisor.stop_child(key, timeout=ask_timeout)
+            tell_org(
+                appliance.org_id, "appliance_connection_replaced", appliance.id, older_ip, link.ip
+            )
         return supervisor.start(
             key,
             ApplianceActor,

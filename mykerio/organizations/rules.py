@@ -25,6 +25,7 @@ ACTIONS = (
     "appliance_added",
     "appliance_renamed",
     "appliance_removed",
+    "appliance_connection_replaced",  # a second socket of its key replaced the first
 )
 
 

@@ -15,6 +15,7 @@ const ACTIONS = {
   invitation_accepted: "Invitation accepted",
   member_removed: "Member removed",
   member_left: "Member left",
+  appliance_connection_replaced: "Appliance connection replaced",
 };
 
 function cell(text) {
@@ -98,9 +99,13 @@ async function loadActivity(append) {
     row.append(
       cell(new Date(event.at).toLocaleString()),
       cell(ACTIONS[event.action] ?? event.action),
-      cell(event.actor),
+      cell(event.actor || "The appliance"),
       cell(event.ip),
-      cell(event.target),
+      cell(
+        event.action === "appliance_connection_replaced"
+          ? `${event.target}: ${event.detail}`
+          : event.target,
+      ),
     );
     body.append(row);
   }
