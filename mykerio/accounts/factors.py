@@ -139,6 +139,10 @@ class SecondFactors:
             number = normalise_phone(phone)
         except InvalidInput as exc:
             raise FieldError("phone", exc.message) from None
+        # While code entry is locked the texted code would be refused: send no text then.
+        await self._throttle.check(
+            codes_key(user.id), self._policy.codes_per_account, self._policy.codes_window
+        )
         await self._throttle.take(
             sms_key(user.id), self._policy.sms_per_account, self._policy.sms_window
         )

@@ -202,6 +202,10 @@ class Authenticator:
         attempt, user = await self._pending(attempt_token)
         if user.phone is None:
             raise InvalidInput("This account has no backup phone.")
+        # While code entry is locked the right code would be refused: send no text then.
+        await self._throttle.check(
+            codes_key(user.id), self._policy.codes_per_account, self._policy.codes_window
+        )
         await self._throttle.take(
             sms_key(user.id), self._policy.sms_per_account, self._policy.sms_window
         )

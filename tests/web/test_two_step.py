@@ -252,3 +252,36 @@ async def test_disabling_needs_the_password(
     assert (await login(api, EMAIL)).json["status"] == "logged_in"
     subjects = [m["Subject"] for m in await smtp_server.wait_for(3)]
     assert subjects.count("Your MyKerio sign-in settings changed") == 2
+
+
+async def test_no_login_text_while_code_entry_is_locked(
+    hub: Hub,
+    api: ApiSession,
+    smtp_server: LoopbackSmtp,
+    sms_gateway: LoopbackSmsGateway,
+    clock: FakeClock,
+) -> None:
+    """While code entry is locked, asking for an SMS code texts nothing and names the wait."""
+    await two_step_user(api, smtp_server, clock)
+    await api.post("/api/v1/me/phone", {"phone": "+18005550199"})
+    await sms_gateway.wait_for(1)
+    await api.post("/api/v1/me/phone/verify", {"code": sms_gateway.last_code()})
+    clock.advance(60)
+    other = api_session(hub)
+    for _ in range(2):
+        await login(other, EMAIL)
+        for _ in range(5):
+            await other.post("/api/v1/sessions/second-factor", {"method": "totp", "code": "000000"})
+    await login(other, EMAIL)
+    refused = await other.post("/api/v1/sessions/sms")
+    assert refused.status == 429, refused
+    # The guess that enabled 2-step verification a minute earlier counts too: 14 minutes left.
+    assert refused.json["error"]["message"] == "Too many attempts. Try again in 14 minutes."
+    phone = await api.post("/api/v1/me/phone", {"phone": "+420 377 338 901"})
+    assert phone.status == 429, "no verification text for a new phone either"
+    clock.advance(14 * 60 + 30)
+    await login(other, EMAIL)
+    last = await other.post("/api/v1/sessions/sms")
+    assert last.status == 429
+    assert last.json["error"]["message"] == "Too many attempts. Try again in 1 minute."
+    assert len(sms_gateway.messages) == 1, "only the phone's own verification text was sent"
