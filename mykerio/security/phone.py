@@ -44,6 +44,7 @@ def normalise_phone(text: str) -> str:
         parsed = None
     if (
         parsed is None
+        or parsed.country_code is None
         or phonenumbers.region_code_for_country_code(parsed.country_code)
         == phonenumbers.UNKNOWN_REGION
     ):
