@@ -183,6 +183,15 @@ class OrganizationActor(LoopActor):
         await self._store.organizations.delete(org.id)
         self._org, self._members = None, {}
         self._publish(OrgEvent("organization_deleted", org.id, members))
+        for member_id in members:
+            member = await self._store.users.by_id(member_id)
+            if member is not None and member.id != user.id:
+                # Sent whatever the person's notification choice: it concerns their access.
+                await self._send_mail(
+                    templates.removed_from(
+                        member.email, member.full_name, org.name, user.full_name, deleted=True
+                    )
+                )
         self.stop()
         return summary
 

@@ -185,6 +185,31 @@ async def test_last_member_cannot_leave_but_can_delete(
     assert (await api.get("/api/v1/me")).status == 200, "the account is kept"
 
 
+async def test_deleting_an_organization_emails_its_other_members(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp
+) -> None:
+    """Deleting an organization sends every other member (despite their opt-out) the removal
+    notice, and none to the person who deleted it."""
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    await invite(api, org_id, "bob@other.example")
+    token = token_in(await smtp_server.find("bob@other.example", "invited"))
+    bob = api_session(hub)
+    await member(bob, smtp_server, "bob@other.example", "Bob Smith")
+    await bob.request("PUT", "/api/v1/me/notifications", {"enabled": False})
+    await bob.post("/api/v1/invitations/accept", {"token": token})
+    assert (await api.request("DELETE", f"/api/v1/organizations/{org_id}")).status == 200
+    notice = await smtp_server.find("bob@other.example", "removed")
+    assert notice["Subject"] == "You were removed from acme.example in MyKerio"
+    body = notice.get_body(("plain",))
+    assert body is not None
+    assert "Ana Novak deleted the acme.example organization." in body.get_content()
+    assert not [
+        m
+        for m in smtp_server.messages
+        if "removed" in str(m["Subject"]) and m["To"] == "ana@acme.example"
+    ]
+
+
 async def test_a_member_can_leave(hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp) -> None:
     """A member who is not the last one leaves and no longer sees the organization."""
     org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
