@@ -191,6 +191,8 @@ class SecondFactors:
     async def _check_password(self, user: User, password: str) -> None:
         # Wrong passwords here count toward the login lockout, so a stolen session cannot be
         # used to guess the password faster than the login form allows.
+        if not password:
+            raise FieldError("password", "The password is required.")
         key = login_key(user.email)
         await self._throttle.check(key, self._policy.login_failures, self._policy.login_window)
         if len(password) > MAX_PASSWORD_CHARS or not await self._passwords.verify(

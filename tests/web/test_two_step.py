@@ -287,3 +287,15 @@ async def test_no_login_text_while_code_entry_is_locked(
     assert last.status == 429
     assert last.json["error"]["message"] == "Too many attempts. Try again in 1 minute."
     assert len(sms_gateway.messages) == 1, "only the phone's own verification text was sent"
+
+
+async def test_an_empty_password_is_reported_as_required_not_wrong(
+    api: ApiSession, smtp_server: LoopbackSmtp, clock: FakeClock
+) -> None:
+    """New backup codes, disabling and removing the phone with no password say it is required."""
+    await two_step_user(api, smtp_server, clock)
+    for path in ("/api/v1/me/backup-codes", "/api/v1/me/totp/disable", "/api/v1/me/phone/remove"):
+        empty = await api.post(path, {"password": ""})
+        assert empty.status == 400, path
+        assert empty.json["error"]["field"] == "password"
+        assert empty.json["error"]["message"] == "The password is required.", path
