@@ -101,7 +101,9 @@ class AccountsActor(LoopActor):
             await self.organizations.record_created(
                 registered.user, registered.organization, client
             )
-        await self._send_mail(registered.email)
+        # Registering an address again mails its owner: limited like the confirmation link.
+        if await self.registration.mail_limits.allow("confirmation", registered.email.to):
+            await self._send_mail(registered.email)
         return registered
 
     async def confirm(self, token: str) -> User:

@@ -212,7 +212,8 @@ class OrganizationActor(LoopActor):
         """Invite an address; it gets an email with an "Accept invitation" link valid 7 days."""
         org = self._require_member(user)
         invitation, message = await self._invitations.create(org, user, email, set(self._members))
-        await self._send_mail(message)
+        if message is not None:
+            await self._send_mail(message)
         await self._record(user, client, "member_invited", invitation.email, "")
         return invitation_view(invitation, user.email)
 
@@ -220,7 +221,8 @@ class OrganizationActor(LoopActor):
         """Send the invitation again; its 7 days start over."""
         org = self._require_member(user)
         invitation, message = await self._invitations.renew(org, user, invitation_id)
-        await self._send_mail(message)
+        if message is not None:
+            await self._send_mail(message)
         await self._record(user, client, "invitation_resent", invitation.email, "")
         return invitation_view(invitation, user.email)
 

@@ -22,6 +22,7 @@ from mykerio.accounts.validation import (
 from mykerio.clock import Clock
 from mykerio.errors import Conflict, InvalidInput
 from mykerio.mail import templates
+from mykerio.mail.limits import MailLimits
 from mykerio.mail.message import Email
 from mykerio.models import OneTimeToken, Organization, User, new_id
 from mykerio.security.tokens import new_token, token_hash
@@ -60,6 +61,7 @@ class Registration:
         self._clock = clock
         self._links = links
         self._policy = policy
+        self.mail_limits = MailLimits(store, clock)
 
     async def register(self, *, full_name: str, email: str, password: str) -> Registered:
         """Create an unconfirmed account and its organization; `FieldError` names what is wrong."""
@@ -124,6 +126,8 @@ class Registration:
         user = await self._store.users.by_email(address)
         if user is None or user.confirmed_at is not None:
             return None
+        if not await self.mail_limits.allow("confirmation", user.email):
+            return None  # the earlier links keep working
         await self._store.tokens.delete_for_user(user.id, CONFIRM)
         return await self._link_email(user)
 
