@@ -159,35 +159,37 @@ class AccountsActor(LoopActor):
         await self._send_mail(message)
         return user
 
-    async def begin_totp(self, user: User) -> TotpSetup:
-        """Start enrolling an authenticator app."""
-        return await self.factors.begin_totp(user)
+    async def begin_totp(self, user: User, session_hash: str, password: str) -> TotpSetup:
+        """Start enrolling an authenticator app (password, or one proved within 5 minutes)."""
+        return await self.factors.begin_totp(user, session_hash, password)
 
     async def enable_totp(self, user: User, code: str) -> None:
         """Finish enrolling with a code from the app."""
         await self._mail_change(await self.factors.enable_totp(user, code))
 
-    async def disable_totp(self, user: User, password: str) -> None:
+    async def disable_totp(self, user: User, session_hash: str, password: str) -> None:
         """Turn 2-step verification off."""
-        await self._mail_change(await self.factors.disable_totp(user, password))
+        await self._mail_change(await self.factors.disable_totp(user, session_hash, password))
 
-    async def new_backup_codes(self, user: User, password: str) -> tuple[str, ...]:
+    async def new_backup_codes(
+        self, user: User, session_hash: str, password: str
+    ) -> tuple[str, ...]:
         """Replace the backup codes (password required); returns the new ones (shown once)."""
-        changed = await self.factors.new_backup_codes(user, password)
+        changed = await self.factors.new_backup_codes(user, session_hash, password)
         await self._mail_change(changed)
         return changed.codes
 
-    async def begin_phone(self, user: User, phone: str) -> str:
-        """Text a verification code to a new backup phone."""
-        return await self.factors.begin_phone(user, phone)
+    async def begin_phone(self, user: User, session_hash: str, phone: str, password: str) -> str:
+        """Text a verification code to a new backup phone (password, or one proved recently)."""
+        return await self.factors.begin_phone(user, session_hash, phone, password)
 
     async def verify_phone(self, user: User, code: str) -> None:
         """Save the backup phone once its code comes back."""
         await self._mail_change(await self.factors.verify_phone(user, code))
 
-    async def remove_phone(self, user: User, password: str) -> None:
+    async def remove_phone(self, user: User, session_hash: str, password: str) -> None:
         """Forget the backup phone."""
-        await self._mail_change(await self.factors.remove_phone(user, password))
+        await self._mail_change(await self.factors.remove_phone(user, session_hash, password))
 
     async def set_notifications(self, user: User, enabled: bool) -> None:
         """Store the "Receive email notifications from MyKerio" choice."""

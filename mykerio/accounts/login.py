@@ -16,6 +16,7 @@ from mykerio.accounts.audit import AccessAudit
 from mykerio.accounts.context import Client
 from mykerio.accounts.hashing import AsyncPasswords
 from mykerio.accounts.policy import AccountPolicy
+from mykerio.accounts.reauthentication import RecentAuthentication
 from mykerio.accounts.sessions import Sessions
 from mykerio.accounts.throttling import Throttle
 from mykerio.clock import Clock
@@ -96,6 +97,7 @@ class Authenticator:
         self._backup_code_key = backup_code_key
         self._sms = sms
         self._throttle = Throttle(store, clock)
+        self._recent = RecentAuthentication(store, clock, policy)
 
     async def login(
         self, email: str, password: str, *, persistent: bool, client: Client
@@ -268,6 +270,7 @@ class Authenticator:
         self, user: User, persistent: bool, client: Client, how: str
     ) -> LoginStep:
         token = await self._sessions.create(user, persistent=persistent, client=client)
+        await self._recent.record(user.id, token_hash(token))
         await self._audit.record(
             "login", user_id=user.id, email=user.email, client=client, detail=how
         )

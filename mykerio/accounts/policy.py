@@ -26,4 +26,7 @@ class AccountPolicy:
     confirmation_valid: timedelta = timedelta(days=7)
     reset_valid: timedelta = timedelta(hours=1)
     setup_valid: timedelta = timedelta(minutes=15)
+    # A login or password confirmation this recent lets a second factor be added without
+    # typing the password again.
+    reauthentication_valid: timedelta = timedelta(minutes=5)
     audit_retention: timedelta = timedelta(days=365)

@@ -299,3 +299,51 @@ async def test_an_empty_password_is_reported_as_required_not_wrong(
         assert empty.status == 400, path
         assert empty.json["error"]["field"] == "password"
         assert empty.json["error"]["message"] == "The password is required.", path
+
+
+async def test_adding_a_factor_needs_the_password_five_minutes_after_login(
+    api: ApiSession,
+    smtp_server: LoopbackSmtp,
+    sms_gateway: LoopbackSmsGateway,
+    clock: FakeClock,
+) -> None:
+    """More than 5 minutes after login, enrolling the app or a phone needs the password; a
+    right one counts as a fresh proof for the next 5 minutes, and the notice email still goes."""
+    await register(api, smtp_server, EMAIL)
+    await login(api, EMAIL)
+    clock.advance(5 * 60 + 1)
+    bare = await api.post("/api/v1/me/totp/setup", {})
+    assert bare.status == 400, bare
+    assert bare.json["error"]["field"] == "password"
+    assert bare.json["error"]["message"] == "Enter your password to confirm this change."
+    wrong = await api.post("/api/v1/me/totp/setup", {"password": "Nope-nope-1"})
+    assert (wrong.status, wrong.json["error"]["message"]) == (400, "The password is wrong.")
+    setup = await api.post("/api/v1/me/totp/setup", {"password": "Tulip-Harbour-42"})
+    assert setup.status == 200, setup
+    code = pyotp.TOTP(setup.json["secret"]).at(clock.now())
+    assert (await api.post("/api/v1/me/totp", {"code": code})).status == 204
+    notice = await smtp_server.find(EMAIL, "sign-in settings changed")
+    assert "2-step verification was turned on" in str(notice.get_body(("plain",)))
+    clock.advance(4 * 60)
+    assert (await api.post("/api/v1/me/phone", {"phone": "+420 377 338 901"})).status == 200
+    await sms_gateway.wait_for(1)
+    clock.advance(60 + 1)
+    phone = await api.post("/api/v1/me/phone", {"phone": "+420 377 338 901"})
+    assert (phone.status, phone.json["error"]["field"]) == (400, "password")
+    assert len(sms_gateway.messages) == 1, "no text before the password is confirmed"
+    with_password = await api.post(
+        "/api/v1/me/phone", {"phone": "+420 377 338 901", "password": "Tulip-Harbour-42"}
+    )
+    assert with_password.status == 200, with_password
+
+
+async def test_removing_factors_always_needs_the_password(
+    api: ApiSession, smtp_server: LoopbackSmtp, clock: FakeClock
+) -> None:
+    """Right after login (a fresh proof), disabling the app and new backup codes still need
+    the password itself."""
+    await two_step_user(api, smtp_server, clock)
+    for path in ("/api/v1/me/backup-codes", "/api/v1/me/totp/disable"):
+        refused = await api.post(path, {})
+        assert (refused.status, refused.json["error"]["field"]) == (400, "password"), path
+    assert (await api.get("/api/v1/me")).json["two_step"] is True
