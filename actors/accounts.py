@@ -101,8 +101,7 @@ class AccountsActor(LoopActor):
             await self.organizations.record_created(
                 registered.user, registered.organization, client
             )
-        # Registering an address again mails its owner: limited like the confirmation link.
-        if await self.registration.mail_limits.allow("confirmation", registered.email.to):
+        if registered.email is not None:
             await self._send_mail(registered.email)
         return registered
 
