@@ -190,6 +190,10 @@ async def test_idle_session_returns_to_login_with_a_message(
     await register_in_browser(hub, page, smtp_server)
     await log_in(hub, page)
     await expect(page.get_by_role("heading", name="Appliances")).to_be_visible()
+    # The dashboard's own first requests must be answered before the clock jumps; otherwise
+    # they meet the expired session first and leave for the login page before the click.
+    await expect(page.locator("#appliances-empty")).to_be_visible()
+    await expect(page.locator("body[data-live=open]")).to_have_count(1)
     clock.advance(16 * 60)
     await page.get_by_role("link", name="Settings").click()
     await expect(page.get_by_role("alert")).to_have_text("Your session has expired. Log in again.")
