@@ -13,7 +13,7 @@ from mykerio.organizations.rules import ACTIONS, DeletionSummary, InvitationView
 from web.api_accounts import text
 from web.openapi import op
 from web.orgs import OrgHandler
-from web.paging import decode_cursor, next_cursor, page_limit, when
+from web.paging import decode_cursor, lookahead, page_limit, page_of, when
 
 TAG = "organizations"
 
@@ -207,15 +207,16 @@ class ActivityHandler(OrgHandler):
             raise InvalidInput(f"action must be one of {', '.join(ACTIONS)}")
         limit = page_limit(self.get_query_argument("limit", ""))
         cursor = decode_cursor(self.get_query_argument("cursor", ""))
-        events: list[ActivityEvent] = await self.org_call(
+        found: list[ActivityEvent] = await self.org_call(
             org_id,
             "activity",
             action or None,
             when(self.get_query_argument("since", ""), "since"),
             when(self.get_query_argument("until", ""), "until"),
-            limit,
+            lookahead(limit),
             cursor,
         )
+        events, next_page = page_of(found, limit)
         self.write_json(
             {
                 "events": [
@@ -230,7 +231,7 @@ class ActivityHandler(OrgHandler):
                     }
                     for e in events
                 ],
-                "next_cursor": next_cursor(events, limit),
+                "next_cursor": next_page,
             }
         )
 
