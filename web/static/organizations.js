@@ -4,18 +4,14 @@ import { api, clearError, formValues, showError, showOk } from "./api.js";
 const $ = (id) => document.getElementById(id);
 const orgId = () => document.body.dataset.org;
 let activityCursor = "";
+let activityLoads = 0;
 
-const ACTIONS = {
-  organization_created: "Organization created",
-  organization_renamed: "Organization renamed",
-  organization_deleted: "Organization deleted",
-  member_invited: "Member invited",
-  invitation_resent: "Invitation resent",
-  invitation_revoked: "Invitation revoked",
-  invitation_accepted: "Invitation accepted",
-  member_removed: "Member removed",
-  member_left: "Member left",
-};
+// The words for each kind of entry come from the filter's options, which the hub writes.
+const ACTIONS = Object.fromEntries(
+  [...document.querySelectorAll("#activity-filter [name=action] option")]
+    .filter((option) => option.value)
+    .map((option) => [option.value, option.textContent]),
+);
 
 function cell(text) {
   const td = document.createElement("td");
@@ -89,9 +85,20 @@ async function loadActivity(append) {
   if (since.value) params.set("since", `${since.value}T00:00:00+00:00`);
   if (until.value) params.set("until", `${until.value}T23:59:59.999+00:00`);
   if (append && activityCursor) params.set("cursor", activityCursor);
+  const load = ++activityLoads;
+  const filter = $("activity-filter");
+  if (!append) clearError(filter);
+  $("activity-more").disabled = true;
   const result = await api(`/api/v1/organizations/${orgId()}/activity?${params}`);
-  if (!result.ok) return;
+  // An answer to an earlier load (a double click, a changed filter) is dropped.
+  if (load !== activityLoads) return;
+  $("activity-more").disabled = false;
   const body = $("activity").querySelector("tbody");
+  if (!result.ok) {
+    body.replaceChildren();
+    $("activity-more").hidden = true;
+    return showError(filter, result);
+  }
   if (!append) body.replaceChildren();
   for (const event of result.data.events) {
     const row = document.createElement("tr");
