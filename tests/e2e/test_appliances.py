@@ -146,6 +146,57 @@ async def test_the_add_link_survives_registration_confirmation_and_login(
             await simulator.wait()
 
 
+async def test_rename_an_appliance_in_a_dialog(
+    hub: Hub, page_context: BrowserContext, smtp_server: LoopbackSmtp, tmp_path: Path
+) -> None:
+    """Rename opens a labelled modal dialog with the name rule; a blank or too long name shows
+    the hub's message and keeps the dialog open; Escape cancels; a good name renames the row."""
+    page = await page_context.new_page()
+    await register_and_log_in(hub, page, smtp_server, "Ana Novak", "ana@acme.example")
+    simulator = await start_simulator(hub, tmp_path, "--name", "gw-brno")
+    try:
+        assert simulator.stdout is not None
+        link = (await read_until(simulator.stdout, r"(https://\S+/appliances/add#code=\S+)")).group(
+            1
+        )
+        await page.goto(local(hub, link))
+        await page.get_by_role("button", name="Add").click()
+        row = page.locator("#appliances tbody tr", has_text="gw-brno")
+        await expect(row).to_have_attribute("data-status", "green")
+
+        await row.get_by_role("button", name="Rename").click()
+        dialog = page.get_by_role("dialog", name="Rename gw-brno")
+        await expect(dialog).to_be_visible()
+        field = dialog.get_by_label("New name")
+        await expect(field).to_be_focused()
+        await expect(field).to_have_value("gw-brno")
+        await expect(dialog).to_contain_text("1 to 100 characters")
+        await field.fill("   ")
+        await dialog.get_by_role("button", name="Save").click()
+        await expect(dialog.get_by_role("alert")).to_have_text("Enter a name for the appliance.")
+        await expect(field).to_have_attribute("aria-invalid", "true")
+        await field.fill("x" * 101)
+        await dialog.get_by_role("button", name="Save").click()
+        await expect(dialog.get_by_role("alert")).to_have_text(
+            "A name can have at most 100 characters."
+        )
+        await page.keyboard.press("Escape")
+        await expect(dialog).to_be_hidden()
+        await expect(row.get_by_role("button", name="Rename")).to_be_focused()
+        await expect(row).to_contain_text("gw-brno")
+
+        await row.get_by_role("button", name="Rename").click()
+        await expect(dialog.get_by_role("alert")).to_be_hidden()
+        await field.fill("Brno gateway")
+        await field.press("Enter")
+        await expect(dialog).to_be_hidden()
+        await expect(page.locator("#appliances tbody tr", has_text="Brno gateway")).to_be_visible()
+    finally:
+        simulator.terminate()
+        async with asyncio.timeout(10):
+            await simulator.wait()
+
+
 async def test_add_a_kerio_control_box_by_serial(
     hub: Hub, page_context: BrowserContext, smtp_server: LoopbackSmtp, tmp_path: Path
 ) -> None:
