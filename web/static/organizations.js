@@ -1,5 +1,6 @@
 // Organizations: create, rename, members and invitations, activity, leave and delete.
 import { api, clearError, formValues, showError, showOk } from "./api.js";
+import { askNewName } from "./rename_dialog.js";
 
 const $ = (id) => document.getElementById(id);
 const orgId = () => document.body.dataset.org;
@@ -35,7 +36,6 @@ async function loadOrganization() {
   const org = result.data;
   $("org-panel").hidden = false;
   $("org-name").textContent = org.name;
-  $("rename-form").elements.name.value = org.name;
   const rows = [];
   for (const member of org.members) {
     const row = document.createElement("tr");
@@ -130,16 +130,21 @@ $("create-form").addEventListener("submit", async (event) => {
   window.location.reload();
 });
 
-$("rename-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = event.target;
-  clearError(form);
-  const result = await api(`/api/v1/organizations/${orgId()}`, {
-    method: "PATCH",
-    body: formValues(form),
+$("rename").addEventListener("click", () => {
+  const current = $("org-name").textContent;
+  askNewName({
+    title: `Rename ${current}`,
+    current,
+    onSave: async (name) => {
+      const result = await api(`/api/v1/organizations/${orgId()}`, {
+        method: "PATCH",
+        body: { name },
+      });
+      // The header's switcher shows the name too.
+      if (result.ok) window.location.reload();
+      return result;
+    },
   });
-  if (!result.ok) return showError(form, result);
-  window.location.reload();
 });
 
 $("invite-form").addEventListener("submit", async (event) => {
