@@ -152,6 +152,10 @@ class AccountsActor(LoopActor):
         """Mail a reset link if the address has an account (in the background, like resend)."""
         self._in_background(self.recovery.forgot(email))
 
+    async def check_reset_link(self, token: str) -> None:
+        """`InvalidInput` unless the reset link still works; it stays usable."""
+        await self.recovery.check_reset_link(token)
+
     async def reset_password(self, token: str, new: str, confirm: str) -> User:
         """Set a new password by a reset link; every session ends; the owner is emailed."""
         user, message = await self.recovery.reset(token, new=new, confirm=confirm)

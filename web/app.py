@@ -88,6 +88,7 @@ def build_routes(
         account_route("/api/v1/password-rules", api_accounts.PasswordRulesHandler),
         account_route("/api/v1/password-resets", api_accounts.PasswordResetsHandler),
         account_route("/api/v1/password-resets/complete", api_accounts.PasswordResetHandler),
+        account_route("/api/v1/password-resets/check", api_accounts.PasswordResetCheckHandler),
         account_route("/api/v1/me", api_settings.MeHandler),
         account_route("/api/v1/me/password", api_settings.PasswordHandler),
         account_route("/api/v1/me/totp/setup", api_settings.TotpSetupHandler),

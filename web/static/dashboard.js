@@ -1,5 +1,6 @@
 // The dashboard: the selected organization's appliances, kept live over the hub's websocket.
 import { api } from "./api.js";
+import { askNewName } from "./rename_dialog.js";
 
 const PRODUCTS = { control: "Kerio Control", connect: "Kerio Connect", operator: "Kerio Operator" };
 const org = document.body.dataset.org;
@@ -52,14 +53,17 @@ function row(appliance) {
   actions.append(
     button("History", "link", () => showHistory(appliance)),
     document.createTextNode(" · "),
-    button("Rename", "link", async () => {
-      const name = window.prompt("New name", appliance.name);
-      if (!name) return;
-      await api(`/api/v1/organizations/${org}/appliances/${appliance.id}`, {
-        method: "PATCH",
-        body: { name },
-      });
-    }),
+    button("Rename", "link", () =>
+      askNewName({
+        title: `Rename ${appliance.name}`,
+        current: appliance.name,
+        onSave: (name) =>
+          api(`/api/v1/organizations/${org}/appliances/${appliance.id}`, {
+            method: "PATCH",
+            body: { name },
+          }),
+      }),
+    ),
     document.createTextNode(" · "),
     button("Remove", "link", async () => {
       if (!window.confirm(`Remove ${appliance.name} from MyKerio?`)) return;
