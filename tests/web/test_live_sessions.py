@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from tests.conftest import api_session
 from tests.smtp_server import LoopbackSmtp
 from tests.web.accounts_helpers import PASSWORD, login, register, token_in
 from tests.web.org_helpers import member
+from web import live
 from web.hub import Hub
 
 EMAIL = "ana@acme.example"
@@ -245,3 +247,29 @@ async def test_settings_ends_all_other_sessions(
     assert (await third.get("/api/v1/me")).status == 401
     assert (await api.get("/api/v1/me")).status == 200
     assert (await mallory.get("/api/v1/me")).status == 200
+
+
+async def test_the_registry_checks_expiry_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once started, the registry rechecks, every CHECK_SECONDS, each socket whose session's
+    end has come, and stops when the hub closes every socket."""
+    monkeypatch.setattr(live, "CHECK_SECONDS", 0.01)
+    clock = FakeClock()
+    registry = live.LiveRegistry(clock)
+    rechecked = asyncio.Event()
+
+    class Due:
+        user_id, id_hash = "u1", "h1"
+        expires_at = clock.now() - timedelta(seconds=1)
+
+        def recheck(self) -> None:
+            rechecked.set()
+
+        def close(self, code: int, reason: str) -> None:
+            """What `close_all` calls at shutdown."""
+
+    registry.add(Due())  # type: ignore[arg-type]
+    registry.start_checks(asyncio.get_running_loop())
+    async with asyncio.timeout(5):
+        await rechecked.wait()
+    registry.close_all()
+    assert registry._timer is None
