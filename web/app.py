@@ -101,7 +101,7 @@ def build_routes(
         account_route("/api/v1/me/notifications", api_settings.NotificationsHandler),
         account_route("/api/v1/me/sessions", api_my_sessions.MySessionsHandler),
         Route(
-            "/api/v1/me/sessions/([0-9a-f]{1,64})",
+            "/api/v1/me/sessions/([^/]+)",
             api_my_sessions.MySessionHandler,
             {"route": "/api/v1/me/sessions/{session_id}", **common, "accounts": accounts},
             "/api/v1/me/sessions/{session_id}",

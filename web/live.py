@@ -192,6 +192,9 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler, OrgHandler):
         self.write_message(
             {"type": "hello", "user": self.live_session.user.email, "org": self.org_id}
         )
+        # A session ended while the upgrade was being checked was published before this socket
+        # was registered: check once more now that later events reach it.
+        self.recheck()
 
     def on_close(self) -> None:
         """Forget the socket."""
