@@ -22,7 +22,7 @@ from mykerio.accounts.login import Authenticator, LoginStep
 from mykerio.accounts.policy import AccountPolicy
 from mykerio.accounts.recovery import Recovery
 from mykerio.accounts.registration import Registered, Registration
-from mykerio.accounts.sessions import CurrentSession, Sessions
+from mykerio.accounts.sessions import CurrentSession, Publish, SessionInfo, Sessions
 from mykerio.clock import Clock
 from mykerio.mail.message import Email
 from mykerio.models import AccessEvent, Invitation, Organization, User
@@ -59,12 +59,14 @@ class AccountsActor(LoopActor):
         sms: SmsSender,
         links: Links,
         send_mail: SendMail,
+        publish: Publish,
     ) -> None:
         super().__init__(runtime=runtime, name=name)
         self._store = store
         self._send_mail = send_mail
         self._background: set[asyncio.Task[None]] = set()
-        self.sessions = Sessions(store, clock, policy)
+        # Ended sessions are published (on this loop) so their live sockets close at once.
+        self.sessions = Sessions(store, clock, policy, publish)
         self.audit_log = AccessAudit(store, clock, policy)
         self.registration = Registration(store, passwords, clock, links, policy)
         self.authenticator = Authenticator(
@@ -138,6 +140,38 @@ class AccountsActor(LoopActor):
     async def resolve(self, session_token: str) -> CurrentSession:
         """The user and session of a session cookie."""
         return await self.sessions.resolve(session_token)
+
+    async def check_session(self, session_token: str) -> CurrentSession:
+        """Like `resolve`, without counting as activity (a live socket's periodic check)."""
+        return await self.sessions.resolve(session_token, touch=False)
+
+    async def my_sessions(self, user: User, current_token: str) -> list[SessionInfo]:
+        """The user's sessions for Settings, the caller's own marked."""
+        return await self.sessions.list_for(user.id, current_token)
+
+    async def end_session(self, user: User, session_id: str, client: Client) -> None:
+        """End one of the user's sessions from Settings; the access audit records it."""
+        session = await self.sessions.end_by_id(user.id, session_id)
+        await self.audit_log.record(
+            "logout",
+            user_id=user.id,
+            email=user.email,
+            client=client,
+            detail=f"ended from Settings: {session.ip}",
+        )
+
+    async def end_other_sessions(self, user: User, current_token: str, client: Client) -> int:
+        """End every session of the user but the caller's; returns how many ended."""
+        ended = await self.sessions.revoke_others(user.id, current_token, "ended_in_settings")
+        if ended:
+            await self.audit_log.record(
+                "logout",
+                user_id=user.id,
+                email=user.email,
+                client=client,
+                detail=f"{ended} other sessions ended from Settings",
+            )
+        return ended
 
     async def change_password(
         self, user: User, current: str, new: str, confirm: str, keep_session: str

@@ -116,7 +116,7 @@ class Recovery:
         if user.confirmed_at is None:
             # The link proved the address is theirs.
             user = await self._store.users.confirm(user.id, self._clock.now())
-        await self._sessions.revoke_others(user.id, None)
+        await self._sessions.revoke_others(user.id, None, "password_reset")
         await self._throttle.clear(login_key(user.email))
         return user, templates.security_change(
             user.email, user.full_name, "Your MyKerio password was reset with an emailed link."

@@ -155,6 +155,15 @@ function connectLive() {
       document.body.dataset.live = "revoked";
     }
   });
+  // 4401: the session ended (logout elsewhere, password changed, ended in Settings) or ran
+  // out; nothing on this page works any more, so go to the login page.
+  socket.addEventListener("close", (event) => {
+    if (event.code !== 4401) return;
+    document.body.dataset.live = "ended";
+    const next = encodeURIComponent(window.location.pathname + window.location.search);
+    const expired = event.reason === "session_expired" ? "expired=1&" : "";
+    window.location.assign(`/login?${expired}next=${next}`);
+  });
 }
 
 search.addEventListener("input", render);
