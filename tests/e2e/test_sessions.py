@@ -3,6 +3,7 @@ elsewhere, and Settings lists the user's sessions and ends any or all of the oth
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -94,7 +95,7 @@ async def test_settings_lists_sessions_and_ends_others(
 
 async def screenshots(page: Page, folder: Path) -> None:
     """The Sessions card at desktop and phone widths."""
-    folder.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     section = page.locator("#sessions-section")
     for width in (1280, 375):
         await page.set_viewport_size({"width": width, "height": 900})
