@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -199,10 +200,15 @@ def appliance_links(
 
 
 def start_accounts(
-    config: Config, data: DataDir, store: Store, clock: Clock, supervisor: Supervisor
+    config: Config,
+    data: DataDir,
+    store: Store,
+    clock: Clock,
+    supervisor: Supervisor,
+    publish: Callable[[object], None],
 ) -> ThreadPoolExecutor:
-    """Start housekeeping and the accounts workers; returns the password-hashing pool (the
-    caller shuts it down)."""
+    """Start housekeeping and the accounts workers (ended sessions go to `publish`); returns
+    the password-hashing pool (the caller shuts it down)."""
     hashing = ThreadPoolExecutor(
         max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="argon2"
     )
@@ -213,7 +219,7 @@ def start_accounts(
     )
     passwords = AsyncPasswords(PasswordHasher(parameters), hashing)
     common_passwords()  # read the 10,000-password list now, not in the first request
-    policy = AccountPolicy(audit_retention=timedelta(days=config.accounts.audit_retention_days))
+    policy = account_policy(config)
     box = SecretBox.from_master(data.secret_key)
     backup_code_key = derive_key(data.secret_key, info="mykerio backup codes v1")
     sms = sms_sender(config, data, clock)
@@ -241,5 +247,15 @@ def start_accounts(
             sms=sms,
             links=links,
             send_mail=send_mail,
+            publish=publish,
         )
     return hashing
+
+
+def account_policy(config: Config) -> AccountPolicy:
+    """The account limits the configuration sets (the others keep their defaults)."""
+    return AccountPolicy(
+        audit_retention=timedelta(days=config.accounts.audit_retention_days),
+        session_lifetime=timedelta(hours=config.accounts.session_lifetime_hours),
+        persistent_session=timedelta(days=config.accounts.persistent_session_days),
+    )
