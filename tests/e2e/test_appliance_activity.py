@@ -14,8 +14,9 @@ from web.hub import Hub
 async def test_name_rule_in_the_add_dialog_and_a_replaced_connection_in_the_log(
     hub: Hub, page_context: BrowserContext, smtp_server: LoopbackSmtp
 ) -> None:
-    """A DEL in the name shows the rule's message and adds nothing; a good name adds it; a
-    second socket from 127.0.0.2 is then listed as "Appliance connection replaced"."""
+    """A DEL in the name (or U+009B in Rename) shows the rule's message and changes nothing;
+    a good name adds it; a second socket from 127.0.0.2 is then listed as "Appliance
+    connection replaced"."""
     page = await page_context.new_page()
     await register_and_log_in(hub, page, smtp_server, "Ana Novak", "ana@acme.example")
     first = appliance_for(hub)
@@ -34,6 +35,15 @@ async def test_name_rule_in_the_add_dialog_and_a_replaced_connection_in_the_log(
     assert (await first.receive()).type == "welcome"
     await first.status()
     await expect(row).to_have_attribute("data-status", "green")
+    await row.get_by_role("button", name="Rename").click()
+    dialog = page.get_by_role("dialog", name="Rename Brno gateway")
+    await dialog.get_by_label("New name").fill("Brno\u009bgateway")
+    await dialog.get_by_role("button", name="Save").click()
+    await expect(dialog.get_by_role("alert")).to_have_text(
+        "A name cannot contain control characters (such as tabs, line breaks, DEL or U+009B)."
+    )
+    await page.keyboard.press("Escape")
+    await expect(dialog).to_be_hidden()
 
     second = appliance_for(hub)
     second.private_pem, second.public_key = first.private_pem, first.public_key
