@@ -31,7 +31,7 @@ from mykerio.mail.transport import (
     TemporaryMailError,
 )
 from mykerio.models import OutboxMessage, new_id
-from mykerio.security.encryption import SecretBox
+from mykerio.security.encryption import SecretBox, TamperedData
 from mykerio.store.base import OutboxRepository
 
 
@@ -139,7 +139,10 @@ class MailerActor(LoopActor):
 
     def _readable(self, message: OutboxMessage) -> OutboxMessage:
         if is_sealed(message.text):
-            text, html = open_bodies(self._box, message.id, message.text)
+            try:
+                text, html = open_bodies(self._box, message.id, message.text)
+            except TamperedData:
+                text, html = "", ""
         elif isinstance(self._transport, DirectoryTransport):
             text, html = self._transport.delivered_bodies(message.id)
         else:
@@ -179,7 +182,15 @@ class MailerActor(LoopActor):
     async def _attempt(self, message: OutboxMessage) -> None:
         text, html = message.text, message.html
         if is_sealed(message.text):
-            text, html = open_bodies(self._box, message.id, message.text)
+            try:
+                text, html = open_bodies(self._box, message.id, message.text)
+            except TamperedData as exc:
+                # Sealed with another data directory's key (or changed): it can never be sent.
+                await self._outbox.mark_failed(
+                    message.id, attempts=message.attempts, error=exc.message
+                )
+                self.log.error("mail unreadable", message_id=message.id, error=exc.message)
+                return
         mime = to_mime(
             Email(message.to, message.subject, text, html),
             sender=self._sender,

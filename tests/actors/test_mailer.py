@@ -12,7 +12,7 @@ from actors.mailer import MailerActor, RetryPolicy
 from actors.runtime import LoopRuntime, stop
 from mykerio.clock import FakeClock
 from mykerio.mail.message import Email
-from mykerio.mail.sealing import mail_box
+from mykerio.mail.sealing import mail_box, seal_bodies
 from mykerio.mail.transport import DirectoryTransport, SmtpSettings, SmtpTransport
 from mykerio.store import Store
 from tests.smtp_server import LoopbackSmtp
@@ -200,3 +200,23 @@ async def test_a_body_left_in_the_clear_is_sealed_at_start_and_still_sent(
     sent = await store.outbox.by_id(legacy.id)
     assert sent is not None
     assert (sent.status, sent.text, sent.html) == ("sent", "", "")
+
+
+async def test_a_body_sealed_with_another_key_fails_and_the_rest_goes_out(
+    store: Store, smtp_server: LoopbackSmtp
+) -> None:
+    """A message whose body this hub's key cannot open (another data directory's) is marked
+    failed, body deleted, and mail behind it is still delivered."""
+    clock = FakeClock()
+    foreign = make_message(clock.now(), next_attempt_at=clock.now())
+    sealed = seal_bodies(mail_box(b"x" * 32), foreign.id, text="Other key", html="")
+    await store.outbox.add(dataclasses.replace(foreign, text=sealed, html=""))
+    mailer = start_mailer(store, smtp(smtp_server.port), clock, FakeScheduler())
+    await mailer.proxy().send(HELLO)
+    [received] = await smtp_server.wait_for(1)
+    assert received["Subject"] == "Hello"
+    await stop(mailer, timeout=5)
+    failed = await store.outbox.by_id(foreign.id)
+    assert failed is not None
+    assert (failed.status, failed.text, failed.attempts) == ("failed", "", 0)
+    assert "failed authentication" in failed.last_error
