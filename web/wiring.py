@@ -32,6 +32,7 @@ from mykerio.config import Config
 from mykerio.datadir import DataDir
 from mykerio.errors import Unavailable
 from mykerio.mail.message import Email
+from mykerio.mail.sealing import mail_box
 from mykerio.mail.transport import DirectoryTransport, MailTransport, SmtpSettings, SmtpTransport
 from mykerio.models import Appliance
 from mykerio.protocol.identity import NonceLedger
@@ -81,6 +82,7 @@ def start_mailer(
         MAILER_KEY,
         MailerActor,
         outbox=store.outbox,
+        box=mail_box(data.secret_key),
         transport=mail_transport(config, data),
         sender=config.mail.sender,
         clock=clock,

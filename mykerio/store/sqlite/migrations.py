@@ -269,6 +269,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX status_changes_of_appliance ON status_changes (appliance_id, at DESC, id DESC)
         """,
     ),
+    (
+        # Mail bodies carry live links: those of sent and failed messages are deleted (the
+        # metadata row stays); pending ones are sealed by the mailer when it starts.
+        "UPDATE outbox SET text = '', html = '' WHERE status != 'pending'",
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)
