@@ -5,6 +5,7 @@ Runs against SQLite and MongoDB. Delivered and failed messages lose their body.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -195,6 +196,13 @@ async def test_limits_below_one_and_naive_datetimes_are_invalid(store: Store) ->
     assert await store.outbox.by_id(message.id) == message
 
 
+def database_bytes(folder: Path) -> bytes:
+    """Every byte of the SQLite files in `folder` (the database, its log and shared memory)."""
+    return b"".join(
+        path.read_bytes() for path in folder.iterdir() if path.name.startswith(SQLITE_FILENAME)
+    )
+
+
 OLD_BODIES = {"text": "Reset: https://hub.example/reset#token=OLDTOKEN", "html": "<a>OLDTOKEN</a>"}
 
 
@@ -215,7 +223,12 @@ async def test_sqlite_upgrade_purges_bodies_of_ended_messages(tmp_path: Path) ->
             connection.execute(
                 "INSERT INTO outbox VALUES (?, 'ana@acme.example', 'Reset', ?, ?, 0, ?, 1, 0, '',"
                 " NULL)",
-                (message_id, OLD_BODIES["text"], OLD_BODIES["html"], status),
+                (
+                    message_id,
+                    OLD_BODIES["text"].replace("OLDTOKEN", f"TOKEN-{message_id}"),
+                    OLD_BODIES["html"].replace("OLDTOKEN", f"TOKEN-{message_id}"),
+                    status,
+                ),
             )
     connection.close()
 
@@ -229,7 +242,11 @@ async def test_sqlite_upgrade_purges_bodies_of_ended_messages(tmp_path: Path) ->
             assert ended.attempts == 1
         pending = await store.outbox.by_id("m-new")
         assert pending is not None
-        assert pending.text == OLD_BODIES["text"]
+        assert pending.text == OLD_BODIES["text"].replace("OLDTOKEN", "TOKEN-m-new")
+        # Deleted is gone from the file too: not left in free pages or in the write-ahead log.
+        raw = await asyncio.to_thread(database_bytes, tmp_path)
+        assert b"TOKEN-m-sent" not in raw
+        assert b"TOKEN-m-failed" not in raw
     finally:
         await store.close()
 
