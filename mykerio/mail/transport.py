@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import email.policy
+import os
 import ssl
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -120,5 +121,8 @@ class DirectoryTransport:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         final = self.directory / f"{message_id}.eml"
         partial = final.with_suffix(".part")
-        partial.write_bytes(data)
+        # The files hold live links (this is a mailbox): readable by the hub's user only.
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
         partial.replace(final)

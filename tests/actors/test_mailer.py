@@ -157,7 +157,8 @@ async def test_gives_up_after_max_attempts(store: Store, free_port: int) -> None
 async def test_without_smtp_mail_lands_in_the_outbox_directory(
     store: Store, tmp_path: Path
 ) -> None:
-    """With no SMTP settings each email is written as an .eml file in the outbox directory."""
+    """With no SMTP settings each email is written as an .eml file in the outbox directory,
+    readable by the hub's user only (it holds the mail's links)."""
     outbox = tmp_path / "outbox"
     mailer = start_mailer(store, DirectoryTransport(outbox), FakeClock(), FakeScheduler())
     message_id = await mailer.proxy().send(HELLO)
@@ -165,6 +166,8 @@ async def test_without_smtp_mail_lands_in_the_outbox_directory(
     written = outbox / f"{message_id}.eml"
     assert written.exists()
     assert b"Subject: Hello" in written.read_bytes()
+    assert written.stat().st_mode & 0o777 == 0o600
+    assert outbox.stat().st_mode & 0o777 == 0o700
 
 
 async def test_a_body_left_in_the_clear_is_sealed_at_start_and_still_sent(
