@@ -244,6 +244,9 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         public_key = identity.from_b64url(str(proof.body["public_key"]))
         signature = identity.from_b64url(str(proof.body["signature"]))
         appliance_nonce = identity.from_b64url(str(self.hello.body["nonce"]))
+        if identity.is_weak_public_key(public_key):
+            # A small-order key verifies signatures made without any private key.
+            raise ProtocolError("weak_key", "the public key is of small order or not canonical")
         if not identity.verify_proof(public_key, signature, self.hub_nonce, appliance_nonce):
             raise ProtocolError("forged_proof", "the proof does not verify")
         self.public_key = public_key

@@ -29,7 +29,9 @@ ReconnectPolicy = Literal["backoff", "at_cap", "never"]
 # After these the appliance stays disconnected until its user acts (re-enable, pair again).
 _NEVER = frozenset({CloseCode.REVOKED_KEY, CloseCode.REFUSED, CloseCode.REMOVED})
 # These will not heal by retrying soon (a fix or an upgrade must come first).
-_AT_CAP = frozenset({CloseCode.PROTOCOL_ERROR, CloseCode.UNSUPPORTED_VERSION})
+_AT_CAP = frozenset(
+    {CloseCode.PROTOCOL_ERROR, CloseCode.UNSUPPORTED_VERSION, CloseCode.TOO_MANY_MESSAGES}
+)
 
 
 def reconnect_delay(attempt: int, uniform: Callable[[], float]) -> float:

@@ -188,6 +188,25 @@ async def test_forged_proof_and_replayed_nonce_are_refused(hub: Hub) -> None:
     assert await replay.closed() == 4004
 
 
+IDENTITY_POINT = (1).to_bytes(32, "little")
+# With the identity point as key, R = identity and S = 0 verify for any message.
+IDENTITY_SIGNATURE = IDENTITY_POINT + bytes(32)
+ORDER_TWO_POINT = bytes.fromhex("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")
+NON_CANONICAL_Y = bytes.fromhex("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")
+
+
+async def test_small_order_and_non_canonical_keys_are_refused(hub: Hub) -> None:
+    """A proof with the identity point (whose signature verifies without a private key),
+    another small-order point, or a non-canonical encoding is refused with `weak_key` and 4004,
+    and the key is never offered a pairing code."""
+    for key in (IDENTITY_POINT, ORDER_TWO_POINT, NON_CANONICAL_Y):
+        weak = appliance_for(hub)
+        weak.public_key = key
+        answer = await weak.connect(signature=IDENTITY_SIGNATURE)
+        assert (answer.type, answer.body["code"]) == ("error", "weak_key"), key.hex()
+        assert await weak.closed() == 4004
+
+
 async def test_multi_server_is_refused_with_the_guides_message(hub: Hub) -> None:
     """A Kerio Connect Multi-Server is refused (4005) with a message it can show."""
     appliance = TestAppliance(hub.url, str(hub.config.data_dir / "tls" / "cert.pem"), "connect")

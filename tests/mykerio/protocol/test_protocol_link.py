@@ -54,6 +54,7 @@ def test_attempts_count_from_zero() -> None:
         (1006, "backoff"),
         (CloseCode.PROTOCOL_ERROR, "at_cap"),
         (CloseCode.UNSUPPORTED_VERSION, "at_cap"),
+        (CloseCode.TOO_MANY_MESSAGES, "at_cap"),
         (CloseCode.REVOKED_KEY, "never"),
         (CloseCode.REFUSED, "never"),
         (CloseCode.REMOVED, "never"),
