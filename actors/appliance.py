@@ -89,9 +89,9 @@ class ApplianceActor(LoopActor):
         self._timer: Cancellable | None = None
         self._closing = False
 
-    async def on_start(self) -> None:  # type: ignore[override]  # LoopActor allows async hooks
-        """Mark the appliance online and start pinging."""
-        await self._save(connected=True)
+    def on_start(self) -> None:
+        """Start pinging. The stored state stays as it was (the last known one) until the
+        appliance's first `status`: its colour is not known before, so none is invented."""
         self._arm()
 
     def on_stop(self) -> None:

@@ -16,6 +16,7 @@ from mykerio.appliances.view import ApplianceView
 from mykerio.clock import FakeClock
 from mykerio.protocol.envelope import Envelope
 from mykerio.protocol.errors import CloseCode
+from mykerio.protocol.status import Knobs
 from mykerio.store import Store
 from tests.store.factories import make_appliance
 
@@ -80,6 +81,10 @@ async def test_pings_every_30s_and_drops_an_appliance_silent_for_90s(store: Stor
     view: ApplianceView = await ask(
         actor, ProxyCall(attr_path=("view",), args=(), kwargs={}), timeout=5
     )
+    assert (view.status, view.connected) == ("red", False)  # no colour before its status
+    status = Envelope.new("status", {"knobs": Knobs().to_json()})
+    await ask(actor, ProxyCall(attr_path=("received",), args=(status,), kwargs={}), timeout=5)
+    view = await ask(actor, ProxyCall(attr_path=("view",), args=(), kwargs={}), timeout=5)
     assert (view.status, view.connected) == ("green", True)
     for _ in range(5):  # 150 s of pongs: never silent
         clock.advance(30)

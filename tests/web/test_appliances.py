@@ -378,3 +378,44 @@ async def test_a_second_waiting_socket_of_one_key_replaces_the_first(
     assert added.status == 201
     assert (await appliance.receive()).type == "welcome"
     appliance.close()
+
+
+async def test_a_reconnect_keeps_the_last_known_state_until_the_first_status(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, clock: Any
+) -> None:
+    """A licence-expired box that reconnects is never shown or recorded green: the row keeps
+    its last known state until the box's first status, and the history holds only real
+    changes (red, offline, red)."""
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    seen: list[tuple[str, bool]] = []
+
+    def noting(wanted: Any) -> Any:
+        def check(message: dict[str, Any]) -> bool:
+            if "appliance" in message:
+                seen.append((message["appliance"]["status"], message["appliance"]["connected"]))
+            return bool(wanted(message))
+
+        return check
+
+    async with LiveWatch(api, org_id) as live:
+        appliance, appliance_id = await paired(hub, api, org_id)
+        await appliance.status(licence_expired=True)
+        await live.until(noting(status_is("red")))
+        clock.advance(60)
+        await appliance.hang_up()
+        await live.until(noting(status_is("red", connected=False)))
+        clock.advance(60)
+        assert (await appliance.connect()).type == "welcome"
+        row = (await listed(api, org_id))["Brno gateway"]
+        assert (row["status"], row["reasons"]) == ("red", ["Offline"])
+        await appliance.status(licence_expired=True)
+        await live.until(noting(status_is("red")))
+        appliance.close()
+    assert ("green", True) not in seen
+    url = f"/api/v1/organizations/{org_id}/appliances/{appliance_id}/history"
+    changes = (await api.get(url)).json["changes"]
+    assert [(c["status"], c["reasons"]) for c in changes] == [
+        ("red", ["Licence expired"]),
+        ("red", ["Offline"]),
+        ("red", ["Licence expired"]),
+    ]
