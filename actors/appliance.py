@@ -3,7 +3,8 @@
 The websocket handler only moves frames: it decodes them with `mykerio.protocol` and tells this
 actor; everything the appliance is sent goes out through the `Link` the handler provides. The
 actor turns status knobs into the dashboard's colour, stores changes (with a history of colour
-changes), pings every 30 s, drops an appliance silent for 90 s, and reports every change upward
+changes), pings every 30 s, drops an appliance silent for 90 s (a timer due 90 s after the
+last frame the socket heard; `error` `silent`, then 4008), and reports every change upward
 to its organization with a `tell` (never an ask: children tell, parents ask).
 """
 
@@ -37,8 +38,9 @@ class Link(Protocol):
         ...
 
     @property
-    def frames(self) -> int:
-        """How many frames arrived from the appliance so far (pongs are counted, not sent on)."""
+    def heard_at(self) -> float:
+        """When the last frame arrived from the appliance (the hub clock's monotonic reading;
+        pongs are noted there, not sent on)."""
         ...
 
     def hang_up(self, code: int, reason: str) -> None:
@@ -85,19 +87,19 @@ class ApplianceActor(LoopActor):
         self._silence_limit = silence_limit
         self._knobs = Knobs()
         self._last_frame = clock.monotonic()
-        self._frames_seen = link.frames
         self._timer: Cancellable | None = None
+        self._silence: Cancellable | None = None
         self._closing = False
 
     def on_start(self) -> None:
         """Start pinging. The stored state stays as it was (the last known one) until the
         appliance's first `status`: its colour is not known before, so none is invented."""
         self._arm()
+        self._watch(self._silence_limit)
 
     def on_stop(self) -> None:
         """Stop pinging; if the hub is shutting down, tell the appliance it goes away (1001)."""
-        if self._timer is not None:
-            self._timer.cancel()
+        self._stop_timers()
         if not self._closing:
             self._closing = True
             self._link.hang_up(CloseCode.GOING_AWAY, "going_away")
@@ -179,13 +181,32 @@ class ApplianceActor(LoopActor):
         self._timer = self._schedule(self._ping_interval, self._tick)
 
     def _tick(self) -> None:
-        frames = self._link.frames
-        if frames != self._frames_seen:  # heard from since the last tick (pongs included)
-            self._frames_seen = frames
-            self._last_frame = self._clock.monotonic()
-        if self._clock.monotonic() - self._last_frame >= self._silence_limit:
-            self._link.close(CloseCode.TOO_SLOW, "silent")
+        self._timer = None
+        if self._link.send(Envelope.new("ping", {})):
+            self._arm()
+
+    def _watch(self, delay: float) -> None:
+        self._silence = self._schedule(delay, self._check_silence)
+
+    def _check_silence(self) -> None:
+        """Due when the silence limit is up if nothing came since; else wait for the rest."""
+        self._silence = None
+        if self._closing:
             return
-        if not self._link.send(Envelope.new("ping", {})):
+        heard = max(self._last_frame, self._link.heard_at)
+        left = heard + self._silence_limit - self._clock.monotonic()
+        if left > 0:
+            self._watch(left)
             return
-        self._arm()
+        self._stop_timers()
+        limit = f"{self._silence_limit:g}"
+        self._link.send(
+            Envelope.new("error", {"code": "silent", "message": f"nothing heard for {limit} s"})
+        )
+        self._link.close(CloseCode.TOO_SLOW, "silent")
+
+    def _stop_timers(self) -> None:
+        for timer in (self._timer, self._silence):
+            if timer is not None:
+                timer.cancel()
+        self._timer = self._silence = None

@@ -9,6 +9,7 @@ from typing import Any
 
 from pykka import ActorRef
 
+from mykerio.clock import Clock, SystemClock
 from mykerio.models import Appliance
 from mykerio.protocol import identity
 from web.waiting_appliances import WaitingAppliances
@@ -30,3 +31,5 @@ class ApplianceLinks:
     ask_timeout: float
     # Box makers' keys ([hub] factory_keys): with any, only certified boxes are found by serial.
     factory_keys: tuple[bytes, ...] = ()
+    # The hub's clock: when each appliance was last heard from (the silence rule).
+    clock: Clock = dataclasses.field(default_factory=SystemClock)

@@ -78,7 +78,8 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         self.pending_bytes = 0
         self._deadline: Any = None
         self._renewal: Any = None
-        self.frames = 0  # frames received so far (the Link's sign of life)
+        self.frames = 0  # frames received so far
+        self.heard_at = self.links.clock.monotonic()  # when the last one came (the Link's)
         self.certified = False  # its maker signed its serial and key (`factory_signature`)
         self._setup: tuple[str, asyncio.Future[Mapping[str, Any]]] | None = None
 
@@ -173,7 +174,8 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         except ProtocolError as error:
             self._fail(error)
             return None
-        self.frames += 1  # any frame is a sign of life (the actor looks at each ping)
+        self.frames += 1
+        self.heard_at = self.links.clock.monotonic()  # any frame is a sign of life
         if (self.state, envelope.type) in (("hello", "hello"), ("proof", "proof")):
             return self._handshake(envelope)
         try:

@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import pytest
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
+from mykerio.clock import FakeClock
 from mykerio.protocol.envelope import Envelope
 from mykerio.protocol.identity import b64url
 from tests.api_client import ApiSession
 from tests.appliance_client import TestAppliance
-from tests.conftest import api_session
+from tests.conftest import api_session, hub_config_for, running_hub
+from tests.sms_gateway import LoopbackSmsGateway
 from tests.smtp_server import LoopbackSmtp
 from tests.web.hub_restart import restarted
 from tests.web.live_watch import LiveWatch
@@ -419,3 +424,55 @@ async def test_a_reconnect_keeps_the_last_known_state_until_the_first_status(
         ("red", ["Offline"]),
         ("red", ["Licence expired"]),
     ]
+
+
+@pytest.fixture
+async def timed_hub(
+    tmp_path: Path, smtp_server: LoopbackSmtp, sms_gateway: LoopbackSmsGateway, clock: FakeClock
+) -> AsyncIterator[Hub]:
+    """A hub whose appliance pings and silence timers run on the fake clock."""
+    config = hub_config_for(tmp_path, smtp_server, sms_gateway)
+    async with running_hub(config, clock, fake_timers=True) as running:
+        yield running
+
+
+async def test_an_appliance_silent_for_90s_gets_error_silent_and_4008(
+    timed_hub: Hub, smtp_server: LoopbackSmtp, clock: FakeClock
+) -> None:
+    """89.5 s of silence keeps the link; at 90 s after its last frame (not at the next 30 s
+    ping tick) the hub sends `error` `silent`, closes with 4008 and shows it offline."""
+    hub = timed_hub
+    api = api_session(hub)
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    async with LiveWatch(api, org_id) as live:
+        appliance, _ = await paired(hub, api, org_id)
+        await appliance.status()
+        await live.until(status_is("green"))
+        clock.advance(89.5)
+        assert appliance.socket is not None
+        # A probe: still linked (not dropped as silent), so this bad frame gets its own error.
+        await appliance.socket.write_message('{"id": "probe1", "type": "hello", "body": {}}')
+        answer = await appliance.receive()
+        assert (answer.type, answer.body["code"]) == ("error", "bad_body")
+        await appliance.closed()
+        await live.until(status_is("red", connected=False))
+
+        assert (await appliance.connect()).type == "welcome"
+        await appliance.status()
+        await live.until(status_is("green"))
+        clock.advance(15)
+        await appliance.status(low_memory=True)  # its last frame, between two pings
+        await live.until(status_is("yellow"))
+        clock.advance(89.5)
+        assert appliance.socket is not None
+        clock.advance(0.5)
+        types, error = [], None
+        while (text := await appliance.socket.read_message()) is not None:
+            envelope = json.loads(text)
+            types.append(envelope["type"])
+            if envelope["type"] == "error":
+                error = envelope["body"]["code"]
+        assert types == ["ping", "ping", "ping", "error"]  # 30, 60 and 90 s; then at 105 s
+        assert error == "silent"
+        assert appliance.socket.close_code == 4008
+        await live.until(status_is("red", connected=False))
