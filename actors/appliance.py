@@ -14,6 +14,8 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
+from pykka.messages import ProxyCall
+
 from actors.runtime import LoopActor, LoopRuntime
 from actors.supervisor import Cancellable, Scheduler
 from mykerio.appliances.view import ApplianceView
@@ -74,6 +76,7 @@ class ApplianceActor(LoopActor):
         schedule: Scheduler | None = None,
         ping_interval: float = PING_INTERVAL,
         silence_limit: float = SILENCE_LIMIT,
+        coalesce: float = 0.0,
     ) -> None:
         super().__init__(runtime=runtime, name=name or f"appliance:{appliance.id}")
         self._appliance = appliance
@@ -89,6 +92,12 @@ class ApplianceActor(LoopActor):
         self._last_frame = clock.monotonic()
         self._timer: Cancellable | None = None
         self._silence: Cancellable | None = None
+        # Statuses within `coalesce` s of the last recorded one wait; the latest is recorded.
+        self._coalesce = coalesce
+        self._recorded_at: float | None = None
+        self._flush: Cancellable | None = None
+        self._held_version: str | None = None
+        self._reported = False
         self._closing = False
 
     def on_start(self) -> None:
@@ -116,12 +125,34 @@ class ApplianceActor(LoopActor):
             if isinstance(knobs, Mapping):  # the protocol module already checked its shape
                 self._knobs = Knobs.from_json(knobs)
             version = envelope.body.get("version")
-            await self._save(connected=True, version=version if isinstance(version, str) else None)
+            if isinstance(version, str):
+                self._held_version = version
+            await self._record_status()
         elif envelope.type == "removed":
             # "Remove from MyKerio" on the appliance: the organization forgets it.
             self._closing = True
             self._removed_by_appliance(self._appliance.org_id, self._appliance.id)
             self._link.close(CloseCode.REMOVED, "removed")
+
+    async def _record_status(self) -> None:
+        now = self._clock.monotonic()
+        if self._flush is not None:
+            return  # a burst: the held flush records the latest knobs
+        if self._recorded_at is not None and now - self._recorded_at < self._coalesce:
+            self._flush = self._schedule(self._recorded_at + self._coalesce - now, self._flush_due)
+            return
+        self._recorded_at = now
+        version, self._held_version = self._held_version, None
+        await self._save(connected=True, version=version)
+
+    def _flush_due(self) -> None:
+        self.actor_ref.tell(ProxyCall(attr_path=("flush_status",), args=(), kwargs={}))
+
+    async def flush_status(self) -> None:
+        """The coalescing window ended: record the latest status it held."""
+        self._flush = None
+        if not self._closing:
+            await self._record_status()
 
     async def disconnected(self) -> None:
         """The socket closed: the appliance is offline (red) until it reconnects."""
@@ -174,6 +205,11 @@ class ApplianceActor(LoopActor):
                     reasons=why,
                 )
             )
+        if self._reported and _shown(self._appliance) == _shown(before):
+            return  # nothing changed: nothing to log or tell (a repeated status)
+        # The first save of a connection is always told: after a restart the organization
+        # shows it offline whatever the store last said.
+        self._reported = True
         self.log.info("appliance status", status=status, connected=connected)
         self._report(self.view())
 
@@ -206,7 +242,18 @@ class ApplianceActor(LoopActor):
         self._link.close(CloseCode.TOO_SLOW, "silent")
 
     def _stop_timers(self) -> None:
-        for timer in (self._timer, self._silence):
+        for timer in (self._timer, self._silence, self._flush):
             if timer is not None:
                 timer.cancel()
-        self._timer = self._silence = None
+        self._timer = self._silence = self._flush = None
+
+
+def _shown(appliance: Appliance) -> tuple[object, ...]:
+    """What the dashboard shows of an appliance's live state."""
+    return (
+        appliance.status,
+        appliance.status_reasons,
+        appliance.pending_notifications,
+        appliance.connected,
+        appliance.version,
+    )

@@ -12,6 +12,7 @@ from pykka import ActorRef
 from mykerio.clock import Clock, SystemClock
 from mykerio.models import Appliance
 from mykerio.protocol import identity
+from mykerio.protocol.link import MESSAGE_BURST, MESSAGE_RATE
 from web.waiting_appliances import WaitingAppliances
 
 BOX_GONE = (
@@ -33,3 +34,6 @@ class ApplianceLinks:
     factory_keys: tuple[bytes, ...] = ()
     # The hub's clock: when each appliance was last heard from (the silence rule).
     clock: Clock = dataclasses.field(default_factory=SystemClock)
+    # Each connection's message budget ([appliances] message_burst, message_rate).
+    message_burst: int = MESSAGE_BURST
+    message_rate: float = MESSAGE_RATE

@@ -178,6 +178,7 @@ def appliance_links(
                 org_id, "removed_by_appliance", appliance_id
             ),
             schedule=schedule,
+            coalesce=config.appliances.status_coalesce_seconds,
         )
 
     return ApplianceLinks(
@@ -189,6 +190,8 @@ def appliance_links(
         ask_timeout=config.actors.ask_timeout,
         factory_keys=config.hub.factory_public_keys,
         clock=clock,
+        message_burst=config.appliances.message_burst,
+        message_rate=config.appliances.message_rate,
     )
 
 

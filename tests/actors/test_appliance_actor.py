@@ -89,3 +89,44 @@ async def test_pings_every_30s_and_drops_an_appliance_silent_for_exactly_90s(
     clock.advance(300)
     assert len(link.sent) == pings + 4  # no pings after the drop
     await stop(actor, timeout=5)
+
+
+async def test_a_burst_of_statuses_within_the_coalescing_window_records_only_the_latest(
+    store: Store,
+) -> None:
+    """With a 5 s window the first status is recorded at once; the 40 that follow within 5 s
+    are held and only the latest is recorded (and reported) when the window ends."""
+    clock = FakeClock()
+    appliance = await store.appliances.add(make_appliance())
+    reports: list[ApplianceView] = []
+    actor = ApplianceActor.start(
+        runtime=LoopRuntime(asyncio.get_running_loop()),
+        appliance=appliance,
+        link=RecordingLink(clock),
+        store=store,
+        clock=clock,
+        report=reports.append,
+        removed_by_appliance=lambda org, appliance_id: None,
+        schedule=clock.call_later,
+        coalesce=5.0,
+    )
+
+    async def status(**knobs: bool) -> None:
+        message = Envelope.new("status", {"knobs": Knobs(**knobs).to_json()})
+        await ask(actor, ProxyCall(attr_path=("received",), args=(message,), kwargs={}), timeout=5)
+
+    await status()
+    for n in range(40):
+        clock.advance(0.1)
+        await status(low_memory=n % 2 == 0, licence_expired=n % 3 == 0)
+    await status(maintenance_expired=True)
+    assert [r.status for r in reports] == ["green"]
+    clock.advance(1.5)  # past 5 s after the first: the window ends
+    await ask(actor, ProxyCall(attr_path=("view",), args=(), kwargs={}), timeout=5)
+    assert [(r.status, r.reasons) for r in reports] == [
+        ("green", ()),
+        ("red", ("Software maintenance expired",)),
+    ]
+    history = await store.status_history.for_appliance(appliance.id, limit=10)
+    assert [change.status for change in history] == ["red", "green"]  # newest first
+    await stop(actor, timeout=5)

@@ -475,4 +475,70 @@ async def test_an_appliance_silent_for_90s_gets_error_silent_and_4008(
         assert types == ["ping", "ping", "ping", "error"]  # 30, 60 and 90 s; then at 105 s
         assert error == "silent"
         assert appliance.socket.close_code == 4008
+        appliance.close()
         await live.until(status_is("red", connected=False))
+
+
+def history_of(changes: list[dict[str, Any]]) -> list[str]:
+    """The colours of a history page, oldest first."""
+    return [c["status"] for c in reversed(changes)]
+
+
+async def test_a_connection_over_its_message_budget_is_closed_with_4029(
+    tmp_path: Path, smtp_server: LoopbackSmtp, sms_gateway: LoopbackSmsGateway, clock: FakeClock
+) -> None:
+    """With a budget of 10 messages and 1 more a second, the 11th frame on a connection gets
+    `error` `too_many_messages` and close 4029 unless time refilled the bucket; frames within
+    the budget are all handled."""
+    config = hub_config_for(
+        tmp_path,
+        smtp_server,
+        sms_gateway,
+        **{"appliances.message_burst": 10, "appliances.message_rate": 1.0},
+    )
+    async with running_hub(config, clock) as hub:
+        api = api_session(hub)
+        org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+        async with LiveWatch(api, org_id) as live:
+            appliance, appliance_id = await paired(hub, api, org_id)  # hello and proof: 2
+            for n in range(7):  # 9
+                await appliance.status(low_memory=n % 2 == 1)
+            await appliance.status(licence_expired=True)  # 10: the budget is spent
+            await live.until(status_is("red"))
+            clock.advance(2)  # two more tokens
+            await appliance.status(low_memory=True)
+            await appliance.status()
+            await live.until(status_is("green"))
+            await appliance.status(low_memory=True)  # over the budget
+            answer = await appliance.receive()
+            assert (answer.type, answer.body["code"]) == ("error", "too_many_messages")
+            assert await appliance.closed() == 4029
+            await live.until(status_is("red", connected=False))
+        url = f"/api/v1/organizations/{org_id}/appliances/{appliance_id}/history"
+        changes = (await api.get(url)).json["changes"]
+        assert history_of(changes) == ["green", "yellow"] * 3 + ["green"] + [
+            "red",
+            "yellow",
+            "green",
+            "red",
+        ]
+
+
+async def test_a_repeated_status_changes_nothing(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp
+) -> None:
+    """Twenty equal statuses make no live update and no history row: the next update the
+    dashboard gets is the real change."""
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    async with LiveWatch(api, org_id) as live:
+        appliance, appliance_id = await paired(hub, api, org_id)
+        await appliance.status()
+        await live.until(status_is("green"))
+        for _ in range(20):
+            await appliance.status()
+        await appliance.status(low_memory=True)
+        assert (await live.next())["appliance"]["status"] == "yellow"
+        appliance.close()
+    url = f"/api/v1/organizations/{org_id}/appliances/{appliance_id}/history"
+    changes = (await api.get(url)).json["changes"]
+    assert history_of(changes)[:2] == ["green", "yellow"]
