@@ -15,8 +15,12 @@ def test_timers_fire_in_order_each_at_its_own_time() -> None:
     def note(name: str) -> None:
         seen.append((name, clock.monotonic() - start))
 
+    def first() -> None:
+        note("a")
+        clock.call_later(5, lambda: note("a+5"))
+
     clock.call_later(20, lambda: note("b"))
-    clock.call_later(10, lambda: (note("a"), clock.call_later(5, lambda: note("a+5"))))
+    clock.call_later(10, first)
     clock.call_later(12, lambda: note("cancelled")).cancel()
     clock.call_later(40, lambda: note("later"))
     clock.advance(30)
