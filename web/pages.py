@@ -18,6 +18,7 @@ from mykerio.accounts.policy import AccountPolicy
 from mykerio.accounts.sessions import CurrentSession, SessionExpired
 from mykerio.errors import Unauthorized
 from mykerio.models import Organization
+from mykerio.organizations.rules import ACTION_LABELS
 from web.auth import AccountHandler
 
 TAG = "pages"
@@ -175,6 +176,12 @@ class OrganizationsPage(PageHandler):
     template = "organizations.html"
     needs_login = True
     openapi = _page("Organizations (HTML; login required)")
+
+    async def get(self) -> None:
+        """Render with the activity log's kinds of entry, in words (or redirect to log in)."""
+        current = await self.page_user()
+        if current is not None:
+            await self.show(current, activity_actions=ACTION_LABELS)
 
 
 class InvitationPage(PageHandler):
