@@ -3,7 +3,8 @@
 The websocket handler only moves frames: it decodes them with `mykerio.protocol` and tells this
 actor; everything the appliance is sent goes out through the `Link` the handler provides. The
 actor turns status knobs into the dashboard's colour, stores changes (with a history of colour
-changes), pings every 30 s, drops an appliance silent for 90 s, and reports every change upward
+changes), pings every 30 s, drops an appliance silent for 90 s (a timer due 90 s after the
+last frame the socket heard; `error` `silent`, then 4008), and reports every change upward
 to its organization with a `tell` (never an ask: children tell, parents ask).
 """
 
@@ -12,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Protocol
+
+from pykka.messages import ProxyCall
 
 from actors.runtime import LoopActor, LoopRuntime
 from actors.supervisor import Cancellable, Scheduler
@@ -43,8 +46,9 @@ class Link(Protocol):
         ...
 
     @property
-    def frames(self) -> int:
-        """How many frames arrived from the appliance so far (pongs are counted, not sent on)."""
+    def heard_at(self) -> float:
+        """When the last frame arrived from the appliance (the hub clock's monotonic reading;
+        pongs are noted there, not sent on)."""
         ...
 
     def hang_up(self, code: int, reason: str) -> None:
@@ -78,6 +82,7 @@ class ApplianceActor(LoopActor):
         schedule: Scheduler | None = None,
         ping_interval: float = PING_INTERVAL,
         silence_limit: float = SILENCE_LIMIT,
+        coalesce: float = 0.0,
     ) -> None:
         super().__init__(runtime=runtime, name=name or f"appliance:{appliance.id}")
         self._appliance = appliance
@@ -91,19 +96,25 @@ class ApplianceActor(LoopActor):
         self._silence_limit = silence_limit
         self._knobs = Knobs()
         self._last_frame = clock.monotonic()
-        self._frames_seen = link.frames
         self._timer: Cancellable | None = None
+        self._silence: Cancellable | None = None
+        # Statuses within `coalesce` s of the last recorded one wait; the latest is recorded.
+        self._coalesce = coalesce
+        self._recorded_at: float | None = None
+        self._flush: Cancellable | None = None
+        self._held_version: str | None = None
+        self._reported = False
         self._closing = False
 
-    async def on_start(self) -> None:  # type: ignore[override]  # LoopActor allows async hooks
-        """Mark the appliance online and start pinging."""
-        await self._save(connected=True)
+    def on_start(self) -> None:
+        """Start pinging. The stored state stays as it was (the last known one) until the
+        appliance's first `status`: its colour is not known before, so none is invented."""
         self._arm()
+        self._watch(self._silence_limit)
 
     def on_stop(self) -> None:
         """Stop pinging; if the hub is shutting down, tell the appliance it goes away (1001)."""
-        if self._timer is not None:
-            self._timer.cancel()
+        self._stop_timers()
         if not self._closing:
             self._closing = True
             self._link.hang_up(CloseCode.GOING_AWAY, "going_away")
@@ -120,12 +131,34 @@ class ApplianceActor(LoopActor):
             if isinstance(knobs, Mapping):  # the protocol module already checked its shape
                 self._knobs = Knobs.from_json(knobs)
             version = envelope.body.get("version")
-            await self._save(connected=True, version=version if isinstance(version, str) else None)
+            if isinstance(version, str):
+                self._held_version = version
+            await self._record_status()
         elif envelope.type == "removed":
             # "Remove from MyKerio" on the appliance: the organization forgets it.
             self._closing = True
             self._removed_by_appliance(self._appliance.org_id, self._appliance.id)
             self._link.close(CloseCode.REMOVED, "removed")
+
+    async def _record_status(self) -> None:
+        now = self._clock.monotonic()
+        if self._flush is not None:
+            return  # a burst: the held flush records the latest knobs
+        if self._recorded_at is not None and now - self._recorded_at < self._coalesce:
+            self._flush = self._schedule(self._recorded_at + self._coalesce - now, self._flush_due)
+            return
+        self._recorded_at = now
+        version, self._held_version = self._held_version, None
+        await self._save(connected=True, version=version)
+
+    def _flush_due(self) -> None:
+        self.actor_ref.tell(ProxyCall(attr_path=("flush_status",), args=(), kwargs={}))
+
+    async def flush_status(self) -> None:
+        """The coalescing window ended: record the latest status it held."""
+        self._flush = None
+        if not self._closing:
+            await self._record_status()
 
     async def disconnected(self) -> None:
         """The socket closed: the appliance is offline (red) until it reconnects."""
@@ -180,6 +213,11 @@ class ApplianceActor(LoopActor):
                     reasons=why,
                 )
             )
+        if self._reported and _shown(self._appliance) == _shown(before):
+            return  # nothing changed: nothing to log or tell (a repeated status)
+        # The first save of a connection is always told: after a restart the organization
+        # shows it offline whatever the store last said.
+        self._reported = True
         self.log.info("appliance status", status=status, connected=connected)
         self._report(self.view())
 
@@ -187,13 +225,43 @@ class ApplianceActor(LoopActor):
         self._timer = self._schedule(self._ping_interval, self._tick)
 
     def _tick(self) -> None:
-        frames = self._link.frames
-        if frames != self._frames_seen:  # heard from since the last tick (pongs included)
-            self._frames_seen = frames
-            self._last_frame = self._clock.monotonic()
-        if self._clock.monotonic() - self._last_frame >= self._silence_limit:
-            self._link.close(CloseCode.TOO_SLOW, "silent")
+        self._timer = None
+        if self._link.send(Envelope.new("ping", {})):
+            self._arm()
+
+    def _watch(self, delay: float) -> None:
+        self._silence = self._schedule(delay, self._check_silence)
+
+    def _check_silence(self) -> None:
+        """Due when the silence limit is up if nothing came since; else wait for the rest."""
+        self._silence = None
+        if self._closing:
             return
-        if not self._link.send(Envelope.new("ping", {})):
+        heard = max(self._last_frame, self._link.heard_at)
+        left = heard + self._silence_limit - self._clock.monotonic()
+        if left > 0:
+            self._watch(left)
             return
-        self._arm()
+        self._stop_timers()
+        limit = f"{self._silence_limit:g}"
+        self._link.send(
+            Envelope.new("error", {"code": "silent", "message": f"nothing heard for {limit} s"})
+        )
+        self._link.close(CloseCode.TOO_SLOW, "silent")
+
+    def _stop_timers(self) -> None:
+        for timer in (self._timer, self._silence, self._flush):
+            if timer is not None:
+                timer.cancel()
+        self._timer = self._silence = self._flush = None
+
+
+def _shown(appliance: Appliance) -> tuple[object, ...]:
+    """What the dashboard shows of an appliance's live state."""
+    return (
+        appliance.status,
+        appliance.status_reasons,
+        appliance.pending_notifications,
+        appliance.connected,
+        appliance.version,
+    )

@@ -136,6 +136,15 @@ class MetricsConfig:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class AppliancesConfig:
+    """Limits on what one appliance connection may send (docs/protocol.md, "Liveness")."""
+
+    message_burst: int = 120
+    message_rate: float = 10.0
+    status_coalesce_seconds: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Config:
     """Every setting of the hub, grouped by section."""
 
@@ -149,6 +158,7 @@ class Config:
     actors: ActorsConfig = ActorsConfig()
     shutdown: ShutdownConfig = ShutdownConfig()
     metrics: MetricsConfig = MetricsConfig()
+    appliances: AppliancesConfig = AppliancesConfig()
 
     @property
     def data_dir(self) -> Path:
@@ -331,5 +341,9 @@ def _validate(config: Config) -> None:
             "accounts.password_hash_memory_kib must be at least 19456 and "
             "password_hash_iterations at least 2 (OWASP's Argon2id minimum)"
         )
+    if config.appliances.message_burst < 1 or config.appliances.message_rate <= 0:
+        raise ConfigError("appliances.message_burst must be at least 1 and message_rate positive")
+    if config.appliances.status_coalesce_seconds < 0:
+        raise ConfigError("appliances.status_coalesce_seconds must not be negative")
     if config.actors.restart_backoff_initial > config.actors.restart_backoff_max:
         raise ConfigError("actors.restart_backoff_initial must not exceed restart_backoff_max")

@@ -40,6 +40,7 @@ class TestAppliance:
         name: str = "gw-brno",
         serial: str | None = None,
         factory_signature: str | None = None,
+        signature: bytes | None = None,
     ) -> Envelope:
         """Open a socket and run the handshake; returns the hub's answer to the proof."""
         request = HTTPRequest(self.url, ssl_options=self.ssl, network_interface=self.source or None)
@@ -70,7 +71,8 @@ class TestAppliance:
             appliance_nonce,
             hub_nonce,
         ), "the hub's signature must verify"
-        signature = identity.sign_proof(self.private_pem, hub_nonce, appliance_nonce)
+        if signature is None:
+            signature = identity.sign_proof(self.private_pem, hub_nonce, appliance_nonce)
         if forge:
             signature = bytes([signature[0] ^ 1]) + signature[1:]
         await self.send(

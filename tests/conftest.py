@@ -160,9 +160,12 @@ def hub_config_for(
 
 
 @contextlib.asynccontextmanager
-async def running_hub(config: Config, clock: FakeClock) -> AsyncIterator[Hub]:
-    """A hub started with `config`, stopped on exit."""
-    running = Hub(config, clock=clock)
+async def running_hub(
+    config: Config, clock: FakeClock, *, fake_timers: bool = False
+) -> AsyncIterator[Hub]:
+    """A hub started with `config`, stopped on exit (`fake_timers`: the appliance actors'
+    pings and silence timers run on `clock`, moved by `clock.advance`)."""
+    running = Hub(config, clock=clock, schedule=clock.call_later if fake_timers else None)
     await running.start()
     try:
         yield running

@@ -9,8 +9,10 @@ from typing import Any
 
 from pykka import ActorRef
 
+from mykerio.clock import Clock, SystemClock
 from mykerio.models import Appliance
 from mykerio.protocol import identity
+from mykerio.protocol.link import MESSAGE_BURST, MESSAGE_RATE
 from web.waiting_appliances import WaitingAppliances
 
 BOX_GONE = (
@@ -30,3 +32,8 @@ class ApplianceLinks:
     ask_timeout: float
     # Box makers' keys ([hub] factory_keys): with any, only certified boxes are found by serial.
     factory_keys: tuple[bytes, ...] = ()
+    # The hub's clock: when each appliance was last heard from (the silence rule).
+    clock: Clock = dataclasses.field(default_factory=SystemClock)
+    # Each connection's message budget ([appliances] message_burst, message_rate).
+    message_burst: int = MESSAGE_BURST
+    message_rate: float = MESSAGE_RATE

@@ -5,11 +5,11 @@ hub's signature, the appliance's proof, the replay ledger), asks the GateActor w
 key is, then either starts the appliance's actor (`welcome`) or shows a pairing code and waits
 for a member to add it (or, for a Kerio Control box found by serial, sends it its `setup`).
 A waiting (pairing) socket is pinged like a linked one, so an appliance that follows the 90 s
-silence rule does not drop and re-pair while a person adds it. After that every frame is
-decoded and checked; pongs are only counted (the actor looks at the
-count), the rest is told to the ApplianceActor. The actor's messages go out through `send`,
-whose queue is bounded: an appliance that does not read is dropped (4008) instead of slowing
-anyone else.
+silence rule does not drop and re-pair while a person adds it. Every frame spends one token of
+the connection's message budget (over it: 4029). After the handshake every frame is decoded
+and checked; pongs are only noted (the actor looks at when the last frame came), the rest is
+told to the ApplianceActor. The actor's messages go out through `send`, whose queue is
+bounded: an appliance that does not read is dropped (4008) instead of slowing anyone else.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from mykerio.protocol.link import (
     PING_INTERVAL,
     SEND_QUEUE_BYTES,
     SEND_QUEUE_MESSAGES,
+    MessageBudget,
 )
 from mykerio.protocol.pairing import PAIRING_VALID
 from mykerio.protocol.text import sendable_name
@@ -89,7 +90,11 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         self._deadline: Any = None
         self._renewal: Any = None
         self._pinger: tornado.ioloop.PeriodicCallback | None = None
-        self.frames = 0  # frames received so far (the Link's sign of life)
+        self.frames = 0  # frames received so far
+        self.heard_at = self.links.clock.monotonic()  # when the last one came (the Link's)
+        self.budget = MessageBudget(links.message_burst, links.message_rate, self.heard_at)
+        self.over_budget = False
+        self._early: list[Envelope] = []  # frames that came before the actor started
         self.certified = False  # its maker signed its serial and key (`factory_signature`)
         self._setup: tuple[str, asyncio.Future[Mapping[str, Any]]] | None = None
 
@@ -176,6 +181,11 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         from each of thousands of appliances above all, is handled right here, without a
         coroutine. (Tornado reads the next frame once a returned awaitable is done.)
         """
+        if not self.budget.take(self.links.clock.monotonic()):
+            if not self.over_budget:  # one error and close; later frames are dropped unread
+                self.over_budget = True
+                self._fail(ProtocolError("too_many_messages", "over the message budget"))
+            return None
         if isinstance(message, bytes):
             self._fail(ProtocolError("bad_json", "binary frames are not allowed"))
             return None
@@ -184,7 +194,8 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         except ProtocolError as error:
             self._fail(error)
             return None
-        self.frames += 1  # any frame is a sign of life (the actor looks at each ping)
+        self.frames += 1
+        self.heard_at = self.links.clock.monotonic()  # any frame is a sign of life
         if (self.state, envelope.type) in (("hello", "hello"), ("proof", "proof")):
             return self._handshake(envelope)
         try:
@@ -208,7 +219,10 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         if self.state == "pairing" and envelope.type == "setup_result":
             self._setup_answered(envelope)
         elif self.state == "linked" and envelope.type in ("status", "removed"):
-            assert self.actor is not None
+            if self.actor is None:
+                # Sent right after `welcome`, while its actor starts: told once it runs.
+                self._early.append(envelope)
+                return
             # (Dead: the hub is shutting down and stopped the actor; the socket closes next.)
             with contextlib.suppress(ActorDeadError):
                 self.actor.tell(ProxyCall(attr_path=("received",), args=(envelope,), kwargs={}))
@@ -255,6 +269,9 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         public_key = identity.from_b64url(str(proof.body["public_key"]))
         signature = identity.from_b64url(str(proof.body["signature"]))
         appliance_nonce = identity.from_b64url(str(self.hello.body["nonce"]))
+        if identity.is_weak_public_key(public_key):
+            # A small-order key verifies signatures made without any private key.
+            raise ProtocolError("weak_key", "the public key is of small order or not canonical")
         if not identity.verify_proof(public_key, signature, self.hub_nonce, appliance_nonce):
             raise ProtocolError("forged_proof", "the proof does not verify")
         self.public_key = public_key
@@ -424,6 +441,9 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         except ShuttingDown:
             self.close(CloseCode.GOING_AWAY, "going_away")
             return
+        early, self._early = self._early, []
+        for envelope in early:
+            self.actor.tell(ProxyCall(attr_path=("received",), args=(envelope,), kwargs={}))
         if self.ws_connection is None:
             # Closed while its actor started: on_close ran too early to tell it, so tell it now.
             self.actor.tell(ProxyCall(attr_path=("disconnected",), args=(), kwargs={}))

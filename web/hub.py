@@ -20,7 +20,7 @@ import tornado.netutil
 from actors.health import HealthActor
 from actors.organization import OrgEvent
 from actors.runtime import LoopRuntime
-from actors.supervisor import GC_THRESHOLDS, Backoff, HeapFreezer, Supervisor
+from actors.supervisor import GC_THRESHOLDS, Backoff, HeapFreezer, Scheduler, Supervisor
 from mykerio.accounts.sessions import SessionEnded, UserSessionsEnded
 from mykerio.bus import LocalBus
 from mykerio.clock import Clock, SystemClock
@@ -51,9 +51,13 @@ def tls_context(data: DataDir) -> ssl.SSLContext | None:
 class Hub:
     """One hub process's parts, started and stopped in order."""
 
-    def __init__(self, config: Config, clock: Clock | None = None) -> None:
+    def __init__(
+        self, config: Config, clock: Clock | None = None, schedule: Scheduler | None = None
+    ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
+        # The appliance actors' timers (pings, silence); None: the event loop's.
+        self.schedule = schedule
         self.metrics = HubMetrics()
         self.port = 0
         self.store: Store | None = None
@@ -113,7 +117,14 @@ class Hub:
             config, self.store, self.clock, self.supervisor, self._publish
         )
         appliances = appliance_links(
-            config, data, self.store, self.clock, self.supervisor, organizations, self.waiting
+            config,
+            data,
+            self.store,
+            self.clock,
+            self.supervisor,
+            organizations,
+            self.waiting,
+            self.schedule,
         )
         app = make_app(
             config,

@@ -23,7 +23,7 @@ from actors.housekeeping import HousekeepingActor
 from actors.mailer import MailerActor, RetryPolicy
 from actors.organization import OrganizationActor, Publish
 from actors.runtime import answer
-from actors.supervisor import Supervisor
+from actors.supervisor import Scheduler, Supervisor
 from mykerio.accounts.context import Links
 from mykerio.accounts.hashing import AsyncPasswords
 from mykerio.accounts.policy import AccountPolicy
@@ -144,8 +144,10 @@ def appliance_links(
     supervisor: Supervisor,
     organizations: OrganizationsDirectory,
     waiting: WaitingAppliances,
+    schedule: Scheduler | None = None,
 ) -> ApplianceLinks:
-    """Start the gate and say how appliance sockets reach their actors and organizations."""
+    """Start the gate and say how appliance sockets reach their actors and organizations
+    (`schedule`: the appliance actors' timers, the event loop's unless a test gives one)."""
     supervisor.start(
         GATE_KEY, GateActor, store=store, clock=clock, public_url=config.hub.public_url
     )
@@ -188,6 +190,8 @@ def appliance_links(
             removed_by_appliance=lambda org_id, appliance_id: tell_org(
                 org_id, "removed_by_appliance", appliance_id
             ),
+            schedule=schedule,
+            coalesce=config.appliances.status_coalesce_seconds,
         )
 
     return ApplianceLinks(
@@ -198,6 +202,9 @@ def appliance_links(
         waiting=waiting,
         ask_timeout=config.actors.ask_timeout,
         factory_keys=config.hub.factory_public_keys,
+        clock=clock,
+        message_burst=config.appliances.message_burst,
+        message_rate=config.appliances.message_rate,
     )
 
 

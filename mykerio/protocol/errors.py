@@ -24,6 +24,9 @@ ProtocolErrorCode = Literal[
     "revoked_key",  # the appliance's key was removed from the hub
     "forged_proof",  # a handshake signature does not verify
     "replayed_nonce",  # a nonce seen before, within the replay window
+    "weak_key",  # the proof's public key is of small order or not in canonical form
+    "silent",  # (hub) nothing heard from the appliance for the silence limit
+    "too_many_messages",  # (hub) the appliance sent messages faster than its budget
     "bad_frame",  # (v2) a binary frame with a bad header
 ]
 
@@ -42,6 +45,7 @@ class CloseCode(IntEnum):
     REFUSED = 4005  # the hub will not link this appliance as it is (e.g. Connect Multi-Server)
     TOO_SLOW = 4008  # handshake deadline missed, silent too long, or send queue overflowed
     REMOVED = 4009  # the appliance was removed (from the hub or from the appliance)
+    TOO_MANY_MESSAGES = 4029  # the appliance sent more messages than its budget allows
 
 
 _CLOSE_CODES: dict[str, CloseCode] = {
@@ -50,6 +54,9 @@ _CLOSE_CODES: dict[str, CloseCode] = {
     "revoked_key": CloseCode.REVOKED_KEY,
     "forged_proof": CloseCode.FORGED_PROOF,
     "replayed_nonce": CloseCode.FORGED_PROOF,
+    "weak_key": CloseCode.FORGED_PROOF,
+    "silent": CloseCode.TOO_SLOW,
+    "too_many_messages": CloseCode.TOO_MANY_MESSAGES,
 }
 
 

@@ -54,6 +54,56 @@ def from_b64url(text: str) -> bytes:
     return data
 
 
+# Curve25519's field prime and the Edwards curve constant d = -121665/121666 (RFC 8032 §5.1).
+_P = 2**255 - 19
+_D = (-121665 * pow(121666, _P - 2, _P)) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+
+
+def is_weak_public_key(public_raw: bytes) -> bool:
+    """Whether `public_raw` is no proper Ed25519 public key: not 32 bytes, not a point, not in
+    canonical form (y ≥ p, or "-0"), or of small order (the identity point and the other seven
+    torsion points, with which a signature can verify without any private key).
+
+    The hub refuses such keys in `proof` (docs/protocol.md, "Handshake").
+    """
+    if len(public_raw) != PUBLIC_KEY_BYTES:
+        return True
+    encoded = int.from_bytes(public_raw, "little")
+    y, sign = encoded & ((1 << 255) - 1), encoded >> 255
+    if y >= _P:
+        return True  # non-canonical: y reduced mod p would give a second spelling
+    point = _decompress(y, sign)
+    if point is None:
+        return True
+    for _ in range(3):  # [8]P
+        point = _edwards_add(point, point)
+    return point == (0, 1)  # [8]P is the identity: P has small order
+
+
+def _decompress(y: int, sign: int) -> tuple[int, int] | None:
+    """The point with this y and x's sign bit, or None (no such point, or x = 0 with sign 1)."""
+    u, v = (y * y - 1) % _P, (_D * y * y + 1) % _P
+    x = (u * pow(v, 3, _P) * pow(u * pow(v, 7, _P), (_P - 5) // 8, _P)) % _P
+    if (v * x * x - u) % _P != 0:
+        x = (x * _SQRT_M1) % _P
+        if (v * x * x - u) % _P != 0:
+            return None
+    if x == 0 and sign == 1:
+        return None
+    if x & 1 != sign:
+        x = _P - x
+    return x, y
+
+
+def _edwards_add(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    (x1, y1), (x2, y2) = a, b
+    t = (_D * x1 * x2 * y1 * y2) % _P
+    x3 = (x1 * y2 + y1 * x2) * pow(1 + t, _P - 2, _P)
+    y3 = (y1 * y2 + x1 * x2) * pow(1 - t, _P - 2, _P)
+    return x3 % _P, y3 % _P
+
+
 def new_identity() -> tuple[bytes, bytes]:
     """A new key pair: the private key as unencrypted PKCS#8 PEM, the public key as 32 raw bytes.
 

@@ -19,6 +19,9 @@ REMOVE_CLOSE_DEADLINE = 5.0
 SEND_QUEUE_MESSAGES = 64
 SEND_QUEUE_BYTES = 1024 * 1024
 
+MESSAGE_BURST = 120
+MESSAGE_RATE = 10.0
+
 FIRST_DELAY_MAX = 5.0
 BACKOFF_BASE = 5.0
 BACKOFF_CAP = 300.0
@@ -29,7 +32,9 @@ ReconnectPolicy = Literal["backoff", "at_cap", "never"]
 # After these the appliance stays disconnected until its user acts (re-enable, pair again).
 _NEVER = frozenset({CloseCode.REVOKED_KEY, CloseCode.REFUSED, CloseCode.REMOVED})
 # These will not heal by retrying soon (a fix or an upgrade must come first).
-_AT_CAP = frozenset({CloseCode.PROTOCOL_ERROR, CloseCode.UNSUPPORTED_VERSION})
+_AT_CAP = frozenset(
+    {CloseCode.PROTOCOL_ERROR, CloseCode.UNSUPPORTED_VERSION, CloseCode.TOO_MANY_MESSAGES}
+)
 
 
 def reconnect_delay(attempt: int, uniform: Callable[[], float]) -> float:
@@ -56,3 +61,29 @@ def reconnect_policy(close_code: int) -> ReconnectPolicy:
     if close_code in _NEVER:
         return "never"
     return "at_cap" if close_code in _AT_CAP else "backoff"
+
+
+class MessageBudget:
+    """A token bucket: how many more messages one connection may send right now.
+
+    It holds up to `burst` tokens and gains `rate` a second; each message takes one. Times are
+    the caller's monotonic seconds (the hub's clock), so it has no clock of its own.
+    """
+
+    def __init__(self, burst: int, rate: float, now: float) -> None:
+        if burst < 1 or rate <= 0:
+            raise ValueError("a message budget needs a burst of at least 1 and a positive rate")
+        self._burst = float(burst)
+        self._rate = rate
+        self._tokens = float(burst)
+        self._at = now
+
+    def take(self, now: float) -> bool:
+        """Spend one token for a message arriving at `now`; False if none is left."""
+        if now > self._at:
+            self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+            self._at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True

@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import pytest
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
+from mykerio.clock import FakeClock
 from mykerio.protocol.envelope import Envelope
 from mykerio.protocol.identity import b64url
 from tests.api_client import ApiSession
 from tests.appliance_client import TestAppliance
-from tests.conftest import api_session
+from tests.conftest import api_session, hub_config_for, running_hub
+from tests.sms_gateway import LoopbackSmsGateway
 from tests.smtp_server import LoopbackSmtp
 from tests.web.hub_restart import restarted
 from tests.web.live_watch import LiveWatch
@@ -186,6 +191,25 @@ async def test_forged_proof_and_replayed_nonce_are_refused(hub: Hub) -> None:
     answer = await replay.connect(nonce=nonce)
     assert (answer.type, answer.body["code"]) == ("error", "replayed_nonce")
     assert await replay.closed() == 4004
+
+
+IDENTITY_POINT = (1).to_bytes(32, "little")
+# With the identity point as key, R = identity and S = 0 verify for any message.
+IDENTITY_SIGNATURE = IDENTITY_POINT + bytes(32)
+ORDER_TWO_POINT = bytes.fromhex("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")
+NON_CANONICAL_Y = bytes.fromhex("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")
+
+
+async def test_small_order_and_non_canonical_keys_are_refused(hub: Hub) -> None:
+    """A proof with the identity point (whose signature verifies without a private key),
+    another small-order point, or a non-canonical encoding is refused with `weak_key` and 4004,
+    and the key is never offered a pairing code."""
+    for key in (IDENTITY_POINT, ORDER_TWO_POINT, NON_CANONICAL_Y):
+        weak = appliance_for(hub)
+        weak.public_key = key
+        answer = await weak.connect(signature=IDENTITY_SIGNATURE)
+        assert (answer.type, answer.body["code"]) == ("error", "weak_key"), key.hex()
+        assert await weak.closed() == 4004
 
 
 async def test_multi_server_is_refused_with_the_guides_message(hub: Hub) -> None:
@@ -362,3 +386,162 @@ async def test_a_second_waiting_socket_of_one_key_replaces_the_first(
     assert added.status == 201
     assert (await appliance.receive()).type == "welcome"
     appliance.close()
+
+
+async def test_a_reconnect_keeps_the_last_known_state_until_the_first_status(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, clock: Any
+) -> None:
+    """A licence-expired box that reconnects is never shown or recorded green: the row keeps
+    its last known state until the box's first status, and the history holds only real
+    changes (red, offline, red)."""
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    seen: list[tuple[str, bool]] = []
+
+    def noting(wanted: Any) -> Any:
+        def check(message: dict[str, Any]) -> bool:
+            if "appliance" in message:
+                seen.append((message["appliance"]["status"], message["appliance"]["connected"]))
+            return bool(wanted(message))
+
+        return check
+
+    async with LiveWatch(api, org_id) as live:
+        appliance, appliance_id = await paired(hub, api, org_id)
+        await appliance.status(licence_expired=True)
+        await live.until(noting(status_is("red")))
+        clock.advance(60)
+        await appliance.hang_up()
+        await live.until(noting(status_is("red", connected=False)))
+        clock.advance(60)
+        assert (await appliance.connect()).type == "welcome"
+        row = (await listed(api, org_id))["Brno gateway"]
+        assert (row["status"], row["reasons"]) == ("red", ["Offline"])
+        await appliance.status(licence_expired=True)
+        await live.until(noting(status_is("red")))
+        appliance.close()
+    assert ("green", True) not in seen
+    url = f"/api/v1/organizations/{org_id}/appliances/{appliance_id}/history"
+    changes = (await api.get(url)).json["changes"]
+    assert [(c["status"], c["reasons"]) for c in changes] == [
+        ("red", ["Licence expired"]),
+        ("red", ["Offline"]),
+        ("red", ["Licence expired"]),
+    ]
+
+
+@pytest.fixture
+async def timed_hub(
+    tmp_path: Path, smtp_server: LoopbackSmtp, sms_gateway: LoopbackSmsGateway, clock: FakeClock
+) -> AsyncIterator[Hub]:
+    """A hub whose appliance pings and silence timers run on the fake clock."""
+    config = hub_config_for(tmp_path, smtp_server, sms_gateway)
+    async with running_hub(config, clock, fake_timers=True) as running:
+        yield running
+
+
+async def test_an_appliance_silent_for_90s_gets_error_silent_and_4008(
+    timed_hub: Hub, smtp_server: LoopbackSmtp, clock: FakeClock
+) -> None:
+    """89.5 s of silence keeps the link; at 90 s after its last frame (not at the next 30 s
+    ping tick) the hub sends `error` `silent`, closes with 4008 and shows it offline."""
+    hub = timed_hub
+    api = api_session(hub)
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    async with LiveWatch(api, org_id) as live:
+        appliance, _ = await paired(hub, api, org_id)
+        await appliance.status()
+        await live.until(status_is("green"))
+        clock.advance(89.5)
+        assert appliance.socket is not None
+        # A probe: still linked (not dropped as silent), so this bad frame gets its own error.
+        await appliance.socket.write_message('{"id": "probe1", "type": "hello", "body": {}}')
+        answer = await appliance.receive()
+        assert (answer.type, answer.body["code"]) == ("error", "bad_body")
+        await appliance.closed()
+        await live.until(status_is("red", connected=False))
+
+        assert (await appliance.connect()).type == "welcome"
+        await appliance.status()
+        await live.until(status_is("green"))
+        clock.advance(15)
+        await appliance.status(low_memory=True)  # its last frame, between two pings
+        await live.until(status_is("yellow"))
+        clock.advance(89.5)
+        assert appliance.socket is not None
+        clock.advance(0.5)
+        types, error = [], None
+        while (text := await appliance.socket.read_message()) is not None:
+            envelope = json.loads(text)
+            types.append(envelope["type"])
+            if envelope["type"] == "error":
+                error = envelope["body"]["code"]
+        assert types == ["ping", "ping", "ping", "error"]  # 30, 60 and 90 s; then at 105 s
+        assert error == "silent"
+        assert appliance.socket.close_code == 4008
+        appliance.close()
+        await live.until(status_is("red", connected=False))
+
+
+def history_of(changes: list[dict[str, Any]]) -> list[str]:
+    """The colours of a history page, oldest first."""
+    return [c["status"] for c in reversed(changes)]
+
+
+async def test_a_connection_over_its_message_budget_is_closed_with_4029(
+    tmp_path: Path, smtp_server: LoopbackSmtp, sms_gateway: LoopbackSmsGateway, clock: FakeClock
+) -> None:
+    """With a budget of 10 messages and 1 more a second, the 11th frame on a connection gets
+    `error` `too_many_messages` and close 4029 unless time refilled the bucket; frames within
+    the budget are all handled."""
+    config = hub_config_for(
+        tmp_path,
+        smtp_server,
+        sms_gateway,
+        **{"appliances.message_burst": 10, "appliances.message_rate": 1.0},
+    )
+    async with running_hub(config, clock) as hub:
+        api = api_session(hub)
+        org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+        async with LiveWatch(api, org_id) as live:
+            appliance, appliance_id = await paired(hub, api, org_id)  # hello and proof: 2
+            for n in range(7):  # 9
+                await appliance.status(low_memory=n % 2 == 1)
+            await appliance.status(licence_expired=True)  # 10: the budget is spent
+            await live.until(status_is("red"))
+            clock.advance(2)  # two more tokens
+            await appliance.status(low_memory=True)
+            await appliance.status()
+            await live.until(status_is("green"))
+            await appliance.status(low_memory=True)  # over the budget
+            answer = await appliance.receive()
+            assert (answer.type, answer.body["code"]) == ("error", "too_many_messages")
+            assert await appliance.closed() == 4029
+            await live.until(status_is("red", connected=False))
+        url = f"/api/v1/organizations/{org_id}/appliances/{appliance_id}/history"
+        changes = (await api.get(url)).json["changes"]
+        assert history_of(changes) == ["green", "yellow"] * 3 + ["green"] + [
+            "red",
+            "yellow",
+            "green",
+            "red",
+        ]
+
+
+async def test_a_repeated_status_changes_nothing(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp
+) -> None:
+    """Twenty equal statuses make no live update and no history row: the next update the
+    dashboard gets is the real change."""
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    async with LiveWatch(api, org_id) as live:
+        appliance, appliance_id = await paired(hub, api, org_id)
+        await appliance.status()
+        await live.until(status_is("green"))
+        for _ in range(20):
+            await appliance.status()
+        await appliance.status(low_memory=True)
+        assert (await live.next())["appliance"]["status"] == "yellow"
+        appliance.close()
+    url = f"/api/v1/organizations/{org_id}/appliances/{appliance_id}/history"
+    changes = (await api.get(url)).json["changes"]
+    assert history_of(changes)[:2] == ["green", "yellow"]

@@ -24,7 +24,9 @@ async def test_a_replaced_connection_is_in_the_activity_log_with_both_addresses(
     async with LiveWatch(api, org_id) as live:
         assert (await second.connect()).type == "welcome"
         assert await first.closed() == 4002
-        # The new connection's actor reports after the replacement is recorded.
+        # The new connection's actor reports (on its first status, item 7) after the
+        # replacement is recorded.
+        await second.status()
         await live.until(status_is("green"))
     path = f"/api/v1/organizations/{org_id}/activity?action=appliance_connection_replaced"
     events = (await api.get(path)).json["events"]

@@ -13,6 +13,7 @@ from mykerio.protocol.identity import (
     NonceLedger,
     b64url,
     from_b64url,
+    is_weak_public_key,
     new_identity,
     new_nonce,
     public_key_id,
@@ -178,3 +179,34 @@ def test_the_ledger_needs_a_sane_size() -> None:
         NonceLedger(window=0)
     with pytest.raises(ValueError, match="positive window"):
         NonceLedger(max_entries=0)
+
+
+# The eight torsion points (libsodium's blocklist spells seven; with their sign-bit variants).
+SMALL_ORDER_KEYS = [
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000080",
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+]
+NON_CANONICAL_KEYS = [
+    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  # y = p
+    "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  # y = p + 1
+    "0100000000000000000000000000000000000000000000000000000000000080",  # x = 0, sign 1
+]
+
+
+@pytest.mark.parametrize("key", SMALL_ORDER_KEYS + NON_CANONICAL_KEYS)
+def test_small_order_and_non_canonical_keys_are_weak(key: str) -> None:
+    """Every small-order point and every non-canonical encoding counts as a weak key."""
+    assert is_weak_public_key(bytes.fromhex(key))
+
+
+def test_real_keys_are_not_weak() -> None:
+    """Freshly made key pairs (and a wrong length, which is weak) are told apart."""
+    for _ in range(50):
+        assert not is_weak_public_key(new_identity()[1])
+    assert is_weak_public_key(bytes(31))

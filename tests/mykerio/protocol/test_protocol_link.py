@@ -11,6 +11,7 @@ from mykerio.protocol.link import (
     PING_INTERVAL,
     SILENCE_LIMIT,
     SOCKET_PATH,
+    MessageBudget,
     reconnect_delay,
     reconnect_policy,
 )
@@ -54,6 +55,7 @@ def test_attempts_count_from_zero() -> None:
         (1006, "backoff"),
         (CloseCode.PROTOCOL_ERROR, "at_cap"),
         (CloseCode.UNSUPPORTED_VERSION, "at_cap"),
+        (CloseCode.TOO_MANY_MESSAGES, "at_cap"),
         (CloseCode.REVOKED_KEY, "never"),
         (CloseCode.REFUSED, "never"),
         (CloseCode.REMOVED, "never"),
@@ -90,3 +92,15 @@ def test_a_protocol_error_is_a_domain_error_with_its_code() -> None:
     error = ProtocolError("bad_body", "hello.nonce is missing")
     assert isinstance(error, DomainError)
     assert (error.status, error.code, error.message) == (400, "bad_body", "hello.nonce is missing")
+
+
+def test_the_message_budget_allows_a_burst_then_its_rate() -> None:
+    """A bucket of 3 at 2 a second takes 3 messages at once, then one per half second, and
+    never saves up more than 3."""
+    budget = MessageBudget(3, 2.0, now=0.0)
+    assert [budget.take(0.0) for _ in range(4)] == [True, True, True, False]
+    assert budget.take(0.5) is True
+    assert budget.take(0.5) is False
+    assert [budget.take(100.0) for _ in range(4)] == [True, True, True, False]
+    with pytest.raises(ValueError, match="burst"):
+        MessageBudget(0, 1.0, now=0.0)
