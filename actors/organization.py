@@ -297,7 +297,7 @@ class OrganizationActor(LoopActor):
     ) -> ApplianceView:
         """Add the appliance of a pairing code; its waiting socket is told to welcome it."""
         org = self._require_member(user)
-        appliance = await self._appliances.add_by_code(org.id, code, name)
+        appliance = await self._appliances.add_by_code(org.id, code, name, user.id)
         return await self._added(user, client, appliance, appliance.product)
 
     def require_member(self, user: User) -> None:
