@@ -37,6 +37,7 @@ class Admission:
 
     appliance: Appliance | None
     revoked: bool
+    organization: str = ""  # the name of the appliance's organization, for `welcome`
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -82,7 +83,9 @@ class GateActor(LoopActor):
         """Known, revoked or new."""
         if await self._store.appliances.is_revoked(public_key):
             return Admission(appliance=None, revoked=True)
-        return Admission(await self._store.appliances.by_public_key(public_key), revoked=False)
+        appliance = await self._store.appliances.by_public_key(public_key)
+        org = None if appliance is None else await self._store.organizations.by_id(appliance.org_id)
+        return Admission(appliance, revoked=False, organization="" if org is None else org.name)
 
     async def offer_pairing(
         self,

@@ -179,7 +179,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         try:
             self._handle(envelope)
         except ProtocolError as error:
-            self._fail(error)
+            self._fail(error, re=envelope.id)
         return None
 
     async def _handshake(self, envelope: Envelope) -> None:
@@ -189,7 +189,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             else:
                 await self._on_proof(envelope)
         except ProtocolError as error:
-            self._fail(error)
+            self._fail(error, re=envelope.id)
 
     def _handle(self, envelope: Envelope) -> None:
         if envelope.type == "pong" and self.state in ("pairing", "set_up", "linked"):
@@ -252,7 +252,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         if admission.revoked:
             raise ProtocolError("revoked_key", "this appliance was removed; pair it again")
         if admission.appliance is not None:
-            await self._link(admission.appliance, re=proof.id)
+            await self._link(admission.appliance, admission.organization, re=proof.id)
             return
         body = self.hello.body
         offer: PairingOffer | None = await self._gate(
@@ -381,9 +381,9 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             return
         admission: Admission = await self._gate("admit", self.public_key)
         if admission.appliance is not None and admission.appliance.id == appliance_id:
-            await self._link(admission.appliance, re=None)
+            await self._link(admission.appliance, admission.organization, re=None)
 
-    async def _link(self, appliance: Appliance, *, re: str | None) -> None:
+    async def _link(self, appliance: Appliance, organization: str, *, re: str | None) -> None:
         self.state = "linked"
         self._stop_timers()
         hub_public = identity.public_key_of(self.links.hub_key_pem)
@@ -393,6 +393,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
                 "appliance_id": appliance.id,
                 "name": appliance.name,
                 "hub_key": identity.b64url(hub_public),
+                **({"organization": organization} if organization else {}),
             },
             re=re,
         )
@@ -415,10 +416,12 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         )
         return await answer(future, timeout=self.links.ask_timeout)
 
-    def _fail(self, error: ProtocolError) -> None:
+    def _fail(self, error: ProtocolError, *, re: str | None = None) -> None:
+        """Send `error` (answering the offending message when it had an id), then close."""
         code = close_code_for(error)
         log.info("appliance refused", code=error.code, close=int(code))
-        self.send(Envelope.new("error", {"code": error.code, "message": error.message}))
+        body = {"code": error.code, "message": error.message}
+        self.send(Envelope.new("error", body, re=re or error.re))
         self.close(int(code), error.code)
 
     def _stop_timers(self) -> None:

@@ -285,6 +285,11 @@ class ApplianceLink:
         self._store.update(dataclasses.replace(self._store.state, name=name))
         self._publish(self._phase)
 
+    def on_organization(self, name: str) -> None:
+        """Show and store the new name of the organization it belongs to."""
+        self._store.update(dataclasses.replace(self._store.state, organization=name))
+        self._publish(self._phase)
+
     def on_remove(self) -> None:
         """Removed in the hub: forget the link and stay disconnected until enabled again."""
         log.info("removed from MyKerio by the hub", appliance=self._key_id)

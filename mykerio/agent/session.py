@@ -50,7 +50,7 @@ RESTARTING = "restarting to apply the set-up from MyKerio"
 CLOCK_SKEW_WARNING = timedelta(minutes=5)
 
 _PAIRING_STATE = frozenset({"ping", "pairing", "welcome", "setup"})
-_LINKED_STATE = frozenset({"ping", "rename", "remove", "refused"})
+_LINKED_STATE = frozenset({"ping", "rename", "organization", "remove", "refused"})
 _CONNECT_ERRORS = (OSError, HTTPClientError, StreamClosedError, WebSocketError)
 _HUB_CLOSES: dict[int, str] = {
     CloseCode.NORMAL: "the hub closed the connection",
@@ -87,6 +87,9 @@ class SessionEvents(Protocol):
 
     def on_rename(self, name: str) -> None:
         """The appliance was renamed in the hub."""
+
+    def on_organization(self, name: str) -> None:
+        """The appliance's organization was renamed in the hub."""
 
     def on_remove(self) -> None:
         """The appliance was removed in the hub."""
@@ -297,6 +300,8 @@ class Session:
                 self.close(CloseCode.GOING_AWAY, "restarting")
         elif message.type == "rename":
             self._events.on_rename(str(body["name"]))
+        elif message.type == "organization":
+            self._events.on_organization(str(body["name"]))
         elif message.type == "remove":
             self._events.on_remove()
             self.close(CloseCode.REMOVED, "removed")

@@ -20,6 +20,9 @@ from mykerio.store.base import Store
 
 MAX_NAME = 100
 RESERVED_REASON = "Reserved for this organization; waiting for the box to connect"
+# An appliance added by its code: grey until its first status (it is being welcomed now, or
+# when it next connects), which is what the add API answers and the dashboard shows.
+CONNECTING_REASON = "Connecting"
 
 
 def clean_appliance_name(text: str) -> str:
@@ -79,8 +82,8 @@ class ApplianceRoster:
                 public_key=pairing.public_key,
                 serial="",
                 ip=pairing.ip,
-                status="red",
-                status_reasons=("Offline",),
+                status="grey",
+                status_reasons=(CONNECTING_REASON,),
                 pending_notifications=0,
                 created_at=now,
                 last_seen=None,

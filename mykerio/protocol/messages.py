@@ -199,6 +199,7 @@ MESSAGE_TYPES: Mapping[str, MessageType] = MappingProxyType(
             ),
             MessageType("ping", HUB, {}),
             MessageType("rename", HUB, {"name": NAME}),
+            MessageType("organization", HUB, {"name": NAME}),
             MessageType("remove", HUB, {}),
             MessageType("refused", HUB, {"code": CODE, "message": MESSAGE}),
             MessageType(
