@@ -81,6 +81,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         self.frames = 0  # frames received so far (the Link's sign of life)
         self.certified = False  # its maker signed its serial and key (`factory_signature`)
         self._setup: tuple[str, asyncio.Future[Mapping[str, Any]]] | None = None
+        self._setup_sent_as = "setup"  # or "setup_check": only a `setup` makes the box restart
 
     @property
     def serial(self) -> str:
@@ -323,22 +324,28 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         elif expires_at is not None:
             self._arm_renewal(expires_at)  # not expired yet by the hub's clock
 
-    async def run_setup(self, body: Mapping[str, Any], timeout: float) -> Mapping[str, Any]:
+    async def run_setup(
+        self, body: Mapping[str, Any], timeout: float, *, check: bool = False
+    ) -> Mapping[str, Any]:
         """Send a Kerio Control box its first administrator (`setup`) and wait for its answer.
 
+        With `check`, send `setup_check` instead: the box only says whether it would accept the
+        administrator choice, and changes nothing (the wizard's Set up step).
         The body carries credentials: it goes to this socket only and is never logged.
         """
         if self.state != "pairing" or self.ws_connection is None:
             raise NotFound(BOX_GONE)
         if self._setup is not None:
             raise Conflict("Someone is setting up this box right now. Try again in a minute.")
-        message = Envelope.new("setup", dict(body))
+        message = Envelope.new("setup_check" if check else "setup", dict(body))
         future: asyncio.Future[Mapping[str, Any]] = asyncio.get_running_loop().create_future()
         self._setup = (message.id, future)
+        self._setup_sent_as = message.type
         answered_ok = False
         try:
-            # Its "add this appliance" code must not add it elsewhere meanwhile.
-            await self._gate("withdraw_pairings", self.public_key)
+            if not check:
+                # Its "add this appliance" code must not add it elsewhere meanwhile.
+                await self._gate("withdraw_pairings", self.public_key)
             if not self.send(message):
                 raise NotFound(BOX_GONE)
             async with asyncio.timeout(timeout):
@@ -351,7 +358,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             ) from None
         finally:
             self._setup = None
-            if not answered_ok and self.state == "pairing":
+            if not check and not answered_ok and self.state == "pairing":
                 # Not set up: it waits on, so it shows a working code again.
                 tornado.ioloop.IOLoop.current().add_callback(self._offer_new_code, None)
 
@@ -361,7 +368,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         future = self._setup[1]
         if not future.done():
             future.set_result(result.body)
-        if result.body.get("ok") is True:
+        if result.body.get("ok") is True and self._setup_sent_as == "setup":
             # The box restarts to apply its set-up and is welcomed when it is back: it is no
             # longer waiting here. One that does not hang up is closed, so that it comes back.
             self.state = "set_up"

@@ -21,7 +21,7 @@ from typing import Literal
 
 import structlog
 
-from mykerio.agent.box import apply_setup
+from mykerio.agent.box import apply_setup, check_setup
 from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.identity import AgentState, IdentityStore, knobs_from
 from mykerio.agent.profile import Profile
@@ -301,6 +301,12 @@ class ApplianceLink:
         log.warning("the hub refused", appliance=self._key_id, code=code, message=message)
         self._notice = message
         self._publish(self._phase)
+
+    def on_setup_check(self, body: Mapping[str, JsonValue]) -> Mapping[str, JsonValue]:
+        """Check the administrator choice against the box's own; change nothing."""
+        result = check_setup(self._store.state.admin, body)
+        log.info("set-up checked by MyKerio", appliance=self._key_id, result=result.get("code"))
+        return result
 
     def on_setup(self, body: Mapping[str, JsonValue]) -> Mapping[str, JsonValue]:
         """Check or create the box's administrator; on success, restart to apply it."""

@@ -49,7 +49,7 @@ HUB_IDENTITY_CHANGED = "hub identity changed"
 RESTARTING = "restarting to apply the set-up from MyKerio"
 CLOCK_SKEW_WARNING = timedelta(minutes=5)
 
-_PAIRING_STATE = frozenset({"ping", "pairing", "welcome", "setup"})
+_PAIRING_STATE = frozenset({"ping", "pairing", "welcome", "setup_check", "setup"})
 _LINKED_STATE = frozenset({"ping", "rename", "organization", "remove", "refused"})
 _CONNECT_ERRORS = (OSError, HTTPClientError, StreamClosedError, WebSocketError)
 _HUB_CLOSES: dict[int, str] = {
@@ -96,6 +96,10 @@ class SessionEvents(Protocol):
 
     def on_refused(self, code: str, message: str) -> None:
         """The hub refused what the appliance asked (e.g. linking a Multi-Server)."""
+
+    def on_setup_check(self, body: Mapping[str, JsonValue]) -> Mapping[str, JsonValue]:
+        """Whether the box would accept this administrator choice (`setup_result` body);
+        nothing changes."""
 
     def on_setup(self, body: Mapping[str, JsonValue]) -> Mapping[str, JsonValue]:
         """A box is set up by serial: check or create its administrator; the `setup_result`
@@ -291,6 +295,9 @@ class Session:
             )
             self._linked = True
             self.send_status()
+        elif message.type == "setup_check":
+            # Carries credentials: checked by the box's own code, never logged here.
+            self._send(message.reply("setup_result", dict(self._events.on_setup_check(body))))
         elif message.type == "setup":
             # Carries credentials: handed to the box's own code, never logged here.
             result = self._events.on_setup(body)
