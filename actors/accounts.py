@@ -22,7 +22,7 @@ from mykerio.accounts.login import Authenticator, LoginStep
 from mykerio.accounts.policy import AccountPolicy
 from mykerio.accounts.recovery import Recovery
 from mykerio.accounts.registration import Registered, Registration
-from mykerio.accounts.sessions import CurrentSession, Sessions
+from mykerio.accounts.sessions import CurrentSession, Publish, SessionInfo, Sessions
 from mykerio.clock import Clock
 from mykerio.mail.message import Email
 from mykerio.models import AccessEvent, Invitation, Organization, User
@@ -59,12 +59,14 @@ class AccountsActor(LoopActor):
         sms: SmsSender,
         links: Links,
         send_mail: SendMail,
+        publish: Publish,
     ) -> None:
         super().__init__(runtime=runtime, name=name)
         self._store = store
         self._send_mail = send_mail
         self._background: set[asyncio.Task[None]] = set()
-        self.sessions = Sessions(store, clock, policy)
+        # Ended sessions are published (on this loop) so their live sockets close at once.
+        self.sessions = Sessions(store, clock, policy, publish)
         self.audit_log = AccessAudit(store, clock, policy)
         self.registration = Registration(store, passwords, clock, links, policy)
         self.authenticator = Authenticator(
@@ -101,7 +103,8 @@ class AccountsActor(LoopActor):
             await self.organizations.record_created(
                 registered.user, registered.organization, client
             )
-        await self._send_mail(registered.email)
+        if registered.email is not None:
+            await self._send_mail(registered.email)
         return registered
 
     async def confirm(self, token: str) -> User:
@@ -138,6 +141,38 @@ class AccountsActor(LoopActor):
         """The user and session of a session cookie."""
         return await self.sessions.resolve(session_token)
 
+    async def check_session(self, session_token: str) -> CurrentSession:
+        """Like `resolve`, without counting as activity (a live socket's periodic check)."""
+        return await self.sessions.resolve(session_token, touch=False)
+
+    async def my_sessions(self, user: User, current_token: str) -> list[SessionInfo]:
+        """The user's sessions for Settings, the caller's own marked."""
+        return await self.sessions.list_for(user.id, current_token)
+
+    async def end_session(self, user: User, session_id: str, client: Client) -> None:
+        """End one of the user's sessions from Settings; the access audit records it."""
+        session = await self.sessions.end_by_id(user.id, session_id)
+        await self.audit_log.record(
+            "logout",
+            user_id=user.id,
+            email=user.email,
+            client=client,
+            detail=f"ended from Settings: {session.ip}",
+        )
+
+    async def end_other_sessions(self, user: User, current_token: str, client: Client) -> int:
+        """End every session of the user but the caller's; returns how many ended."""
+        ended = await self.sessions.revoke_others(user.id, current_token, "ended_in_settings")
+        if ended:
+            await self.audit_log.record(
+                "logout",
+                user_id=user.id,
+                email=user.email,
+                client=client,
+                detail=f"{ended} other sessions ended from Settings",
+            )
+        return ended
+
     async def change_password(
         self, user: User, current: str, new: str, confirm: str, keep_session: str
     ) -> None:
@@ -151,41 +186,47 @@ class AccountsActor(LoopActor):
         """Mail a reset link if the address has an account (in the background, like resend)."""
         self._in_background(self.recovery.forgot(email))
 
+    async def check_reset_link(self, token: str) -> None:
+        """`InvalidInput` unless the reset link still works; it stays usable."""
+        await self.recovery.check_reset_link(token)
+
     async def reset_password(self, token: str, new: str, confirm: str) -> User:
         """Set a new password by a reset link; every session ends; the owner is emailed."""
         user, message = await self.recovery.reset(token, new=new, confirm=confirm)
         await self._send_mail(message)
         return user
 
-    async def begin_totp(self, user: User) -> TotpSetup:
-        """Start enrolling an authenticator app."""
-        return await self.factors.begin_totp(user)
+    async def begin_totp(self, user: User, session_hash: str, password: str) -> TotpSetup:
+        """Start enrolling an authenticator app (password, or one proved within 5 minutes)."""
+        return await self.factors.begin_totp(user, session_hash, password)
 
     async def enable_totp(self, user: User, code: str) -> None:
         """Finish enrolling with a code from the app."""
         await self._mail_change(await self.factors.enable_totp(user, code))
 
-    async def disable_totp(self, user: User, password: str) -> None:
+    async def disable_totp(self, user: User, session_hash: str, password: str) -> None:
         """Turn 2-step verification off."""
-        await self._mail_change(await self.factors.disable_totp(user, password))
+        await self._mail_change(await self.factors.disable_totp(user, session_hash, password))
 
-    async def new_backup_codes(self, user: User, password: str) -> tuple[str, ...]:
+    async def new_backup_codes(
+        self, user: User, session_hash: str, password: str
+    ) -> tuple[str, ...]:
         """Replace the backup codes (password required); returns the new ones (shown once)."""
-        changed = await self.factors.new_backup_codes(user, password)
+        changed = await self.factors.new_backup_codes(user, session_hash, password)
         await self._mail_change(changed)
         return changed.codes
 
-    async def begin_phone(self, user: User, phone: str) -> str:
-        """Text a verification code to a new backup phone."""
-        return await self.factors.begin_phone(user, phone)
+    async def begin_phone(self, user: User, session_hash: str, phone: str, password: str) -> str:
+        """Text a verification code to a new backup phone (password, or one proved recently)."""
+        return await self.factors.begin_phone(user, session_hash, phone, password)
 
     async def verify_phone(self, user: User, code: str) -> None:
         """Save the backup phone once its code comes back."""
         await self._mail_change(await self.factors.verify_phone(user, code))
 
-    async def remove_phone(self, user: User, password: str) -> None:
+    async def remove_phone(self, user: User, session_hash: str, password: str) -> None:
         """Forget the backup phone."""
-        await self._mail_change(await self.factors.remove_phone(user, password))
+        await self._mail_change(await self.factors.remove_phone(user, session_hash, password))
 
     async def set_notifications(self, user: User, enabled: bool) -> None:
         """Store the "Receive email notifications from MyKerio" choice."""

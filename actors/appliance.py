@@ -22,6 +22,7 @@ from mykerio.protocol.envelope import Envelope
 from mykerio.protocol.errors import CloseCode
 from mykerio.protocol.link import PING_INTERVAL, SILENCE_LIMIT
 from mykerio.protocol.status import Knobs, colour, pending_notifications, reasons
+from mykerio.protocol.text import sendable_name
 from mykerio.store.base import Store
 
 
@@ -34,6 +35,11 @@ class Link(Protocol):
 
     def close(self, code: int, reason: str) -> None:
         """Close the socket."""
+        ...
+
+    @property
+    def ip(self) -> str:
+        """The address the appliance connected from."""
         ...
 
     @property
@@ -131,11 +137,11 @@ class ApplianceActor(LoopActor):
     def rename(self, name: str) -> None:
         """Tell the appliance its new name."""
         self._appliance = dataclasses.replace(self._appliance, name=name)
-        self._link.send(Envelope.new("rename", {"name": name}))
+        self._link.send(Envelope.new("rename", {"name": sendable_name(name)}))
 
     def organization_renamed(self, name: str) -> None:
         """Tell the appliance the new name of its organization."""
-        self._link.send(Envelope.new("organization", {"name": name}))
+        self._link.send(Envelope.new("organization", {"name": sendable_name(name)}))
 
     def remove(self) -> None:
         """The hub removed it: say so and close (the key is already revoked)."""
@@ -143,10 +149,12 @@ class ApplianceActor(LoopActor):
         self._link.send(Envelope.new("remove", {}))
         self._link.close(CloseCode.REMOVED, "removed")
 
-    def supersede(self) -> None:
-        """A newer connection proved the same key: close this one."""
+    def supersede(self) -> str:
+        """A newer connection proved the same key: close this one; the address it came from
+        (for the organization's activity log)."""
         self._closing = True
         self._link.close(CloseCode.SUPERSEDED, "superseded")
+        return self._link.ip
 
     async def _save(self, *, connected: bool, version: str | None = None) -> None:
         before = self._appliance

@@ -3,8 +3,11 @@
 The websocket handler does the handshake's cryptography with `mykerio.protocol`; once a key is
 proven it asks the gate what that key is: a known appliance, a revoked key (refused), or new
 (the gate issues a single-use pairing code, valid 15 minutes, of which only a hash is stored).
-It also throttles people's lookups of appliances — pairing codes in the add dialog, serial
-numbers in "Add new appliance" — so that neither can be guessed by trying many.
+A key that connects again while its code is still valid gets that same code back (it is kept
+in clear only in this actor's memory, never in the store), so a reconnect never voids the code
+a person may be typing. It also throttles people's lookups of appliances — pairing codes in
+the add dialog, serial numbers in "Add new appliance" — so that neither can be guessed by
+trying many.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from mykerio.store.base import Store
 # Set-ups a box refused (wrong administrator credentials), per user and per serial: guessing a
 # box's password through the hub is as slow as guessing a code.
 SETUP_REFUSAL_LIMIT = 5
+# The remembered codes are swept of expired ones once they are this many (then twice as many).
+PRUNE_AT = 1024
 NO_SUCH_BOX = (
     "No Kerio Control box with this serial number is waiting to be added. Check the number on "
     "the box's label, and that the box is switched on and connected to the internet."
@@ -47,6 +52,7 @@ class PairingOffer:
     code: str
     link: str
     expires_at: datetime
+    valid_for: float  # seconds left by the hub's clock
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -78,6 +84,9 @@ class GateActor(LoopActor):
         self._clock = clock
         self._public_url = public_url
         self._throttle = Throttle(store, clock)
+        # Each waiting key's code in clear, with its expiry: memory only, pruned as it grows.
+        self._shown: dict[bytes, tuple[str, datetime]] = {}
+        self._prune_at = PRUNE_AT
 
     async def admit(self, public_key: bytes) -> Admission:
         """Known, revoked or new."""
@@ -96,14 +105,19 @@ class GateActor(LoopActor):
         ip: str,
         replacing: datetime | None = None,
     ) -> PairingOffer | None:
-        """A new pairing code for an unknown key (earlier codes for it stop working).
+        """The pairing code an unknown key shows: its code given earlier if that is still valid
+        and unused (a reconnect), else a new one (earlier codes for the key stop working).
 
         With `replacing` (the expiry of the code the appliance shows), None while that code
-        is still valid by the hub's clock.
+        is still valid by the hub's clock, else a new code.
         """
         now = self._clock.now()
         if replacing is not None and now < replacing:
             return None
+        if replacing is None:
+            kept = await self._still_valid(public_key, now)
+            if kept is not None:
+                return kept
         code = new_pairing_code()
         pairing = Pairing(
             code_hash=pairing_hash(code),
@@ -116,7 +130,30 @@ class GateActor(LoopActor):
             expires_at=now + PAIRING_VALID,
         )
         await self._store.pairings.add(pairing)
-        return PairingOffer(code, add_link(self._public_url, code), pairing.expires_at)
+        self._remember(public_key, code, pairing.expires_at, now)
+        return self._offer(code, pairing.expires_at, now)
+
+    async def _still_valid(self, public_key: bytes, now: datetime) -> PairingOffer | None:
+        shown = self._shown.get(public_key)
+        if shown is None:
+            return None
+        code = shown[0]
+        stored = await self._store.pairings.for_key(public_key, now)
+        if stored is None or stored.code_hash != pairing_hash(code):
+            # Used, withdrawn, expired or replaced (by another hub process): a new one then.
+            self._shown.pop(public_key, None)
+            return None
+        return self._offer(code, stored.expires_at, now)
+
+    def _remember(self, public_key: bytes, code: str, expires_at: datetime, now: datetime) -> None:
+        self._shown[public_key] = (code, expires_at)
+        if len(self._shown) >= self._prune_at:
+            self._shown = {key: shown for key, shown in self._shown.items() if shown[1] > now}
+            self._prune_at = max(PRUNE_AT, 2 * len(self._shown))
+
+    def _offer(self, code: str, expires_at: datetime, now: datetime) -> PairingOffer:
+        left = (expires_at - now).total_seconds()
+        return PairingOffer(code, add_link(self._public_url, code), expires_at, left)
 
     async def preview(self, user_id: str, code_hash: str) -> PairingPreview | None:
         """Product and name of a still-valid code, for the add dialog (lookups throttled)."""
@@ -156,6 +193,7 @@ class GateActor(LoopActor):
 
     async def withdraw_pairings(self, public_key: bytes) -> None:
         """The key's codes stop working (its box is being set up by serial)."""
+        self._shown.pop(public_key, None)
         await self._store.pairings.delete_for_key(public_key)
 
     async def setup_refused(self, user_id: str, serial: str) -> None:

@@ -5,6 +5,11 @@ restart loses nothing: on start the mailer delivers whatever is still pending. D
 one background task owned by the actor, so `send` answers as soon as the message is stored.
 Temporary failures (4xx replies, refused connections, timeouts) are retried with capped
 exponential backoff up to `max_attempts`; permanent ones (5xx) mark the message failed.
+
+The outbox never holds a readable body: the mailer seals both bodies (`mykerio.mail.sealing`)
+before storing them and opens them only to build the MIME message; the store deletes the sealed
+body when the message is sent or given up. A pending message written in the clear by an older
+hub is sealed when the mailer starts, before anything is delivered.
 """
 
 from __future__ import annotations
@@ -18,8 +23,15 @@ from actors.runtime import LoopActor, LoopRuntime
 from actors.supervisor import Cancellable, Scheduler
 from mykerio.clock import Clock
 from mykerio.mail.message import Email, to_mime
-from mykerio.mail.transport import MailTransport, PermanentMailError, TemporaryMailError
+from mykerio.mail.sealing import is_sealed, open_bodies, seal_bodies
+from mykerio.mail.transport import (
+    DirectoryTransport,
+    MailTransport,
+    PermanentMailError,
+    TemporaryMailError,
+)
 from mykerio.models import OutboxMessage, new_id
+from mykerio.security.encryption import SecretBox, TamperedData
 from mykerio.store.base import OutboxRepository
 
 
@@ -47,6 +59,7 @@ class MailerActor(LoopActor):
         runtime: LoopRuntime,
         name: str | None = None,
         outbox: OutboxRepository,
+        box: SecretBox,
         transport: MailTransport,
         sender: str,
         clock: Clock,
@@ -57,6 +70,7 @@ class MailerActor(LoopActor):
     ) -> None:
         super().__init__(runtime=runtime, name=name)
         self._outbox = outbox
+        self._box = box
         self._transport = transport
         self._sender = sender
         self._clock = clock
@@ -69,8 +83,17 @@ class MailerActor(LoopActor):
         self._timer: Cancellable | None = None
 
     def on_start(self) -> None:
-        """Resume whatever an earlier run left unsent."""
-        self._kick()
+        """Seal what an older hub left in the clear, then resume whatever is unsent."""
+        self._delivery = self.runtime.loop.create_task(self._seal_then_deliver())
+
+    async def _seal_then_deliver(self) -> None:
+        pending = await self._outbox.pending()
+        for message in pending:
+            if not is_sealed(message.text):
+                sealed = seal_bodies(self._box, message.id, text=message.text, html=message.html)
+                await self._outbox.replace_body(message.id, sealed)
+                self.log.info("mail body sealed", message_id=message.id)
+        await self._deliver_due()
 
     async def on_stop(self) -> None:  # type: ignore[override]  # LoopActor allows async hooks
         """Stop retry timers; let an in-flight attempt finish briefly, else leave it pending."""
@@ -87,12 +110,13 @@ class MailerActor(LoopActor):
     async def send(self, email: Email) -> str:
         """Store `email` in the outbox and start delivering it; returns its outbox id."""
         now = self._clock.now()
+        message_id = new_id()
         message = OutboxMessage(
-            id=new_id(),
+            id=message_id,
             to=email.to,
             subject=email.subject,
-            text=email.text,
-            html=email.html,
+            text=seal_bodies(self._box, message_id, text=email.text, html=email.html),
+            html="",
             created_at=now,
             status="pending",
             attempts=0,
@@ -106,8 +130,24 @@ class MailerActor(LoopActor):
         return message.id
 
     async def recent(self, limit: int) -> list[OutboxMessage]:
-        """The newest messages, sent or not (for the development outbox page)."""
-        return await self._outbox.recent(limit)
+        """The newest messages, sent or not, readable (for the development outbox page).
+
+        A pending message's body is opened; a delivered one's store row has none, so the body
+        comes from the `.eml` file a hub without SMTP wrote (empty with any other transport).
+        """
+        return [self._readable(message) for message in await self._outbox.recent(limit)]
+
+    def _readable(self, message: OutboxMessage) -> OutboxMessage:
+        if is_sealed(message.text):
+            try:
+                text, html = open_bodies(self._box, message.id, message.text)
+            except TamperedData:
+                text, html = "", ""
+        elif isinstance(self._transport, DirectoryTransport):
+            text, html = self._transport.delivered_bodies(message.id)
+        else:
+            text, html = message.text, message.html
+        return dataclasses.replace(message, text=text, html=html)
 
     def _kick(self) -> None:
         if self._delivery is not None and not self._delivery.done():
@@ -140,8 +180,19 @@ class MailerActor(LoopActor):
         self._kick()
 
     async def _attempt(self, message: OutboxMessage) -> None:
+        text, html = message.text, message.html
+        if is_sealed(message.text):
+            try:
+                text, html = open_bodies(self._box, message.id, message.text)
+            except TamperedData as exc:
+                # Sealed with another data directory's key (or changed): it can never be sent.
+                await self._outbox.mark_failed(
+                    message.id, attempts=message.attempts, error=exc.message
+                )
+                self.log.error("mail unreadable", message_id=message.id, error=exc.message)
+                return
         mime = to_mime(
-            Email(message.to, message.subject, message.text, message.html),
+            Email(message.to, message.subject, text, html),
             sender=self._sender,
             message_id=f"<{message.id}@mykerio>",
             at=message.created_at,

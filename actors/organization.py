@@ -187,6 +187,15 @@ class OrganizationActor(LoopActor):
         await self._store.organizations.delete(org.id)
         self._org, self._members = None, {}
         self._publish(OrgEvent("organization_deleted", org.id, members))
+        for member_id in members:
+            member = await self._store.users.by_id(member_id)
+            if member is not None and member.id != user.id:
+                # Sent whatever the person's notification choice: it concerns their access.
+                await self._send_mail(
+                    templates.removed_from(
+                        member.email, member.full_name, org.name, user.full_name, deleted=True
+                    )
+                )
         self.stop()
         return summary
 
@@ -207,7 +216,8 @@ class OrganizationActor(LoopActor):
         """Invite an address; it gets an email with an "Accept invitation" link valid 7 days."""
         org = self._require_member(user)
         invitation, message = await self._invitations.create(org, user, email, set(self._members))
-        await self._send_mail(message)
+        if message is not None:
+            await self._send_mail(message)
         await self._record(user, client, "member_invited", invitation.email, "")
         return invitation_view(invitation, user.email)
 
@@ -215,7 +225,8 @@ class OrganizationActor(LoopActor):
         """Send the invitation again; its 7 days start over."""
         org = self._require_member(user)
         invitation, message = await self._invitations.renew(org, user, invitation_id)
-        await self._send_mail(message)
+        if message is not None:
+            await self._send_mail(message)
         await self._record(user, client, "invitation_resent", invitation.email, "")
         return invitation_view(invitation, user.email)
 
@@ -393,6 +404,29 @@ class OrganizationActor(LoopActor):
             return
         self._roster[view.id] = view
         self._publish(OrgEvent("appliance_changed", self.org_id, tuple(self._members), view))
+
+    async def appliance_connection_replaced(
+        self, appliance_id: str, older_ip: str, newer_ip: str
+    ) -> None:
+        """A second socket with an appliance's key replaced its first (told by the hub): the
+        activity log records it with both addresses (by the appliance, not by a member)."""
+        view = self._roster.get(appliance_id)
+        if view is None:
+            return
+        older = older_ip or "an unknown address"
+        await self._store.activity.add(
+            ActivityEvent(
+                id=new_id(),
+                org_id=self.org_id,
+                actor_id="",
+                actor_email="",
+                at=self._clock.now(),
+                ip=newer_ip,
+                action="appliance_connection_replaced",
+                target=view.name,
+                detail=f"the connection from {older} was replaced by one from {newer_ip}",
+            )
+        )
 
     def _require_appliance(self, user: User, appliance_id: str) -> ApplianceView:
         self._require_member(user)

@@ -97,6 +97,8 @@ class AccountsConfig:
     housekeeping_interval: float = 3600.0
     password_hash_memory_kib: int = 65536
     password_hash_iterations: int = 3
+    session_lifetime_hours: float = 12.0
+    persistent_session_days: int = 30
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -314,6 +316,11 @@ def _validate(config: Config) -> None:
         raise ConfigError("actors.accounts_workers must be at least 1")
     if config.accounts.housekeeping_interval < 1:
         raise ConfigError("accounts.housekeeping_interval must be at least 1 second")
+    if config.accounts.session_lifetime_hours <= 0 or config.accounts.persistent_session_days < 1:
+        raise ConfigError(
+            "accounts.session_lifetime_hours must be above 0 and "
+            "accounts.persistent_session_days at least 1"
+        )
     if config.accounts.audit_retention_days < 1:
         raise ConfigError("accounts.audit_retention_days must be at least 1")
     if (

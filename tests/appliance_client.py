@@ -29,6 +29,7 @@ class TestAppliance:
         self.product = product
         self.socket: WebSocketClientConnection | None = None
         self.hub_key = b""
+        self.source = ""  # a local address to connect from (e.g. 127.0.0.2), or the default
 
     async def connect(
         self,
@@ -41,7 +42,8 @@ class TestAppliance:
         factory_signature: str | None = None,
     ) -> Envelope:
         """Open a socket and run the handshake; returns the hub's answer to the proof."""
-        self.socket = await websocket_connect(HTTPRequest(self.url, ssl_options=self.ssl))
+        request = HTTPRequest(self.url, ssl_options=self.ssl, network_interface=self.source or None)
+        self.socket = await websocket_connect(request)
         appliance_nonce = nonce or identity.new_nonce()
         hello_body: dict[str, Any] = {
             "versions": [1],

@@ -130,6 +130,25 @@ class PasswordResetsHandler(AccountHandler):
         self.write_json({"message": SAME_ANSWER}, 202)
 
 
+class PasswordResetCheckHandler(AccountHandler):
+    """Tells the reset page, as it opens, whether its link still works (without using it)."""
+
+    openapi = {
+        "post": op(
+            "Whether a reset link's token can still set a password; the link stays usable",
+            TAG,
+            {"200": "Valid", "400": "Used, replaced by a newer link, or older than 1 hour"},
+            body={"token": "string"},
+        )
+    }
+
+    async def post(self) -> None:
+        """Check."""
+        token = text(self.json_body(), "token")
+        await self.call(token or "-", "check_reset_link", token)
+        self.write_json({"status": "valid"})
+
+
 class PasswordResetHandler(AccountHandler):
     """Sets a new password with a reset link's token."""
 

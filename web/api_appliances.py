@@ -24,7 +24,7 @@ from web.appliance_links import BOX_GONE, ApplianceLinks
 from web.appliance_socket import ApplianceSocketHandler
 from web.openapi import op
 from web.orgs import OrgHandler
-from web.paging import decode_cursor, next_cursor, page_limit
+from web.paging import decode_cursor, lookahead, page_limit, page_of
 
 TAG = "appliances"
 log = structlog.get_logger("web.appliances")
@@ -108,13 +108,14 @@ class ApplianceHistoryHandler(OrgHandler):
     async def get(self, org_id: str, appliance_id: str) -> None:
         """One page."""
         limit = page_limit(self.get_query_argument("limit", ""))
-        changes: list[StatusChange] = await self.org_call(
+        found: list[StatusChange] = await self.org_call(
             org_id,
             "appliance_history",
             appliance_id,
-            limit,
+            lookahead(limit),
             decode_cursor(self.get_query_argument("cursor", "")),
         )
+        changes, cursor = page_of(found, limit)
         self.write_json(
             {
                 "changes": [
@@ -126,7 +127,7 @@ class ApplianceHistoryHandler(OrgHandler):
                     }
                     for c in changes
                 ],
-                "next_cursor": next_cursor(changes, limit),
+                "next_cursor": cursor,
             }
         )
 

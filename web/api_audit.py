@@ -6,7 +6,7 @@ from mykerio.accounts.audit import AuditFilter
 from mykerio.models import AccessEvent
 from web.auth import AccountHandler
 from web.openapi import op
-from web.paging import decode_cursor, next_cursor, page_limit, when
+from web.paging import decode_cursor, lookahead, page_limit, page_of, when
 
 
 class AuditHandler(AccountHandler):
@@ -41,12 +41,13 @@ class AuditHandler(AccountHandler):
             since=when(self.get_query_argument("since", ""), "since"),
             until=when(self.get_query_argument("until", ""), "until"),
             action=self.get_query_argument("action", ""),
-            limit=limit,
+            limit=lookahead(limit),
             before=decode_cursor(self.get_query_argument("cursor", "")),
         )
-        events: list[AccessEvent] = await self.call(
+        found: list[AccessEvent] = await self.call(
             current.user.id, "read_audit", current.user.id, query
         )
+        events, cursor = page_of(found, limit)
         self.write_json(
             {
                 "events": [
@@ -61,6 +62,6 @@ class AuditHandler(AccountHandler):
                     }
                     for e in events
                 ],
-                "next_cursor": next_cursor(events, limit),
+                "next_cursor": cursor,
             }
         )

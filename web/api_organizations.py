@@ -7,13 +7,13 @@ from typing import Any
 
 from pykka.messages import ProxyCall
 
-from mykerio.errors import InvalidInput, NotFound
-from mykerio.models import ActivityEvent, Organization
+from mykerio.errors import InvalidInput, NotFound, Unauthorized
+from mykerio.models import ActivityEvent, Organization, email_key
 from mykerio.organizations.rules import ACTIONS, DeletionSummary, InvitationView, OrganizationView
 from web.api_accounts import text
 from web.openapi import op
 from web.orgs import OrgHandler
-from web.paging import decode_cursor, next_cursor, page_limit, when
+from web.paging import decode_cursor, lookahead, page_limit, page_of, when
 
 TAG = "organizations"
 
@@ -207,15 +207,16 @@ class ActivityHandler(OrgHandler):
             raise InvalidInput(f"action must be one of {', '.join(ACTIONS)}")
         limit = page_limit(self.get_query_argument("limit", ""))
         cursor = decode_cursor(self.get_query_argument("cursor", ""))
-        events: list[ActivityEvent] = await self.org_call(
+        found: list[ActivityEvent] = await self.org_call(
             org_id,
             "activity",
             action or None,
             when(self.get_query_argument("since", ""), "since"),
             when(self.get_query_argument("until", ""), "until"),
-            limit,
+            lookahead(limit),
             cursor,
         )
+        events, next_page = page_of(found, limit)
         self.write_json(
             {
                 "events": [
@@ -230,7 +231,7 @@ class ActivityHandler(OrgHandler):
                     }
                     for e in events
                 ],
-                "next_cursor": next_cursor(events, limit),
+                "next_cursor": next_page,
             }
         )
 
@@ -266,7 +267,8 @@ class InvitationPreviewHandler(OrgHandler):
     openapi = {
         "post": op(
             "Who was invited to which organization by an invitation link's token (no login "
-            "needed: the token is the permission)",
+            "needed: the token is the permission); with a session, also whether it was sent to "
+            "the logged-in account's address (`for_this_account`, else null)",
             TAG,
             {"200": "The invitation", "404": "No longer valid"},
             body={"token": "string"},
@@ -283,7 +285,21 @@ class InvitationPreviewHandler(OrgHandler):
         email, organization, inviter = await self.ask(
             ref, ProxyCall(attr_path=("preview",), args=(invitation.id,), kwargs={})
         )
-        self.write_json({"email": email, "organization": organization, "invited_by": inviter})
+        try:
+            current = await self.current_session()
+        except Unauthorized:  # logged out (or expired): the page offers to log in
+            current = None
+        self.write_json(
+            {
+                "email": email,
+                "organization": organization,
+                "invited_by": inviter,
+                "logged_in_as": current.user.email if current else None,
+                "for_this_account": (
+                    email_key(current.user.email) == email_key(email) if current else None
+                ),
+            }
+        )
 
 
 class SelectedOrganizationHandler(OrgHandler):

@@ -27,6 +27,13 @@ class SettingsHandler(AccountHandler):
         current = await self.me()
         return await self.call(current.user.id, method, current.user, *args)
 
+    async def for_session(self, method: str, *args: Any) -> Any:
+        """Call `method(user, session_hash, *args)`: for changes that need a recent password."""
+        current = await self.me()
+        return await self.call(
+            current.user.id, method, current.user, current.session.id_hash, *args
+        )
+
 
 class MeHandler(SettingsHandler):
     """The logged-in user's profile and sign-in settings."""
@@ -83,15 +90,17 @@ class TotpSetupHandler(SettingsHandler):
 
     openapi = {
         "post": op(
-            "Start 2-step verification: a new base32 secret, its otpauth URI and an SVG QR code",
+            "Start 2-step verification: a new base32 secret, its otpauth URI and an SVG QR code. "
+            "Needs the password unless this session logged in or confirmed it within 5 minutes",
             TAG,
-            {"200": "Secret to scan or type"},
+            {"200": "Secret to scan or type", "400": "Password needed or wrong"},
+            body={"password": "string"},
         )
     }
 
     async def post(self) -> None:
         """A new secret (valid 15 minutes until confirmed)."""
-        setup: TotpSetup = await self.for_user("begin_totp")
+        setup: TotpSetup = await self.for_session("begin_totp", text(self.json_body(), "password"))
         self.write_json({"secret": setup.secret, "uri": setup.uri, "qr_svg": setup.qr_svg})
 
 
@@ -128,7 +137,7 @@ class TotpDisableHandler(SettingsHandler):
 
     async def post(self) -> None:
         """Disable."""
-        await self.for_user("disable_totp", text(self.json_body(), "password"))
+        await self.for_session("disable_totp", text(self.json_body(), "password"))
         self.set_status(204)
         self.finish()
 
@@ -148,7 +157,7 @@ class BackupCodesHandler(SettingsHandler):
 
     async def post(self) -> None:
         """New codes."""
-        codes = await self.for_user("new_backup_codes", text(self.json_body(), "password"))
+        codes = await self.for_session("new_backup_codes", text(self.json_body(), "password"))
         self.write_json({"codes": list(codes)})
 
 
@@ -157,16 +166,21 @@ class PhoneHandler(SettingsHandler):
 
     openapi = {
         "post": op(
-            "Text a verification code to a backup phone in international format (+420 …)",
+            "Text a verification code to a backup phone in international format (+420 …). "
+            "Needs the password unless this session logged in or confirmed it within 5 minutes",
             TAG,
-            {"200": "Code sent; answers the masked number", "400": "Invalid number"},
-            body={"phone": "string"},
+            {
+                "200": "Code sent; answers the masked number",
+                "400": "Invalid number, or password needed or wrong",
+            },
+            body={"phone": "string", "password": "string"},
         )
     }
 
     async def post(self) -> None:
         """Send the code."""
-        masked = await self.for_user("begin_phone", text(self.json_body(), "phone"))
+        body = self.json_body()
+        masked = await self.for_session("begin_phone", text(body, "phone"), text(body, "password"))
         self.write_json({"sent_to": masked})
 
 
@@ -203,7 +217,7 @@ class PhoneRemoveHandler(SettingsHandler):
 
     async def post(self) -> None:
         """Remove."""
-        await self.for_user("remove_phone", text(self.json_body(), "password"))
+        await self.for_session("remove_phone", text(self.json_body(), "password"))
         self.set_status(204)
         self.finish()
 

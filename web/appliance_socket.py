@@ -4,7 +4,9 @@ The handler only moves frames. It runs the handshake with `mykerio.protocol` (ve
 hub's signature, the appliance's proof, the replay ledger), asks the GateActor what the proven
 key is, then either starts the appliance's actor (`welcome`) or shows a pairing code and waits
 for a member to add it (or, for a Kerio Control box found by serial, sends it its `setup`).
-After that every frame is decoded and checked; pongs are only counted (the actor looks at the
+A waiting (pairing) socket is pinged like a linked one, so an appliance that follows the 90 s
+silence rule does not drop and re-pair while a person adds it. After that every frame is
+decoded and checked; pongs are only counted (the actor looks at the
 count), the rest is told to the ApplianceActor. The actor's messages go out through `send`,
 whose queue is bounded: an appliance that does not read is dropped (4008) instead of slowing
 anyone else.
@@ -34,8 +36,14 @@ from mykerio.models import Appliance
 from mykerio.protocol import identity
 from mykerio.protocol.envelope import MAX_MESSAGE_BYTES, Envelope, decode, encode
 from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
-from mykerio.protocol.link import HANDSHAKE_TIMEOUT, SEND_QUEUE_BYTES, SEND_QUEUE_MESSAGES
+from mykerio.protocol.link import (
+    HANDSHAKE_TIMEOUT,
+    PING_INTERVAL,
+    SEND_QUEUE_BYTES,
+    SEND_QUEUE_MESSAGES,
+)
 from mykerio.protocol.pairing import PAIRING_VALID
+from mykerio.protocol.text import sendable_name
 from mykerio.protocol.versions import negotiate
 from web.appliance_links import BOX_GONE, ApplianceLinks
 from web.base import BaseHandler
@@ -52,6 +60,8 @@ SETUP_CLOSE_SECONDS = 10.0
 # this often (seconds; a little over the validity, so one check finds it expired; tests shorten
 # it).
 PAIRING_RENEW_SECONDS = PAIRING_VALID.total_seconds() + 1.0
+# A waiting socket gets a `ping` this often (seconds), as a linked one does (tests shorten it).
+WAITING_PING_SECONDS = PING_INTERVAL
 
 
 class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
@@ -78,6 +88,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         self.pending_bytes = 0
         self._deadline: Any = None
         self._renewal: Any = None
+        self._pinger: tornado.ioloop.PeriodicCallback | None = None
         self.frames = 0  # frames received so far (the Link's sign of life)
         self.certified = False  # its maker signed its serial and key (`factory_signature`)
         self._setup: tuple[str, asyncio.Future[Mapping[str, Any]]] | None = None
@@ -268,6 +279,10 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         self.state = "pairing"
         self.links.waiting.add(public_key, self)
         self._send_pairing(offer, re=proof.id)
+        self._pinger = tornado.ioloop.PeriodicCallback(
+            self._ping_waiting, WAITING_PING_SECONDS * 1000
+        )
+        self._pinger.start()
         log.info("appliance waiting to be added", key=identity.public_key_id(public_key))
 
     def _certified_by_maker(self, public_key: bytes) -> bool:
@@ -288,14 +303,19 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             "expires_at": offer.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         self.send(Envelope.new("pairing", body, re=re))
-        self._arm_renewal(offer.expires_at)
+        # (A code given back to a reconnecting key has less than its 15 minutes left.)
+        self._arm_renewal(offer.expires_at, min(PAIRING_RENEW_SECONDS, offer.valid_for + 1.0))
 
-    def _arm_renewal(self, expires_at: datetime) -> None:
+    def _ping_waiting(self) -> None:
+        if self.state == "pairing" and self.ws_connection is not None:
+            self.send(Envelope.new("ping", {}))
+
+    def _arm_renewal(self, expires_at: datetime, delay: float = PAIRING_RENEW_SECONDS) -> None:
         loop = tornado.ioloop.IOLoop.current()
         if self._renewal is not None:
             loop.remove_timeout(self._renewal)  # the code it would renew is replaced already
         self._renewal = loop.call_later(
-            PAIRING_RENEW_SECONDS, lambda: loop.add_callback(self._offer_new_code, expires_at)
+            max(0.0, delay), lambda: loop.add_callback(self._offer_new_code, expires_at)
         )
 
     async def _offer_new_code(self, expires_at: datetime | None) -> None:
@@ -322,7 +342,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         if offer is not None:
             self._send_pairing(offer, re=None)
         elif expires_at is not None:
-            self._arm_renewal(expires_at)  # not expired yet by the hub's clock
+            self._arm_renewal(expires_at, PAIRING_RENEW_SECONDS)  # not expired by the hub's clock
 
     async def run_setup(
         self, body: Mapping[str, Any], timeout: float, *, check: bool = False
@@ -398,9 +418,9 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             "welcome",
             {
                 "appliance_id": appliance.id,
-                "name": appliance.name,
+                "name": sendable_name(appliance.name),  # (one stored before the name rule too)
                 "hub_key": identity.b64url(hub_public),
-                **({"organization": organization} if organization else {}),
+                **({"organization": sendable_name(organization)} if organization else {}),
             },
             re=re,
         )
@@ -437,6 +457,9 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             if timer is not None:
                 loop.remove_timeout(timer)
         self._deadline = self._renewal = None
+        if self._pinger is not None:
+            self._pinger.stop()
+            self._pinger = None
 
     def on_close(self) -> None:
         """Tell the actor (the appliance is offline) or stop waiting for an add."""

@@ -16,14 +16,12 @@ from pykka.messages import ProxyCall
 from actors.accounts import shard_key
 from actors.supervisor import Supervisor
 from mykerio.accounts.context import Client
-from mykerio.accounts.policy import AccountPolicy
 from mykerio.accounts.sessions import CurrentSession
 from mykerio.errors import Unauthorized, Unavailable
 from web.base import BaseHandler
 
 SESSION_COOKIE = "__Host-mk_session"
 LOGIN_COOKIE = "__Host-mk_login"
-PERSISTENT_DAYS = AccountPolicy().persistent_session.days
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -32,6 +30,8 @@ class AccountsDirectory:
 
     supervisor: Supervisor
     shards: int
+    # How long a "Keep me logged in" cookie lives (the session's own limit).
+    persistent_days: int = 30
 
     def ref(self, routing_key: str) -> ActorRef[Any]:
         """The live actor for `routing_key`; `Unavailable` while it restarts."""
@@ -89,7 +89,7 @@ class AccountHandler(BaseHandler):
             secure=True,
             httponly=True,
             samesite="Lax",
-            expires_days=PERSISTENT_DAYS if persistent else None,
+            expires_days=self.accounts.persistent_days if persistent else None,
         )
 
     def end_session(self) -> None:

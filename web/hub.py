@@ -21,6 +21,8 @@ from actors.health import HealthActor
 from actors.organization import OrgEvent
 from actors.runtime import LoopRuntime
 from actors.supervisor import GC_THRESHOLDS, Backoff, HeapFreezer, Supervisor
+from mykerio.accounts.sessions import SessionEnded, UserSessionsEnded
+from mykerio.bus import LocalBus
 from mykerio.clock import Clock, SystemClock
 from mykerio.config import Config
 from mykerio.datadir import DataDir, prepare_data_dir
@@ -59,7 +61,10 @@ class Hub:
         self.supervisor: Supervisor | None = None
         self._server: tornado.httpserver.HTTPServer | None = None
         self._hashing: ThreadPoolExecutor | None = None
-        self.live = LiveRegistry()
+        self.bus = LocalBus()
+        self.live = LiveRegistry(self.clock)
+        self.bus.subscribe(SessionEnded, self.live.session_ended)
+        self.bus.subscribe(UserSessionsEnded, self.live.user_sessions_ended)
         self.waiting = WaitingAppliances()
 
     @property
@@ -96,8 +101,14 @@ class Hub:
             on_lag=self.metrics.observe_lag,
         )
         start_mailer(config, data, self.store, self.clock, self.supervisor)
-        self._hashing = start_accounts(config, data, self.store, self.clock, self.supervisor)
-        accounts = AccountsDirectory(self.supervisor, config.actors.accounts_workers)
+        self._hashing = start_accounts(
+            config, data, self.store, self.clock, self.supervisor, self.bus.publish
+        )
+        accounts = AccountsDirectory(
+            self.supervisor,
+            config.actors.accounts_workers,
+            persistent_days=config.accounts.persistent_session_days,
+        )
         organizations = organizations_directory(
             config, self.store, self.clock, self.supervisor, self._publish
         )
@@ -127,6 +138,7 @@ class Hub:
                 f"cannot listen on {config.server.host}:{config.server.port}: {exc.strerror}"
             ) from None
         self._server.add_sockets(sockets)
+        self.live.start_checks(loop)
         # Everything allocated so far lives as long as the process; keep the cyclic garbage
         # collector from rescanning it on every full collection (shorter loop pauses), and
         # collect the young generations less often (bench/actors.py, "loop-gc").

@@ -1,35 +1,81 @@
 """The dashboard's live websocket (`/api/v1/live?org=<id>`) and the registry of open sockets.
 
-A socket opens only with a valid session and, when it names an organization, only for its
-members. The session is checked again on every message from the browser; organization events
-(a member removed, the organization deleted) reach the registry at once and close the affected
-sockets with code 4403, so a removed member's open dashboard loses access immediately.
+A socket opens only from the hub's own origin (`Origin` required), with a valid session and,
+when it names an organization, only for its members. Its close codes:
+
+- 4401 `session_ended`: its session was ended — logout, password changed or reset, ended from
+  Settings; 4401 `session_expired`: the session ran out (idle, or too old). The dashboard goes
+  to the login page.
+- 4403 `member_removed` / `organization_deleted`: access to the organization is gone (an
+  `access_revoked` message comes first).
+- 1001 `going_away`: the hub is shutting down.
+
+Ended sessions arrive as events (`SessionEnded`, `UserSessionsEnded`) and close their sockets at
+once; expiry is checked every `CHECK_SECONDS`, for the sockets whose session's end has come,
+without counting the check as activity. The session is also checked on every browser message.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections import defaultdict
+from datetime import UTC, datetime
 from typing import Any
 
 import tornado.websocket
 
 from actors.organization import OrgEvent
-from mykerio.accounts.sessions import CurrentSession
-from mykerio.errors import DomainError
+from mykerio.accounts.sessions import CurrentSession, SessionEnded, UserSessionsEnded
+from mykerio.clock import Clock
+from mykerio.errors import DomainError, Forbidden, Unavailable
 from web.openapi import op
 from web.orgs import OrgHandler
 
 SESSION_ENDED = 4401
 ACCESS_REVOKED = 4403
+# Seconds between two looks for sockets whose session has run out.
+CHECK_SECONDS = 10.0
+BAD_ORIGIN = "The live socket opens only from the hub's own pages."
 
 
 class LiveRegistry:
-    """Open live sockets by user, so organization events can reach them."""
+    """Open live sockets by user, so organization and session events can reach them."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
         self._by_user: dict[str, set[LiveSocketHandler]] = defaultdict(set)
+        self._clock = clock
+        self._timer: asyncio.TimerHandle | None = None
+
+    def start_checks(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Look for run-out sessions every `CHECK_SECONDS` until `close_all`."""
+
+        def tick() -> None:
+            self.check_expiry()
+            self._timer = loop.call_later(CHECK_SECONDS, tick)
+
+        self._timer = loop.call_later(CHECK_SECONDS, tick)
+
+    def check_expiry(self) -> None:
+        """Recheck each socket whose session's end has come; those that ended close (4401)."""
+        now = self._clock.now()
+        for sockets in list(self._by_user.values()):
+            for socket in list(sockets):
+                if socket.expires_at <= now:
+                    socket.recheck()
+
+    def session_ended(self, event: SessionEnded) -> None:
+        """One session ended: close its sockets."""
+        for socket in list(self._by_user.get(event.user_id, ())):
+            if socket.id_hash == event.id_hash:
+                socket.session_over("session_ended")
+
+    def user_sessions_ended(self, event: UserSessionsEnded) -> None:
+        """All of a user's sessions but one ended: close their sockets."""
+        for socket in list(self._by_user.get(event.user_id, ())):
+            if socket.id_hash != event.keep:
+                socket.session_over("session_ended")
 
     def add(self, socket: LiveSocketHandler) -> None:
         """Track an open socket."""
@@ -64,7 +110,10 @@ class LiveRegistry:
                     socket.revoke(event.kind)
 
     def close_all(self) -> None:
-        """The hub is shutting down: close every dashboard socket (1001)."""
+        """The hub is shutting down: stop the checks, close every dashboard socket (1001)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         for sockets in list(self._by_user.values()):
             for socket in list(sockets):
                 socket.close(1001, "going_away")
@@ -79,10 +128,16 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler, OrgHandler):
     openapi = {
         "get": op(
             "Open the dashboard's live websocket for an organization (session cookie required; "
-            "401 without one, 404 for an organization you are not a member of). Messages are "
+            "401 without one, 403 unless `Origin` is the hub's own origin, 404 for an organization "
+            "you are not a member of). Messages are "
             "JSON objects with a `type`; `ping` is answered with `pong`",
             "live",
-            {"101": "Switching protocols", "401": "Not logged in", "404": "No such organization"},
+            {
+                "101": "Switching protocols",
+                "401": "Not logged in",
+                "403": "Missing or foreign Origin",
+                "404": "No such organization",
+            },
             query={"org": "string"},
         )
     }
@@ -93,10 +148,28 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler, OrgHandler):
         self.registry = registry
         self.user_id = ""
         self.org_id = ""
+        self.id_hash = ""
+        self.expires_at = datetime.max.replace(tzinfo=UTC)
+        self._checking = False
+
+    def own_origin(self) -> str:
+        """The origin the dashboard is served from: this request's scheme and host."""
+        return f"{self.request.protocol}://{self.request.host}".lower()
+
+    def check_origin(self, origin: str) -> bool:
+        """Only the hub's own pages may open the socket (exact scheme, host and port)."""
+        return origin.lower() == self.own_origin()
 
     async def prepare(self) -> None:
-        """Refuse the upgrade unless the session is valid (and the user a member)."""
+        """Refuse the upgrade unless the Origin is the hub's own, the session is valid and the
+        user a member."""
         super().prepare()
+        origin = self.request.headers.get("Origin", "")
+        if not origin or not self.check_origin(origin):
+            # Tornado lets a client without Origin through; a browser always sends one, and a
+            # socket from another site's page (or a stripped header) must not ride the cookie.
+            self.send_error(403, exc_info=(Forbidden, Forbidden(BAD_ORIGIN), None))
+            return
         try:
             self.live_session: CurrentSession = await self.current_session()
             self.org_id = self.get_query_argument("org", "")
@@ -106,6 +179,8 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler, OrgHandler):
             self.send_error(exc.status, exc_info=(type(exc), exc, None))
             return
         self.user_id = self.live_session.user.id
+        self.id_hash = self.live_session.session.id_hash
+        self.expires_at = self.live_session.expires_at
 
     def get_compression_options(self) -> dict[str, Any] | None:
         """Compress frames (appliance lists can be long)."""
@@ -117,6 +192,9 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler, OrgHandler):
         self.write_message(
             {"type": "hello", "user": self.live_session.user.email, "org": self.org_id}
         )
+        # A session ended while the upgrade was being checked was published before this socket
+        # was registered: check once more now that later events reach it.
+        self.recheck()
 
     def on_close(self) -> None:
         """Forget the socket."""
@@ -137,14 +215,44 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler, OrgHandler):
             return
         self.close(ACCESS_REVOKED, reason)
 
+    def session_over(self, reason: str) -> None:
+        """The session is over: close with 4401 and `reason` (the dashboard goes to login)."""
+        self.registry.discard(self)
+        self.close(SESSION_ENDED, reason)
+
+    def recheck(self) -> None:
+        """Check the session again (without counting as activity); close if it has ended."""
+        if self._checking:
+            return
+        self._checking = True
+        asyncio.get_running_loop().create_task(self._recheck())
+
+    async def _recheck(self) -> None:
+        token = self.session_token()
+        try:
+            current: CurrentSession = await self.call(token, "check_session", token)
+        except Unavailable:
+            return  # the accounts actor is restarting: the next check decides
+        except DomainError as exc:
+            self.session_over(
+                "session_expired" if exc.code == "session_expired" else "session_ended"
+            )
+            return
+        finally:
+            self._checking = False
+        self.expires_at = current.expires_at
+
     async def on_message(self, message: str | bytes) -> None:
         """Check the session, then answer."""
         token = self.session_token()
         try:
-            await self.call(token, "resolve", token)
-        except DomainError:
-            self.close(SESSION_ENDED, "session ended")
+            current: CurrentSession = await self.call(token, "resolve", token)
+        except DomainError as exc:
+            self.session_over(
+                "session_expired" if exc.code == "session_expired" else "session_ended"
+            )
             return
+        self.expires_at = current.expires_at
         try:
             document = json.loads(message)
         except (ValueError, UnicodeDecodeError):

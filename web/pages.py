@@ -7,9 +7,12 @@ login page, saying why when the session expired.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
+import tornado.httputil
+import tornado.web
 from pykka.messages import ProxyCall
 
 import mykerio
@@ -18,6 +21,7 @@ from mykerio.accounts.policy import AccountPolicy
 from mykerio.accounts.sessions import CurrentSession, SessionExpired
 from mykerio.errors import Unauthorized
 from mykerio.models import Organization
+from mykerio.organizations.rules import ACTION_LABELS
 from web.auth import AccountHandler
 
 TAG = "pages"
@@ -149,6 +153,25 @@ class AuditPage(PageHandler):
     openapi = _page("Access audit (HTML; login required)")
 
 
+def peer_is_loopback(request: tornado.httputil.HTTPServerRequest) -> bool:
+    """Whether the TCP peer of `request` is a loopback address.
+
+    This is the socket's own address, never `remote_ip`: with `[server] xheaders` Tornado takes
+    that from X-Forwarded-For / X-Real-Ip, which any client can write.
+    """
+    context = getattr(request.connection, "context", None)
+    address = getattr(context, "address", None)
+    if not isinstance(address, tuple) or not address:
+        return False  # a Unix socket or an unknown connection: not known to be loopback
+    try:
+        peer = ipaddress.ip_address(str(address[0]).split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
+        return peer.ipv4_mapped.is_loopback
+    return peer.is_loopback
+
+
 class OutboxPage(PageHandler):
     """Development only: the mail the hub would have sent, with clickable links."""
 
@@ -159,6 +182,14 @@ class OutboxPage(PageHandler):
         """Store the supervisor (to find the mailer)."""
         super().initialize(**kwargs)
         self.supervisor = supervisor
+
+    def prepare(self) -> None:
+        """Refuse every client not on this machine: the page shows live links."""
+        super().prepare()
+        if not peer_is_loopback(self.request):
+            raise tornado.web.HTTPError(
+                403, "The development outbox answers only on this machine (loopback)."
+            )
 
     async def get(self) -> None:
         """List the newest 50 messages."""
@@ -175,6 +206,12 @@ class OrganizationsPage(PageHandler):
     template = "organizations.html"
     needs_login = True
     openapi = _page("Organizations (HTML; login required)")
+
+    async def get(self) -> None:
+        """Render with the activity log's kinds of entry, in words (or redirect to log in)."""
+        current = await self.page_user()
+        if current is not None:
+            await self.show(current, activity_actions=ACTION_LABELS)
 
 
 class InvitationPage(PageHandler):

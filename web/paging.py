@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from mykerio.errors import InvalidInput
 
@@ -21,6 +21,9 @@ class Keyed(Protocol):
 
     @property
     def id(self) -> str: ...
+
+
+K = TypeVar("K", bound=Keyed)
 
 
 def when(text: str, name: str) -> datetime | None:
@@ -50,9 +53,16 @@ def encode_cursor(item: Keyed) -> str:
     return base64.urlsafe_b64encode(f"{item.at.isoformat()}|{item.id}".encode()).decode()
 
 
-def next_cursor(items: Sequence[Keyed], limit: int) -> str:
-    """The cursor of the next page: after the last item of a full page; "" when none follows."""
-    return encode_cursor(items[-1]) if items and len(items) == limit else ""
+def lookahead(limit: int) -> int:
+    """How many items to ask for: one more than a page, to tell whether another page follows."""
+    return limit + 1
+
+
+def page_of(items: Sequence[K], limit: int) -> tuple[Sequence[K], str]:
+    """The first `limit` of `items` (fetched with `lookahead(limit)`) and the next page's cursor:
+    after the page's last item when more follow, "" when nothing is older."""
+    page = items[:limit]
+    return page, encode_cursor(page[-1]) if len(items) > limit else ""
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str] | None:

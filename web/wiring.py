@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from mykerio.config import Config
 from mykerio.datadir import DataDir
 from mykerio.errors import Unavailable
 from mykerio.mail.message import Email
+from mykerio.mail.sealing import mail_box
 from mykerio.mail.transport import DirectoryTransport, MailTransport, SmtpSettings, SmtpTransport
 from mykerio.models import Appliance
 from mykerio.protocol.identity import NonceLedger
@@ -80,6 +82,7 @@ def start_mailer(
         MAILER_KEY,
         MailerActor,
         outbox=store.outbox,
+        box=mail_box(data.secret_key),
         transport=mail_transport(config, data),
         sender=config.mail.sender,
         clock=clock,
@@ -156,13 +159,23 @@ def appliance_links(
     def tell_org(org_id: str, method: str, *args: Any) -> None:
         organizations.start(org_id).tell(ProxyCall(attr_path=(method,), args=args, kwargs={}))
 
+    ask_timeout = config.actors.ask_timeout
+
     async def connect(appliance: Appliance, link: Any) -> ActorRef[Any]:
         key = f"appliance:{appliance.id}"
         older = supervisor.get(key)
         if older is not None:
-            # A newer connection proved the same key: the old one closes with 4002.
-            older.tell(ProxyCall(attr_path=("supersede",), args=(), kwargs={}))
-            await supervisor.stop_child(key, timeout=config.actors.ask_timeout)
+            # A newer connection proved the same key: the old one closes with 4002, and the
+            # organization's activity log says so with both addresses.
+            call = ProxyCall(attr_path=("supersede",), args=(), kwargs={})
+            try:
+                older_ip = await answer(older.ask(call, block=False), timeout=ask_timeout)
+            except Exception:  # noqa: BLE001 - gone or stuck: it is stopped below anyway
+                older_ip = ""
+            await supervisor.stop_child(key, timeout=ask_timeout)
+            tell_org(
+                appliance.org_id, "appliance_connection_replaced", appliance.id, older_ip, link.ip
+            )
         return supervisor.start(
             key,
             ApplianceActor,
@@ -189,10 +202,15 @@ def appliance_links(
 
 
 def start_accounts(
-    config: Config, data: DataDir, store: Store, clock: Clock, supervisor: Supervisor
+    config: Config,
+    data: DataDir,
+    store: Store,
+    clock: Clock,
+    supervisor: Supervisor,
+    publish: Callable[[object], None],
 ) -> ThreadPoolExecutor:
-    """Start housekeeping and the accounts workers; returns the password-hashing pool (the
-    caller shuts it down)."""
+    """Start housekeeping and the accounts workers (ended sessions go to `publish`); returns
+    the password-hashing pool (the caller shuts it down)."""
     hashing = ThreadPoolExecutor(
         max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="argon2"
     )
@@ -203,7 +221,7 @@ def start_accounts(
     )
     passwords = AsyncPasswords(PasswordHasher(parameters), hashing)
     common_passwords()  # read the 10,000-password list now, not in the first request
-    policy = AccountPolicy(audit_retention=timedelta(days=config.accounts.audit_retention_days))
+    policy = account_policy(config)
     box = SecretBox.from_master(data.secret_key)
     backup_code_key = derive_key(data.secret_key, info="mykerio backup codes v1")
     sms = sms_sender(config, data, clock)
@@ -231,5 +249,15 @@ def start_accounts(
             sms=sms,
             links=links,
             send_mail=send_mail,
+            publish=publish,
         )
     return hashing
+
+
+def account_policy(config: Config) -> AccountPolicy:
+    """The account limits the configuration sets (the others keep their defaults)."""
+    return AccountPolicy(
+        audit_retention=timedelta(days=config.accounts.audit_retention_days),
+        session_lifetime=timedelta(hours=config.accounts.session_lifetime_hours),
+        persistent_session=timedelta(days=config.accounts.persistent_session_days),
+    )

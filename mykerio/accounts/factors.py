@@ -4,6 +4,11 @@ A factor is saved only once the user proves they have it: a TOTP secret after a 
 app, a phone after the code texted to it. Secrets and phone numbers are sealed (AES-GCM) before
 they reach the store; backup codes are stored as keyed hashes. Every change produces an email
 to the account's owner.
+
+Every change needs the password: adding a factor (the authenticator app, a backup phone) also
+goes without it within 5 minutes of the session's login or last password confirmation
+(`RecentAuthentication`); turning 2-step verification off, removing the phone and generating
+new backup codes always ask for it. A right password counts as a fresh confirmation.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from datetime import timedelta
 from mykerio.accounts.hashing import AsyncPasswords
 from mykerio.accounts.login import PHONE_PURPOSE, TOTP_PURPOSE, codes_key, login_key, sms_key
 from mykerio.accounts.policy import AccountPolicy
+from mykerio.accounts.reauthentication import RecentAuthentication
 from mykerio.accounts.throttling import Throttle
 from mykerio.accounts.validation import FieldError
 from mykerio.clock import Clock
@@ -74,15 +80,18 @@ class SecondFactors:
         self._backup_code_key = backup_code_key
         self._sms = sms
         self._throttle = Throttle(store, clock)
+        self._recent = RecentAuthentication(store, clock, policy)
 
-    async def begin_totp(self, user: User) -> TotpSetup:
+    async def begin_totp(self, user: User, session_hash: str, password: str) -> TotpSetup:
         """A new secret to scan or type; saved only by `enable_totp` with a code from it.
 
-        Refused while 2-step verification is on: replacing a working factor must go through
-        disabling it, which needs the password.
+        Needs the password unless the session proved it within 5 minutes. Refused while
+        2-step verification is on: replacing a working factor must go through disabling it,
+        which needs the password.
         """
         if user.totp_secret is not None:
             raise InvalidInput("2-step verification is already on. Disable it first to replace it.")
+        await self._confirm_recently(user, session_hash, password)
         secret = totp.new_secret()
         sealed = self._box.seal(secret.encode(), purpose=TOTP_PURPOSE)
         await self._replace_setup(user, TOTP_SETUP, base64.b64encode(sealed).decode())
@@ -113,18 +122,18 @@ class SecondFactors:
         await self._store.users.claim_totp_step(user.id, step)  # this code is now used
         return Changed(self._notice(user, "2-step verification was turned on for your account."))
 
-    async def disable_totp(self, user: User, password: str) -> Changed:
+    async def disable_totp(self, user: User, session_hash: str, password: str) -> Changed:
         """Turn 2-step verification off (password required); backup codes are voided."""
-        await self._check_password(user, password)
+        await self._confirm(user, session_hash, password)
         await self._store.users.set_totp(user.id, None)
         await self._store.users.set_backup_codes(user.id, ())
         return Changed(self._notice(user, "2-step verification was turned off for your account."))
 
-    async def new_backup_codes(self, user: User, password: str) -> Changed:
+    async def new_backup_codes(self, user: User, session_hash: str, password: str) -> Changed:
         """Ten fresh single-use codes, shown once; the previous set stops working."""
         if user.totp_secret is None:
             raise InvalidInput("Turn on 2-step verification first.")
-        await self._check_password(user, password)
+        await self._confirm(user, session_hash, password)
         codes = backup_codes.generate(10)
         hashes = tuple(backup_codes.hash_code(code, self._backup_code_key) for code in codes)
         await self._store.users.set_backup_codes(user.id, hashes)
@@ -133,12 +142,20 @@ class SecondFactors:
             codes=tuple(codes),
         )
 
-    async def begin_phone(self, user: User, phone: str) -> str:
-        """Text a code to `phone` (saved once the code comes back); returns the number masked."""
+    async def begin_phone(self, user: User, session_hash: str, phone: str, password: str) -> str:
+        """Text a code to `phone` (saved once the code comes back); returns the number masked.
+
+        Needs the password unless the session proved it within 5 minutes.
+        """
         try:
             number = normalise_phone(phone)
         except InvalidInput as exc:
             raise FieldError("phone", exc.message) from None
+        await self._confirm_recently(user, session_hash, password)
+        # While code entry is locked the texted code would be refused: send no text then.
+        await self._throttle.check(
+            codes_key(user.id), self._policy.codes_per_account, self._policy.codes_window
+        )
         await self._throttle.take(
             sms_key(user.id), self._policy.sms_per_account, self._policy.sms_window
         )
@@ -172,9 +189,9 @@ class SecondFactors:
         await self._store.users.set_phone(user.id, base64.b64decode(sealed_text))
         return Changed(self._notice(user, "A backup phone was saved for your account."))
 
-    async def remove_phone(self, user: User, password: str) -> Changed:
+    async def remove_phone(self, user: User, session_hash: str, password: str) -> Changed:
         """Forget the backup phone (password required)."""
-        await self._check_password(user, password)
+        await self._confirm(user, session_hash, password)
         await self._store.users.set_phone(user.id, None)
         return Changed(self._notice(user, "The backup phone was removed from your account."))
 
@@ -184,9 +201,23 @@ class SecondFactors:
             return ""
         return mask_phone(self._box.open(user.phone, purpose=PHONE_PURPOSE).decode())
 
+    async def _confirm_recently(self, user: User, session_hash: str, password: str) -> None:
+        """The password if one is typed; without it, a proof from the last 5 minutes."""
+        if password or not await self._recent.is_recent(session_hash):
+            if not password:
+                raise FieldError("password", "Enter your password to confirm this change.")
+            await self._confirm(user, session_hash, password)
+
+    async def _confirm(self, user: User, session_hash: str, password: str) -> None:
+        """Check the password and record it as the session's latest proof."""
+        await self._check_password(user, password)
+        await self._recent.record(user.id, session_hash)
+
     async def _check_password(self, user: User, password: str) -> None:
         # Wrong passwords here count toward the login lockout, so a stolen session cannot be
         # used to guess the password faster than the login form allows.
+        if not password:
+            raise FieldError("password", "The password is required.")
         key = login_key(user.email)
         await self._throttle.check(key, self._policy.login_failures, self._policy.login_window)
         if len(password) > MAX_PASSWORD_CHARS or not await self._passwords.verify(

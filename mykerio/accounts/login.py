@@ -16,6 +16,7 @@ from mykerio.accounts.audit import AccessAudit
 from mykerio.accounts.context import Client
 from mykerio.accounts.hashing import AsyncPasswords
 from mykerio.accounts.policy import AccountPolicy
+from mykerio.accounts.reauthentication import RecentAuthentication
 from mykerio.accounts.sessions import Sessions
 from mykerio.accounts.throttling import Throttle
 from mykerio.clock import Clock
@@ -96,6 +97,7 @@ class Authenticator:
         self._backup_code_key = backup_code_key
         self._sms = sms
         self._throttle = Throttle(store, clock)
+        self._recent = RecentAuthentication(store, clock, policy)
 
     async def login(
         self, email: str, password: str, *, persistent: bool, client: Client
@@ -202,6 +204,10 @@ class Authenticator:
         attempt, user = await self._pending(attempt_token)
         if user.phone is None:
             raise InvalidInput("This account has no backup phone.")
+        # While code entry is locked the right code would be refused: send no text then.
+        await self._throttle.check(
+            codes_key(user.id), self._policy.codes_per_account, self._policy.codes_window
+        )
         await self._throttle.take(
             sms_key(user.id), self._policy.sms_per_account, self._policy.sms_window
         )
@@ -264,6 +270,7 @@ class Authenticator:
         self, user: User, persistent: bool, client: Client, how: str
     ) -> LoginStep:
         token = await self._sessions.create(user, persistent=persistent, client=client)
+        await self._recent.record(user.id, token_hash(token))
         await self._audit.record(
             "login", user_id=user.id, email=user.email, client=client, detail=how
         )

@@ -11,6 +11,8 @@ class AccountPolicy:
     """Limits of the accounts feature (DESIGN.md section 4; defaults from the accounts issue)."""
 
     session_idle: timedelta = timedelta(minutes=15)
+    # Without "Keep me logged in", a session ends this long after login even if always in use.
+    session_lifetime: timedelta = timedelta(hours=12)
     persistent_session: timedelta = timedelta(days=30)
     # Touch a session's last-seen time at most this often (one write per minute per session).
     session_touch: timedelta = timedelta(minutes=1)
@@ -26,4 +28,7 @@ class AccountPolicy:
     confirmation_valid: timedelta = timedelta(days=7)
     reset_valid: timedelta = timedelta(hours=1)
     setup_valid: timedelta = timedelta(minutes=15)
+    # A login or password confirmation this recent lets a second factor be added without
+    # typing the password again.
+    reauthentication_valid: timedelta = timedelta(minutes=5)
     audit_retention: timedelta = timedelta(days=365)

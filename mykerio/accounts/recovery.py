@@ -17,6 +17,7 @@ from mykerio.accounts.validation import FieldError, clean_email, clean_new_passw
 from mykerio.clock import Clock
 from mykerio.errors import InvalidInput
 from mykerio.mail import templates
+from mykerio.mail.limits import MailLimits
 from mykerio.mail.message import Email
 from mykerio.models import OneTimeToken, User
 from mykerio.security.passwords import MAX_PASSWORD_CHARS, normalise
@@ -42,6 +43,7 @@ class Recovery:
         self._passwords = passwords
         self._clock = clock
         self._links = links
+        self._mail_limits = MailLimits(store, clock)
         self._policy = policy
         self._sessions = sessions
         self._throttle = Throttle(store, clock)
@@ -73,7 +75,7 @@ class Recovery:
         except FieldError:
             return None
         user = await self._store.users.by_email(address)
-        if user is None:
+        if user is None or not await self._mail_limits.allow("reset", user.email):
             return None
         await self._store.tokens.delete_for_user(user.id, RESET)
         token = new_token()
@@ -114,7 +116,7 @@ class Recovery:
         if user.confirmed_at is None:
             # The link proved the address is theirs.
             user = await self._store.users.confirm(user.id, self._clock.now())
-        await self._sessions.revoke_others(user.id, None)
+        await self._sessions.revoke_others(user.id, None, "password_reset")
         await self._throttle.clear(login_key(user.email))
         return user, templates.security_change(
             user.email, user.full_name, "Your MyKerio password was reset with an emailed link."

@@ -22,6 +22,7 @@ from mykerio.accounts.validation import (
 from mykerio.clock import Clock
 from mykerio.errors import Conflict, InvalidInput
 from mykerio.mail import templates
+from mykerio.mail.limits import MailLimits
 from mykerio.mail.message import Email
 from mykerio.models import OneTimeToken, Organization, User, new_id
 from mykerio.security.tokens import new_token, token_hash
@@ -39,7 +40,7 @@ class Registered:
     so registering cannot be used to find out which addresses have accounts.
     """
 
-    email: Email
+    email: Email | None  # None past the address's mail limit: nothing is sent
     user: User | None = None
     organization: Organization | None = None
 
@@ -60,6 +61,7 @@ class Registration:
         self._clock = clock
         self._links = links
         self._policy = policy
+        self._mail_limits = MailLimits(store, clock)
 
     async def register(self, *, full_name: str, email: str, password: str) -> Registered:
         """Create an unconfirmed account and its organization; `FieldError` names what is wrong."""
@@ -70,7 +72,7 @@ class Registration:
         password_hash = await self._passwords.hash(clean)
         existing = await self._store.users.by_email(address)
         if existing is not None:
-            return Registered(email=self._already_registered(existing))
+            return Registered(email=await self._already_registered(existing))
         now = self._clock.now()
         user = User(
             id=new_id(),
@@ -87,14 +89,20 @@ class Registration:
             # Two registrations for one address raced; the other one won.
             winner = await self._store.users.by_email(address)
             assert winner is not None
-            return Registered(email=self._already_registered(winner))
+            return Registered(email=await self._already_registered(winner))
         organization = await self._store.organizations.add(
             Organization(id=new_id(), name=organization_name_for(address), created_at=now)
         )
         await self._store.organizations.add_member(organization.id, user.id, now)
-        return Registered(email=await self._link_email(user), user=user, organization=organization)
+        first = None
+        if await self._mail_limits.allow("confirmation", address):
+            first = await self._link_email(user)
+        return Registered(email=first, user=user, organization=organization)
 
-    def _already_registered(self, user: User) -> Email:
+    async def _already_registered(self, user: User) -> Email | None:
+        # Registering an address again mails its owner: limited like its confirmation links.
+        if not await self._mail_limits.allow("confirmation", user.email):
+            return None
         return templates.already_registered(
             user.email,
             user.full_name,
@@ -124,6 +132,8 @@ class Registration:
         user = await self._store.users.by_email(address)
         if user is None or user.confirmed_at is not None:
             return None
+        if not await self._mail_limits.allow("confirmation", user.email):
+            return None  # the earlier links keep working
         await self._store.tokens.delete_for_user(user.id, CONFIRM)
         return await self._link_email(user)
 

@@ -47,4 +47,5 @@ class Throttle:
         oldest = await self._store.throttle.oldest_since(key, now - window)
         retry_after = max(1, math.ceil(((oldest or now) + window - now).total_seconds()))
         minutes = max(1, math.ceil(retry_after / 60))
-        raise TooManyRequests(f"Too many attempts. Try again in {minutes} minutes.", retry_after)
+        unit = "minute" if minutes == 1 else "minutes"
+        raise TooManyRequests(f"Too many attempts. Try again in {minutes} {unit}.", retry_after)

@@ -15,10 +15,11 @@ from mykerio.clock import Clock
 from mykerio.errors import Conflict, NotFound
 from mykerio.models import Appliance, new_id
 from mykerio.protocol.pairing import normalise_pairing_code
+from mykerio.protocol.text import NAME_CHARS, name_problem, tidy
 from mykerio.security.tokens import token_hash
 from mykerio.store.base import Store
 
-MAX_NAME = 100
+MAX_NAME = NAME_CHARS
 RESERVED_REASON = "Reserved for this organization; waiting for the box to connect"
 # An appliance added by its code: grey until its first status (it is being welcomed now, or
 # when it next connects), which is what the add API answers and the dashboard shows.
@@ -26,12 +27,15 @@ CONNECTING_REASON = "Connecting"
 
 
 def clean_appliance_name(text: str) -> str:
-    """A trimmed name of 1 to 100 characters, or `FieldError`."""
-    name = " ".join(text.split())
-    if not name:
-        raise FieldError("name", "Enter a name for the appliance.")
-    if len(name) > MAX_NAME:
-        raise FieldError("name", f"A name can have at most {MAX_NAME} characters.")
+    """The name tidied (`mykerio.protocol.text`) if it follows the one name rule the appliance
+    link also checks; otherwise `FieldError` naming the rule broken."""
+    name = tidy(text)
+    problem = name_problem(name)
+    if problem is not None:
+        message = (
+            "Enter a name for the appliance." if problem.rule == "required" else problem.message
+        )
+        raise FieldError("name", message, problem.rule)
     return name
 
 

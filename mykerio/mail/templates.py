@@ -85,14 +85,17 @@ def invitation(to: str, inviter: str, organization: str, link: str, expires: str
     )
 
 
-def removed_from(to: str, full_name: str, organization: str, by: str) -> Email:
-    """Tells a person they no longer belong to an organization."""
+def removed_from(
+    to: str, full_name: str, organization: str, by: str, *, deleted: bool = False
+) -> Email:
+    """Tells a person they no longer belong to an organization (removed, or it was deleted)."""
+    did = "deleted" if deleted else "removed you from"
     return _email(
         to,
         f"You were removed from {organization} in MyKerio",
-        f"Hello {full_name},\n\n{by} removed you from the {organization} organization. You no "
+        f"Hello {full_name},\n\n{by} {did} the {organization} organization. You no "
         "longer see its appliances.\n",
-        f"<p>Hello {escape(full_name)},</p><p>{escape(by)} removed you from the "
+        f"<p>Hello {escape(full_name)},</p><p>{escape(by)} {did} the "
         f"<strong>{escape(organization)}</strong> organization. You no longer see its "
         "appliances.</p>",
     )

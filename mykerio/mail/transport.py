@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import email.policy
 import ssl
 from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Protocol
 
@@ -99,6 +101,20 @@ class DirectoryTransport:
         """Write `<message_id>.eml` atomically (off the event loop)."""
         data = message.as_bytes()
         await asyncio.get_running_loop().run_in_executor(None, self._write, message_id, data)
+
+    def delivered_bodies(self, message_id: str) -> tuple[str, str]:
+        """`(text, html)` of the `.eml` file written for `message_id` (empty if there is none)."""
+        path = self.directory / f"{message_id}.eml"
+        try:
+            parsed = BytesParser(policy=email.policy.default).parsebytes(path.read_bytes())
+        except OSError:
+            return "", ""
+        assert isinstance(parsed, EmailMessage)
+        bodies = []
+        for kind in ("plain", "html"):
+            part = parsed.get_body(preferencelist=(kind,))
+            bodies.append(part.get_content() if isinstance(part, EmailMessage) else "")
+        return bodies[0], bodies[1]
 
     def _write(self, message_id: str, data: bytes) -> None:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)

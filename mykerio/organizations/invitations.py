@@ -13,6 +13,7 @@ from mykerio.accounts.validation import FieldError, clean_email
 from mykerio.clock import Clock
 from mykerio.errors import Conflict, NotFound
 from mykerio.mail import templates
+from mykerio.mail.limits import MailLimits
 from mykerio.mail.message import Email
 from mykerio.models import Invitation, Organization, User, new_id
 from mykerio.organizations.rules import INVITATION_VALID, InvitationView
@@ -38,11 +39,13 @@ class InvitationDesk:
         self._store = store
         self._clock = clock
         self._links = links
+        self._mail_limits = MailLimits(store, clock)
 
     async def create(
         self, org: Organization, inviter: User, email: str, member_ids: set[str]
-    ) -> tuple[Invitation, Email]:
-        """A new invitation for `email` and the email that sends its link."""
+    ) -> tuple[Invitation, Email | None]:
+        """A new invitation for `email` and the email that sends its link (None past the
+        address's mail limit: the invitation is still made, as its answer says)."""
         address = clean_email(email)
         invitee = await self._store.users.by_email(address)
         if invitee is not None and invitee.id in member_ids:
@@ -64,13 +67,21 @@ class InvitationDesk:
                 "email",
                 f"{address} is already invited to {org.name}. Resend the invitation instead.",
             ) from None
+        if not await self._mail_limits.allow("invitation", address):
+            return invitation, None
         return invitation, self._email(inviter, org, invitation, token)
 
     async def renew(
         self, org: Organization, inviter: User, invitation_id: str
-    ) -> tuple[Invitation, Email]:
-        """Send a pending invitation again with a new link; its 7 days start over."""
+    ) -> tuple[Invitation, Email | None]:
+        """Send a pending invitation again with a new link; its 7 days start over.
+
+        Past the address's mail limit nothing changes and no email is made (None): the link
+        already sent keeps working.
+        """
         invitation = await self.pending(org.id, invitation_id)
+        if not await self._mail_limits.allow("invitation", invitation.email):
+            return invitation, None
         token = new_token()
         invitation = await self._store.invitations.renew(
             invitation.id, token_hash(token), self._clock.now() + INVITATION_VALID

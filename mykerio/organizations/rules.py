@@ -12,20 +12,25 @@ INVITATION_VALID = timedelta(days=7)
 MAX_NAME = 100
 
 # Every administrative action the activity log records.
-ACTIONS = (
-    "organization_created",
-    "organization_renamed",
-    "organization_deleted",
-    "member_invited",
-    "invitation_resent",
-    "invitation_revoked",
-    "invitation_accepted",
-    "member_removed",
-    "member_left",
-    "appliance_added",
-    "appliance_renamed",
-    "appliance_removed",
-)
+ACTION_LABELS = {
+    "organization_created": "Organization created",
+    "organization_renamed": "Organization renamed",
+    "organization_deleted": "Organization deleted",
+    "member_invited": "Member invited",
+    "invitation_resent": "Invitation resent",
+    "invitation_revoked": "Invitation revoked",
+    "invitation_accepted": "Invitation accepted",
+    "member_removed": "Member removed",
+    "member_left": "Member left",
+    "appliance_added": "Appliance added",
+    "appliance_renamed": "Appliance renamed",
+    "appliance_removed": "Appliance removed",
+    # A second socket of its key replaced the first (recorded by the hub, not by a member).
+    "appliance_connection_replaced": "Appliance connection replaced",
+}
+"""Each kind of activity-log entry and the words the dashboard shows for it (and filters by)."""
+
+ACTIONS = tuple(ACTION_LABELS)
 
 
 def clean_org_name(text: str) -> str:

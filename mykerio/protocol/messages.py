@@ -9,7 +9,6 @@ Types of later versions are reserved so that nobody reuses their names (docs/pro
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +17,8 @@ from typing import Literal
 
 from mykerio.protocol import identity, pairing, status
 from mykerio.protocol.errors import ProtocolError
+from mykerio.protocol.text import NAME_CHARS as NAME_CHARS  # (re-exported: agents use it)
+from mykerio.protocol.text import text_problem
 
 Sender = Literal["hub", "appliance"]
 Check = Callable[[object], str | None]
@@ -26,7 +27,6 @@ HUB: frozenset[Sender] = frozenset({"hub"})
 APPLIANCE: frozenset[Sender] = frozenset({"appliance"})
 BOTH: frozenset[Sender] = HUB | APPLIANCE
 
-NAME_CHARS = 100
 MESSAGE_CHARS = 1000
 MAX_OFFERED_VERSIONS = 16
 PRODUCTS = ("control", "connect", "operator")
@@ -58,16 +58,13 @@ class MessageType:
 
 
 def text(max_chars: int) -> Check:
-    """A string of 1 to `max_chars` characters with no control characters."""
+    """A string of 1 to `max_chars` characters with no control characters (C0, DEL, C1 or
+    lone surrogates: the one rule of `mykerio.protocol.text`)."""
 
     def check(value: object) -> str | None:
         if not isinstance(value, str):
             return "must be a string"
-        if not 1 <= len(value) <= max_chars:
-            return f"must be 1 to {max_chars} characters"
-        if any(unicodedata.category(char) == "Cc" for char in value):
-            return "must not contain control characters"
-        return None
+        return text_problem(value, max_chars)
 
     return check
 

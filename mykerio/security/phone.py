@@ -7,13 +7,18 @@ parentheses may enclose the country code with its plus, `(+44) 20 7946 0958`, or
 national trunk prefix that must not be dialled from abroad, so it is refused with a message
 saying to leave it out rather than guessed at. Full-width digits and signs are read as ASCII.
 Refused: no leading `+` (also `00420...`), letters, a country code starting with 0, fewer than 8
-or more than 15 digits. The result is `+` and the digits alone: `+420377338901`.
+or more than 15 digits, and then any number that Google's libphonenumber (the `phonenumbers`
+package) does not know as a valid number of its country: an unassigned country code such as
+`+999 12345678`, or a number its country never gives out such as `+1 000 000 0000`. The result is
+`+` and the digits alone: `+420377338901`.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+
+import phonenumbers
 
 from mykerio.errors import InvalidInput
 
@@ -32,6 +37,29 @@ _TWO_DIGIT_COUNTRY_CODE = re.compile(r"2[07]|3[0-469]|4[013-9]|5[1-8]|6[0-6]|8[1
 
 def normalise_phone(text: str) -> str:
     """`text` as an E.164 number (`+420377338901`); raises `InvalidInput` saying what is wrong."""
+    e164 = _written_e164(text)
+    try:
+        parsed = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if (
+        parsed is None
+        or parsed.country_code is None
+        or phonenumbers.region_code_for_country_code(parsed.country_code)
+        == phonenumbers.UNKNOWN_REGION
+    ):
+        raise InvalidInput(
+            f"{e164} does not start with a country code in use; check the digits after the +"
+        )
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidInput(
+            "this is not a phone number in use; check the number and its country code"
+        )
+    return e164
+
+
+def _written_e164(text: str) -> str:
+    """`text` as `+` and its digits if it is written like an international number."""
     number = unicodedata.normalize("NFKC", text).strip()
     if not number:
         raise InvalidInput("enter a phone number in international format, e.g. +420 377 338 901")
@@ -94,7 +122,7 @@ def _without_parentheses(number: str) -> str:
 
 def country_code(e164: str) -> str:
     """The country calling code of an E.164 number, without the `+` (`"420"`, `"1"`)."""
-    digits = normalise_phone(e164)[1:]
+    digits = _written_e164(e164)[1:]
     if digits[0] in "17":
         return digits[0]
     if _TWO_DIGIT_COUNTRY_CODE.fullmatch(digits[:2]):
@@ -107,7 +135,8 @@ def mask_phone(e164: str) -> str:
 
     `+420377338901` → `+420 ••• ••• 901`; `+18005550199` → `+1 ••• •••• 199`.
     """
-    digits = normalise_phone(e164)[1:]
+    # A saved number is shown as it is, even one saved before today's rules.
+    digits = _written_e164(e164)[1:]
     code = country_code(e164)
     hidden = len(digits) - len(code) - 3
     groups = [3] * (hidden // 3)

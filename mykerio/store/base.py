@@ -286,8 +286,17 @@ class OutboxRepository(Protocol):
 
     # The mark_* operations raise `NotFound` for an unknown message id.
 
+    async def pending(self) -> list[OutboxMessage]:
+        """Every pending message, due or not, oldest first."""
+        ...
+
+    async def replace_body(self, message_id: str, text: str) -> None:
+        """Store `text` as the message's body (the sealed form) and empty its `html`."""
+        ...
+
     async def mark_sent(self, message_id: str, at: datetime) -> None:
-        """Mark the message sent at `at`; the successful attempt adds one to `attempts`."""
+        """Mark the message sent at `at`, the successful attempt adding one to `attempts`, and
+        delete its body (`text` and `html` become empty; the metadata stays)."""
         ...
 
     async def mark_retry(
@@ -297,7 +306,8 @@ class OutboxRepository(Protocol):
         ...
 
     async def mark_failed(self, message_id: str, *, attempts: int, error: str) -> None:
-        """Give the message up after `attempts` attempts, the last failing with `error`."""
+        """Give the message up after `attempts` attempts, the last failing with `error`, and
+        delete its body."""
         ...
 
     async def recent(self, limit: int) -> list[OutboxMessage]:

@@ -27,6 +27,7 @@ class RecordingLink:
     sent: list[Envelope] = field(default_factory=list)
     closed: list[tuple[int, str]] = field(default_factory=list)
     frames: int = 0
+    ip: str = "192.0.2.10"
 
     def send(self, envelope: Envelope) -> bool:
         self.sent.append(envelope)

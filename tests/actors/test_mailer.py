@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,11 @@ from actors.mailer import MailerActor, RetryPolicy
 from actors.runtime import LoopRuntime, stop
 from mykerio.clock import FakeClock
 from mykerio.mail.message import Email
+from mykerio.mail.sealing import mail_box, seal_bodies
 from mykerio.mail.transport import DirectoryTransport, SmtpSettings, SmtpTransport
 from mykerio.store import Store
 from tests.smtp_server import LoopbackSmtp
+from tests.store.factories import make_message
 
 
 class FakeScheduler:
@@ -61,6 +64,7 @@ def start_mailer(store: Store, transport: Any, clock: FakeClock, scheduler: Fake
     return MailerActor.start(
         runtime=runtime,
         outbox=store.outbox,
+        box=mail_box(b"k" * 32),
         transport=transport,
         sender="MyKerio <no-reply@hub.example>",
         clock=clock,
@@ -161,3 +165,58 @@ async def test_without_smtp_mail_lands_in_the_outbox_directory(
     written = outbox / f"{message_id}.eml"
     assert written.exists()
     assert b"Subject: Hello" in written.read_bytes()
+
+
+async def test_a_body_left_in_the_clear_is_sealed_at_start_and_still_sent(
+    store: Store, free_port: int
+) -> None:
+    """A pending message an older hub stored readable is sealed when the mailer starts (before
+    any attempt), and still goes out with its bodies once the server is up."""
+    clock, scheduler = FakeClock(), FakeScheduler()
+    legacy = dataclasses.replace(
+        make_message(clock.now(), next_attempt_at=clock.now()),
+        text="Reset: https://hub.example/reset#token=LEGACYTOKEN",
+        html="<a>LEGACYTOKEN</a>",
+    )
+    await store.outbox.add(legacy)
+    mailer = start_mailer(store, smtp(free_port), clock, scheduler)
+    await scheduler.next_delay()
+    waiting = await store.outbox.by_id(legacy.id)
+    assert waiting is not None
+    assert waiting.attempts == 1
+    assert waiting.text.startswith("sealed:v1:")
+    assert "LEGACYTOKEN" not in waiting.text
+    assert waiting.html == ""
+    server = LoopbackSmtp(free_port)
+    server.start()
+    try:
+        clock.advance(5)
+        scheduler.fire()
+        [received] = await server.wait_for(1)
+        assert "LEGACYTOKEN" in received.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    finally:
+        server.stop()
+    await stop(mailer, timeout=5)
+    sent = await store.outbox.by_id(legacy.id)
+    assert sent is not None
+    assert (sent.status, sent.text, sent.html) == ("sent", "", "")
+
+
+async def test_a_body_sealed_with_another_key_fails_and_the_rest_goes_out(
+    store: Store, smtp_server: LoopbackSmtp
+) -> None:
+    """A message whose body this hub's key cannot open (another data directory's) is marked
+    failed, body deleted, and mail behind it is still delivered."""
+    clock = FakeClock()
+    foreign = make_message(clock.now(), next_attempt_at=clock.now())
+    sealed = seal_bodies(mail_box(b"x" * 32), foreign.id, text="Other key", html="")
+    await store.outbox.add(dataclasses.replace(foreign, text=sealed, html=""))
+    mailer = start_mailer(store, smtp(smtp_server.port), clock, FakeScheduler())
+    await mailer.proxy().send(HELLO)
+    [received] = await smtp_server.wait_for(1)
+    assert received["Subject"] == "Hello"
+    await stop(mailer, timeout=5)
+    failed = await store.outbox.by_id(foreign.id)
+    assert failed is not None
+    assert (failed.status, failed.text, failed.attempts) == ("failed", "", 0)
+    assert "failed authentication" in failed.last_error

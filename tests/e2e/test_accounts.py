@@ -129,6 +129,40 @@ async def test_two_step_verification_from_settings_to_login(
         await expect(page.get_by_role("heading", name="Appliances")).to_be_visible()
 
 
+async def test_settings_asks_for_the_password_to_add_a_factor_after_five_minutes(
+    hub: Hub, page_context: BrowserContext, smtp_server: LoopbackSmtp, clock: FakeClock
+) -> None:
+    """Five minutes after login, enabling 2-step verification shows a password field with the
+    hub's request, goes ahead once it is typed, and the notice email is sent; an empty
+    password for new backup codes then says it is required."""
+    page = await page_context.new_page()
+    await register_in_browser(hub, page, smtp_server)
+    await log_in(hub, page)
+    await page.get_by_role("link", name="Settings").click()
+    await expect(page.locator("#two-step-state")).to_have_text("2-step verification is off.")
+    clock.advance(5 * 60 + 1)
+    start = page.locator("#totp-start-form")
+    await expect(start.get_by_label("Password")).to_be_hidden()
+    await page.get_by_role("button", name="Enable 2-step verification").click()
+    await expect(start.locator(".error")).to_have_text(
+        "Enter your password to confirm this change."
+    )
+    await start.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Enable 2-step verification").click()
+    await expect(page.locator("#totp-qr svg")).to_be_visible()
+    await expect(start.get_by_label("Password")).to_be_hidden()
+    authenticator = pyotp.TOTP(await page.locator("#totp-secret").inner_text())
+    await page.get_by_label("Code from the app").fill(authenticator.at(clock.now()))
+    await page.get_by_role("button", name="Verify and save").click()
+    await expect(page.locator("#two-step-state")).to_have_text("2-step verification is on.")
+    notice = await smtp_server.find(EMAIL, "sign-in settings changed")
+    assert "2-step verification was turned on" in str(notice.get_body(("plain",)))
+
+    await page.get_by_role("button", name="Generate new backup codes").click()
+    await expect(page.locator("#backup-form .error")).to_have_text("The password is required.")
+    await expect(page.locator("#backup-codes-list li")).to_have_count(0)
+
+
 async def test_forgot_password_reset_and_change_password(
     hub: Hub, page_context: BrowserContext, smtp_server: LoopbackSmtp
 ) -> None:
@@ -161,6 +195,39 @@ async def test_forgot_password_reset_and_change_password(
     await expect(page.locator("#password-form .ok")).to_contain_text("Your password was changed")
 
 
+async def test_a_used_or_expired_reset_link_says_so_when_it_opens(
+    hub: Hub, page_context: BrowserContext, smtp_server: LoopbackSmtp, clock: FakeClock
+) -> None:
+    """Opening a used or an hour-old reset link shows why it no longer works and the way to a
+    new one, without showing the password form first."""
+    page = await page_context.new_page()
+    await register_in_browser(hub, page, smtp_server)
+    await page.goto(hub.url + "/forgot")
+    await page.get_by_label("Email").fill(EMAIL)
+    await page.get_by_role("button", name="Send me a reset link").click()
+    [*_, mail] = await smtp_server.wait_for(2)
+    await page.goto(local(hub, link_in(mail)))
+    await expect(page.get_by_label("New password")).to_be_focused()
+    await page.get_by_label("New password").fill("Granite-Meadow-77")
+    await page.get_by_label("Type it again").fill("Granite-Meadow-77")
+    await page.get_by_role("button", name="Set password").click()
+    await expect(page.locator("#reset-done")).to_be_visible()
+
+    page = await page_context.new_page()
+    await page.goto(local(hub, link_in(mail)))
+    await expect(page.get_by_role("alert")).to_contain_text("not valid any more")
+    await expect(page.locator("#reset-form")).to_be_hidden()
+    await page.get_by_role("link", name="Request a new link").click()
+    await expect(page).to_have_url(hub.url + "/forgot")
+    await page.get_by_label("Email").fill(EMAIL)
+    await page.get_by_role("button", name="Send me a reset link").click()
+    fresh = await smtp_server.wait_for(4)
+    clock.advance(3601)
+    await page.goto(local(hub, link_in(fresh[3])))
+    await expect(page.get_by_role("alert")).to_contain_text("not valid any more")
+    await expect(page.get_by_label("New password")).to_be_hidden()
+
+
 async def test_audit_page_lists_and_filters_logins(
     hub: Hub, page_context: BrowserContext, smtp_server: LoopbackSmtp, clock: FakeClock
 ) -> None:
@@ -190,6 +257,10 @@ async def test_idle_session_returns_to_login_with_a_message(
     await register_in_browser(hub, page, smtp_server)
     await log_in(hub, page)
     await expect(page.get_by_role("heading", name="Appliances")).to_be_visible()
+    # The dashboard's own first requests must be answered before the clock jumps; otherwise
+    # they meet the expired session first and leave for the login page before the click.
+    await expect(page.locator("#appliances-empty")).to_be_visible()
+    await expect(page.locator("body[data-live=open]")).to_have_count(1)
     clock.advance(16 * 60)
     await page.get_by_role("link", name="Settings").click()
     await expect(page.get_by_role("alert")).to_have_text("Your session has expired. Log in again.")

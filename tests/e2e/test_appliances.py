@@ -11,8 +11,9 @@ from pathlib import Path
 
 from playwright.async_api import BrowserContext, expect
 
-from tests.e2e.test_organizations import register_and_log_in
+from tests.e2e.test_organizations import PASSWORD, local, register_and_log_in
 from tests.smtp_server import LoopbackSmtp
+from tests.web.accounts_helpers import link_in
 from web.hub import Hub
 
 
@@ -91,6 +92,105 @@ async def test_add_a_simulated_appliance_from_its_link(
         await expect(dialog.locator("tbody tr").first).to_contain_text("Low memory")
         await dialog.get_by_role("button", name="Close").click()
         await expect(dialog).to_be_hidden()
+    finally:
+        simulator.terminate()
+        async with asyncio.timeout(10):
+            await simulator.wait()
+
+
+async def test_the_add_link_survives_registration_confirmation_and_login(
+    hub: Hub, page_context: BrowserContext, smtp_server: LoopbackSmtp, tmp_path: Path
+) -> None:
+    """Logged out, the add link leads to the login page; the visitor registers, confirms in
+    another tab, logs in there, and the Add dialog shows the appliance, which adds green."""
+    simulator = await start_simulator(hub, tmp_path, "--name", "gw-brno")
+    try:
+        assert simulator.stdout is not None
+        link = (await read_until(simulator.stdout, r"(https://\S+/appliances/add#code=\S+)")).group(
+            1
+        )
+        page = await page_context.new_page()
+        await page.goto(local(hub, link))
+        await expect(page.get_by_role("heading", name="Log in to MyKerio")).to_be_visible()
+        assert page.url.startswith(hub.url + "/login?next=/appliances/add")
+        await expect(page.locator("#pending-appliance")).to_contain_text("to add the appliance")
+        await page.get_by_role("link", name="Create an account").click()
+        await expect(page.locator("#pending-appliance")).to_be_visible()
+        await page.get_by_label("Full name").fill("Ana Novak")
+        await page.get_by_label("Email").fill("ana@acme.example")
+        await page.get_by_label("Password", exact=True).fill(PASSWORD)
+        await page.get_by_role("button", name="Create account").click()
+        await expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+
+        # The mail client opens the confirmation link in a new tab.
+        mail = await smtp_server.find("ana@acme.example", "Confirm your MyKerio account")
+        tab = await page_context.new_page()
+        await tab.goto(local(hub, link_in(mail)))
+        await expect(tab.locator("#confirm-status")).to_contain_text("is confirmed")
+        await tab.get_by_role("link", name="Log in").click()
+        await tab.get_by_label("Email").fill("ana@acme.example")
+        await tab.get_by_label("Password", exact=True).fill(PASSWORD)
+        await tab.get_by_role("button", name="Log in").click()
+        await expect(tab.get_by_role("heading", name="Add a New Appliance")).to_be_visible()
+        await expect(tab.locator("#add-about")).to_contain_text("Kerio Control 9.4.0")
+        await expect(tab.get_by_label("Name")).to_have_value("gw-brno")
+        await tab.get_by_role("button", name="Add").click()
+        await expect(tab.get_by_role("heading", name="Appliances")).to_be_visible()
+        row = tab.locator("#appliances tbody tr", has_text="gw-brno")
+        await expect(row).to_have_attribute("data-status", "green")
+        # Used once: the next login goes to the dashboard.
+        assert await tab.evaluate("localStorage.length") == 0
+    finally:
+        simulator.terminate()
+        async with asyncio.timeout(10):
+            await simulator.wait()
+
+
+async def test_rename_an_appliance_in_a_dialog(
+    hub: Hub, page_context: BrowserContext, smtp_server: LoopbackSmtp, tmp_path: Path
+) -> None:
+    """Rename opens a labelled modal dialog with the name rule; a blank or too long name shows
+    the hub's message and keeps the dialog open; Escape cancels; a good name renames the row."""
+    page = await page_context.new_page()
+    await register_and_log_in(hub, page, smtp_server, "Ana Novak", "ana@acme.example")
+    simulator = await start_simulator(hub, tmp_path, "--name", "gw-brno")
+    try:
+        assert simulator.stdout is not None
+        link = (await read_until(simulator.stdout, r"(https://\S+/appliances/add#code=\S+)")).group(
+            1
+        )
+        await page.goto(local(hub, link))
+        await page.get_by_role("button", name="Add").click()
+        row = page.locator("#appliances tbody tr", has_text="gw-brno")
+        await expect(row).to_have_attribute("data-status", "green")
+
+        await row.get_by_role("button", name="Rename").click()
+        dialog = page.get_by_role("dialog", name="Rename gw-brno")
+        await expect(dialog).to_be_visible()
+        field = dialog.get_by_label("New name")
+        await expect(field).to_be_focused()
+        await expect(field).to_have_value("gw-brno")
+        await expect(dialog).to_contain_text("1 to 100 characters")
+        await field.fill("   ")
+        await dialog.get_by_role("button", name="Save").click()
+        await expect(dialog.get_by_role("alert")).to_have_text("Enter a name for the appliance.")
+        await expect(field).to_have_attribute("aria-invalid", "true")
+        await field.fill("x" * 101)
+        await dialog.get_by_role("button", name="Save").click()
+        await expect(dialog.get_by_role("alert")).to_have_text(
+            "A name can have at most 100 characters."
+        )
+        await page.keyboard.press("Escape")
+        await expect(dialog).to_be_hidden()
+        await expect(row.get_by_role("button", name="Rename")).to_be_focused()
+        await expect(row).to_contain_text("gw-brno")
+
+        await row.get_by_role("button", name="Rename").click()
+        await expect(dialog.get_by_role("alert")).to_be_hidden()
+        await field.fill("Brno gateway")
+        await field.press("Enter")
+        await expect(dialog).to_be_hidden()
+        await expect(page.locator("#appliances tbody tr", has_text="Brno gateway")).to_be_visible()
     finally:
         simulator.terminate()
         async with asyncio.timeout(10):

@@ -97,8 +97,22 @@ async def test_create_rename_and_delete_with_confirmation(
     await page.get_by_role("button", name="Create").click()
     await expect(page.locator("#org-name")).to_have_text("Branch Office")
     clock.advance(1)  # the activity log orders by time
-    await page.get_by_label("Rename to").fill("Prague Office")
-    await page.get_by_role("button", name="Rename").click()
+    await page.get_by_role("button", name="Rename…").click()
+    dialog = page.get_by_role("dialog", name="Rename Branch Office")
+    field = dialog.get_by_label("New name")
+    await expect(field).to_be_focused()
+    await field.fill("")
+    await dialog.get_by_role("button", name="Save").click()
+    await expect(dialog.get_by_role("alert")).to_have_text("Enter a name for the organization.")
+    await field.fill("Prague Office " + "x" * 100)
+    await dialog.get_by_role("button", name="Save").click()
+    await expect(dialog.get_by_role("alert")).to_contain_text("at most 100 characters")
+    await dialog.get_by_role("button", name="Cancel").click()
+    await expect(dialog).to_be_hidden()
+    await expect(page.locator("#org-name")).to_have_text("Branch Office")
+    await page.get_by_role("button", name="Rename…").click()
+    await field.fill("Prague Office")
+    await dialog.get_by_role("button", name="Save").click()
     await expect(page.locator("#org-name")).to_have_text("Prague Office")
     activity = page.locator("#activity tbody tr")
     await expect(activity.first).to_contain_text("Organization renamed")
@@ -119,3 +133,52 @@ async def test_create_rename_and_delete_with_confirmation(
     await dialog.get_by_role("button", name="Delete organization").click()
     await expect(page.locator("#org-switcher")).not_to_contain_text("Prague Office")
     await expect(page.locator("#org-name")).to_have_text("acme.example")
+
+
+async def test_invitation_page_offers_accept_only_when_it_can_work(
+    hub: Hub, browser: Browser, page_context: BrowserContext, smtp_server: LoopbackSmtp
+) -> None:
+    """Logged in as someone else, Bob's invitation page says whose it is and offers no Accept;
+    Carol's own invitation, revoked while her page is open, then says it is no longer valid."""
+    ana = await page_context.new_page()
+    await register_and_log_in(hub, ana, smtp_server, "Ana Novak", "ana@acme.example")
+    await ana.goto(hub.url + "/organizations")
+    for email in ("bob@other.example", "carol@other.example"):
+        await ana.get_by_label("Invite by email").fill(email)
+        await ana.get_by_role("button", name="Invite").click()
+        await expect(ana.locator(f'#members tr[data-invitation="{email}"]')).to_be_visible()
+    for_bob = await smtp_server.find("bob@other.example", "has invited you")
+    for_carol = await smtp_server.find("carol@other.example", "has invited you")
+
+    carol_context = await browser.new_context(ignore_https_errors=True)
+    try:
+        carol = await carol_context.new_page()
+        await register_and_log_in(hub, carol, smtp_server, "Carol Day", "carol@other.example")
+        await carol.goto(local(hub, link_in(for_bob)))
+        await expect(carol.get_by_role("heading")).to_have_text(
+            "This invitation is for another account"
+        )
+        await expect(carol.locator("#invitation-text")).to_contain_text(
+            "you are logged in as carol@other.example. Log out and log in as bob@other.example"
+        )
+        await expect(carol.get_by_role("button", name="Accept invitation")).to_be_hidden()
+
+        await carol.goto(hub.url + "/")
+        await carol.goto(local(hub, link_in(for_carol)))
+        await expect(carol.get_by_role("button", name="Accept invitation")).to_be_visible()
+        revoke = ana.locator('#members tr[data-invitation="carol@other.example"]')
+        await revoke.get_by_role("button", name="Revoke").click()
+        await expect(revoke).to_have_count(0)
+        await carol.get_by_role("button", name="Accept invitation").click()
+        await expect(carol.get_by_role("heading")).to_have_text(
+            "This invitation is no longer valid"
+        )
+        await expect(carol.get_by_role("button", name="Accept invitation")).to_be_hidden()
+        await carol.goto(hub.url + "/")
+        await carol.goto(local(hub, link_in(for_carol)))
+        await expect(carol.get_by_role("heading")).to_have_text(
+            "This invitation is no longer valid"
+        )
+        await expect(carol.get_by_role("button", name="Accept invitation")).to_be_hidden()
+    finally:
+        await carol_context.close()

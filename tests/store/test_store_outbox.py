@@ -1,18 +1,24 @@
 """The outbox contract: emails written down, handed out when due, and marked as they go.
 
-Runs against SQLite and MongoDB.
+Runs against SQLite and MongoDB. Delivered and failed messages lose their body.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
+from pymongo import AsyncMongoClient
 
 from mykerio.errors import Conflict, InvalidInput, NotFound
-from mykerio.store import Store
+from mykerio.store import SQLITE_FILENAME, Store, open_store
+from mykerio.store.mongo.documents import outbox_document
+from mykerio.store.sqlite.migrations import MIGRATIONS
 from tests.store.factories import T0, make_message
 
 MINUTE = timedelta(minutes=1)
@@ -78,7 +84,8 @@ async def test_mark_retry_keeps_it_pending_until_later(store: Store) -> None:
 
 
 async def test_mark_sent_and_mark_failed_end_the_message(store: Store) -> None:
-    """Sent counts the successful attempt and records when; failed records the last error."""
+    """Sent counts the successful attempt and records when, failed records the last error, and
+    both delete the body, keeping the metadata."""
     sent = await store.outbox.add(make_message())
     failed = await store.outbox.add(make_message())
     await store.outbox.mark_retry(sent.id, attempts=2, next_attempt_at=T0, error="421 busy")
@@ -87,10 +94,16 @@ async def test_mark_sent_and_mark_failed_end_the_message(store: Store) -> None:
     await store.outbox.mark_failed(failed.id, attempts=6, error="550 mailbox unavailable")
 
     assert await store.outbox.by_id(sent.id) == dataclasses.replace(
-        sent, status="sent", attempts=3, last_error="421 busy", sent_at=T0 + MINUTE
+        sent,
+        status="sent",
+        attempts=3,
+        last_error="421 busy",
+        sent_at=T0 + MINUTE,
+        text="",
+        html="",
     )
     assert await store.outbox.by_id(failed.id) == dataclasses.replace(
-        failed, status="failed", attempts=6, last_error="550 mailbox unavailable"
+        failed, status="failed", attempts=6, last_error="550 mailbox unavailable", text="", html=""
     )
     assert await store.outbox.due(T0 + MINUTE, 10) == []
 
@@ -106,6 +119,26 @@ async def test_recent_lists_newest_first_and_pending_count_counts(store: Store) 
     assert [message.id for message in recent] == [m.id for m in reversed(messages[1:])]
     assert [message.status for message in recent] == ["pending", "failed", "sent"]
     assert await store.outbox.pending_count() == 2
+
+
+async def test_pending_lists_every_pending_message_and_replace_body_rewrites_it(
+    store: Store,
+) -> None:
+    """`pending` lists pending messages due or not, oldest first; `replace_body` stores a new
+    text and empties the HTML."""
+    later = await store.outbox.add(make_message(T0 + MINUTE, next_attempt_at=T0 + 9 * MINUTE))
+    first = await store.outbox.add(make_message(T0))
+    sent = await store.outbox.add(make_message(T0))
+    await store.outbox.mark_sent(sent.id, T0)
+
+    assert await store.outbox.pending() == [first, later]
+
+    await store.outbox.replace_body(first.id, "sealed:v1:abc")
+    assert await store.outbox.by_id(first.id) == dataclasses.replace(
+        first, text="sealed:v1:abc", html=""
+    )
+    with pytest.raises(NotFound):
+        await store.outbox.replace_body("missing", "x")
 
 
 async def test_next_attempt_at_is_the_earliest_pending_due_time(store: Store) -> None:
@@ -161,3 +194,88 @@ async def test_limits_below_one_and_naive_datetimes_are_invalid(store: Store) ->
         await store.outbox.add(make_message(naive))
 
     assert await store.outbox.by_id(message.id) == message
+
+
+def database_bytes(folder: Path) -> bytes:
+    """Every byte of the SQLite files in `folder` (the database, its log and shared memory)."""
+    return b"".join(
+        path.read_bytes() for path in folder.iterdir() if path.name.startswith(SQLITE_FILENAME)
+    )
+
+
+OLD_BODIES = {"text": "Reset: https://hub.example/reset#token=OLDTOKEN", "html": "<a>OLDTOKEN</a>"}
+
+
+async def test_sqlite_upgrade_purges_bodies_of_ended_messages(tmp_path: Path) -> None:
+    """A SQLite file at schema version 4 loses the bodies of its sent and failed messages (the
+    metadata stays); a pending one keeps its body for the mailer to seal."""
+    with sqlite3.connect(tmp_path / SQLITE_FILENAME) as connection:
+        connection.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY)")
+        for version, migration in enumerate(MIGRATIONS[:4], start=1):
+            for statement in migration:
+                connection.execute(statement)
+            connection.execute("INSERT INTO schema_version VALUES (?)", (version,))
+        for message_id, status in (
+            ("m-sent", "sent"),
+            ("m-failed", "failed"),
+            ("m-new", "pending"),
+        ):
+            connection.execute(
+                "INSERT INTO outbox VALUES (?, 'ana@acme.example', 'Reset', ?, ?, 0, ?, 1, 0, '',"
+                " NULL)",
+                (
+                    message_id,
+                    OLD_BODIES["text"].replace("OLDTOKEN", f"TOKEN-{message_id}"),
+                    OLD_BODIES["html"].replace("OLDTOKEN", f"TOKEN-{message_id}"),
+                    status,
+                ),
+            )
+    connection.close()
+
+    store = await open_store("", tmp_path)
+    try:
+        for message_id in ("m-sent", "m-failed"):
+            ended = await store.outbox.by_id(message_id)
+            assert ended is not None
+            assert (ended.text, ended.html) == ("", "")
+            assert ended.subject == "Reset"
+            assert ended.attempts == 1
+        pending = await store.outbox.by_id("m-new")
+        assert pending is not None
+        assert pending.text == OLD_BODIES["text"].replace("OLDTOKEN", "TOKEN-m-new")
+        # Deleted is gone from the file too: not left in free pages or in the write-ahead log.
+        raw = await asyncio.to_thread(database_bytes, tmp_path)
+        assert b"TOKEN-m-sent" not in raw
+        assert b"TOKEN-m-failed" not in raw
+    finally:
+        await store.close()
+
+
+async def test_mongo_upgrade_purges_bodies_of_ended_messages(
+    mongo_store_uri: str, tmp_path: Path
+) -> None:
+    """Opening a MongoDB store deletes the bodies older hubs kept for sent and failed messages;
+    a pending one keeps its body for the mailer to seal."""
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongo_store_uri)
+    try:
+        outbox = client.get_default_database().outbox
+        for message_id, status in (
+            ("m-sent", "sent"),
+            ("m-failed", "failed"),
+            ("m-new", "pending"),
+        ):
+            message = dataclasses.replace(make_message(), id=message_id, status=status)
+            await outbox.insert_one({**outbox_document(message), **OLD_BODIES})
+        store = await open_store(mongo_store_uri, tmp_path)
+        try:
+            for message_id in ("m-sent", "m-failed"):
+                ended = await store.outbox.by_id(message_id)
+                assert ended is not None
+                assert (ended.text, ended.html) == ("", "")
+            pending = await store.outbox.by_id("m-new")
+            assert pending is not None
+            assert pending.text == OLD_BODIES["text"]
+        finally:
+            await store.close()
+    finally:
+        await client.close()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from mykerio.clock import FakeClock
+from mykerio.models import AccessEvent
 from tests.api_client import ApiSession
 from tests.conftest import api_session
 from tests.smtp_server import LoopbackSmtp
@@ -86,3 +89,68 @@ async def test_bad_filters_get_clear_errors(api: ApiSession, smtp_server: Loopba
     assert bad_date.status == 400
     assert "since" in bad_date.json["error"]["message"]
     assert (await api.get("/api/v1/audit")).status == 200
+
+
+async def test_a_last_full_page_offers_no_older_page(
+    api: ApiSession, smtp_server: LoopbackSmtp, clock: FakeClock
+) -> None:
+    """When the records fill the last page exactly, its answer has no cursor to an empty page."""
+    await register(api, smtp_server, EMAIL)
+    for _ in range(6):
+        await login(api, EMAIL)
+        clock.advance(60)
+    first = await api.get("/api/v1/audit?limit=3")
+    assert len(first.json["events"]) == 3
+    assert first.json["next_cursor"]
+    second = await api.get(f"/api/v1/audit?limit=3&cursor={first.json['next_cursor']}")
+    assert len(second.json["events"]) == 3
+    assert second.json["next_cursor"] == ""
+    history_full = await api.get("/api/v1/audit?limit=6")
+    assert history_full.json["next_cursor"] == ""
+
+
+async def test_ip_filter_takes_an_address_or_a_network_prefix(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, clock: FakeClock
+) -> None:
+    """A prefix such as 127.0.0.0/8 matches every address in it, also across pages; a typo
+    is a 400 naming the ip field."""
+    await register(api, smtp_server, EMAIL)
+    store = hub.store
+    assert store is not None
+    user = await store.users.by_email(EMAIL)
+    assert user is not None
+    for number in range(12):
+        ip = "192.0.2.9" if number % 3 else "198.51.100.7"
+        await store.audit.add(
+            AccessEvent(
+                id=f"seeded{number:02}",
+                user_id=user.id,
+                email=EMAIL,
+                at=clock.now() - timedelta(minutes=number + 1),
+                ip=ip,
+                user_agent="seeded",
+                action="login",
+                detail="",
+            )
+        )
+    await login(api, EMAIL)
+    exact = await api.get("/api/v1/audit?ip=198.51.100.7")
+    assert [e["ip"] for e in exact.json["events"]] == ["198.51.100.7"] * 4
+    seen: list[str] = []
+    cursor = ""
+    while True:
+        page = await api.get(f"/api/v1/audit?ip=192.0.2.0/24&limit=3&cursor={cursor}")
+        seen.extend(e["id"] for e in page.json["events"])
+        assert {e["ip"] for e in page.json["events"]} <= {"192.0.2.9"}
+        cursor = page.json["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)) == 8
+    loopback = await api.get("/api/v1/audit?ip=127.0.0.0/8")
+    assert [e["ip"] for e in loopback.json["events"]] == ["127.0.0.1"]
+    nothing = await api.get("/api/v1/audit?ip=10.0.0.0/8")
+    assert nothing.json["events"] == []
+    typo = await api.get("/api/v1/audit?ip=192.0.2")
+    assert typo.status == 400
+    assert typo.json["error"]["field"] == "ip"
+    assert "network prefix" in typo.json["error"]["message"]

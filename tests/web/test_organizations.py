@@ -55,6 +55,8 @@ async def test_invitation_is_emailed_listed_and_accepted_by_the_invitee(
         "email": "bob@other.example",
         "organization": "acme.example",
         "invited_by": "Ana Novak",
+        "logged_in_as": "bob@other.example",
+        "for_this_account": True,
     }
     accepted = await bob.post("/api/v1/invitations/accept", {"token": token_in(mail)})
     assert accepted.status == 200, accepted
@@ -70,12 +72,17 @@ async def test_invitation_is_emailed_listed_and_accepted_by_the_invitee(
 async def test_only_the_invited_address_can_accept(
     hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp
 ) -> None:
-    """Someone logged in with another address is told to use the invited one."""
+    """Someone logged in with another address is told to use the invited one; the preview
+    says so before they try, and says nothing of the kind to a visitor who is logged out."""
     org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
     await invite(api, org_id, "bob@other.example")
     mail = await smtp_server.find("bob@other.example", "invited")
     eve = api_session(hub)
+    visitor = (await eve.post("/api/v1/invitations/preview", {"token": token_in(mail)})).json
+    assert (visitor["logged_in_as"], visitor["for_this_account"]) == (None, None)
     await member(eve, smtp_server, "eve@evil.example", "Eve")
+    preview = (await eve.post("/api/v1/invitations/preview", {"token": token_in(mail)})).json
+    assert (preview["logged_in_as"], preview["for_this_account"]) == ("eve@evil.example", False)
     refused = await eve.post("/api/v1/invitations/accept", {"token": token_in(mail)})
     assert refused.status == 403
     assert "bob@other.example" in refused.json["error"]["message"]
@@ -183,6 +190,31 @@ async def test_last_member_cannot_leave_but_can_delete(
     assert (await api.get(f"/api/v1/organizations/{org_id}")).status == 404
     assert (await api.get("/api/v1/organizations")).json["organizations"] == []
     assert (await api.get("/api/v1/me")).status == 200, "the account is kept"
+
+
+async def test_deleting_an_organization_emails_its_other_members(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp
+) -> None:
+    """Deleting an organization sends every other member (despite their opt-out) the removal
+    notice, and none to the person who deleted it."""
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    await invite(api, org_id, "bob@other.example")
+    token = token_in(await smtp_server.find("bob@other.example", "invited"))
+    bob = api_session(hub)
+    await member(bob, smtp_server, "bob@other.example", "Bob Smith")
+    await bob.request("PUT", "/api/v1/me/notifications", {"enabled": False})
+    await bob.post("/api/v1/invitations/accept", {"token": token})
+    assert (await api.request("DELETE", f"/api/v1/organizations/{org_id}")).status == 200
+    notice = await smtp_server.find("bob@other.example", "removed")
+    assert notice["Subject"] == "You were removed from acme.example in MyKerio"
+    body = notice.get_body(("plain",))
+    assert body is not None
+    assert "Ana Novak deleted the acme.example organization." in body.get_content()
+    assert not [
+        m
+        for m in smtp_server.messages
+        if "removed" in str(m["Subject"]) and m["To"] == "ana@acme.example"
+    ]
 
 
 async def test_a_member_can_leave(hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp) -> None:

@@ -110,3 +110,28 @@ async def test_a_new_reset_link_voids_the_previous_one(
     assert (
         await api.post("/api/v1/password-resets/complete", {"token": new, **body})
     ).status == 200
+
+
+async def test_checking_a_reset_link_does_not_use_it(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, clock: FakeClock
+) -> None:
+    """The reset page's check answers 200 for a live link (which then still works) and 400 for
+    a used, an expired or a made-up one."""
+    await register(api, smtp_server, EMAIL)
+    await api.post("/api/v1/password-resets", {"email": EMAIL})
+    token = token_in((await smtp_server.wait_for(2))[1])
+    visitor = api_session(hub)
+    for _ in range(2):
+        assert (await visitor.post("/api/v1/password-resets/check", {"token": token})).status == 200
+    body = {"token": token, "password": NEW, "confirm": NEW}
+    assert (await visitor.post("/api/v1/password-resets/complete", body)).status == 200
+    used = await visitor.post("/api/v1/password-resets/check", {"token": token})
+    assert used.status == 400
+    assert used.json["error"]["message"] == (
+        "This reset link is not valid any more. Ask for a new one."
+    )
+    assert (await visitor.post("/api/v1/password-resets/check", {"token": ""})).status == 400
+    await api.post("/api/v1/password-resets", {"email": EMAIL})
+    late = token_in((await smtp_server.wait_for(4))[3])
+    clock.advance(3601)
+    assert (await visitor.post("/api/v1/password-resets/check", {"token": late})).status == 400

@@ -147,9 +147,11 @@ async def test_backup_phone_is_verified_and_texts_login_codes(
 ) -> None:
     """A phone is saved only with the texted code; then login can use an SMS code, once."""
     await two_step_user(api, smtp_server, clock)
-    bad = await api.post("/api/v1/me/phone", {"phone": "777 338 901"})
-    assert bad.status == 400
-    assert bad.json["error"]["field"] == "phone"
+    for bad_number in ("777 338 901", "+99912345678", "+1 000 000 0000"):
+        bad = await api.post("/api/v1/me/phone", {"phone": bad_number})
+        assert bad.status == 400, bad_number
+        assert bad.json["error"]["field"] == "phone"
+    assert sms_gateway.messages == [], "no text goes to a number that is not in use"
     sent = await api.post("/api/v1/me/phone", {"phone": "+420 377 338 901"})
     assert sent.status == 200, sent
     [message] = await sms_gateway.wait_for(1)
@@ -252,3 +254,96 @@ async def test_disabling_needs_the_password(
     assert (await login(api, EMAIL)).json["status"] == "logged_in"
     subjects = [m["Subject"] for m in await smtp_server.wait_for(3)]
     assert subjects.count("Your MyKerio sign-in settings changed") == 2
+
+
+async def test_no_login_text_while_code_entry_is_locked(
+    hub: Hub,
+    api: ApiSession,
+    smtp_server: LoopbackSmtp,
+    sms_gateway: LoopbackSmsGateway,
+    clock: FakeClock,
+) -> None:
+    """While code entry is locked, asking for an SMS code texts nothing and names the wait."""
+    await two_step_user(api, smtp_server, clock)
+    await api.post("/api/v1/me/phone", {"phone": "+18005550199"})
+    await sms_gateway.wait_for(1)
+    await api.post("/api/v1/me/phone/verify", {"code": sms_gateway.last_code()})
+    clock.advance(60)
+    other = api_session(hub)
+    for _ in range(2):
+        await login(other, EMAIL)
+        for _ in range(5):
+            await other.post("/api/v1/sessions/second-factor", {"method": "totp", "code": "000000"})
+    await login(other, EMAIL)
+    refused = await other.post("/api/v1/sessions/sms")
+    assert refused.status == 429, refused
+    # The guess that enabled 2-step verification a minute earlier counts too: 14 minutes left.
+    assert refused.json["error"]["message"] == "Too many attempts. Try again in 14 minutes."
+    phone = await api.post("/api/v1/me/phone", {"phone": "+420 377 338 901"})
+    assert phone.status == 429, "no verification text for a new phone either"
+    clock.advance(14 * 60 + 30)
+    await login(other, EMAIL)
+    last = await other.post("/api/v1/sessions/sms")
+    assert last.status == 429
+    assert last.json["error"]["message"] == "Too many attempts. Try again in 1 minute."
+    assert len(sms_gateway.messages) == 1, "only the phone's own verification text was sent"
+
+
+async def test_an_empty_password_is_reported_as_required_not_wrong(
+    api: ApiSession, smtp_server: LoopbackSmtp, clock: FakeClock
+) -> None:
+    """New backup codes, disabling and removing the phone with no password say it is required."""
+    await two_step_user(api, smtp_server, clock)
+    for path in ("/api/v1/me/backup-codes", "/api/v1/me/totp/disable", "/api/v1/me/phone/remove"):
+        empty = await api.post(path, {"password": ""})
+        assert empty.status == 400, path
+        assert empty.json["error"]["field"] == "password"
+        assert empty.json["error"]["message"] == "The password is required.", path
+
+
+async def test_adding_a_factor_needs_the_password_five_minutes_after_login(
+    api: ApiSession,
+    smtp_server: LoopbackSmtp,
+    sms_gateway: LoopbackSmsGateway,
+    clock: FakeClock,
+) -> None:
+    """More than 5 minutes after login, enrolling the app or a phone needs the password; a
+    right one counts as a fresh proof for the next 5 minutes, and the notice email still goes."""
+    await register(api, smtp_server, EMAIL)
+    await login(api, EMAIL)
+    clock.advance(5 * 60 + 1)
+    bare = await api.post("/api/v1/me/totp/setup", {})
+    assert bare.status == 400, bare
+    assert bare.json["error"]["field"] == "password"
+    assert bare.json["error"]["message"] == "Enter your password to confirm this change."
+    wrong = await api.post("/api/v1/me/totp/setup", {"password": "Nope-nope-1"})
+    assert (wrong.status, wrong.json["error"]["message"]) == (400, "The password is wrong.")
+    setup = await api.post("/api/v1/me/totp/setup", {"password": "Tulip-Harbour-42"})
+    assert setup.status == 200, setup
+    code = pyotp.TOTP(setup.json["secret"]).at(clock.now())
+    assert (await api.post("/api/v1/me/totp", {"code": code})).status == 204
+    notice = await smtp_server.find(EMAIL, "sign-in settings changed")
+    assert "2-step verification was turned on" in str(notice.get_body(("plain",)))
+    clock.advance(4 * 60)
+    assert (await api.post("/api/v1/me/phone", {"phone": "+420 377 338 901"})).status == 200
+    await sms_gateway.wait_for(1)
+    clock.advance(60 + 1)
+    phone = await api.post("/api/v1/me/phone", {"phone": "+420 377 338 901"})
+    assert (phone.status, phone.json["error"]["field"]) == (400, "password")
+    assert len(sms_gateway.messages) == 1, "no text before the password is confirmed"
+    with_password = await api.post(
+        "/api/v1/me/phone", {"phone": "+420 377 338 901", "password": "Tulip-Harbour-42"}
+    )
+    assert with_password.status == 200, with_password
+
+
+async def test_removing_factors_always_needs_the_password(
+    api: ApiSession, smtp_server: LoopbackSmtp, clock: FakeClock
+) -> None:
+    """Right after login (a fresh proof), disabling the app and new backup codes still need
+    the password itself."""
+    await two_step_user(api, smtp_server, clock)
+    for path in ("/api/v1/me/backup-codes", "/api/v1/me/totp/disable"):
+        refused = await api.post(path, {})
+        assert (refused.status, refused.json["error"]["field"]) == (400, "password"), path
+    assert (await api.get("/api/v1/me")).json["two_step"] is True

@@ -39,13 +39,13 @@ export function formValues(form) {
 }
 
 export function showError(form, result) {
+  clearError(form);
   const box = form.querySelector(".error");
   const message = result?.data?.error?.message ?? "Something went wrong. Try again.";
   if (box) {
     box.textContent = message;
     box.hidden = false;
   }
-  for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
   const field = result?.data?.error?.field;
   const input = field ? form.querySelector(`[name="${field}"]`) : null;
   if (input) {
@@ -54,12 +54,20 @@ export function showError(form, result) {
   }
 }
 
+// Every earlier message of a form goes when it is submitted again: its error, its success
+// note and the marks on its fields, so an old red error never stands beside a new result.
 export function clearError(form) {
-  const box = form.querySelector(".error");
-  if (box) box.hidden = true;
+  for (const box of form.querySelectorAll(".error, .ok")) box.hidden = true;
+  for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
 }
 
 export function showOk(element, text) {
+  const form = element.closest("form, section");
+  if (form) clearError(form);
   element.textContent = text;
   element.hidden = false;
 }
+
+// Forms whose script forgets to clear are covered too: the capture phase runs before any
+// page's own submit handler.
+document.addEventListener("submit", (event) => clearError(event.target), true);

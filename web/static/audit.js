@@ -1,10 +1,14 @@
 // The access audit: filters and "Older records" paging.
-import { api, showError } from "./api.js";
+import { api, clearError, showError } from "./api.js";
 
 const form = document.getElementById("audit-filter");
 const body = document.querySelector("#audit-table tbody");
 const more = document.getElementById("audit-more");
+const main = document.querySelector("main");
 let cursor = "";
+// Each load gets a number; an answer to an older load (a double click, a filter changed while
+// a page was on its way) is dropped, so rows are never appended twice or under a new filter.
+let loads = 0;
 
 const LABELS = { login: "Login", logout: "Logout", login_failed: "Failed login" };
 
@@ -16,15 +20,20 @@ function query() {
   if (since.value) params.set("since", `${since.value}T00:00:00+00:00`);
   if (until.value) params.set("until", `${until.value}T23:59:59.999+00:00`);
   if (action.value) params.set("action", action.value);
+  return params;
+}
+
+// "Older records" continues the filter that was applied, not what the fields say now.
+let applied = query();
+
+function pageQuery() {
+  const params = new URLSearchParams(applied);
   if (cursor) params.set("cursor", cursor);
   return params;
 }
 
-async function show(append) {
-  const result = await api(`/api/v1/audit?${query()}`);
-  if (!result.ok) return showError(document.querySelector("main"), result);
-  if (!append) body.replaceChildren();
-  for (const event of result.data.events) {
+function showRows(events) {
+  for (const event of events) {
     const row = document.createElement("tr");
     const cells = [
       new Date(event.at).toLocaleString(),
@@ -41,6 +50,27 @@ async function show(append) {
     row.dataset.action = event.action;
     body.append(row);
   }
+}
+
+async function show(append) {
+  const load = ++loads;
+  more.disabled = true;
+  if (!append) {
+    clearError(main);
+    for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+  }
+  const result = await api(`/api/v1/audit?${pageQuery()}`);
+  if (load !== loads) return;
+  more.disabled = false;
+  if (!result.ok) {
+    // Results of an earlier filter must not stay under an error about the new one.
+    body.replaceChildren();
+    more.hidden = true;
+    document.getElementById("audit-empty").hidden = true;
+    return showError(main, result);
+  }
+  if (!append) body.replaceChildren();
+  showRows(result.data.events);
   cursor = result.data.next_cursor;
   more.hidden = !cursor;
   document.getElementById("audit-empty").hidden = body.children.length > 0;
@@ -49,6 +79,7 @@ async function show(append) {
 form.addEventListener("submit", (event) => {
   event.preventDefault();
   cursor = "";
+  applied = query();
   show(false);
 });
 more.addEventListener("click", () => show(true));

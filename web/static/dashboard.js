@@ -1,5 +1,7 @@
 // The dashboard: the selected organization's appliances, kept live over the hub's websocket.
 import { api } from "./api.js";
+import { checkName } from "./names.js";
+import { askNewName } from "./rename_dialog.js";
 
 const PRODUCTS = { control: "Kerio Control", connect: "Kerio Connect", operator: "Kerio Operator" };
 const org = document.body.dataset.org;
@@ -52,14 +54,21 @@ function row(appliance) {
   actions.append(
     button("History", "link", () => showHistory(appliance)),
     document.createTextNode(" · "),
-    button("Rename", "link", async () => {
-      const name = window.prompt("New name", appliance.name);
-      if (!name) return;
-      await api(`/api/v1/organizations/${org}/appliances/${appliance.id}`, {
-        method: "PATCH",
-        body: { name },
-      });
-    }),
+    button("Rename", "link", () =>
+      askNewName({
+        title: `Rename ${appliance.name}`,
+        current: appliance.name,
+        onSave: (typed) => {
+          // The hub's name rule, checked here first: its message shows beside the field.
+          const { name, message } = checkName(typed);
+          if (message) return { ok: false, data: { error: { field: "name", message } } };
+          return api(`/api/v1/organizations/${org}/appliances/${appliance.id}`, {
+            method: "PATCH",
+            body: { name },
+          });
+        },
+      }),
+    ),
     document.createTextNode(" · "),
     button("Remove", "link", async () => {
       if (!window.confirm(`Remove ${appliance.name} from MyKerio?`)) return;
@@ -150,6 +159,15 @@ function connectLive() {
       render();
       document.body.dataset.live = "revoked";
     }
+  });
+  // 4401: the session ended (logout elsewhere, password changed, ended in Settings) or ran
+  // out; nothing on this page works any more, so go to the login page.
+  socket.addEventListener("close", (event) => {
+    if (event.code !== 4401) return;
+    document.body.dataset.live = "ended";
+    const next = encodeURIComponent(window.location.pathname + window.location.search);
+    const expired = event.reason === "session_expired" ? "expired=1&" : "";
+    window.location.assign(`/login?${expired}next=${next}`);
   });
 }
 

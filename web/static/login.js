@@ -1,13 +1,20 @@
 // Login: email and password, then (if enabled) the second factor.
 import { api, clearError, formValues, showError, showOk } from "./api.js";
+import { ADD_PATH, keepCodeFromLink, pendingCode } from "./pending_appliance.js";
 
 const loginForm = document.getElementById("login-form");
 const codeForm = document.getElementById("code-form");
 const resendForm = document.getElementById("resend-form");
 const next = loginForm.dataset.next || "/";
 
+// An "add this appliance" link sent a logged-out browser here with its code in the fragment;
+// the code waits through login (or registration and confirmation) for the add page.
+if (next === ADD_PATH) keepCodeFromLink();
+const addingAppliance = (next === "/" || next === ADD_PATH) && Boolean(pendingCode());
+document.getElementById("pending-appliance").hidden = !addingAppliance;
+
 function loggedIn() {
-  window.location.assign(next);
+  window.location.assign(addingAppliance ? ADD_PATH : next);
 }
 
 loginForm.addEventListener("submit", async (event) => {

@@ -1,21 +1,18 @@
 // Organizations: create, rename, members and invitations, activity, leave and delete.
 import { api, clearError, formValues, showError, showOk } from "./api.js";
+import { askNewName } from "./rename_dialog.js";
 
 const $ = (id) => document.getElementById(id);
 const orgId = () => document.body.dataset.org;
 let activityCursor = "";
+let activityLoads = 0;
 
-const ACTIONS = {
-  organization_created: "Organization created",
-  organization_renamed: "Organization renamed",
-  organization_deleted: "Organization deleted",
-  member_invited: "Member invited",
-  invitation_resent: "Invitation resent",
-  invitation_revoked: "Invitation revoked",
-  invitation_accepted: "Invitation accepted",
-  member_removed: "Member removed",
-  member_left: "Member left",
-};
+// The words for each kind of entry come from the filter's options, which the hub writes.
+const ACTIONS = Object.fromEntries(
+  [...document.querySelectorAll("#activity-filter [name=action] option")]
+    .filter((option) => option.value)
+    .map((option) => [option.value, option.textContent]),
+);
 
 function cell(text) {
   const td = document.createElement("td");
@@ -39,7 +36,6 @@ async function loadOrganization() {
   const org = result.data;
   $("org-panel").hidden = false;
   $("org-name").textContent = org.name;
-  $("rename-form").elements.name.value = org.name;
   const rows = [];
   for (const member of org.members) {
     const row = document.createElement("tr");
@@ -89,18 +85,33 @@ async function loadActivity(append) {
   if (since.value) params.set("since", `${since.value}T00:00:00+00:00`);
   if (until.value) params.set("until", `${until.value}T23:59:59.999+00:00`);
   if (append && activityCursor) params.set("cursor", activityCursor);
+  const load = ++activityLoads;
+  const filter = $("activity-filter");
+  if (!append) clearError(filter);
+  $("activity-more").disabled = true;
   const result = await api(`/api/v1/organizations/${orgId()}/activity?${params}`);
-  if (!result.ok) return;
+  // An answer to an earlier load (a double click, a changed filter) is dropped.
+  if (load !== activityLoads) return;
+  $("activity-more").disabled = false;
   const body = $("activity").querySelector("tbody");
+  if (!result.ok) {
+    body.replaceChildren();
+    $("activity-more").hidden = true;
+    return showError(filter, result);
+  }
   if (!append) body.replaceChildren();
   for (const event of result.data.events) {
     const row = document.createElement("tr");
     row.append(
       cell(new Date(event.at).toLocaleString()),
       cell(ACTIONS[event.action] ?? event.action),
-      cell(event.actor),
+      cell(event.actor || "The appliance"),
       cell(event.ip),
-      cell(event.target),
+      cell(
+        event.action === "appliance_connection_replaced"
+          ? `${event.target}: ${event.detail}`
+          : event.target,
+      ),
     );
     body.append(row);
   }
@@ -123,16 +134,21 @@ $("create-form").addEventListener("submit", async (event) => {
   window.location.reload();
 });
 
-$("rename-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = event.target;
-  clearError(form);
-  const result = await api(`/api/v1/organizations/${orgId()}`, {
-    method: "PATCH",
-    body: formValues(form),
+$("rename").addEventListener("click", () => {
+  const current = $("org-name").textContent;
+  askNewName({
+    title: `Rename ${current}`,
+    current,
+    onSave: async (name) => {
+      const result = await api(`/api/v1/organizations/${orgId()}`, {
+        method: "PATCH",
+        body: { name },
+      });
+      // The header's switcher shows the name too.
+      if (result.ok) window.location.reload();
+      return result;
+    },
   });
-  if (!result.ok) return showError(form, result);
-  window.location.reload();
 });
 
 $("invite-form").addEventListener("submit", async (event) => {

@@ -1,8 +1,10 @@
 // Registration with the live password checklist.
 import { api, clearError, formValues, showError } from "./api.js";
+import { pendingCode } from "./pending_appliance.js";
 import { watchPassword } from "./rules.js";
 
 const form = document.getElementById("register-form");
+document.getElementById("pending-appliance").hidden = !pendingCode();
 watchPassword(form.elements.password, document.getElementById("rules"), () => ({
   full_name: form.elements.full_name.value,
   email: form.elements.email.value,

@@ -4,6 +4,15 @@ import { watchPassword } from "./rules.js";
 
 const $ = (id) => document.getElementById(id);
 
+// Adding a factor needs the password only when this session has not proved it for 5 minutes:
+// the hub then names the password field, and the form shows it.
+function showErrorAskingPassword(form, result) {
+  if (result.data?.error?.field === "password") {
+    form.querySelector(".password-needed").hidden = false;
+  }
+  showError(form, result);
+}
+
 async function load() {
   const result = await api("/api/v1/me");
   if (!result.ok) return;
@@ -33,9 +42,14 @@ $("password-form").addEventListener("submit", async (event) => {
   showOk(form.querySelector(".ok"), "Your password was changed. Other sessions were logged out.");
 });
 
-$("totp-start").addEventListener("click", async () => {
-  const result = await api("/api/v1/me/totp/setup", { method: "POST", body: {} });
-  if (!result.ok) return showError($("totp-form"), result);
+$("totp-start-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  clearError(form);
+  const result = await api("/api/v1/me/totp/setup", { method: "POST", body: formValues(form) });
+  if (!result.ok) return showErrorAskingPassword(form, result);
+  form.reset();
+  form.querySelector(".password-needed").hidden = true;
   $("totp-qr").innerHTML = result.data.qr_svg; // server-made SVG of the otpauth URI
   $("totp-secret").textContent = result.data.secret;
   $("totp-form").hidden = false;
@@ -91,7 +105,9 @@ $("phone-form").addEventListener("submit", async (event) => {
   const form = event.target;
   clearError(form);
   const result = await api("/api/v1/me/phone", { method: "POST", body: formValues(form) });
-  if (!result.ok) return showError(form, result);
+  if (!result.ok) return showErrorAskingPassword(form, result);
+  form.elements.password.value = "";
+  form.querySelector(".password-needed").hidden = true;
   $("phone-sent").textContent = `We texted a code to ${result.data.sent_to}.`;
   $("phone-verify-form").hidden = false;
   $("phone-verify-form").elements.code.focus();

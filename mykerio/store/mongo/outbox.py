@@ -1,4 +1,8 @@
-"""MongoDB repository of the email outbox."""
+"""MongoDB repository of the email outbox.
+
+Bodies arrive sealed (`mykerio.mail.sealing`); marking a message sent or failed deletes its
+body, keeping the metadata document (recipient, subject, times, attempts, last error).
+"""
 
 from __future__ import annotations
 
@@ -51,13 +55,24 @@ class MongoOutbox:
         return [outbox_from_document(document) async for document in found]
 
     @observed
+    async def pending(self) -> list[OutboxMessage]:
+        """Every pending message, due or not, oldest first."""
+        found = self._collection.find({"status": "pending"}).sort(OLDEST_FIRST)
+        return [outbox_from_document(document) async for document in found]
+
+    @observed
+    async def replace_body(self, message_id: str, text: str) -> None:
+        """Store `text` as the message's body and empty its `html`."""
+        await self._update(message_id, {"$set": {"text": text, "html": ""}})
+
+    @observed
     async def mark_sent(self, message_id: str, at: datetime) -> None:
-        """Mark the message sent at `at`; the successful attempt adds one to `attempts`.
+        """Mark the message sent at `at` (one more attempt) and delete its body.
 
         Only the mailer writes a message, one write at a time, so the `$inc` needs no more
         atomicity than FerretDB gives it.
         """
-        changes = {"status": "sent", "sent_at": to_utc_millis(at)}
+        changes = {"status": "sent", "sent_at": to_utc_millis(at), "text": "", "html": ""}
         await self._update(message_id, {"$set": changes, "$inc": {"attempts": 1}})
 
     @observed
@@ -75,8 +90,15 @@ class MongoOutbox:
 
     @observed
     async def mark_failed(self, message_id: str, *, attempts: int, error: str) -> None:
-        """Give the message up after `attempts` attempts, the last failing with `error`."""
-        changes = {"status": "failed", "attempts": attempts, "last_error": error}
+        """Give the message up after `attempts` attempts, the last failing with `error`, and
+        delete its body."""
+        changes = {
+            "status": "failed",
+            "attempts": attempts,
+            "last_error": error,
+            "text": "",
+            "html": "",
+        }
         await self._update(message_id, {"$set": changes})
 
     @observed

@@ -88,6 +88,17 @@ class MongoStore:
         await self._client.close()
 
 
+async def purge_delivered_bodies(database: AsyncDatabase[Document]) -> None:
+    """Delete the bodies older hubs kept for sent and failed mail (SQLite's migration 5).
+
+    They carry live links; the metadata stays. Pending ones are sealed by the mailer at start.
+    """
+    await database.outbox.update_many(
+        {"status": {"$ne": "pending"}, "$or": [{"text": {"$ne": ""}}, {"html": {"$ne": ""}}]},
+        {"$set": {"text": "", "html": ""}},
+    )
+
+
 async def open_mongo_store(
     uri: str, *, on_operation: OperationObserver | None = None
 ) -> MongoStore:
@@ -104,6 +115,7 @@ async def open_mongo_store(
     try:
         database = client.get_default_database(default=DEFAULT_DATABASE)
         await ensure_indexes(database)
+        await purge_delivered_bodies(database)
     except ConnectionFailure as error:
         await client.close()
         raise Unavailable(f"the MongoDB server cannot be reached: {error}") from error

@@ -34,6 +34,9 @@ def _connect(path: Path) -> sqlite3.Connection:
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")
         connection.execute("PRAGMA foreign_keys = ON")
+        # Deleted rows (delivered mail bodies, ended sessions) are overwritten with zeros rather
+        # than left readable in free pages of the file.
+        connection.execute("PRAGMA secure_delete = ON")
         connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
     except BaseException:
         connection.close()

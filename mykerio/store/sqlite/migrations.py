@@ -269,6 +269,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX status_changes_of_appliance ON status_changes (appliance_id, at DESC, id DESC)
         """,
     ),
+    (
+        # Mail bodies carry live links: those of sent and failed messages are deleted (the
+        # metadata row stays); pending ones are sealed by the mailer when it starts.
+        "UPDATE outbox SET text = '', html = '' WHERE status != 'pending'",
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)
@@ -297,3 +302,7 @@ def migrate(connection: sqlite3.Connection, path: Path) -> None:
             for statement in MIGRATIONS[version - 1]:
                 connection.execute(statement)
             connection.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+    if current < LATEST_VERSION:
+        # Migrations delete data that must not stay readable (migration 5: mail bodies); the
+        # pages they replaced linger in the main file until the log is copied back into it.
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")

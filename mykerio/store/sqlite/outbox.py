@@ -1,4 +1,8 @@
-"""SQLite repository of the email outbox."""
+"""SQLite repository of the email outbox.
+
+Bodies arrive sealed (`mykerio.mail.sealing`); marking a message sent or failed deletes its
+body, keeping the metadata row (recipient, subject, times, attempts, last error).
+"""
 
 from __future__ import annotations
 
@@ -18,10 +22,15 @@ SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?
 ORDER BY created_at, id LIMIT ?
 """
 
+_PENDING = "SELECT * FROM outbox WHERE status = 'pending' ORDER BY created_at, id"
+
+_REPLACE_BODY = "UPDATE outbox SET text = :text, html = '' WHERE id = :id"
+
 _RECENT = "SELECT * FROM outbox ORDER BY created_at DESC, id DESC LIMIT ?"
 
 _MARK_SENT = """
-UPDATE outbox SET status = 'sent', sent_at = :at, attempts = attempts + 1 WHERE id = :id
+UPDATE outbox SET status = 'sent', sent_at = :at, attempts = attempts + 1, text = '', html = ''
+WHERE id = :id
 """
 
 _MARK_RETRY = """
@@ -31,7 +40,9 @@ WHERE id = :id
 """
 
 _MARK_FAILED = """
-UPDATE outbox SET status = 'failed', attempts = :attempts, last_error = :error WHERE id = :id
+UPDATE outbox SET status = 'failed', attempts = :attempts, last_error = :error, text = '',
+    html = ''
+WHERE id = :id
 """
 
 
@@ -74,8 +85,18 @@ class SqliteOutbox:
         return await self._select(_DUE, params)
 
     @observed
+    async def pending(self) -> list[OutboxMessage]:
+        """Every pending message, due or not, oldest first."""
+        return await self._select(_PENDING, ())
+
+    @observed
+    async def replace_body(self, message_id: str, text: str) -> None:
+        """Store `text` as the message's body and empty its `html`."""
+        await self._update(_REPLACE_BODY, {"id": message_id, "text": text})
+
+    @observed
     async def mark_sent(self, message_id: str, at: datetime) -> None:
-        """Mark the message sent at `at`; the successful attempt adds one to `attempts`."""
+        """Mark the message sent at `at` (one more attempt) and delete its body."""
         await self._update(_MARK_SENT, {"id": message_id, "at": to_millis(at)})
 
     @observed
@@ -93,7 +114,8 @@ class SqliteOutbox:
 
     @observed
     async def mark_failed(self, message_id: str, *, attempts: int, error: str) -> None:
-        """Give the message up after `attempts` attempts, the last failing with `error`."""
+        """Give the message up after `attempts` attempts, the last failing with `error`, and
+        delete its body."""
         await self._update(_MARK_FAILED, {"id": message_id, "attempts": attempts, "error": error})
 
     @observed

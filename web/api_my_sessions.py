@@ -1,0 +1,79 @@
+"""API: the logged-in user's own sessions — list them, end one, end all the others (Settings)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from mykerio.accounts.sessions import CurrentSession, SessionInfo, public_session_id
+from web.auth import AccountHandler
+from web.openapi import op
+
+TAG = "settings"
+
+
+def session_json(info: SessionInfo) -> dict[str, Any]:
+    """One session as the API shows it (times in ISO 8601, UTC)."""
+    document = dataclasses.asdict(info)
+    for name in ("created_at", "last_seen", "expires_at"):
+        document[name] = getattr(info, name).isoformat()
+    return document
+
+
+class MySessionsHandler(AccountHandler):
+    """GET lists the user's sessions; DELETE ends every one but the caller's."""
+
+    openapi = {
+        "get": op(
+            "The logged-in user's sessions, this one first, then the most recently seen: "
+            "`device` (from the browser's User-Agent), `ip`, `last_seen`, `expires_at`, and "
+            "`current` for this session",
+            TAG,
+            {"200": "Sessions", "401": "Not logged in"},
+        ),
+        "delete": op(
+            "End every session of the user except this one; their open dashboards close at "
+            "once. Answers how many ended",
+            TAG,
+            {"200": "Ended", "401": "Not logged in"},
+        ),
+    }
+
+    async def get(self) -> None:
+        """The list."""
+        current: CurrentSession = await self.current_session()
+        token = self.session_token()
+        sessions = await self.call(current.user.id, "my_sessions", current.user, token)
+        self.write_json({"sessions": [session_json(info) for info in sessions]})
+
+    async def delete(self) -> None:
+        """End the others."""
+        current: CurrentSession = await self.current_session()
+        token = self.session_token()
+        ended = await self.call(
+            current.user.id, "end_other_sessions", current.user, token, self.client
+        )
+        self.write_json({"ended": ended})
+
+
+class MySessionHandler(AccountHandler):
+    """DELETE ends one of the user's sessions."""
+
+    openapi = {
+        "delete": op(
+            "End one of your sessions by its `id` from the list; its open dashboards close at "
+            "once. Ending this session logs you out. 404 if it already ended or is not yours",
+            TAG,
+            {"204": "Ended", "401": "Not logged in", "404": "No such session"},
+        )
+    }
+
+    async def delete(self, session_id: str) -> None:
+        """End it."""
+        current: CurrentSession = await self.current_session()
+        user = current.user
+        await self.call(user.id, "end_session", user, session_id, self.client)
+        if session_id == public_session_id(current.session.id_hash):
+            self.end_session()  # it was this one: drop the cookie too
+        self.set_status(204)
+        self.finish()
