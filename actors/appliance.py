@@ -172,6 +172,10 @@ class ApplianceActor(LoopActor):
         self._appliance = dataclasses.replace(self._appliance, name=name)
         self._link.send(Envelope.new("rename", {"name": sendable_name(name)}))
 
+    def organization_renamed(self, name: str) -> None:
+        """Tell the appliance the new name of its organization."""
+        self._link.send(Envelope.new("organization", {"name": sendable_name(name)}))
+
     def remove(self) -> None:
         """The hub removed it: say so and close (the key is already revoked)."""
         self._closing = True

@@ -13,10 +13,11 @@ trying many.
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from actors.runtime import LoopActor, LoopRuntime
 from mykerio.accounts.throttling import Throttle
+from mykerio.appliances.lookups import LOOKUP_LIMIT, LOOKUP_WINDOW, lookup_key
 from mykerio.appliances.roster import pairing_hash
 from mykerio.clock import Clock
 from mykerio.errors import Conflict, NotFound
@@ -24,9 +25,6 @@ from mykerio.models import Appliance, Pairing
 from mykerio.protocol.pairing import PAIRING_VALID, add_link, new_pairing_code
 from mykerio.store.base import Store
 
-# Failed lookups (unknown code, no box with that serial) a user may make in the window.
-LOOKUP_LIMIT = 10
-LOOKUP_WINDOW = timedelta(minutes=15)
 # Set-ups a box refused (wrong administrator credentials), per user and per serial: guessing a
 # box's password through the hub is as slow as guessing a code.
 SETUP_REFUSAL_LIMIT = 5
@@ -44,6 +42,7 @@ class Admission:
 
     appliance: Appliance | None
     revoked: bool
+    organization: str = ""  # the name of the appliance's organization, for `welcome`
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -93,7 +92,9 @@ class GateActor(LoopActor):
         """Known, revoked or new."""
         if await self._store.appliances.is_revoked(public_key):
             return Admission(appliance=None, revoked=True)
-        return Admission(await self._store.appliances.by_public_key(public_key), revoked=False)
+        appliance = await self._store.appliances.by_public_key(public_key)
+        org = None if appliance is None else await self._store.organizations.by_id(appliance.org_id)
+        return Admission(appliance, revoked=False, organization="" if org is None else org.name)
 
     async def offer_pairing(
         self,
@@ -156,7 +157,7 @@ class GateActor(LoopActor):
 
     async def preview(self, user_id: str, code_hash: str) -> PairingPreview | None:
         """Product and name of a still-valid code, for the add dialog (lookups throttled)."""
-        key = _lookup_key(user_id)
+        key = lookup_key(user_id)
         await self._throttle.check(key, LOOKUP_LIMIT, LOOKUP_WINDOW)
         pairing = await self._store.pairings.peek(code_hash, self._clock.now())
         if pairing is None:
@@ -171,7 +172,7 @@ class GateActor(LoopActor):
         or several sockets claim the serial (the hub will not guess which is the real box);
         `NotFound` (counted as a failure) if none does.
         """
-        key = _lookup_key(user_id)
+        key = lookup_key(user_id)
         await self._throttle.check(key, LOOKUP_LIMIT, LOOKUP_WINDOW)
         for refusals in (_setup_key(user_id), _setup_key(serial)):
             await self._throttle.check(refusals, SETUP_REFUSAL_LIMIT, LOOKUP_WINDOW)
@@ -199,10 +200,6 @@ class GateActor(LoopActor):
         """The box refused the credentials a user gave: count it for the user and the box."""
         for key in (_setup_key(user_id), _setup_key(serial)):
             await self._throttle.fail(key, LOOKUP_WINDOW)
-
-
-def _lookup_key(user_id: str) -> str:
-    return f"appliance-lookup:{user_id}"
 
 
 def _setup_key(user_id_or_serial: str) -> str:

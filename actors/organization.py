@@ -155,6 +155,10 @@ class OrganizationActor(LoopActor):
         org = self._require_member(user)
         clean = clean_org_name(name)
         self._org = await self._store.organizations.rename(org.id, clean)
+        for appliance_id in self._roster:
+            ref = self._find_appliance(appliance_id)
+            if ref is not None:  # an offline one hears the name in its next `welcome`
+                ref.tell(ProxyCall(attr_path=("organization_renamed",), args=(clean,), kwargs={}))
         await self._record(user, client, "organization_renamed", org.name, f"to {clean}")
         self._publish(OrgEvent("organization_renamed", org.id, tuple(self._members)))
         return self._org
@@ -308,7 +312,7 @@ class OrganizationActor(LoopActor):
     ) -> ApplianceView:
         """Add the appliance of a pairing code; its waiting socket is told to welcome it."""
         org = self._require_member(user)
-        appliance = await self._appliances.add_by_code(org.id, code, name)
+        appliance = await self._appliances.add_by_code(org.id, code, name, user.id)
         return await self._added(user, client, appliance, appliance.product)
 
     def require_member(self, user: User) -> None:

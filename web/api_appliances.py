@@ -4,6 +4,7 @@ serial number, rename, remove."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -226,6 +227,27 @@ class _BoxHandler(_LinksHandler):
         await self.gate_call("find_box", current.user.id, serial, len(claims))
         return claims[0]
 
+    async def box_found(self, serial: str, box: str) -> ApplianceSocketHandler:
+        """The waiting socket of this serial, if it is still the box found and shown (`box`:
+        its fingerprint); `NotFound` if it reconnected with another key or another appliance
+        claims its serial now: credentials never go to it."""
+        socket = await self.waiting_box(serial)
+        if identity.public_key_id(socket.public_key) != box:
+            raise NotFound(BOX_GONE)
+        return socket
+
+    async def refuse_unless_ok(self, answer: Mapping[str, Any], serial: str) -> None:
+        """`FieldError` with the hub's own words unless the box accepted (`setup_result`)."""
+        if answer.get("ok") is True:
+            return
+        current = await self.current_session()
+        code = str(answer.get("code", ""))
+        if code == "bad_credentials":
+            await self.gate_call("setup_refused", current.user.id, serial)
+        # The hub's own words: a box (or something posing as one) does not write to users.
+        field, message = SETUP_REFUSALS.get(code, ("admin", "The box refused the set-up."))
+        raise FieldError(field, message)
+
 
 class FindBoxHandler(_BoxHandler):
     """Step 1 of adding a Kerio Control box: find it by the serial number on its label."""
@@ -249,6 +271,45 @@ class FindBoxHandler(_BoxHandler):
         """Find."""
         serial = clean_serial(text(self.json_body(), "serial"))
         self.write_json(box_json(await self.waiting_box(serial)))
+
+
+class CheckBoxHandler(_BoxHandler):
+    """The Set up step of adding a Kerio Control box: the box checks the administrator choice."""
+
+    openapi = {
+        "post": op(
+            "Ask a found Kerio Control box whether it accepts this administrator choice "
+            "(existing credentials right, or no administrator yet for a new one); the box "
+            "changes nothing and the credentials are never stored",
+            TAG,
+            {
+                "200": "The box accepts it",
+                "400": "Invalid field, or the box refused the credentials",
+                "404": "Box gone",
+                "409": "Claimed by more than one appliance, or being set up",
+                "429": "Too many failed lookups or refused set-ups",
+                "503": "The box did not answer",
+            },
+            body={
+                "serial": "string",
+                "box": "string",
+                "admin": "existing|new",
+                "username": "string",
+                "password": "string",
+            },
+        )
+    }
+
+    async def post(self) -> None:
+        """Check."""
+        body = self.json_body()
+        serial = clean_serial(text(body, "serial"))
+        check = _admin_body(body)
+        socket = await self.box_found(serial, text(body, "box"))
+        answer = await socket.run_setup(check, SETUP_TIMEOUT, check=True)
+        check.clear()  # the credentials are not needed any more
+        await self.refuse_unless_ok(answer, serial)
+        self.write_json({"ok": True})
 
 
 class BoxesHandler(_BoxHandler):
@@ -290,21 +351,10 @@ class BoxesHandler(_BoxHandler):
         serial = clean_serial(text(body, "serial"))
         name = clean_appliance_name(text(body, "name"))
         setup = _setup_body(body)
-        socket = await self.waiting_box(serial)
-        if identity.public_key_id(socket.public_key) != text(body, "box"):
-            # Not the box that was found and shown (it reconnected with another key, or another
-            # appliance claims its serial now): never send credentials to it.
-            raise NotFound(BOX_GONE)
+        socket = await self.box_found(serial, text(body, "box"))
         answer = await socket.run_setup(setup, SETUP_TIMEOUT)
         setup.clear()  # the credentials are not needed any more
-        if answer.get("ok") is not True:
-            current = await self.current_session()
-            code = str(answer.get("code", ""))
-            if code == "bad_credentials":
-                await self.gate_call("setup_refused", current.user.id, serial)
-            # The hub's own words: a box (or something posing as one) does not write to users.
-            field, message = SETUP_REFUSALS.get(code, ("admin", "The box refused the set-up."))
-            raise FieldError(field, message)
+        await self.refuse_unless_ok(answer, serial)
         try:
             view: ApplianceView = await self.org_call(
                 org_id,
@@ -331,6 +381,19 @@ def _setup_body(body: dict[str, Any]) -> dict[str, Any]:
         raise FieldError(
             "eula_accepted", "Accept the Privacy Policy and the End User License Agreement."
         )
+    setup = _admin_body(body)
+    setup["eula_accepted"] = True
+    if setup["admin"] == "new":
+        setup["email"] = clean_email(text(body, "email"))
+        statistics = body.get("statistics", False)
+        if not isinstance(statistics, bool):
+            raise InvalidInput("statistics must be true or false")
+        setup["statistics"] = statistics
+    return setup
+
+
+def _admin_body(body: dict[str, Any]) -> dict[str, Any]:
+    """The administrator choice (`setup_check`'s body); `FieldError` for what is wrong."""
     admin = text(body, "admin")
     if admin not in ("existing", "new"):
         raise FieldError("admin", "Choose existing administrator credentials or new ones.")
@@ -348,22 +411,9 @@ def _setup_body(body: dict[str, Any]) -> dict[str, Any]:
             f"A password has at most {ADMIN_PASSWORD_CHARS} characters and no control "
             "characters (such as tabs or line breaks).",
         )
-    setup: dict[str, Any] = {
-        "admin": admin,
-        "username": username,
-        "password": password,
-        "eula_accepted": True,
-    }
-    if admin == "new":
-        if len(password) < MIN_NEW_ADMIN_PASSWORD:
-            raise FieldError(
-                "password",
-                f"The box's administrator password needs at least {MIN_NEW_ADMIN_PASSWORD} "
-                "characters.",
-            )
-        setup["email"] = clean_email(text(body, "email"))
-        statistics = body.get("statistics", False)
-        if not isinstance(statistics, bool):
-            raise InvalidInput("statistics must be true or false")
-        setup["statistics"] = statistics
-    return setup
+    if admin == "new" and len(password) < MIN_NEW_ADMIN_PASSWORD:
+        raise FieldError(
+            "password",
+            f"The box's administrator password needs at least {MIN_NEW_ADMIN_PASSWORD} characters.",
+        )
+    return {"admin": admin, "username": username, "password": password}

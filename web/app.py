@@ -151,6 +151,7 @@ def build_routes(
         org_route("/api/v1/organizations/{org_id}/appliances", api_appliances.AppliancesHandler),
         appliance_route("/api/v1/organizations/{org_id}/boxes", api_appliances.BoxesHandler),
         appliance_route("/api/v1/appliances/find-box", api_appliances.FindBoxHandler),
+        appliance_route("/api/v1/appliances/check-box", api_appliances.CheckBoxHandler),
         org_route(
             "/api/v1/organizations/{org_id}/appliances/{appliance_id}",
             api_appliances.ApplianceHandler,

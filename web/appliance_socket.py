@@ -97,6 +97,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         self._early: list[Envelope] = []  # frames that came before the actor started
         self.certified = False  # its maker signed its serial and key (`factory_signature`)
         self._setup: tuple[str, asyncio.Future[Mapping[str, Any]]] | None = None
+        self._setup_sent_as = "setup"  # or "setup_check": only a `setup` makes the box restart
 
     @property
     def serial(self) -> str:
@@ -201,7 +202,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         try:
             self._handle(envelope)
         except ProtocolError as error:
-            self._fail(error)
+            self._fail(error, re=envelope.id)
         return None
 
     async def _handshake(self, envelope: Envelope) -> None:
@@ -211,7 +212,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             else:
                 await self._on_proof(envelope)
         except ProtocolError as error:
-            self._fail(error)
+            self._fail(error, re=envelope.id)
 
     def _handle(self, envelope: Envelope) -> None:
         if envelope.type == "pong" and self.state in ("pairing", "set_up", "linked"):
@@ -280,7 +281,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         if admission.revoked:
             raise ProtocolError("revoked_key", "this appliance was removed; pair it again")
         if admission.appliance is not None:
-            await self._link(admission.appliance, re=proof.id)
+            await self._link(admission.appliance, admission.organization, re=proof.id)
             return
         body = self.hello.body
         offer: PairingOffer | None = await self._gate(
@@ -360,22 +361,28 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         elif expires_at is not None:
             self._arm_renewal(expires_at, PAIRING_RENEW_SECONDS)  # not expired by the hub's clock
 
-    async def run_setup(self, body: Mapping[str, Any], timeout: float) -> Mapping[str, Any]:
+    async def run_setup(
+        self, body: Mapping[str, Any], timeout: float, *, check: bool = False
+    ) -> Mapping[str, Any]:
         """Send a Kerio Control box its first administrator (`setup`) and wait for its answer.
 
+        With `check`, send `setup_check` instead: the box only says whether it would accept the
+        administrator choice, and changes nothing (the wizard's Set up step).
         The body carries credentials: it goes to this socket only and is never logged.
         """
         if self.state != "pairing" or self.ws_connection is None:
             raise NotFound(BOX_GONE)
         if self._setup is not None:
             raise Conflict("Someone is setting up this box right now. Try again in a minute.")
-        message = Envelope.new("setup", dict(body))
+        message = Envelope.new("setup_check" if check else "setup", dict(body))
         future: asyncio.Future[Mapping[str, Any]] = asyncio.get_running_loop().create_future()
         self._setup = (message.id, future)
+        self._setup_sent_as = message.type
         answered_ok = False
         try:
-            # Its "add this appliance" code must not add it elsewhere meanwhile.
-            await self._gate("withdraw_pairings", self.public_key)
+            if not check:
+                # Its "add this appliance" code must not add it elsewhere meanwhile.
+                await self._gate("withdraw_pairings", self.public_key)
             if not self.send(message):
                 raise NotFound(BOX_GONE)
             async with asyncio.timeout(timeout):
@@ -388,7 +395,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             ) from None
         finally:
             self._setup = None
-            if not answered_ok and self.state == "pairing":
+            if not check and not answered_ok and self.state == "pairing":
                 # Not set up: it waits on, so it shows a working code again.
                 tornado.ioloop.IOLoop.current().add_callback(self._offer_new_code, None)
 
@@ -398,7 +405,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         future = self._setup[1]
         if not future.done():
             future.set_result(result.body)
-        if result.body.get("ok") is True:
+        if result.body.get("ok") is True and self._setup_sent_as == "setup":
             # The box restarts to apply its set-up and is welcomed when it is back: it is no
             # longer waiting here. One that does not hang up is closed, so that it comes back.
             self.state = "set_up"
@@ -418,9 +425,9 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             return
         admission: Admission = await self._gate("admit", self.public_key)
         if admission.appliance is not None and admission.appliance.id == appliance_id:
-            await self._link(admission.appliance, re=None)
+            await self._link(admission.appliance, admission.organization, re=None)
 
-    async def _link(self, appliance: Appliance, *, re: str | None) -> None:
+    async def _link(self, appliance: Appliance, organization: str, *, re: str | None) -> None:
         self.state = "linked"
         self._stop_timers()
         hub_public = identity.public_key_of(self.links.hub_key_pem)
@@ -430,6 +437,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
                 "appliance_id": appliance.id,
                 "name": sendable_name(appliance.name),  # (one stored before the name rule too)
                 "hub_key": identity.b64url(hub_public),
+                **({"organization": sendable_name(organization)} if organization else {}),
             },
             re=re,
         )
@@ -455,10 +463,12 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         )
         return await answer(future, timeout=self.links.ask_timeout)
 
-    def _fail(self, error: ProtocolError) -> None:
+    def _fail(self, error: ProtocolError, *, re: str | None = None) -> None:
+        """Send `error` (answering the offending message when it had an id), then close."""
         code = close_code_for(error)
         log.info("appliance refused", code=error.code, close=int(code))
-        self.send(Envelope.new("error", {"code": error.code, "message": error.message}))
+        body = {"code": error.code, "message": error.message}
+        self.send(Envelope.new("error", body, re=re or error.re))
         self.close(int(code), error.code)
 
     def _stop_timers(self) -> None:

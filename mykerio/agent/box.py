@@ -116,5 +116,20 @@ def apply_setup(current: BoxAdmin | None, body: Mapping[str, JsonValue]) -> Setu
     return SetupOutcome({"ok": True}, admin)
 
 
+def check_setup(current: BoxAdmin | None, body: Mapping[str, JsonValue]) -> Mapping[str, JsonValue]:
+    """The `setup_result` a `setup` with this `setup_check` body's choice would get; changes
+    nothing (a new administrator's email and the EULA are checked only by `setup`)."""
+    if body["admin"] == "existing":
+        if current is None:
+            return _refuse(current, "no_admin", "This box has no administrator yet.").result
+        if not current.verify(str(body["username"]), str(body["password"])):
+            return _refuse(
+                current, "bad_credentials", "The user name or password is not correct."
+            ).result
+    elif current is not None:
+        return _refuse(current, "admin_exists", "This box already has an administrator.").result
+    return {"ok": True}
+
+
 def _refuse(current: BoxAdmin | None, code: str, message: str) -> SetupOutcome:
     return SetupOutcome({"ok": False, "code": code, "message": message}, current)

@@ -21,7 +21,7 @@ from typing import Literal
 
 import structlog
 
-from mykerio.agent.box import apply_setup
+from mykerio.agent.box import apply_setup, check_setup
 from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.identity import AgentState, IdentityStore, knobs_from
 from mykerio.agent.profile import Profile
@@ -285,6 +285,11 @@ class ApplianceLink:
         self._store.update(dataclasses.replace(self._store.state, name=name))
         self._publish(self._phase)
 
+    def on_organization(self, name: str) -> None:
+        """Show and store the new name of the organization it belongs to."""
+        self._store.update(dataclasses.replace(self._store.state, organization=name))
+        self._publish(self._phase)
+
     def on_remove(self) -> None:
         """Removed in the hub: forget the link and stay disconnected until enabled again."""
         log.info("removed from MyKerio by the hub", appliance=self._key_id)
@@ -296,6 +301,12 @@ class ApplianceLink:
         log.warning("the hub refused", appliance=self._key_id, code=code, message=message)
         self._notice = message
         self._publish(self._phase)
+
+    def on_setup_check(self, body: Mapping[str, JsonValue]) -> Mapping[str, JsonValue]:
+        """Check the administrator choice against the box's own; change nothing."""
+        result = check_setup(self._store.state.admin, body)
+        log.info("set-up checked by MyKerio", appliance=self._key_id, result=result.get("code"))
+        return result
 
     def on_setup(self, body: Mapping[str, JsonValue]) -> Mapping[str, JsonValue]:
         """Check or create the box's administrator; on success, restart to apply it."""

@@ -49,8 +49,8 @@ HUB_IDENTITY_CHANGED = "hub identity changed"
 RESTARTING = "restarting to apply the set-up from MyKerio"
 CLOCK_SKEW_WARNING = timedelta(minutes=5)
 
-_PAIRING_STATE = frozenset({"ping", "pairing", "welcome", "setup"})
-_LINKED_STATE = frozenset({"ping", "rename", "remove", "refused"})
+_PAIRING_STATE = frozenset({"ping", "pairing", "welcome", "setup_check", "setup"})
+_LINKED_STATE = frozenset({"ping", "rename", "organization", "remove", "refused"})
 _CONNECT_ERRORS = (OSError, HTTPClientError, StreamClosedError, WebSocketError)
 _HUB_CLOSES: dict[int, str] = {
     CloseCode.NORMAL: "the hub closed the connection",
@@ -88,11 +88,18 @@ class SessionEvents(Protocol):
     def on_rename(self, name: str) -> None:
         """The appliance was renamed in the hub."""
 
+    def on_organization(self, name: str) -> None:
+        """The appliance's organization was renamed in the hub."""
+
     def on_remove(self) -> None:
         """The appliance was removed in the hub."""
 
     def on_refused(self, code: str, message: str) -> None:
         """The hub refused what the appliance asked (e.g. linking a Multi-Server)."""
+
+    def on_setup_check(self, body: Mapping[str, JsonValue]) -> Mapping[str, JsonValue]:
+        """Whether the box would accept this administrator choice (`setup_result` body);
+        nothing changes."""
 
     def on_setup(self, body: Mapping[str, JsonValue]) -> Mapping[str, JsonValue]:
         """A box is set up by serial: check or create its administrator; the `setup_result`
@@ -288,6 +295,9 @@ class Session:
             )
             self._linked = True
             self.send_status()
+        elif message.type == "setup_check":
+            # Carries credentials: checked by the box's own code, never logged here.
+            self._send(message.reply("setup_result", dict(self._events.on_setup_check(body))))
         elif message.type == "setup":
             # Carries credentials: handed to the box's own code, never logged here.
             result = self._events.on_setup(body)
@@ -297,6 +307,8 @@ class Session:
                 self.close(CloseCode.GOING_AWAY, "restarting")
         elif message.type == "rename":
             self._events.on_rename(str(body["name"]))
+        elif message.type == "organization":
+            self._events.on_organization(str(body["name"]))
         elif message.type == "remove":
             self._events.on_remove()
             self.close(CloseCode.REMOVED, "removed")

@@ -8,7 +8,9 @@ revokes its key, so the appliance's reconnects are refused until it pairs again.
 
 from __future__ import annotations
 
+from mykerio.accounts.throttling import Throttle
 from mykerio.accounts.validation import FieldError
+from mykerio.appliances.lookups import LOOKUP_LIMIT, LOOKUP_WINDOW, lookup_key
 from mykerio.clock import Clock
 from mykerio.errors import Conflict, NotFound
 from mykerio.models import Appliance, new_id
@@ -19,6 +21,9 @@ from mykerio.store.base import Store
 
 MAX_NAME = NAME_CHARS
 RESERVED_REASON = "Reserved for this organization; waiting for the box to connect"
+# An appliance added by its code: grey until its first status (it is being welcomed now, or
+# when it next connects), which is what the add API answers and the dashboard shows.
+CONNECTING_REASON = "Connecting"
 
 
 def clean_appliance_name(text: str) -> str:
@@ -45,19 +50,29 @@ class ApplianceRoster:
     def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
+        self._throttle = Throttle(store, clock)
 
-    async def add_by_code(self, org_id: str, code: str, name: str) -> Appliance:
-        """Add the appliance whose pairing code this is to `org_id`."""
+    async def add_by_code(self, org_id: str, code: str, name: str, user_id: str) -> Appliance:
+        """Add the appliance whose pairing code this is to `org_id`.
+
+        The lookup counts against `user_id`'s unknown-code throttle (shared with the add
+        dialog's preview): `TooManyRequests` once the user has had too many failed lookups, and
+        every well-formed code that finds nothing is one more.
+        """
         clean = clean_appliance_name(name)
+        key = lookup_key(user_id)
+        await self._throttle.check(key, LOOKUP_LIMIT, LOOKUP_WINDOW)
         try:
             code_hash = pairing_hash(code)
         except Exception:  # noqa: BLE001 - any malformed code is the same answer to the user
+            # Not counted, as in the preview: a text that is no code looks nothing up.
             raise FieldError(
                 "code", "This code is not valid. Copy it again from the appliance."
             ) from None
         now = self._clock.now()
         pairing = await self._store.pairings.consume(code_hash, now)
         if pairing is None:
+            await self._throttle.fail(key, LOOKUP_WINDOW)
             raise FieldError(
                 "code", "This code is not valid any more. Open the appliance's link again."
             )
@@ -71,8 +86,8 @@ class ApplianceRoster:
                 public_key=pairing.public_key,
                 serial="",
                 ip=pairing.ip,
-                status="red",
-                status_reasons=("Offline",),
+                status="grey",
+                status_reasons=(CONNECTING_REASON,),
                 pending_notifications=0,
                 created_at=now,
                 last_seen=None,

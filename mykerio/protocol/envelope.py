@@ -95,9 +95,20 @@ def decode(
         raise ProtocolError("bad_json", "the message is not UTF-8") from error
     if len(raw) > max_bytes:
         raise ProtocolError("too_large", f"the message is over {max_bytes} bytes")
-    envelope = _envelope_of(_parse(raw))
-    message_type(envelope.type, sent_by=sent_by)
+    parsed = _parse(raw)
+    try:
+        envelope = _envelope_of(parsed)
+        message_type(envelope.type, sent_by=sent_by)
+    except ProtocolError as error:
+        error.re = _answerable_id(parsed)
+        raise
     return envelope
+
+
+def _answerable_id(parsed: object) -> str | None:
+    """The frame's `id` if it is a well-formed one (an `error` then answers it), else None."""
+    message_id = parsed.get("id") if isinstance(parsed, dict) else None
+    return message_id if isinstance(message_id, str) and _ID.fullmatch(message_id) else None
 
 
 def _parse(raw: bytes) -> object:

@@ -68,6 +68,8 @@ class ProtocolError(DomainError):
     def __init__(self, code: ProtocolErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
+        # The id of the offending message, when it had a well-formed one: the `error` answers it.
+        self.re: str | None = None
 
 
 def close_code_for(error: ProtocolError) -> CloseCode:

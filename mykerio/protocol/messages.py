@@ -196,8 +196,18 @@ MESSAGE_TYPES: Mapping[str, MessageType] = MappingProxyType(
             ),
             MessageType("ping", HUB, {}),
             MessageType("rename", HUB, {"name": NAME}),
+            MessageType("organization", HUB, {"name": NAME}),
             MessageType("remove", HUB, {}),
             MessageType("refused", HUB, {"code": CODE, "message": MESSAGE}),
+            MessageType(
+                "setup_check",
+                HUB,
+                {
+                    "admin": Field(one_of("existing", "new")),
+                    "username": Field(text(ADMIN_USERNAME_CHARS)),
+                    "password": Field(text(ADMIN_PASSWORD_CHARS)),
+                },
+            ),
             MessageType(
                 "setup",
                 HUB,

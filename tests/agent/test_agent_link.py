@@ -68,6 +68,17 @@ async def test_rename_shows_the_new_name(fake_hub: FakeHub, appliance: Start) ->
     assert IdentityStore(device.store.directory).state.name == "Brno gateway (old)"
 
 
+async def test_an_organization_rename_is_shown_and_stored(
+    fake_hub: FakeHub, appliance: Start
+) -> None:
+    """`organization` from the hub changes the organization in /api/state and the state file."""
+    device = await linked(fake_hub, appliance)
+    fake_hub.send("organization", {"name": "Acme Brno"})
+    await device.wait_for(lambda view: view.state.organization == "Acme Brno")
+    assert (await device.api_state())["organization"] == "Acme Brno"
+    assert IdentityStore(device.store.directory).state.organization == "Acme Brno"
+
+
 async def test_removal_in_the_hub_forgets_the_link_until_enabled_again(
     fake_hub: FakeHub, appliance: Start
 ) -> None:

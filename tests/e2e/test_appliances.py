@@ -254,3 +254,38 @@ async def test_add_a_kerio_control_box_by_serial(
         simulator.terminate()
         async with asyncio.timeout(10):
             await simulator.wait()
+
+
+async def test_box_set_up_checks_existing_credentials_before_the_next_step(
+    hub: Hub, page_context: BrowserContext, smtp_server: LoopbackSmtp, tmp_path: Path
+) -> None:
+    """A box with a local administrator (simulator --admin): a wrong password is refused at the
+    Set up step with the box's reason, and the right one moves on to the terms."""
+    page = await page_context.new_page()
+    await register_and_log_in(hub, page, smtp_server, "Ana Novak", "ana@acme.example")
+    simulator = await start_simulator(
+        hub, tmp_path, "--serial", "SRLNMR123456", "--admin", "admin:Brno-box-2026!"
+    )
+    try:
+        assert simulator.stdout is not None
+        await read_until(simulator.stdout, r"/appliances/add#code=")
+        await page.get_by_role("link", name="Add new appliance").click()
+        await page.get_by_label("Serial number").fill("SRLNMR123456")
+        await page.get_by_role("button", name="Find this appliance").click()
+        await expect(page.locator("#box-found")).to_contain_text("SRLNMR123456")
+        await page.get_by_label("Use the box's existing local administrator").check()
+        await page.get_by_label("User name").fill("admin")
+        await page.get_by_label("Password", exact=True).fill("not-the-password")
+        await page.locator("#step-setup").get_by_role("button", name="Next").click()
+        await expect(page.locator("#step-setup .error")).to_contain_text(
+            "user name or password is not correct"
+        )
+        await expect(page.locator("#step-terms")).to_be_hidden()
+        await page.get_by_label("Password", exact=True).fill("Brno-box-2026!")
+        await page.locator("#step-setup").get_by_role("button", name="Next").click()
+        await expect(page.locator("#step-terms")).to_be_visible()
+        await expect(page.locator("#step-setup")).to_be_hidden()
+    finally:
+        simulator.terminate()
+        async with asyncio.timeout(10):
+            await simulator.wait()

@@ -58,7 +58,7 @@ function showAdminChoice() {
   setupForm.elements.password.autocomplete = fresh ? "new-password" : "current-password";
 }
 setupForm.addEventListener("change", showAdminChoice);
-setupForm.addEventListener("submit", (event) => {
+setupForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   clearError(setupForm);
   const values = formValues(setupForm);
@@ -71,6 +71,21 @@ setupForm.addEventListener("submit", (event) => {
     if (!values.email.includes("@"))
       return fail(setupForm, "Enter the administrator's email address.", "email");
   }
+  // Ask the box now, so that wrong credentials are reported here and not at Finish.
+  const next = setupForm.querySelector("button[type=submit]");
+  next.disabled = true;
+  const result = await api("/api/v1/appliances/check-box", {
+    method: "POST",
+    body: {
+      serial: box.serial,
+      box: box.box,
+      admin,
+      username: values.username,
+      password: values.password,
+    },
+  });
+  next.disabled = false;
+  if (!result.ok) return showError(setupForm, result);
   show("terms");
 });
 

@@ -36,6 +36,8 @@ VALID: dict[str, dict[str, object]] = {
     },
     "ping": {},
     "rename": {"name": "Branch office"},
+    "organization": {"name": "Acme Brno"},
+    "setup_check": {"admin": "existing", "username": "admin", "password": "secret"},
     "remove": {},
     "refused": {"code": "multi_server", "message": "Kerio Connect Multi-Server is not supported"},
     "hello": {"versions": [1, 2], "nonce": NONCE, "product": "connect", "version": "10.0.2"},
@@ -92,6 +94,9 @@ INVALID: list[tuple[str, str, object]] = [
     ("pairing", "expires_at", None),
     ("rename", "name", None),
     ("rename", "name", ["Office"]),
+    ("organization", "name", ""),
+    ("setup_check", "admin", "maybe"),
+    ("organization", "name", "Acme\u009bBrno"),
     ("refused", "code", "Bad Code"),
     ("refused", "message", "x" * 1001),
     ("hello", "versions", []),
@@ -128,7 +133,7 @@ INVALID: list[tuple[str, str, object]] = [
 
 
 def test_version_one_has_exactly_the_documented_types() -> None:
-    """The registry holds the fifteen version 1 types, each with a valid example here."""
+    """The registry holds the seventeen version 1 types, each with a valid example here."""
     assert set(MESSAGE_TYPES) == set(VALID)
     assert not RESERVED_TYPES & set(MESSAGE_TYPES)
 
@@ -137,7 +142,18 @@ def test_each_type_is_sent_by_the_documented_side() -> None:
     """Hub types come only from the hub, appliance types only from appliances, error both ways."""
     from_hub = {name for name, kind in MESSAGE_TYPES.items() if "hub" in kind.senders}
     from_appliance = {name for name, kind in MESSAGE_TYPES.items() if "appliance" in kind.senders}
-    hub_only = {"challenge", "welcome", "pairing", "ping", "rename", "remove", "refused", "setup"}
+    hub_only = {
+        "challenge",
+        "welcome",
+        "pairing",
+        "ping",
+        "rename",
+        "organization",
+        "remove",
+        "refused",
+        "setup_check",
+        "setup",
+    }
     assert from_hub == hub_only | {"error"}
     assert from_appliance == {
         "hello",
