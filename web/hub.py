@@ -27,6 +27,7 @@ from mykerio.clock import Clock, SystemClock
 from mykerio.config import Config
 from mykerio.datadir import DataDir, prepare_data_dir
 from mykerio.errors import ConfigError
+from mykerio.security.passwords import common_passwords
 from mykerio.store import Store, open_store
 from web.app import HEALTH_KEY, make_app
 from web.auth import AccountsDirectory
@@ -125,6 +126,7 @@ class Hub:
 
     async def _start_on(self, sockets: list[socket.socket]) -> None:
         config = self.config
+        common_passwords()  # the breached-password list is read once, at start
         data = prepare_data_dir(config, self.clock)
         self.store = await open_store(
             config.store.uri, data.path, on_operation=self.metrics.observe_store
