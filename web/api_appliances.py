@@ -54,7 +54,7 @@ class AppliancesHandler(OrgHandler):
 
     async def post(self, org_id: str) -> None:
         """Add."""
-        body = self.json_body()
+        body = self.json_body("code", "name")
         view: ApplianceView = await self.org_call(
             org_id, "add_appliance", text(body, "code"), text(body, "name"), self.client
         )
@@ -80,7 +80,7 @@ class ApplianceHandler(OrgHandler):
 
     async def patch(self, org_id: str, appliance_id: str) -> None:
         """Rename."""
-        name = text(self.json_body(), "name")
+        name = text(self.json_body("name"), "name")
         view = await self.org_call(org_id, "rename_appliance", appliance_id, name, self.client)
         self.write_json(view_json(view))
 
@@ -161,7 +161,7 @@ class PairingPreviewHandler(_LinksHandler):
         """Preview."""
         current = await self.current_session()
         try:
-            code_hash = pairing_hash(text(self.json_body(), "code"))
+            code_hash = pairing_hash(text(self.json_body("code"), "code"))
         except InvalidInput:
             raise NotFound("This code is not valid. Open the appliance's link again.") from None
         preview: PairingPreview | None = await self.gate_call("preview", current.user.id, code_hash)
@@ -246,7 +246,7 @@ class FindBoxHandler(_BoxHandler):
 
     async def post(self) -> None:
         """Find."""
-        serial = clean_serial(text(self.json_body(), "serial"))
+        serial = clean_serial(text(self.json_body("serial"), "serial"))
         self.write_json(box_json(await self.waiting_box(serial)))
 
 
@@ -284,7 +284,17 @@ class BoxesHandler(_BoxHandler):
 
     async def post(self, org_id: str) -> None:
         """Set up and add."""
-        body = self.json_body()
+        body = self.json_body(
+            "serial",
+            "box",
+            "name",
+            "admin",
+            "username",
+            "password",
+            "eula_accepted",
+            "email",
+            "statistics",
+        )
         await self.org_call(org_id, "require_member")  # outsiders learn nothing, not even why
         serial = clean_serial(text(body, "serial"))
         name = clean_appliance_name(text(body, "name"))

@@ -66,7 +66,7 @@ class PasswordHandler(SettingsHandler):
 
     async def post(self) -> None:
         """Change it."""
-        body = self.json_body()
+        body = self.json_body("current", "password", "confirm")
         await self.for_user(
             "change_password",
             text(body, "current"),
@@ -109,7 +109,7 @@ class TotpHandler(SettingsHandler):
 
     async def post(self) -> None:
         """Enable."""
-        await self.for_user("enable_totp", text(self.json_body(), "code"))
+        await self.for_user("enable_totp", text(self.json_body("code", "password"), "code"))
         self.set_status(204)
         self.finish()
 
@@ -128,7 +128,7 @@ class TotpDisableHandler(SettingsHandler):
 
     async def post(self) -> None:
         """Disable."""
-        await self.for_user("disable_totp", text(self.json_body(), "password"))
+        await self.for_user("disable_totp", text(self.json_body("password"), "password"))
         self.set_status(204)
         self.finish()
 
@@ -148,7 +148,9 @@ class BackupCodesHandler(SettingsHandler):
 
     async def post(self) -> None:
         """New codes."""
-        codes = await self.for_user("new_backup_codes", text(self.json_body(), "password"))
+        codes = await self.for_user(
+            "new_backup_codes", text(self.json_body("password"), "password")
+        )
         self.write_json({"codes": list(codes)})
 
 
@@ -166,7 +168,9 @@ class PhoneHandler(SettingsHandler):
 
     async def post(self) -> None:
         """Send the code."""
-        masked = await self.for_user("begin_phone", text(self.json_body(), "phone"))
+        masked = await self.for_user(
+            "begin_phone", text(self.json_body("phone", "password"), "phone")
+        )
         self.write_json({"sent_to": masked})
 
 
@@ -184,7 +188,7 @@ class PhoneVerifyHandler(SettingsHandler):
 
     async def post(self) -> None:
         """Verify."""
-        await self.for_user("verify_phone", text(self.json_body(), "code"))
+        await self.for_user("verify_phone", text(self.json_body("code", "password"), "code"))
         self.set_status(204)
         self.finish()
 
@@ -203,7 +207,7 @@ class PhoneRemoveHandler(SettingsHandler):
 
     async def post(self) -> None:
         """Remove."""
-        await self.for_user("remove_phone", text(self.json_body(), "password"))
+        await self.for_user("remove_phone", text(self.json_body("password"), "password"))
         self.set_status(204)
         self.finish()
 
@@ -222,7 +226,7 @@ class NotificationsHandler(SettingsHandler):
 
     async def put(self) -> None:
         """Store the choice."""
-        enabled = self.json_body().get("enabled")
+        enabled = self.json_body("enabled").get("enabled")
         if not isinstance(enabled, bool):
             raise InvalidInput("enabled must be true or false")
         await self.for_user("set_notifications", enabled)

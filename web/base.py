@@ -20,6 +20,7 @@ import tornado.web
 from pykka import ActorDeadError, ActorRef
 
 from actors.runtime import answer
+from mykerio.accounts.validation import FieldError
 from mykerio.errors import DomainError, Forbidden, InvalidInput, TooManyRequests, Unavailable
 from web.metrics import HubMetrics
 
@@ -106,8 +107,11 @@ class BaseHandler(tornado.web.RequestHandler):
         except tornado.web.HTTPError:
             raise CsrfFailed("This page is out of date. Reload it and try again.") from None
 
-    def json_body(self) -> dict[str, Any]:
+    def json_body(self, *fields: str) -> dict[str, Any]:
         """The request body as a JSON object: 415 for another content type, else a clear 400.
+
+        `fields` are the names the handler reads; any other name in the body is refused with a
+        400 naming it (`field`), so a misspelt or unsupported option is never silently ignored.
 
         A body that is not JSON, not an object, or holds a lone surrogate ("\\ud800", which no
         UTF-8 text can carry and which would crash whatever encodes it later) is refused here,
@@ -126,6 +130,10 @@ class BaseHandler(tornado.web.RequestHandler):
             raise InvalidInput("The request body must be a JSON object.")
         if _has_lone_surrogate(document):
             raise InvalidInput("The request body holds an invalid character (a lone surrogate).")
+        for name in document:
+            if name not in fields:
+                shown = name if len(name) <= 64 else name[:64] + "…"
+                raise FieldError(shown, f'Unknown field "{shown}".', rule="unknown_field")
         return document
 
     def on_finish(self) -> None:

@@ -71,3 +71,22 @@ async def test_eleven_mib_body_answers_413_in_the_json_shape(hub: Hub) -> None:
     assert error["code"] == "payload_too_large"
     assert error["request_id"]
     writer.close()
+
+
+async def test_an_unknown_field_in_a_write_body_is_refused_by_name(api: ApiSession) -> None:
+    """A write body with a field the handler does not read answers 400 naming that field."""
+    result = await api.post(
+        "/api/v1/registrations",
+        {
+            "full_name": "Ana Novak",
+            "email": "ana@acme.example",
+            "password": "Tulip-Harbour-42",
+            "is_admin": True,
+        },
+    )
+    assert result.status == 400, result
+    assert result.json["error"]["field"] == "is_admin"
+    assert "is_admin" in result.json["error"]["message"]
+    login = await api.post("/api/v1/sessions", {"email": "a@b.example", "pasword": "x"})
+    assert login.status == 400
+    assert login.json["error"]["field"] == "pasword"
