@@ -36,6 +36,7 @@ from mykerio.models import (
     email_key,
     new_id,
 )
+from mykerio.organizations.founding import ensure_name_free
 from mykerio.organizations.invitations import InvitationDesk, invitation_view
 from mykerio.organizations.rules import (
     DeletionSummary,
@@ -154,6 +155,12 @@ class OrganizationActor(LoopActor):
         """Give the organization a new name."""
         org = self._require_member(user)
         clean = clean_org_name(name)
+        await ensure_name_free(self._store, user.id, clean, except_org=org.id)
+        for member_id in self._members:
+            if member_id != user.id:
+                await ensure_name_free(
+                    self._store, member_id, clean, except_org=org.id, whose="Another member"
+                )
         self._org = await self._store.organizations.rename(org.id, clean)
         for appliance_id in self._roster:
             ref = self._find_appliance(appliance_id)
@@ -254,6 +261,14 @@ class OrganizationActor(LoopActor):
             raise Forbidden(
                 f"This invitation was sent to {invitation.email}. Log in with that address to "
                 "accept it."
+            )
+        if user.id not in self._members:
+            assert self._org is not None
+            await ensure_name_free(
+                self._store,
+                user.id,
+                self._org.name,
+                hint="Rename yours on the Organizations page, then open this link again.",
             )
         if not await self._store.invitations.delete(invitation.id):
             raise NotFound("This invitation is no longer valid.")

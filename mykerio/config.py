@@ -34,6 +34,8 @@ class ServerConfig:
     tls_key: str = ""
     max_body_bytes: int = 10 * 1024 * 1024
     xheaders: bool = False
+    idle_timeout: float = 30.0
+    body_timeout: float = 60.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -41,7 +43,7 @@ class HubConfig:
     """Where the hub keeps its files and how it is reached."""
 
     data_dir: str = "data"
-    public_url: str = "https://localhost:8443"
+    public_url: str = ""
     dev_mode: bool = False
     factory_keys: str = ""
 
@@ -320,6 +322,8 @@ def _validate(config: Config) -> None:
         )
     if bool(config.server.tls_cert) != bool(config.server.tls_key):
         raise ConfigError("server.tls_cert and server.tls_key must be set together")
+    if config.server.idle_timeout <= 0 or config.server.body_timeout <= 0:
+        raise ConfigError("server.idle_timeout and server.body_timeout must be positive")
     if config.shutdown.deadline <= 0:
         raise ConfigError("shutdown.deadline must be positive")
     if config.actors.accounts_workers < 1:

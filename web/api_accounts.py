@@ -36,7 +36,7 @@ class RegistrationsHandler(AccountHandler):
 
     async def post(self) -> None:
         """Register."""
-        body = self.json_body()
+        body = self.json_body("email", "full_name", "password")
         email = text(body, "email")
         await self.call(
             email, "register", text(body, "full_name"), email, text(body, "password"), self.client
@@ -59,7 +59,7 @@ class ConfirmationHandler(AccountHandler):
 
     async def post(self) -> None:
         """Confirm."""
-        token = text(self.json_body(), "token")
+        token = text(self.json_body("token"), "token")
         user = await self.call(token, "confirm", token)
         self.write_json({"status": "confirmed", "email": user.email})
 
@@ -79,7 +79,7 @@ class ResendConfirmationHandler(AccountHandler):
 
     async def post(self) -> None:
         """Resend."""
-        email = text(self.json_body(), "email")
+        email = text(self.json_body("email"), "email")
         await self.call(email, "resend_confirmation", email)
         self.write_json({"message": SAME_ANSWER}, 202)
 
@@ -98,7 +98,7 @@ class PasswordRulesHandler(AccountHandler):
 
     def post(self) -> None:
         """Check the rules; a pure computation, nothing is stored."""
-        body = self.json_body()
+        body = self.json_body("password", "full_name", "email")
         password = text(body, "password")
         if len(password) > MAX_PASSWORD_CHARS + 1:
             password = password[: MAX_PASSWORD_CHARS + 1]  # still fails max_length, cheaply
@@ -125,7 +125,7 @@ class PasswordResetsHandler(AccountHandler):
 
     async def post(self) -> None:
         """Request a reset link."""
-        email = text(self.json_body(), "email")
+        email = text(self.json_body("email"), "email")
         await self.call(email, "forgot_password", email)
         self.write_json({"message": SAME_ANSWER}, 202)
 
@@ -144,7 +144,7 @@ class PasswordResetCheckHandler(AccountHandler):
 
     async def post(self) -> None:
         """Check."""
-        token = text(self.json_body(), "token")
+        token = text(self.json_body("token"), "token")
         await self.call(token or "-", "check_reset_link", token)
         self.write_json({"status": "valid"})
 
@@ -163,7 +163,7 @@ class PasswordResetHandler(AccountHandler):
 
     async def post(self) -> None:
         """Reset."""
-        body = self.json_body()
+        body = self.json_body("token", "password", "confirm")
         token = text(body, "token")
         user = await self.call(
             token, "reset_password", token, text(body, "password"), text(body, "confirm")

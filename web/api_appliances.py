@@ -55,7 +55,7 @@ class AppliancesHandler(OrgHandler):
 
     async def post(self, org_id: str) -> None:
         """Add."""
-        body = self.json_body()
+        body = self.json_body("code", "name")
         view: ApplianceView = await self.org_call(
             org_id, "add_appliance", text(body, "code"), text(body, "name"), self.client
         )
@@ -81,7 +81,7 @@ class ApplianceHandler(OrgHandler):
 
     async def patch(self, org_id: str, appliance_id: str) -> None:
         """Rename."""
-        name = text(self.json_body(), "name")
+        name = text(self.json_body("name"), "name")
         view = await self.org_call(org_id, "rename_appliance", appliance_id, name, self.client)
         self.write_json(view_json(view))
 
@@ -163,7 +163,7 @@ class PairingPreviewHandler(_LinksHandler):
         """Preview."""
         current = await self.current_session()
         try:
-            code_hash = pairing_hash(text(self.json_body(), "code"))
+            code_hash = pairing_hash(text(self.json_body("code"), "code"))
         except InvalidInput:
             raise NotFound("This code is not valid. Open the appliance's link again.") from None
         preview: PairingPreview | None = await self.gate_call("preview", current.user.id, code_hash)
@@ -269,7 +269,7 @@ class FindBoxHandler(_BoxHandler):
 
     async def post(self) -> None:
         """Find."""
-        serial = clean_serial(text(self.json_body(), "serial"))
+        serial = clean_serial(text(self.json_body("serial"), "serial"))
         self.write_json(box_json(await self.waiting_box(serial)))
 
 
@@ -302,7 +302,9 @@ class CheckBoxHandler(_BoxHandler):
 
     async def post(self) -> None:
         """Check."""
-        body = self.json_body()
+        body = self.json_body(
+            "serial", "box", "admin", "username", "password", "email", "statistics"
+        )
         serial = clean_serial(text(body, "serial"))
         check = _admin_body(body)
         socket = await self.box_found(serial, text(body, "box"))
@@ -346,7 +348,17 @@ class BoxesHandler(_BoxHandler):
 
     async def post(self, org_id: str) -> None:
         """Set up and add."""
-        body = self.json_body()
+        body = self.json_body(
+            "serial",
+            "box",
+            "name",
+            "admin",
+            "username",
+            "password",
+            "eula_accepted",
+            "email",
+            "statistics",
+        )
         await self.org_call(org_id, "require_member")  # outsiders learn nothing, not even why
         serial = clean_serial(text(body, "serial"))
         name = clean_appliance_name(text(body, "name"))

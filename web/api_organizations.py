@@ -48,7 +48,7 @@ class OrganizationsHandler(OrgHandler):
     async def post(self) -> None:
         """Create."""
         current = await self.current_session()
-        name = text(self.json_body(), "name")
+        name = text(self.json_body("name"), "name")
         org = await self.call(
             current.user.id, "create_organization", current.user, name, self.client
         )
@@ -78,7 +78,7 @@ class OrganizationHandler(OrgHandler):
 
     async def patch(self, org_id: str) -> None:
         """Rename."""
-        name = text(self.json_body(), "name")
+        name = text(self.json_body("name"), "name")
         org = await self.org_call(org_id, "rename", name, self.client)
         self.write_json(org_json(org))
 
@@ -131,7 +131,7 @@ class InvitationsHandler(OrgHandler):
 
     async def post(self, org_id: str) -> None:
         """Invite."""
-        email = text(self.json_body(), "email")
+        email = text(self.json_body("email"), "email")
         view: InvitationView = await self.org_call(org_id, "invite", email, self.client)
         self.write_json(dataclasses.asdict(view), 201)
 
@@ -252,7 +252,7 @@ class AcceptInvitationHandler(OrgHandler):
     async def post(self) -> None:
         """Accept."""
         current = await self.current_session()
-        token = text(self.json_body(), "token")
+        token = text(self.json_body("token"), "token")
         invitation = await self.call(token, "find_invitation", token)
         if invitation is None:
             raise NotFound("This invitation is no longer valid. Ask for a new one.")
@@ -277,7 +277,7 @@ class InvitationPreviewHandler(OrgHandler):
 
     async def post(self) -> None:
         """Look the invitation up."""
-        token = text(self.json_body(), "token")
+        token = text(self.json_body("token"), "token")
         invitation = await self.call(token or "-", "find_invitation", token)
         if invitation is None:
             raise NotFound("This invitation is no longer valid. Ask for a new one.")
@@ -317,7 +317,7 @@ class SelectedOrganizationHandler(OrgHandler):
     async def put(self) -> None:
         """Select."""
         current = await self.current_session()
-        org_id = text(self.json_body(), "org_id")
+        org_id = text(self.json_body("org_id"), "org_id")
         await self.org_call(org_id, "view")  # membership check: 404 for anyone else
         await self.call(current.user.id, "set_default_org", current.user, org_id)
         self.set_status(204)

@@ -43,7 +43,7 @@ class SessionsHandler(AccountHandler):
 
     async def post(self) -> None:
         """The password step."""
-        body = self.json_body()
+        body = self.json_body("email", "password", "keep_logged_in")
         email, password = text(body, "email"), text(body, "password")
         step: LoginStep = await self.call(
             email, "login", email, password, bool(body.get("keep_logged_in")), self.client
@@ -80,7 +80,7 @@ class SecondFactorHandler(AccountHandler):
 
     async def post(self) -> None:
         """The code step."""
-        body = self.json_body()
+        body = self.json_body("method", "code")
         attempt = self.get_cookie(LOGIN_COOKIE) or ""
         if not attempt:
             raise Unauthorized("Log in first.")

@@ -73,7 +73,7 @@ class PasswordHandler(SettingsHandler):
 
     async def post(self) -> None:
         """Change it."""
-        body = self.json_body()
+        body = self.json_body("current", "password", "confirm")
         await self.for_user(
             "change_password",
             text(body, "current"),
@@ -100,7 +100,9 @@ class TotpSetupHandler(SettingsHandler):
 
     async def post(self) -> None:
         """A new secret (valid 15 minutes until confirmed)."""
-        setup: TotpSetup = await self.for_session("begin_totp", text(self.json_body(), "password"))
+        setup: TotpSetup = await self.for_session(
+            "begin_totp", text(self.json_body("password"), "password")
+        )
         self.write_json({"secret": setup.secret, "uri": setup.uri, "qr_svg": setup.qr_svg})
 
 
@@ -118,7 +120,7 @@ class TotpHandler(SettingsHandler):
 
     async def post(self) -> None:
         """Enable."""
-        await self.for_user("enable_totp", text(self.json_body(), "code"))
+        await self.for_user("enable_totp", text(self.json_body("code", "password"), "code"))
         self.set_status(204)
         self.finish()
 
@@ -137,7 +139,7 @@ class TotpDisableHandler(SettingsHandler):
 
     async def post(self) -> None:
         """Disable."""
-        await self.for_session("disable_totp", text(self.json_body(), "password"))
+        await self.for_session("disable_totp", text(self.json_body("password"), "password"))
         self.set_status(204)
         self.finish()
 
@@ -157,7 +159,9 @@ class BackupCodesHandler(SettingsHandler):
 
     async def post(self) -> None:
         """New codes."""
-        codes = await self.for_session("new_backup_codes", text(self.json_body(), "password"))
+        codes = await self.for_session(
+            "new_backup_codes", text(self.json_body("password"), "password")
+        )
         self.write_json({"codes": list(codes)})
 
 
@@ -179,7 +183,7 @@ class PhoneHandler(SettingsHandler):
 
     async def post(self) -> None:
         """Send the code."""
-        body = self.json_body()
+        body = self.json_body("phone", "password")
         masked = await self.for_session("begin_phone", text(body, "phone"), text(body, "password"))
         self.write_json({"sent_to": masked})
 
@@ -198,7 +202,7 @@ class PhoneVerifyHandler(SettingsHandler):
 
     async def post(self) -> None:
         """Verify."""
-        await self.for_user("verify_phone", text(self.json_body(), "code"))
+        await self.for_user("verify_phone", text(self.json_body("code", "password"), "code"))
         self.set_status(204)
         self.finish()
 
@@ -217,7 +221,7 @@ class PhoneRemoveHandler(SettingsHandler):
 
     async def post(self) -> None:
         """Remove."""
-        await self.for_session("remove_phone", text(self.json_body(), "password"))
+        await self.for_session("remove_phone", text(self.json_body("password"), "password"))
         self.set_status(204)
         self.finish()
 
@@ -236,7 +240,7 @@ class NotificationsHandler(SettingsHandler):
 
     async def put(self) -> None:
         """Store the choice."""
-        enabled = self.json_body().get("enabled")
+        enabled = self.json_body("enabled").get("enabled")
         if not isinstance(enabled, bool):
             raise InvalidInput("enabled must be true or false")
         await self.for_user("set_notifications", enabled)

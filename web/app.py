@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import tornado.httputil
 import tornado.web
 
 from actors.supervisor import Supervisor
@@ -24,7 +25,7 @@ from web import (
 from web.appliance_links import ApplianceLinks
 from web.appliance_socket import ApplianceSocketHandler
 from web.auth import AccountsDirectory
-from web.base import NotFoundHandler
+from web.base import NotFoundHandler, PayloadTooLargeHandler
 from web.dashboard import OpenApiHandler, StaticHandler
 from web.live import LiveRegistry, LiveSocketHandler
 from web.metrics import HubMetrics
@@ -178,6 +179,28 @@ def build_routes(
     return routes
 
 
+class HubApplication(tornado.web.Application):
+    """The hub's Tornado application: a too-large body is routed to the JSON 413 on its headers."""
+
+    def __init__(self, *args: Any, max_body_bytes: int, metrics: HubMetrics, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.max_body_bytes = max_body_bytes
+        self.metrics = metrics
+
+    def find_handler(
+        self, request: tornado.httputil.HTTPServerRequest, **kwargs: Any
+    ) -> tornado.web._HandlerDelegate:
+        """The route's handler, or `PayloadTooLargeHandler` when Content-Length is too large."""
+        length = request.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > self.max_body_bytes:
+            return self.get_handler_delegate(
+                request,
+                PayloadTooLargeHandler,
+                {"route": "too_large", "metrics": self.metrics},
+            )
+        return super().find_handler(request, **kwargs)
+
+
 def make_app(
     config: Config,
     metrics: HubMetrics,
@@ -201,8 +224,10 @@ def make_app(
         dev_outbox=dev_outbox,
     )
     handlers: list[Any] = [(r.pattern, r.handler, r.kwargs) for r in routes]
-    return tornado.web.Application(
+    return HubApplication(
         handlers,
+        max_body_bytes=config.server.max_body_bytes,
+        metrics=metrics,
         template_path=str(HERE / "templates"),
         static_path=str(HERE / "static"),
         static_handler_class=StaticHandler,

@@ -20,6 +20,7 @@ import tornado.web
 from pykka import ActorDeadError, ActorRef
 
 from actors.runtime import answer
+from mykerio.accounts.validation import FieldError
 from mykerio.errors import DomainError, Forbidden, InvalidInput, TooManyRequests, Unavailable
 from web.metrics import HubMetrics
 
@@ -40,6 +41,7 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 # Stable codes for errors that come from the transport rather than the domain.
 _HTTP_CODES = {
@@ -48,6 +50,7 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
+    415: "unsupported_media_type",
     429: "too_many_requests",
     500: "internal_error",
     503: "unavailable",
@@ -104,14 +107,33 @@ class BaseHandler(tornado.web.RequestHandler):
         except tornado.web.HTTPError:
             raise CsrfFailed("This page is out of date. Reload it and try again.") from None
 
-    def json_body(self) -> dict[str, Any]:
-        """The request body as a JSON object, or a clear 400."""
+    def json_body(self, *fields: str) -> dict[str, Any]:
+        """The request body as a JSON object: 415 for another content type, else a clear 400.
+
+        `fields` are the names the handler reads; any other name in the body is refused with a
+        400 naming it (`field`), so a misspelt or unsupported option is never silently ignored.
+
+        A body that is not JSON, not an object, or holds a lone surrogate ("\\ud800", which no
+        UTF-8 text can carry and which would crash whatever encodes it later) is refused here,
+        the one place request bodies are parsed.
+        """
+        body = self.request.body
+        if body:
+            media_type = self.request.headers.get("Content-Type", "").partition(";")[0]
+            if media_type.strip().lower() != "application/json":
+                raise tornado.web.HTTPError(415, "The request body must be application/json.")
         try:
-            document = json.loads(self.request.body or b"{}")
+            document = json.loads(body or b"{}")
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise InvalidInput("The request body must be JSON.") from None
         if not isinstance(document, dict):
             raise InvalidInput("The request body must be a JSON object.")
+        if _has_lone_surrogate(document):
+            raise InvalidInput("The request body holds an invalid character (a lone surrogate).")
+        for name in document:
+            if name not in fields:
+                shown = name if len(name) <= 64 else name[:64] + "…"
+                raise FieldError(shown, f'Unknown field "{shown}".', rule="unknown_field")
         return document
 
     def on_finish(self) -> None:
@@ -203,6 +225,22 @@ class BaseHandler(tornado.web.RequestHandler):
         return [m for m in ("GET", "POST", "PUT", "PATCH", "DELETE") if _implements(self, m)]
 
 
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether any string in a parsed JSON document (keys too) holds a lone surrogate."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def _implements(handler: tornado.web.RequestHandler, method: str) -> bool:
     own = getattr(type(handler), method.lower(), None)
     return own is not None and own is not getattr(tornado.web.RequestHandler, method.lower())
@@ -222,3 +260,21 @@ class NotFoundHandler(BaseHandler):
         """Refuse whatever the method."""
         super().prepare()
         raise tornado.web.HTTPError(404, "no such page: %s", self.request.path)
+
+
+@tornado.web.stream_request_body
+class PayloadTooLargeHandler(BaseHandler):
+    """Answers a request whose Content-Length exceeds `[server] max_body_bytes` with the JSON 413.
+
+    The application routes such a request here as soon as its headers arrive (see
+    `web.app.HubApplication`), so the answer is written before Tornado refuses to read the body
+    and closes the connection (which on its own answers a bare 400).
+    """
+
+    def check_xsrf_cookie(self) -> None:
+        """The size is refused first, whatever the request."""
+
+    def prepare(self) -> None:
+        """Refuse whatever the method and path."""
+        super().prepare()
+        raise tornado.web.HTTPError(413, "The request body is too large.")

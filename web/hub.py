@@ -7,7 +7,9 @@ command line (`web/__main__.py`) and the tests both drive a hub through them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
+import ipaddress
 import socket
 import ssl
 import time
@@ -27,6 +29,7 @@ from mykerio.clock import Clock, SystemClock
 from mykerio.config import Config
 from mykerio.datadir import DataDir, prepare_data_dir
 from mykerio.errors import ConfigError
+from mykerio.security.passwords import common_passwords
 from mykerio.store import Store, open_store
 from web.app import HEALTH_KEY, make_app
 from web.auth import AccountsDirectory
@@ -46,6 +49,36 @@ def tls_context(data: DataDir) -> ssl.SSLContext | None:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(str(data.tls_cert), str(data.tls_key))
     return context
+
+
+def _bound_port(sockets: list[socket.socket]) -> int:
+    inet = [s for s in sockets if s.family == socket.AF_INET] or sockets
+    return int(inet[0].getsockname()[1])
+
+
+def served_url(config: Config, port: int) -> str:
+    """The public URL derived from the address actually served (when `hub.public_url` is empty).
+
+    The scheme follows `server.tls`, the port is the one bound; a loopback host is `localhost`
+    (the name on the self-signed certificate), an unspecified one (0.0.0.0, ::) this machine's
+    name, any other host itself.
+    """
+    scheme = "https" if config.server.tls else "http"
+    host = config.server.host
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if host == "localhost" or (address is not None and address.is_loopback):
+        name = "localhost"
+    elif not host or (address is not None and address.is_unspecified):
+        name = socket.getfqdn()
+    elif address is not None and address.version == 6:
+        name = f"[{host}]"
+    else:
+        name = host
+    default = 443 if scheme == "https" else 80
+    return f"{scheme}://{name}" + ("" if port == default else f":{port}")
 
 
 class Hub:
@@ -79,7 +112,30 @@ class Hub:
 
     async def start(self) -> None:
         """Prepare the data directory, open the store, start actors, listen."""
+        try:
+            sockets = tornado.netutil.bind_sockets(self.config.server.port, self.config.server.host)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {self.config.server.host}:{self.config.server.port}: "
+                f"{exc.strerror}"
+            ) from None
+        self.port = _bound_port(sockets)
+        if not self.config.hub.public_url:
+            served = served_url(self.config, self.port)
+            self.config = dataclasses.replace(
+                self.config, hub=dataclasses.replace(self.config.hub, public_url=served)
+            )
+        try:
+            await self._start_on(sockets)
+        except BaseException:
+            if self._server is None:
+                for bound in sockets:
+                    bound.close()
+            raise
+
+    async def _start_on(self, sockets: list[socket.socket]) -> None:
         config = self.config
+        common_passwords()  # the breached-password list is read once, at start
         data = prepare_data_dir(config, self.clock)
         self.store = await open_store(
             config.store.uri, data.path, on_operation=self.metrics.observe_store
@@ -141,13 +197,10 @@ class Hub:
             ssl_options=tls_context(data),
             max_body_size=config.server.max_body_bytes,
             xheaders=config.server.xheaders,
+            # Tornado's header timeout is its idle timeout: headers must arrive within it.
+            idle_connection_timeout=config.server.idle_timeout,
+            body_timeout=config.server.body_timeout,
         )
-        try:
-            sockets = tornado.netutil.bind_sockets(config.server.port, config.server.host)
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot listen on {config.server.host}:{config.server.port}: {exc.strerror}"
-            ) from None
         self._server.add_sockets(sockets)
         self.live.start_checks(loop)
         # Everything allocated so far lives as long as the process; keep the cyclic garbage
@@ -155,10 +208,10 @@ class Hub:
         # collect the young generations less often (bench/actors.py, "loop-gc").
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
-        self.port = next(s.getsockname()[1] for s in sockets if s.family == socket.AF_INET)
         log.info(
             "hub started",
             url=self.url,
+            public_url=config.hub.public_url,
             store=self.store.kind,
             data_dir=str(data.path),
             actors=len(self.supervisor),

@@ -19,6 +19,7 @@ with the production parameters): callers on the event loop run `hash`, `verify`,
 from __future__ import annotations
 
 import functools
+import gzip
 import re
 import secrets
 import unicodedata
@@ -37,6 +38,37 @@ MIN_GROUPS = 3
 # Shorter parts of a name ("Li", "Jo") would refuse too many good passwords.
 MIN_PERSONAL_PART_CHARS = 3
 COMMON_PASSWORDS_FILE = "common-passwords.txt"
+BREACHED_PASSWORDS_FILE = "breached-passwords.txt.gz"
+# The product's own name is the first thing a guesser tries on this hub ("MyKerio2026!").
+PRODUCT_NAMES = ("kerio",)
+# A base shorter than this, left after taking off appended digits and symbols, is not compared:
+# "ab" followed by twenty symbols is not the common password "ab".
+MIN_COMMON_BASE_CHARS = 4
+# Common look-alike substitutions, undone before the list is checked ("P@ssw0rd" is "password").
+# "1" stands for "i" or "l", so both readings are checked.
+_SUBSTITUTIONS = (
+    str.maketrans(
+        {
+            "@": "a",
+            "4": "a",
+            "0": "o",
+            "1": "i",
+            "!": "i",
+            "3": "e",
+            "$": "s",
+            "5": "s",
+            "7": "t",
+            "+": "t",
+            "8": "b",
+            "9": "g",
+            "6": "g",
+            "2": "z",
+        }
+    ),
+    str.maketrans({"1": "l", "|": "l"}),
+)
+_APPENDED = re.compile(r"[\d\W_]+$")
+_PREPENDED = re.compile(r"^[\d\W_]+")
 
 # Argon2id with argon2-cffi's own defaults since 21.2 (RFC 9106's second recommendation:
 # t=3, m=64 MiB, p=4). Named explicitly so an argon2-cffi upgrade cannot lower them silently.
@@ -169,11 +201,34 @@ def _check_personal(
     return RuleResult("personal", True, "Must not contain part of your name, email or username")
 
 
+def common_bases(password: str) -> set[str]:
+    """The forms of `password` checked against the breached list, folded for comparison.
+
+    The password itself; with appended (and prepended) digits and symbols taken off
+    ("Password123!" -> "password"); with look-alike substitutions undone ("p@ssw0rd" ->
+    "password", "1" read as "i" and as "l"), before and after taking them off.
+    """
+    folded = _fold(password)
+    forms = {folded}
+    for _ in range(2):
+        for form in list(forms):
+            forms.add(_APPENDED.sub("", form))
+            forms.add(_PREPENDED.sub("", _APPENDED.sub("", form)))
+            for table in _SUBSTITUTIONS:
+                forms.add(form.translate(table))
+                forms.add(form.translate(_SUBSTITUTIONS[0]).translate(table))
+    return {form for form in forms if form == folded or len(form) >= MIN_COMMON_BASE_CHARS}
+
+
 def _check_common(password: str) -> RuleResult:
+    bases = common_bases(password)
+    if any(name in base for base in bases for name in PRODUCT_NAMES):
+        return RuleResult("common", False, "Must not be based on the product's name (Kerio)")
     return RuleResult(
         "common",
-        password.casefold() not in common_passwords(),
-        "Must not be one of the 10,000 most common passwords",
+        bases.isdisjoint(common_passwords()),
+        "Must not be a common breached password, even with digits or symbols added or letters "
+        "swapped (@ for a, 0 for o)",
     )
 
 
@@ -196,13 +251,12 @@ def parse_password_list(text: str) -> frozenset[str]:
 
 @functools.cache
 def common_passwords() -> frozenset[str]:
-    """The shipped list of the 10,000 most common passwords, read once per process."""
-    text = (
-        resources.files("mykerio.security")
-        .joinpath("data", COMMON_PASSWORDS_FILE)
-        .read_text("utf-8")
-    )
-    return parse_password_list(text)
+    """The shipped lists (Django's 10,000 most common and SecLists' 100,000 most common breached
+    passwords), read once per process into one set for constant-time membership."""
+    data = resources.files("mykerio.security").joinpath("data")
+    common = parse_password_list(data.joinpath(COMMON_PASSWORDS_FILE).read_text("utf-8"))
+    breached = gzip.decompress(data.joinpath(BREACHED_PASSWORDS_FILE).read_bytes())
+    return common | parse_password_list(breached.decode("utf-8"))
 
 
 def _password_bytes(password: str) -> bytes:

@@ -55,7 +55,7 @@ async def test_confirmation_link_is_on_the_outbox_page(dev_hub: Hub) -> None:
     assert registered.status == 201
     page = (await api.get("/dev/outbox")).raw.decode()
     assert "Confirm your MyKerio account" in page
-    link = re.search(r'href="(https://localhost:8443/confirm#token=[^"]+)"', page)
+    link = re.search(rf'href="({dev_hub.url}/confirm#token=[^"]+)"', page)
     assert link, page
     token = link.group(1).split("token=")[1]
     confirmed = await api.post("/api/v1/registrations/confirm", {"token": token})

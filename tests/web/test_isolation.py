@@ -51,7 +51,16 @@ async def call(
         url += f"?org_id={ids['org_id']}"
     elif "org" in query:
         url += f"?org={ids['org_id']}"
-    return await client.request(method.upper(), url, {"org_id": ids["org_id"]})
+    fields = (
+        operation.get("requestBody", {})
+        .get("content", {})
+        .get("application/json", {})
+        .get("schema", {})
+        .get("properties", {})
+    )
+    # Only fields the operation takes: an unknown one is refused (400) whoever asks.
+    body = {"org_id": ids["org_id"]} if "org_id" in fields else {}
+    return await client.request(method.upper(), url, body)
 
 
 async def test_every_organization_route_hides_other_organizations(

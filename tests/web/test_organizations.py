@@ -265,3 +265,40 @@ async def test_unknown_invitation_link_gets_a_clear_answer(api: ApiSession) -> N
     assert "no longer valid" in result.json["error"]["message"]
     page = await api.get("/invitations/accept")
     assert page.status == 200
+
+
+async def test_a_users_organizations_never_share_a_name(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp
+) -> None:
+    """Create, rename and accepting an invitation each answer 409 when the user (or another
+    member) would then belong to two organizations whose names differ only in case."""
+    first = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    twin = await api.post("/api/v1/organizations", {"name": "ACME.example"})
+    assert twin.status == 409, twin
+    assert 'already belong to an organization named "acme.example"' in twin.json["error"]["message"]
+    other = await api.post("/api/v1/organizations", {"name": "Prague"})
+    assert other.status == 201
+    renamed = await api.request(
+        "PATCH", f"/api/v1/organizations/{other.json['id']}", {"name": " prague "}
+    )
+    assert renamed.status == 200, "renaming to its own name (other case) is fine"
+    clash = await api.request(
+        "PATCH", f"/api/v1/organizations/{other.json['id']}", {"name": "Acme.Example"}
+    )
+    assert clash.status == 409
+
+    bob = api_session(hub, user_agent="bob-browser")
+    await member(bob, smtp_server, "bob@acme.example", "Bob Smith")  # his own "acme.example"
+    await invite(api, first, "bob@acme.example")
+    mail = await smtp_server.find("bob@acme.example", "invited")
+    refused = await bob.post("/api/v1/invitations/accept", {"token": token_in(mail)})
+    assert refused.status == 409, refused
+    assert "Rename yours" in refused.json["error"]["message"]
+    bobs = (await bob.get("/api/v1/organizations")).json
+    await bob.request("PATCH", f"/api/v1/organizations/{bobs['selected']}", {"name": "Bob's lab"})
+    accepted = await bob.post("/api/v1/invitations/accept", {"token": token_in(mail)})
+    assert accepted.status == 200, "the refused attempt left the invitation valid"
+    # Another member's organizations count too: Bob already has a "Bob's lab".
+    shared = await api.request("PATCH", f"/api/v1/organizations/{first}", {"name": "BOB'S LAB"})
+    assert shared.status == 409, shared
+    assert shared.json["error"]["message"].startswith("Another member already belongs")

@@ -64,6 +64,8 @@ async def test_resend_answers_the_same_for_unknown_addresses(
         ("Novak-2024-x", "personal"),
         ("Acme.example1", "personal"),
         ("Password1", "common"),
+        ("Password123!", "common"),
+        ("MyKerio2026!", "common"),
         ("Aa1!" * 257, "max_length"),
     ],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
 from importlib import resources
 
 import argon2
@@ -161,7 +162,47 @@ def test_the_shipped_list_holds_10000_passwords_after_its_header() -> None:
     assert len(entries) == 10_000
     assert entries[:4] == ["123456", "123456789", "qwerty", "password"]
     assert all(entry == entry.lower() for entry in entries)
-    assert len(common_passwords()) == 10_000
+    assert "password" in common_passwords()
+
+
+def test_the_breached_list_holds_the_100000_most_common_after_its_header() -> None:
+    """The gzip data file credits its source and licence, then holds SecLists' 100,000 most
+    common breached passwords (lowercased, so a few thousand collapse), most common first."""
+    data = resources.files("mykerio.security").joinpath("data", "breached-passwords.txt.gz")
+    lines = gzip.decompress(data.read_bytes()).decode("utf-8").splitlines()
+    header = next(index for index, line in enumerate(lines) if not line.startswith("#"))
+    assert "mit licence" in "\n".join(lines[:header]).lower()
+    entries = lines[header:]
+    assert 95_000 < len(entries) <= 100_000
+    assert entries[:3] == ["123456", "password", "12345678"]
+    assert len(common_passwords()) > 95_000
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["Password123!", "P@ssw0rd2024", "Dr@g0n!!1", "!!Sunshine#1", "L3tM3In99$", "Qwerty!2026"],
+)
+def test_common_passwords_are_refused_with_digits_and_symbols_added_or_letters_swapped(
+    password: str,
+) -> None:
+    """Appended or prepended digits and symbols and look-alike swaps do not hide a common one."""
+    result = rules(password)["common"]
+    assert not result.met
+    assert "common breached password" in result.message
+
+
+@pytest.mark.parametrize("password", ["MyKerio2026!", "K3r10-Rocks!", "kerio-Control-88"])
+def test_the_product_name_is_refused_as_a_base(password: str) -> None:
+    """A password built on the product's name (MyKerio, Kerio) is refused, substitutions too."""
+    result = rules(password)["common"]
+    assert not result.met
+    assert "product's name" in result.message
+
+
+def test_good_passwords_still_pass_the_common_rule() -> None:
+    """Passphrases and random passwords are not caught by the wider check."""
+    for password in (GOOD, "Tulip-Harbour-42", "correct-Horse-battery-9", "Kx9#mPq2vL!s"):
+        assert rules(password)["common"].met, password
 
 
 def test_list_parsing_keeps_passwords_that_start_with_a_hash() -> None:
