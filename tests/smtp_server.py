@@ -60,6 +60,20 @@ class LoopbackSmtp:
                 self._arrived.clear()
                 await self._arrived.wait()
 
+    async def find_since(
+        self, start: int, to: str, subject_part: str, timeout: float = 10.0
+    ) -> EmailMessage:
+        """The first message from index `start` on to `to` whose subject contains
+        `subject_part` (waits for it); mail to others that arrives meanwhile is passed over."""
+        async with asyncio.timeout(timeout):
+            while True:
+                for message in self.messages[start:]:
+                    if message["To"] == to and subject_part in str(message["Subject"]):
+                        found: EmailMessage = message
+                        return found
+                self._arrived.clear()
+                await self._arrived.wait()
+
     async def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
         async with asyncio.timeout(timeout):
             while len(self.messages) < count:

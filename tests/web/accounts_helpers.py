@@ -43,9 +43,8 @@ async def register(
         "/api/v1/registrations", {"full_name": name, "email": email, "password": password}
     )
     assert result.status == 201, result
-    messages = await smtp.wait_for(before + 1)
-    mail = messages[before]
-    assert mail["To"] == email
+    # Another test step's mail (an invitation, say) may still be on its way: take this one's.
+    mail = await smtp.find_since(before, email, "Confirm your MyKerio account")
     assert mail["Subject"] == "Confirm your MyKerio account"
     if confirm:
         confirmed = await api.post("/api/v1/registrations/confirm", {"token": token_in(mail)})
