@@ -135,16 +135,16 @@ class MailerActor(LoopActor):
         A pending message's body is opened; a delivered one's store row has none, so the body
         comes from the `.eml` file a hub without SMTP wrote (empty with any other transport).
         """
-        return [self._readable(message) for message in await self._outbox.recent(limit)]
+        return [await self._readable(message) for message in await self._outbox.recent(limit)]
 
-    def _readable(self, message: OutboxMessage) -> OutboxMessage:
+    async def _readable(self, message: OutboxMessage) -> OutboxMessage:
         if is_sealed(message.text):
             try:
                 text, html = open_bodies(self._box, message.id, message.text)
             except TamperedData:
                 text, html = "", ""
         elif isinstance(self._transport, DirectoryTransport):
-            text, html = self._transport.delivered_bodies(message.id)
+            text, html = await self._transport.delivered_bodies(message.id)
         else:
             text, html = message.text, message.html
         return dataclasses.replace(message, text=text, html=html)

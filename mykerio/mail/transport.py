@@ -103,8 +103,13 @@ class DirectoryTransport:
         data = message.as_bytes()
         await asyncio.get_running_loop().run_in_executor(None, self._write, message_id, data)
 
-    def delivered_bodies(self, message_id: str) -> tuple[str, str]:
-        """`(text, html)` of the `.eml` file written for `message_id` (empty if there is none)."""
+    async def delivered_bodies(self, message_id: str) -> tuple[str, str]:
+        """`(text, html)` of the `.eml` file written for `message_id` (empty if there is none),
+        read off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self._read_bodies, message_id)
+
+    def _read_bodies(self, message_id: str) -> tuple[str, str]:
         path = self.directory / f"{message_id}.eml"
         try:
             parsed = BytesParser(policy=email.policy.default).parsebytes(path.read_bytes())
