@@ -23,6 +23,16 @@ async def two_step_user(api: ApiSession, smtp: LoopbackSmtp, clock: FakeClock) -
     return await enable_totp(api, clock)
 
 
+async def two_step_user_with_phone(
+    api: ApiSession, smtp: LoopbackSmtp, sms_gateway: LoopbackSmsGateway, clock: FakeClock
+) -> None:
+    """A logged-in user with an authenticator app and a verified backup phone."""
+    await two_step_user(api, smtp, clock)
+    await api.post("/api/v1/me/phone", {"phone": "+18005550199"})
+    await sms_gateway.wait_for(1)
+    await api.post("/api/v1/me/phone/verify", {"code": sms_gateway.last_code()})
+
+
 async def test_enabling_2fa_emails_the_user_and_login_then_asks_for_a_code(
     api: ApiSession, smtp_server: LoopbackSmtp, clock: FakeClock
 ) -> None:
@@ -187,10 +197,7 @@ async def test_at_most_three_texts_per_15_minutes(
     clock: FakeClock,
 ) -> None:
     """A fourth SMS within 15 minutes is refused with 429; later it works again."""
-    await two_step_user(api, smtp_server, clock)
-    await api.post("/api/v1/me/phone", {"phone": "+18005550199"})
-    await sms_gateway.wait_for(1)
-    await api.post("/api/v1/me/phone/verify", {"code": sms_gateway.last_code()})
+    await two_step_user_with_phone(api, smtp_server, sms_gateway, clock)
     other = api_session(hub)
     await login(other, EMAIL)
     assert (await other.post("/api/v1/sessions/sms")).status == 200
@@ -264,10 +271,7 @@ async def test_no_login_text_while_code_entry_is_locked(
     clock: FakeClock,
 ) -> None:
     """While code entry is locked, asking for an SMS code texts nothing and names the wait."""
-    await two_step_user(api, smtp_server, clock)
-    await api.post("/api/v1/me/phone", {"phone": "+18005550199"})
-    await sms_gateway.wait_for(1)
-    await api.post("/api/v1/me/phone/verify", {"code": sms_gateway.last_code()})
+    await two_step_user_with_phone(api, smtp_server, sms_gateway, clock)
     clock.advance(60)
     other = api_session(hub)
     for _ in range(2):
