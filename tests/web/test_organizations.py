@@ -149,11 +149,10 @@ async def test_revoked_invitation_links_all_fail(
         assert (await bob.post("/api/v1/invitations/accept", {"token": link})).status == 404
 
 
-async def test_removed_member_is_emailed_and_loses_access_at_once(
+async def with_opted_out_bob(
     hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp
-) -> None:
-    """Removing a member emails them (despite their opt-out) and their very next request for
-    the organization answers 404."""
+) -> tuple[str, ApiSession]:
+    """Ana's organization with Bob as a member who turned off email notifications."""
     org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
     await invite(api, org_id, "bob@other.example")
     token = token_in(await smtp_server.find("bob@other.example", "invited"))
@@ -161,6 +160,15 @@ async def test_removed_member_is_emailed_and_loses_access_at_once(
     await member(bob, smtp_server, "bob@other.example", "Bob Smith")
     await bob.request("PUT", "/api/v1/me/notifications", {"enabled": False})
     await bob.post("/api/v1/invitations/accept", {"token": token})
+    return org_id, bob
+
+
+async def test_removed_member_is_emailed_and_loses_access_at_once(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp
+) -> None:
+    """Removing a member emails them (despite their opt-out) and their very next request for
+    the organization answers 404."""
+    org_id, bob = await with_opted_out_bob(hub, api, smtp_server)
     assert (await bob.get(f"/api/v1/organizations/{org_id}")).status == 200
     view = (await api.get(f"/api/v1/organizations/{org_id}")).json
     bob_id = next(m["user_id"] for m in view["members"] if m["email"] == "bob@other.example")
@@ -197,13 +205,7 @@ async def test_deleting_an_organization_emails_its_other_members(
 ) -> None:
     """Deleting an organization sends every other member (despite their opt-out) the removal
     notice, and none to the person who deleted it."""
-    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
-    await invite(api, org_id, "bob@other.example")
-    token = token_in(await smtp_server.find("bob@other.example", "invited"))
-    bob = api_session(hub)
-    await member(bob, smtp_server, "bob@other.example", "Bob Smith")
-    await bob.request("PUT", "/api/v1/me/notifications", {"enabled": False})
-    await bob.post("/api/v1/invitations/accept", {"token": token})
+    org_id, _bob = await with_opted_out_bob(hub, api, smtp_server)
     assert (await api.request("DELETE", f"/api/v1/organizations/{org_id}")).status == 200
     notice = await smtp_server.find("bob@other.example", "removed")
     assert notice["Subject"] == "You were removed from acme.example in MyKerio"
