@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from actors.accounts import AccountsActor
 from mykerio.errors import InvalidInput
 from mykerio.security.passwords import MAX_PASSWORD_CHARS, check_rules
 from web.auth import AccountHandler
@@ -39,7 +40,12 @@ class RegistrationsHandler(AccountHandler):
         body = self.json_body("email", "full_name", "password")
         email = text(body, "email")
         await self.call(
-            email, "register", text(body, "full_name"), email, text(body, "password"), self.client
+            email,
+            AccountsActor.register,
+            text(body, "full_name"),
+            email,
+            text(body, "password"),
+            self.client,
         )
         # The same answer whether or not the address already had an account.
         self.write_json({"message": f"We sent a confirmation link to {email.strip()}."}, 201)
@@ -60,7 +66,7 @@ class ConfirmationHandler(AccountHandler):
     async def post(self) -> None:
         """Confirm."""
         token = text(self.json_body("token"), "token")
-        user = await self.call(token, "confirm", token)
+        user = await self.call(token, AccountsActor.confirm, token)
         self.write_json({"status": "confirmed", "email": user.email})
 
 
@@ -80,7 +86,7 @@ class ResendConfirmationHandler(AccountHandler):
     async def post(self) -> None:
         """Resend."""
         email = text(self.json_body("email"), "email")
-        await self.call(email, "resend_confirmation", email)
+        await self.call(email, AccountsActor.resend_confirmation, email)
         self.write_json({"message": SAME_ANSWER}, 202)
 
 
@@ -126,7 +132,7 @@ class PasswordResetsHandler(AccountHandler):
     async def post(self) -> None:
         """Request a reset link."""
         email = text(self.json_body("email"), "email")
-        await self.call(email, "forgot_password", email)
+        await self.call(email, AccountsActor.forgot_password, email)
         self.write_json({"message": SAME_ANSWER}, 202)
 
 
@@ -145,7 +151,7 @@ class PasswordResetCheckHandler(AccountHandler):
     async def post(self) -> None:
         """Check."""
         token = text(self.json_body("token"), "token")
-        await self.call(token or "-", "check_reset_link", token)
+        await self.call(token or "-", AccountsActor.check_reset_link, token)
         self.write_json({"status": "valid"})
 
 
@@ -166,7 +172,11 @@ class PasswordResetHandler(AccountHandler):
         body = self.json_body("token", "password", "confirm")
         token = text(body, "token")
         user = await self.call(
-            token, "reset_password", token, text(body, "password"), text(body, "confirm")
+            token,
+            AccountsActor.reset_password,
+            token,
+            text(body, "password"),
+            text(body, "confirm"),
         )
         self.end_session()
         self.write_json({"status": "password_set", "email": user.email})

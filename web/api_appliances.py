@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import structlog
-from pykka.messages import ProxyCall
 
-from actors.gate import PairingPreview
+from actors.clients import ActorClient
+from actors.gate import GateActor, PairingPreview
+from actors.organization import OrganizationActor
 from mykerio.accounts.validation import FieldError, clean_email
 from mykerio.appliances.roster import clean_appliance_name, pairing_hash
 from mykerio.appliances.view import ApplianceView
@@ -50,14 +51,18 @@ class AppliancesHandler(OrgHandler):
 
     async def get(self, org_id: str) -> None:
         """List."""
-        views: list[ApplianceView] = await self.org_call(org_id, "appliances")
+        views: list[ApplianceView] = await self.org_call(org_id, OrganizationActor.appliances)
         self.write_json({"appliances": [view_json(v) for v in views]})
 
     async def post(self, org_id: str) -> None:
         """Add."""
         body = self.json_body("code", "name")
         view: ApplianceView = await self.org_call(
-            org_id, "add_appliance", text(body, "code"), text(body, "name"), self.client
+            org_id,
+            OrganizationActor.add_appliance,
+            text(body, "code"),
+            text(body, "name"),
+            self.client,
         )
         self.write_json(view_json(view), 201)
 
@@ -82,12 +87,14 @@ class ApplianceHandler(OrgHandler):
     async def patch(self, org_id: str, appliance_id: str) -> None:
         """Rename."""
         name = text(self.json_body("name"), "name")
-        view = await self.org_call(org_id, "rename_appliance", appliance_id, name, self.client)
+        view = await self.org_call(
+            org_id, OrganizationActor.rename_appliance, appliance_id, name, self.client
+        )
         self.write_json(view_json(view))
 
     async def delete(self, org_id: str, appliance_id: str) -> None:
         """Remove."""
-        await self.org_call(org_id, "remove_appliance", appliance_id, self.client)
+        await self.org_call(org_id, OrganizationActor.remove_appliance, appliance_id, self.client)
         self.set_status(204)
         self.finish()
 
@@ -110,7 +117,7 @@ class ApplianceHistoryHandler(OrgHandler):
         limit = page_limit(self.get_query_argument("limit", ""))
         found: list[StatusChange] = await self.org_call(
             org_id,
-            "appliance_history",
+            OrganizationActor.appliance_history,
             appliance_id,
             lookahead(limit),
             decode_cursor(self.get_query_argument("cursor", "")),
@@ -140,11 +147,9 @@ class _LinksHandler(OrgHandler):
         super().initialize(**kwargs)
         self.appliances = appliances
 
-    async def gate_call(self, method: str, *args: Any) -> Any:
-        """Call `method(*args)` on the GateActor."""
-        return await self.ask(
-            self.appliances.gate(), ProxyCall(attr_path=(method,), args=args, kwargs={})
-        )
+    def gate(self) -> ActorClient[GateActor]:
+        """The GateActor (what a proven appliance key is; pairing codes; boxes by serial)."""
+        return self.appliances.gate()
 
 
 class PairingPreviewHandler(_LinksHandler):
@@ -166,7 +171,9 @@ class PairingPreviewHandler(_LinksHandler):
             code_hash = pairing_hash(text(self.json_body("code"), "code"))
         except InvalidInput:
             raise NotFound("This code is not valid. Open the appliance's link again.") from None
-        preview: PairingPreview | None = await self.gate_call("preview", current.user.id, code_hash)
+        preview: PairingPreview | None = await self.gate().call(
+            GateActor.preview, current.user.id, code_hash
+        )
         if preview is None:
             raise NotFound("This code is not valid any more. Open the appliance's link again.")
         self.write_json(dataclasses.asdict(preview))
@@ -224,7 +231,7 @@ class _BoxHandler(_LinksHandler):
         if self.appliances.factory_keys:
             # Only the maker's signature says which socket is the box: the others are posing.
             claims = [claim for claim in claims if claim.certified]
-        await self.gate_call("find_box", current.user.id, serial, len(claims))
+        await self.gate().call(GateActor.find_box, current.user.id, serial, len(claims))
         return claims[0]
 
     async def box_found(self, serial: str, box: str) -> ApplianceSocketHandler:
@@ -243,7 +250,7 @@ class _BoxHandler(_LinksHandler):
         current = await self.current_session()
         code = str(answer.get("code", ""))
         if code == "bad_credentials":
-            await self.gate_call("setup_refused", current.user.id, serial)
+            await self.gate().call(GateActor.setup_refused, current.user.id, serial)
         # The hub's own words: a box (or something posing as one) does not write to users.
         field, message = SETUP_REFUSALS.get(code, ("admin", "The box refused the set-up."))
         raise FieldError(field, message)
@@ -359,7 +366,9 @@ class BoxesHandler(_BoxHandler):
             "email",
             "statistics",
         )
-        await self.org_call(org_id, "require_member")  # outsiders learn nothing, not even why
+        await self.org_call(
+            org_id, OrganizationActor.require_member
+        )  # outsiders learn nothing, not even why
         serial = clean_serial(text(body, "serial"))
         name = clean_appliance_name(text(body, "name"))
         setup = _setup_body(body)
@@ -370,7 +379,7 @@ class BoxesHandler(_BoxHandler):
         try:
             view: ApplianceView = await self.org_call(
                 org_id,
-                "add_box",
+                OrganizationActor.add_box,
                 serial,
                 socket.public_key,
                 (socket.product, socket.version, socket.ip),

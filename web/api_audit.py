@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from actors.accounts import AccountsActor
 from mykerio.accounts.audit import AuditFilter
 from mykerio.models import AccessEvent
 from web.auth import AccountHandler
@@ -45,7 +46,7 @@ class AuditHandler(AccountHandler):
             before=decode_cursor(self.get_query_argument("cursor", "")),
         )
         found: list[AccessEvent] = await self.call(
-            current.user.id, "read_audit", current.user.id, query
+            current.user.id, AccountsActor.read_audit, current.user.id, query
         )
         events, cursor = page_of(found, limit)
         self.write_json(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from actors.accounts import AccountsActor
 from mykerio.accounts.sessions import CurrentSession, SessionInfo, public_session_id
 from web.auth import AccountHandler
 from web.openapi import op
@@ -43,7 +44,7 @@ class MySessionsHandler(AccountHandler):
         """The list."""
         current: CurrentSession = await self.current_session()
         token = self.session_token()
-        sessions = await self.call(current.user.id, "my_sessions", current.user, token)
+        sessions = await self.call(current.user.id, AccountsActor.my_sessions, current.user, token)
         self.write_json({"sessions": [session_json(info) for info in sessions]})
 
     async def delete(self) -> None:
@@ -51,7 +52,7 @@ class MySessionsHandler(AccountHandler):
         current: CurrentSession = await self.current_session()
         token = self.session_token()
         ended = await self.call(
-            current.user.id, "end_other_sessions", current.user, token, self.client
+            current.user.id, AccountsActor.end_other_sessions, current.user, token, self.client
         )
         self.write_json({"ended": ended})
 
@@ -72,7 +73,7 @@ class MySessionHandler(AccountHandler):
         """End it."""
         current: CurrentSession = await self.current_session()
         user = current.user
-        await self.call(user.id, "end_session", user, session_id, self.client)
+        await self.call(user.id, AccountsActor.end_session, user, session_id, self.client)
         if session_id == public_session_id(current.session.id_hash):
             self.end_session()  # it was this one: drop the cookie too
         self.set_status(204)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from pykka.messages import ProxyCall
-
+from actors.accounts import AccountsActor
+from actors.organization import OrganizationActor
 from mykerio.errors import InvalidInput, NotFound, Unauthorized
 from mykerio.models import ActivityEvent, Organization, email_key
 from mykerio.organizations.rules import ACTIONS, DeletionSummary, InvitationView, OrganizationView
@@ -39,7 +39,7 @@ class OrganizationsHandler(OrgHandler):
     async def get(self) -> None:
         """List."""
         current = await self.current_session()
-        orgs = await self.call(current.user.id, "my_organizations", current.user)
+        orgs = await self.call(current.user.id, AccountsActor.my_organizations, current.user)
         selected = current.user.default_org_id
         if selected not in {org.id for org in orgs}:
             selected = orgs[0].id if orgs else ""
@@ -50,7 +50,7 @@ class OrganizationsHandler(OrgHandler):
         current = await self.current_session()
         name = text(self.json_body("name"), "name")
         org = await self.call(
-            current.user.id, "create_organization", current.user, name, self.client
+            current.user.id, AccountsActor.create_organization, current.user, name, self.client
         )
         self.write_json(org_json(org), 201)
 
@@ -73,18 +73,20 @@ class OrganizationHandler(OrgHandler):
 
     async def get(self, org_id: str) -> None:
         """View."""
-        view: OrganizationView = await self.org_call(org_id, "view")
+        view: OrganizationView = await self.org_call(org_id, OrganizationActor.view)
         self.write_json(dataclasses.asdict(view))
 
     async def patch(self, org_id: str) -> None:
         """Rename."""
         name = text(self.json_body("name"), "name")
-        org = await self.org_call(org_id, "rename", name, self.client)
+        org = await self.org_call(org_id, OrganizationActor.rename, name, self.client)
         self.write_json(org_json(org))
 
     async def delete(self, org_id: str) -> None:
         """Delete."""
-        summary: DeletionSummary = await self.org_call(org_id, "delete", self.client)
+        summary: DeletionSummary = await self.org_call(
+            org_id, OrganizationActor.delete, self.client
+        )
         self.write_json({"deleted": org_id, "removed": dataclasses.asdict(summary)})
 
 
@@ -95,7 +97,7 @@ class DeletionSummaryHandler(OrgHandler):
 
     async def get(self, org_id: str) -> None:
         """Counts for the confirmation dialog."""
-        summary: DeletionSummary = await self.org_call(org_id, "deletion_summary")
+        summary: DeletionSummary = await self.org_call(org_id, OrganizationActor.deletion_summary)
         self.write_json(dataclasses.asdict(summary))
 
 
@@ -112,7 +114,7 @@ class LeaveHandler(OrgHandler):
 
     async def post(self, org_id: str) -> None:
         """Leave."""
-        await self.org_call(org_id, "leave", self.client)
+        await self.org_call(org_id, OrganizationActor.leave, self.client)
         self.set_status(204)
         self.finish()
 
@@ -132,7 +134,9 @@ class InvitationsHandler(OrgHandler):
     async def post(self, org_id: str) -> None:
         """Invite."""
         email = text(self.json_body("email"), "email")
-        view: InvitationView = await self.org_call(org_id, "invite", email, self.client)
+        view: InvitationView = await self.org_call(
+            org_id, OrganizationActor.invite, email, self.client
+        )
         self.write_json(dataclasses.asdict(view), 201)
 
 
@@ -147,7 +151,7 @@ class InvitationHandler(OrgHandler):
 
     async def delete(self, org_id: str, invitation_id: str) -> None:
         """Revoke."""
-        await self.org_call(org_id, "revoke", invitation_id, self.client)
+        await self.org_call(org_id, OrganizationActor.revoke, invitation_id, self.client)
         self.set_status(204)
         self.finish()
 
@@ -159,7 +163,9 @@ class ResendInvitationHandler(OrgHandler):
 
     async def post(self, org_id: str, invitation_id: str) -> None:
         """Resend."""
-        view: InvitationView = await self.org_call(org_id, "resend", invitation_id, self.client)
+        view: InvitationView = await self.org_call(
+            org_id, OrganizationActor.resend, invitation_id, self.client
+        )
         self.write_json(dataclasses.asdict(view))
 
 
@@ -176,7 +182,7 @@ class MemberHandler(OrgHandler):
 
     async def delete(self, org_id: str, user_id: str) -> None:
         """Remove."""
-        await self.org_call(org_id, "remove", user_id, self.client)
+        await self.org_call(org_id, OrganizationActor.remove, user_id, self.client)
         self.set_status(204)
         self.finish()
 
@@ -209,7 +215,7 @@ class ActivityHandler(OrgHandler):
         cursor = decode_cursor(self.get_query_argument("cursor", ""))
         found: list[ActivityEvent] = await self.org_call(
             org_id,
-            "activity",
+            OrganizationActor.activity,
             action or None,
             when(self.get_query_argument("since", ""), "since"),
             when(self.get_query_argument("until", ""), "until"),
@@ -253,11 +259,13 @@ class AcceptInvitationHandler(OrgHandler):
         """Accept."""
         current = await self.current_session()
         token = text(self.json_body("token"), "token")
-        invitation = await self.call(token, "find_invitation", token)
+        invitation = await self.call(token, AccountsActor.find_invitation, token)
         if invitation is None:
             raise NotFound("This invitation is no longer valid. Ask for a new one.")
-        org = await self.org_call(invitation.org_id, "accept", invitation.id, self.client)
-        await self.call(current.user.id, "set_default_org", current.user, org.id)
+        org = await self.org_call(
+            invitation.org_id, OrganizationActor.accept, invitation.id, self.client
+        )
+        await self.call(current.user.id, AccountsActor.set_default_org, current.user, org.id)
         self.write_json(org_json(org))
 
 
@@ -278,12 +286,12 @@ class InvitationPreviewHandler(OrgHandler):
     async def post(self) -> None:
         """Look the invitation up."""
         token = text(self.json_body("token"), "token")
-        invitation = await self.call(token or "-", "find_invitation", token)
+        invitation = await self.call(token or "-", AccountsActor.find_invitation, token)
         if invitation is None:
             raise NotFound("This invitation is no longer valid. Ask for a new one.")
-        ref = self.organizations.ref(invitation.org_id)
-        email, organization, inviter = await self.ask(
-            ref, ProxyCall(attr_path=("preview",), args=(invitation.id,), kwargs={})
+        organization_actor = self.router.organization(invitation.org_id)
+        email, organization, inviter = await organization_actor.call(
+            OrganizationActor.preview, invitation.id
         )
         try:
             current = await self.current_session()
@@ -318,7 +326,7 @@ class SelectedOrganizationHandler(OrgHandler):
         """Select."""
         current = await self.current_session()
         org_id = text(self.json_body("org_id"), "org_id")
-        await self.org_call(org_id, "view")  # membership check: 404 for anyone else
-        await self.call(current.user.id, "set_default_org", current.user, org_id)
+        await self.org_call(org_id, OrganizationActor.view)  # membership check: 404 for anyone else
+        await self.call(current.user.id, AccountsActor.set_default_org, current.user, org_id)
         self.set_status(204)
         self.finish()

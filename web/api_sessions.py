@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from actors.accounts import AccountsActor
 from mykerio.accounts.login import LoginStep
 from mykerio.errors import Unauthorized
 from web.api_accounts import text
@@ -46,7 +47,12 @@ class SessionsHandler(AccountHandler):
         body = self.json_body("email", "password", "keep_logged_in")
         email, password = text(body, "email"), text(body, "password")
         step: LoginStep = await self.call(
-            email, "login", email, password, bool(body.get("keep_logged_in")), self.client
+            email,
+            AccountsActor.login,
+            email,
+            password,
+            bool(body.get("keep_logged_in")),
+            self.client,
         )
         if step.session_token:
             self.start_session(step.session_token, step.persistent)
@@ -59,7 +65,7 @@ class SessionsHandler(AccountHandler):
         """End the current session."""
         token = self.session_token()
         if token:
-            await self.call(token, "logout", token, self.client)
+            await self.call(token, AccountsActor.logout, token, self.client)
         self.end_session()
         self.set_status(204)
         self.finish()
@@ -86,7 +92,7 @@ class SecondFactorHandler(AccountHandler):
             raise Unauthorized("Log in first.")
         step: LoginStep = await self.call(
             attempt,
-            "second_factor",
+            AccountsActor.second_factor,
             attempt,
             text(body, "method"),
             text(body, "code"),
@@ -112,5 +118,5 @@ class LoginSmsHandler(AccountHandler):
         attempt = self.get_cookie(LOGIN_COOKIE) or ""
         if not attempt:
             raise Unauthorized("Log in first.")
-        masked = await self.call(attempt, "send_login_sms", attempt)
+        masked = await self.call(attempt, AccountsActor.send_login_sms, attempt)
         self.write_json({"sent_to": masked})

@@ -3,16 +3,21 @@ email notifications."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, TypeVar, overload
 
+from actors.accounts import AccountsActor
 from mykerio.accounts.factors import TotpSetup
 from mykerio.accounts.sessions import CurrentSession
 from mykerio.errors import InvalidInput
+from mykerio.models import User
 from web.api_accounts import text
 from web.auth import AccountHandler
 from web.openapi import op
 
 TAG = "settings"
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class SettingsHandler(AccountHandler):
@@ -22,17 +27,50 @@ class SettingsHandler(AccountHandler):
         """The logged-in user (401 otherwise)."""
         return await self.current_session()
 
-    async def for_user(self, method: str, *args: Any) -> Any:
-        """Call `method(user, *args)` on the logged-in user's accounts actor."""
-        current = await self.me()
-        return await self.call(current.user.id, method, current.user, *args)
+    @overload
+    async def for_user(
+        self,
+        method: Callable[Concatenate[AccountsActor, User, P], Coroutine[Any, Any, R]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> R: ...
 
-    async def for_session(self, method: str, *args: Any) -> Any:
-        """Call `method(user, session_hash, *args)`: for changes that need a recent password."""
+    @overload
+    async def for_user(
+        self,
+        method: Callable[Concatenate[AccountsActor, User, P], R],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> R: ...
+
+    async def for_user(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run `method(user, *args)` in the logged-in user's accounts actor."""
         current = await self.me()
-        return await self.call(
-            current.user.id, method, current.user, current.session.id_hash, *args
+        return await self.router.accounts(current.user.id).call(
+            method, current.user, *args, **kwargs
         )
+
+    @overload
+    async def for_session(
+        self,
+        method: Callable[Concatenate[AccountsActor, User, str, P], Coroutine[Any, Any, R]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> R: ...
+
+    @overload
+    async def for_session(
+        self,
+        method: Callable[Concatenate[AccountsActor, User, str, P], R],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> R: ...
+
+    async def for_session(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run `method(user, session_hash, *args)`: for changes that need a recent password."""
+        current = await self.me()
+        accounts = self.router.accounts(current.user.id)
+        return await accounts.call(method, current.user, current.session.id_hash, *args, **kwargs)
 
 
 class MeHandler(SettingsHandler):
@@ -44,7 +82,7 @@ class MeHandler(SettingsHandler):
         """Profile, without secrets."""
         current = await self.me()
         user = current.user
-        phone = await self.call(user.id, "masked_phone", user)
+        phone = await self.call(user.id, AccountsActor.masked_phone, user)
         self.write_json(
             {
                 "id": user.id,
@@ -75,7 +113,7 @@ class PasswordHandler(SettingsHandler):
         """Change it."""
         body = self.json_body("current", "password", "confirm")
         await self.for_user(
-            "change_password",
+            AccountsActor.change_password,
             text(body, "current"),
             text(body, "password"),
             text(body, "confirm"),
@@ -101,7 +139,7 @@ class TotpSetupHandler(SettingsHandler):
     async def post(self) -> None:
         """A new secret (valid 15 minutes until confirmed)."""
         setup: TotpSetup = await self.for_session(
-            "begin_totp", text(self.json_body("password"), "password")
+            AccountsActor.begin_totp, text(self.json_body("password"), "password")
         )
         self.write_json({"secret": setup.secret, "uri": setup.uri, "qr_svg": setup.qr_svg})
 
@@ -120,7 +158,9 @@ class TotpHandler(SettingsHandler):
 
     async def post(self) -> None:
         """Enable."""
-        await self.for_user("enable_totp", text(self.json_body("code", "password"), "code"))
+        await self.for_user(
+            AccountsActor.enable_totp, text(self.json_body("code", "password"), "code")
+        )
         self.set_status(204)
         self.finish()
 
@@ -139,7 +179,9 @@ class TotpDisableHandler(SettingsHandler):
 
     async def post(self) -> None:
         """Disable."""
-        await self.for_session("disable_totp", text(self.json_body("password"), "password"))
+        await self.for_session(
+            AccountsActor.disable_totp, text(self.json_body("password"), "password")
+        )
         self.set_status(204)
         self.finish()
 
@@ -160,7 +202,7 @@ class BackupCodesHandler(SettingsHandler):
     async def post(self) -> None:
         """New codes."""
         codes = await self.for_session(
-            "new_backup_codes", text(self.json_body("password"), "password")
+            AccountsActor.new_backup_codes, text(self.json_body("password"), "password")
         )
         self.write_json({"codes": list(codes)})
 
@@ -184,7 +226,9 @@ class PhoneHandler(SettingsHandler):
     async def post(self) -> None:
         """Send the code."""
         body = self.json_body("phone", "password")
-        masked = await self.for_session("begin_phone", text(body, "phone"), text(body, "password"))
+        masked = await self.for_session(
+            AccountsActor.begin_phone, text(body, "phone"), text(body, "password")
+        )
         self.write_json({"sent_to": masked})
 
 
@@ -202,7 +246,9 @@ class PhoneVerifyHandler(SettingsHandler):
 
     async def post(self) -> None:
         """Verify."""
-        await self.for_user("verify_phone", text(self.json_body("code", "password"), "code"))
+        await self.for_user(
+            AccountsActor.verify_phone, text(self.json_body("code", "password"), "code")
+        )
         self.set_status(204)
         self.finish()
 
@@ -221,7 +267,9 @@ class PhoneRemoveHandler(SettingsHandler):
 
     async def post(self) -> None:
         """Remove."""
-        await self.for_session("remove_phone", text(self.json_body("password"), "password"))
+        await self.for_session(
+            AccountsActor.remove_phone, text(self.json_body("password"), "password")
+        )
         self.set_status(204)
         self.finish()
 
@@ -243,6 +291,6 @@ class NotificationsHandler(SettingsHandler):
         enabled = self.json_body("enabled").get("enabled")
         if not isinstance(enabled, bool):
             raise InvalidInput("enabled must be true or false")
-        await self.for_user("set_notifications", enabled)
+        await self.for_user(AccountsActor.set_notifications, enabled)
         self.set_status(204)
         self.finish()

@@ -7,8 +7,9 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pykka import ActorRef
-
+from actors.appliance import ApplianceActor
+from actors.clients import ActorClient
+from actors.gate import GateActor
 from mykerio.clock import Clock, SystemClock
 from mykerio.models import Appliance
 from mykerio.protocol import identity
@@ -24,12 +25,11 @@ BOX_GONE = (
 class ApplianceLinks:
     """What the socket handler needs from the rest of the hub (built by the composition root)."""
 
-    gate: Callable[[], ActorRef[Any]]
-    connect: Callable[[Appliance, Any], Awaitable[ActorRef[Any]]]
+    gate: Callable[[], ActorClient[GateActor]]
+    connect: Callable[[Appliance, Any], Awaitable[ActorClient[ApplianceActor]]]
     hub_key_pem: bytes
     nonces: identity.NonceLedger
     waiting: WaitingAppliances
-    ask_timeout: float
     # Box makers' keys ([hub] factory_keys): with any, only certified boxes are found by serial.
     factory_keys: tuple[bytes, ...] = ()
     # The hub's clock: when each appliance was last heard from (the silence rule).

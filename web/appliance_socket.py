@@ -15,7 +15,6 @@ bounded: an appliance that does not read is dropped (4008) instead of slowing an
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Mapping
 from datetime import datetime
@@ -24,11 +23,10 @@ from typing import Any
 import structlog
 import tornado.ioloop
 import tornado.websocket
-from pykka import ActorDeadError, ActorRef
-from pykka.messages import ProxyCall
 
-from actors.gate import Admission, PairingOffer
-from actors.runtime import answer
+from actors.appliance import ApplianceActor
+from actors.clients import ActorClient
+from actors.gate import Admission, GateActor, PairingOffer
 from actors.supervisor import ShuttingDown
 from mykerio.appliances.view import ApplianceView
 from mykerio.errors import Conflict, NotFound, Unavailable
@@ -84,7 +82,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         self.hello: Envelope | None = None
         self.hub_nonce = b""
         self.public_key = b""
-        self.actor: ActorRef[Any] | None = None
+        self.actor: ActorClient[ApplianceActor] | None = None
         self.pending_writes = 0
         self.pending_bytes = 0
         self._deadline: Any = None
@@ -224,9 +222,9 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
                 # Sent right after `welcome`, while its actor starts: told once it runs.
                 self._early.append(envelope)
                 return
-            # (Dead: the hub is shutting down and stopped the actor; the socket closes next.)
-            with contextlib.suppress(ActorDeadError):
-                self.actor.tell(ProxyCall(attr_path=("received",), args=(envelope,), kwargs={}))
+            # (Dead: the hub is shutting down and stopped the actor; the tell is dropped and the
+            # socket closes next.)
+            self.actor.tell(ApplianceActor.received, envelope)
         elif envelope.type == "error":
             self.close(CloseCode.NORMAL, "peer_error")
         else:
@@ -277,15 +275,15 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             raise ProtocolError("forged_proof", "the proof does not verify")
         self.public_key = public_key
         self.certified = self._certified_by_maker(public_key)
-        admission: Admission = await self._gate("admit", public_key)
+        admission: Admission = await self.links.gate().call(GateActor.admit, public_key)
         if admission.revoked:
             raise ProtocolError("revoked_key", "this appliance was removed; pair it again")
         if admission.appliance is not None:
             await self._link(admission.appliance, admission.organization, re=proof.id)
             return
         body = self.hello.body
-        offer: PairingOffer | None = await self._gate(
-            "offer_pairing",
+        offer: PairingOffer | None = await self.links.gate().call(
+            GateActor.offer_pairing,
             public_key,
             str(body["product"]),
             str(body["version"]),
@@ -341,8 +339,8 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         if self.state != "pairing" or self.ws_connection is None:
             return
         try:
-            offer: PairingOffer | None = await self._gate(
-                "offer_pairing",
+            offer: PairingOffer | None = await self.links.gate().call(
+                GateActor.offer_pairing,
                 self.public_key,
                 self.product,
                 self.version,
@@ -382,7 +380,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         try:
             if not check:
                 # Its "add this appliance" code must not add it elsewhere meanwhile.
-                await self._gate("withdraw_pairings", self.public_key)
+                await self.links.gate().call(GateActor.withdraw_pairings, self.public_key)
             if not self.send(message):
                 raise NotFound(BOX_GONE)
             async with asyncio.timeout(timeout):
@@ -423,7 +421,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         if self.state != "pairing" or self._setup is not None:
             # Being set up (or set up) by serial: that flow welcomes it after its restart.
             return
-        admission: Admission = await self._gate("admit", self.public_key)
+        admission: Admission = await self.links.gate().call(GateActor.admit, self.public_key)
         if admission.appliance is not None and admission.appliance.id == appliance_id:
             await self._link(admission.appliance, admission.organization, re=None)
 
@@ -451,17 +449,11 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             return
         early, self._early = self._early, []
         for envelope in early:
-            self.actor.tell(ProxyCall(attr_path=("received",), args=(envelope,), kwargs={}))
+            self.actor.tell(ApplianceActor.received, envelope)
         if self.ws_connection is None:
             # Closed while its actor started: on_close ran too early to tell it, so tell it now.
-            self.actor.tell(ProxyCall(attr_path=("disconnected",), args=(), kwargs={}))
+            self.actor.tell(ApplianceActor.disconnected)
         log.info("appliance linked", appliance=appliance.id)
-
-    async def _gate(self, method: str, *args: Any) -> Any:
-        future = self.links.gate().ask(
-            ProxyCall(attr_path=(method,), args=args, kwargs={}), block=False
-        )
-        return await answer(future, timeout=self.links.ask_timeout)
 
     def _fail(self, error: ProtocolError, *, re: str | None = None) -> None:
         """Send `error` (answering the offending message when it had an id), then close."""
@@ -489,6 +481,5 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         if self.public_key:
             self.links.waiting.discard(self.public_key, self)
         if self.actor is not None:
-            # (Dead: the hub is shutting down and already stopped it.)
-            with contextlib.suppress(ActorDeadError):
-                self.actor.tell(ProxyCall(attr_path=("disconnected",), args=(), kwargs={}))
+            # (A tell to an actor the shutting-down hub already stopped is dropped.)
+            self.actor.tell(ApplianceActor.disconnected)

@@ -12,19 +12,15 @@ import re
 import secrets
 import time
 from http import HTTPStatus
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
-import pykka
 import structlog
 import tornado.web
-from pykka import ActorDeadError, ActorRef
 
-from actors.runtime import answer
 from mykerio.accounts.validation import FieldError
-from mykerio.errors import DomainError, Forbidden, InvalidInput, TooManyRequests, Unavailable
+from mykerio.errors import DomainError, Forbidden, InvalidInput, TooManyRequests
 from web.metrics import HubMetrics
 
-T = TypeVar("T")
 log = structlog.get_logger("web")
 
 CSP = (
@@ -74,15 +70,13 @@ class BaseHandler(tornado.web.RequestHandler):
 
     route: str
     metrics: HubMetrics
-    ask_timeout: float
     # Filled in by subclasses: what each method does, for the OpenAPI document.
     openapi: ClassVar[dict[str, dict[str, Any]]] = {}
 
-    def initialize(self, route: str, metrics: HubMetrics, ask_timeout: float = 10.0) -> None:
+    def initialize(self, route: str, metrics: HubMetrics) -> None:
         """Store what the application injected."""
         self.route = route
         self.metrics = metrics
-        self.ask_timeout = ask_timeout
         offered = self.request.headers.get("X-Request-Id", "")
         self.request_id = offered if _REQUEST_ID.match(offered) else secrets.token_hex(8)
         self._started = time.perf_counter()
@@ -158,17 +152,6 @@ class BaseHandler(tornado.web.RequestHandler):
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(json.dumps(document, separators=(",", ":")))
-
-    async def ask(self, ref: ActorRef[Any], message: Any) -> Any:
-        """Ask an actor without blocking the loop, within the configured timeout."""
-        return await self.answer(ref.ask(message, block=False))
-
-    async def answer(self, future: pykka.Future[T]) -> T:
-        """Await an actor's answer (an ask's or a proxy call's) within the configured timeout."""
-        try:
-            return await answer(future, timeout=self.ask_timeout)
-        except ActorDeadError:
-            raise Unavailable("the actor that owns this is restarting; try again") from None
 
     def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
         """Domain errors choose their own status."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pykka import ActorRef
 
 import mykerio
 from actors.health import HealthActor, Readiness
+from actors.router import Router
 from actors.supervisor import Supervisor
 from web.base import BaseHandler
 
@@ -46,24 +46,21 @@ class ReadyzHandler(BaseHandler):
     }
 
     def initialize(  # type: ignore[override]
-        self,
-        supervisor: Supervisor,
-        health_key: str,
-        **kwargs: Any,
+        self, supervisor: Supervisor, router: Router, **kwargs: Any
     ) -> None:
-        """Store the supervisor and the health actor's key."""
+        """Store the supervisor (is it running?) and the router (to the health actor)."""
         super().initialize(**kwargs)
         self.supervisor = supervisor
-        self.health_key = health_key
+        self.router = router
 
     async def get(self) -> None:
         """Ask the health actor; 503 with the failing checks if anything is down."""
         checks: dict[str, str] = {"supervisor": "ok" if self.supervisor.running else "stopping"}
-        ref: ActorRef[HealthActor] | None = self.supervisor.get(self.health_key)
-        if ref is None:
+        health = self.router.health()
+        if health is None:
             checks["store"] = "unknown: health actor not running"
         else:
-            readiness: Readiness = await self.answer(ref.proxy().readiness())
+            readiness: Readiness = await health.call(HealthActor.readiness)
             checks["store"] = readiness.store
         ready = all(value == "ok" for value in checks.values())
         self.write_json(

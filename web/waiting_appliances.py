@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mykerio.appliances.view import ApplianceView
+from mykerio.organizations.events import ApplianceAdded
 from mykerio.protocol.errors import CloseCode
 
 if TYPE_CHECKING:
@@ -56,6 +57,11 @@ class WaitingAppliances:
             socket.close(CloseCode.GOING_AWAY, "going_away")
         self._by_key.clear()
         self._by_serial.clear()
+
+    def appliance_added(self, event: ApplianceAdded) -> None:
+        """A member added an appliance (an event on the bus): welcome its waiting socket."""
+        if event.public_key:
+            self.added(event.public_key, event.appliance)
 
     def added(self, key: bytes, view: ApplianceView) -> None:
         """A member added the appliance of `key`: welcome it on its waiting socket."""
