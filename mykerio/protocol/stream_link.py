@@ -179,6 +179,7 @@ class StreamLink:
         self._on_open = on_open
         self._streams: dict[int, Stream] = {}
         self._control: deque[str] = deque()
+        self._control_bytes = 0
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()  # set while the writer has nothing it may write
         self._writer: asyncio.Task[None] | None = None
@@ -219,7 +220,13 @@ class StreamLink:
     def send_control(self, message: str) -> None:
         """Queue one of the link's own JSON messages, ahead of every data frame."""
         self._control.append(message)
+        self._control_bytes += len(message)
         self.wake()
+
+    def queued_control(self) -> tuple[int, int]:
+        """The link's own messages queued and not yet written: how many, and their characters
+        (the caller bounds its control lane with them; data frames are bounded by credit)."""
+        return len(self._control), self._control_bytes
 
     def receive_binary(self, message: bytes) -> None:
         """A binary message arrived (a `ProtocolError` here is the link's to handle)."""
@@ -287,7 +294,9 @@ class StreamLink:
 
     def _next(self) -> tuple[str | bytes | None, bool, int | None]:
         if self._control:
-            return self._control.popleft(), False, None
+            message = self._control.popleft()
+            self._control_bytes -= len(message)
+            return message, False, None
         control = self.mux.next_control()
         if control is not None:
             return self._encode_control(control), False, None
