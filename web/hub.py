@@ -32,6 +32,7 @@ from mykerio.errors import ConfigError
 from mykerio.security.passwords import common_passwords
 from mykerio.store import Store, open_store
 from web.app import HEALTH_KEY, make_app
+from web.appliance_streams import ApplianceStreams
 from web.auth import AccountsDirectory
 from web.live import LiveRegistry
 from web.metrics import HubMetrics
@@ -103,6 +104,7 @@ class Hub:
         self.bus.subscribe(SessionEnded, self.live.session_ended)
         self.bus.subscribe(UserSessionsEnded, self.live.user_sessions_ended)
         self.waiting = WaitingAppliances()
+        self.appliance_streams: ApplianceStreams | None = None  # (v2 links' streams, once started)
 
     @property
     def url(self) -> str:
@@ -182,6 +184,7 @@ class Hub:
             self.waiting,
             self.schedule,
         )
+        self.appliance_streams = appliances.streams
         app = make_app(
             config,
             self.metrics,
