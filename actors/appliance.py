@@ -51,6 +51,11 @@ class Link(Protocol):
         pongs are noted there, not sent on)."""
         ...
 
+    def ping_appliance(self) -> bool:
+        """Send a liveness ping (a WebSocket ping frame on version 2, a JSON `ping` on 1);
+        False if the socket is gone or its send queue full."""
+        ...
+
     def hang_up(self, code: int, reason: str) -> None:
         """Send the close frame and drop the connection without waiting for the appliance's
         answer (the hub shutting down closes thousands at once within its deadline)."""
@@ -230,7 +235,7 @@ class ApplianceActor(LoopActor):
 
     def _tick(self) -> None:
         self._timer = None
-        if self._link.send(Envelope.new("ping", {})):
+        if self._link.ping_appliance():
             self._arm()
 
     def _watch(self, delay: float) -> None:

@@ -14,6 +14,7 @@ from mykerio.clock import Clock, SystemClock
 from mykerio.models import Appliance
 from mykerio.protocol import identity
 from mykerio.protocol.link import MESSAGE_BURST, MESSAGE_RATE
+from web.appliance_streams import ApplianceStreams
 from web.waiting_appliances import WaitingAppliances
 
 BOX_GONE = (
@@ -37,3 +38,5 @@ class ApplianceLinks:
     # Each connection's message budget ([appliances] message_burst, message_rate).
     message_burst: int = MESSAGE_BURST
     message_rate: float = MESSAGE_RATE
+    # The stream links of linked version 2 appliances (features open their streams there).
+    streams: ApplianceStreams = dataclasses.field(default_factory=ApplianceStreams)

@@ -15,13 +15,15 @@ bounded: an appliance that does not read is dropped (4008) instead of slowing an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import structlog
 import tornado.ioloop
+import tornado.iostream
 import tornado.websocket
 
 from actors.appliance import ApplianceActor
@@ -32,8 +34,9 @@ from mykerio.appliances.view import ApplianceView
 from mykerio.errors import Conflict, NotFound, Unavailable
 from mykerio.models import Appliance
 from mykerio.protocol import identity
-from mykerio.protocol.envelope import MAX_MESSAGE_BYTES, Envelope, decode, encode
+from mykerio.protocol.envelope import MAX_MESSAGE_BYTES, Envelope, JsonValue, decode, encode
 from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
+from mykerio.protocol.features import check_offered, negotiate_features
 from mykerio.protocol.link import (
     HANDSHAKE_TIMEOUT,
     PING_INTERVAL,
@@ -42,8 +45,10 @@ from mykerio.protocol.link import (
     MessageBudget,
 )
 from mykerio.protocol.pairing import PAIRING_VALID
+from mykerio.protocol.stream_link import Stream, StreamLink, keep_unsent_small
+from mykerio.protocol.streams import CONTROL_TYPES, Control, StreamMux
 from mykerio.protocol.text import sendable_name
-from mykerio.protocol.versions import negotiate
+from mykerio.protocol.versions import STREAMS_VERSION, negotiate
 from web.appliance_links import BOX_GONE, ApplianceLinks
 from web.base import BaseHandler
 from web.openapi import op
@@ -96,6 +101,10 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         self.certified = False  # its maker signed its serial and key (`factory_signature`)
         self._setup: tuple[str, asyncio.Future[Mapping[str, Any]]] | None = None
         self._setup_sent_as = "setup"  # or "setup_check": only a `setup` makes the box restart
+        self.protocol_version = 1  # chosen at `hello`
+        self.features: dict[str, int] = {}  # version 2: the features this link uses
+        self.streams: StreamLink | None = None  # version 2, once linked
+        self.appliance_id = ""
 
     @property
     def serial(self) -> str:
@@ -141,8 +150,19 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
 
     # The Link protocol, used by the ApplianceActor.
     def send(self, envelope: Envelope) -> bool:
-        """Queue a message; close with 4008 if the appliance does not read fast enough."""
+        """Queue a message; close with 4008 if the appliance does not read fast enough.
+
+        On a linked version 2 socket it goes into the control lane, ahead of stream data; the
+        bound is on that lane alone (stream data is bounded by credit, never closes the link).
+        """
         text = encode(envelope)
+        if self.streams is not None:
+            messages, size = self.streams.queued_control()
+            if messages >= SEND_QUEUE_MESSAGES or size + len(text) > SEND_QUEUE_BYTES:
+                self.close(CloseCode.TOO_SLOW, "send_queue_full")
+                return False
+            self.streams.send_control(text)
+            return True
         if (
             self.pending_writes >= SEND_QUEUE_MESSAGES
             or self.pending_bytes + len(text) > SEND_QUEUE_BYTES
@@ -163,6 +183,21 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         future.add_done_callback(written)
         return True
 
+    def ping_appliance(self) -> bool:
+        """A liveness ping: a WebSocket ping frame on version 2 (Tornado answers nothing but
+        `on_pong`), a JSON `ping` on version 1; False if the socket is gone."""
+        if self.protocol_version < STREAMS_VERSION:
+            return self.send(Envelope.new("ping", {}))
+        try:
+            self.ping()
+        except tornado.websocket.WebSocketClosedError:
+            return False
+        return True
+
+    def on_pong(self, data: bytes) -> None:
+        """A pong frame (version 2 liveness) is a sign of life, like any frame."""
+        self.heard_at = self.links.clock.monotonic()
+
     def hang_up(self, code: int, reason: str) -> None:
         """Send the close frame, then drop the connection at once instead of waiting for the
         appliance's answering close frame: at shutdown the wait and the answer's processing
@@ -180,18 +215,30 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         from each of thousands of appliances above all, is handled right here, without a
         coroutine. (Tornado reads the next frame once a returned awaitable is done.)
         """
-        if not self.budget.take(self.links.clock.monotonic()):
-            if not self.over_budget:  # one error and close; later frames are dropped unread
-                self.over_budget = True
-                self._fail(ProtocolError("too_many_messages", "over the message budget"))
-            return None
+        if self.over_budget:
+            return None  # one error and close; later frames are dropped unread
         if isinstance(message, bytes):
-            self._fail(ProtocolError("bad_json", "binary frames are not allowed"))
+            self._binary(message)
             return None
         try:
             envelope = decode(message, max_bytes=MAX_MESSAGE_BYTES, sent_by="appliance")
         except ProtocolError as error:
-            self._fail(error)
+            envelope = None
+            failure: ProtocolError | None = error
+        else:
+            failure = None
+        # Credit grants follow the data the hub sends (credit flow control bounds them): only
+        # they, and data frames, spend no token of the budget.
+        exempt = (
+            self.streams is not None and envelope is not None and (envelope.type == "stream_credit")
+        )
+        if not exempt and not self.budget.take(self.links.clock.monotonic()):
+            self.over_budget = True
+            self._fail(ProtocolError("too_many_messages", "over the message budget"))
+            return None
+        if failure is not None or envelope is None:
+            assert failure is not None
+            self._fail(failure)
             return None
         self.frames += 1
         self.heard_at = self.links.clock.monotonic()  # any frame is a sign of life
@@ -202,6 +249,20 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         except ProtocolError as error:
             self._fail(error, re=envelope.id)
         return None
+
+    def _binary(self, message: bytes) -> None:
+        """A data frame: only a linked version 2 socket takes them (credit bounds them, so they
+        spend no message budget)."""
+        if self.streams is None:
+            allowed = "before welcome" if self.protocol_version >= STREAMS_VERSION else "in v1"
+            self._fail(ProtocolError("bad_json", f"binary frames are not allowed {allowed}"))
+            return
+        self.frames += 1
+        self.heard_at = self.links.clock.monotonic()
+        try:
+            self.streams.receive_binary(message)
+        except ProtocolError as error:
+            self._fail(error)
 
     async def _handshake(self, envelope: Envelope) -> None:
         try:
@@ -217,6 +278,8 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             return  # counted in `frames`; nothing else to do
         if self.state == "pairing" and envelope.type == "setup_result":
             self._setup_answered(envelope)
+        elif self.streams is not None and envelope.type in CONTROL_TYPES:
+            self.streams.receive_control(envelope.type, envelope.body)
         elif self.state == "linked" and envelope.type in ("status", "removed"):
             if self.actor is None:
                 # Sent right after `welcome`, while its actor starts: told once it runs.
@@ -242,6 +305,9 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         version = negotiate(
             [int(v) for v in versions] if isinstance(versions, tuple | list) else []
         )
+        if version >= STREAMS_VERSION:
+            self.features = negotiate_features(check_offered(body.get("features", {})))
+        self.protocol_version = version
         appliance_nonce = identity.from_b64url(str(body["nonce"]))
         if not self.links.nonces.use(appliance_nonce, time.monotonic()):
             raise ProtocolError("replayed_nonce", "this nonce was used before")
@@ -259,6 +325,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
                     "hub_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "hub_key": identity.b64url(hub_public),
                     "hub_signature": identity.b64url(signature),
+                    **({"features": self.features} if version >= STREAMS_VERSION else {}),
                 },
             )
         )
@@ -323,7 +390,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
 
     def _ping_waiting(self) -> None:
         if self.state == "pairing" and self.ws_connection is not None:
-            self.send(Envelope.new("ping", {}))
+            self.ping_appliance()
 
     def _arm_renewal(self, expires_at: datetime, delay: float = PAIRING_RENEW_SECONDS) -> None:
         loop = tornado.ioloop.IOLoop.current()
@@ -442,6 +509,8 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         if self.ws_connection is None:
             return  # the appliance hung up while it waited: it is welcomed when it is back
         self.send(welcome)
+        if self.protocol_version >= STREAMS_VERSION:
+            self._start_streams(appliance.id)
         try:
             self.actor = await self.links.connect(appliance, self)
         except ShuttingDown:
@@ -454,6 +523,32 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             # Closed while its actor started: on_close ran too early to tell it, so tell it now.
             self.actor.tell(ApplianceActor.disconnected)
         log.info("appliance linked", appliance=appliance.id)
+
+    def _start_streams(self, appliance_id: str) -> None:
+        """After `welcome` on version 2: one writer, control lane first, then stream data."""
+        connection = self.ws_connection
+        if connection is not None and connection.stream is not None:
+            keep_unsent_small(connection.stream.socket)
+        self.appliance_id = appliance_id
+        self.streams = StreamLink(
+            StreamMux("hub"),
+            self._write_frame,
+            on_open=self._stream_opened,
+            encode_control=_encode_control,
+        )
+        self.streams.start()
+        self.links.streams.add(appliance_id, self.streams, self.features)
+
+    async def _write_frame(self, message: str | bytes, binary: bool) -> None:
+        # (Closing: on_close stops the writer.)
+        closed = (tornado.websocket.WebSocketClosedError, tornado.iostream.StreamClosedError)
+        with contextlib.suppress(*closed):
+            await self.write_message(message, binary=binary)
+
+    def _stream_opened(self, stream: Stream, meta: Mapping[str, object]) -> None:
+        # No feature of this hub takes a stream from an appliance yet.
+        assert self.streams is not None
+        self.streams.refuse(stream, "unsupported")
 
     def _fail(self, error: ProtocolError, *, re: str | None = None) -> None:
         """Send `error` (answering the offending message when it had an id), then close."""
@@ -480,6 +575,15 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             self._setup[1].set_exception(NotFound(BOX_GONE))
         if self.public_key:
             self.links.waiting.discard(self.public_key, self)
+        if self.streams is not None:
+            self.links.streams.discard(self.appliance_id, self.streams)
+            # (Kept by the loop until it ran: every stream fails with `link_closing`.)
+            tornado.ioloop.IOLoop.current().add_callback(self.streams.stop)
         if self.actor is not None:
             # (A tell to an actor the shutting-down hub already stopped is dropped.)
             self.actor.tell(ApplianceActor.disconnected)
+
+
+def _encode_control(control: Control) -> str:
+    """A stream control message in the link's own envelope."""
+    return encode(Envelope.new(control.type, cast(Mapping[str, JsonValue], control.body)))

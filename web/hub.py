@@ -31,6 +31,7 @@ from mykerio.organizations.events import ApplianceAdded
 from mykerio.security.passwords import common_passwords
 from mykerio.store import Store, open_store
 from web.app import make_app
+from web.appliance_streams import ApplianceStreams
 from web.live import LiveRegistry
 from web.metrics import HubMetrics
 from web.waiting_appliances import WaitingAppliances
@@ -102,6 +103,7 @@ class Hub:
         self.waiting = WaitingAppliances()
         self.bus.subscribe(ApplianceAdded, self.waiting.appliance_added)
         self.router: Router | None = None
+        self.appliance_streams: ApplianceStreams | None = None  # (v2 links' streams, once started)
 
     @property
     def url(self) -> str:
@@ -170,6 +172,7 @@ class Hub:
         appliances = appliance_links(
             config, data, self.store, self.clock, router, self.waiting, self.schedule
         )
+        self.appliance_streams = appliances.streams
         app = make_app(
             config,
             self.metrics,

@@ -22,6 +22,7 @@ from mykerio.agent.profile import Profile
 from mykerio.logs import configure_logging
 from mykerio.protocol.identity import public_key_of
 from mykerio.protocol.messages import NAME_CHARS, PRODUCTS
+from mykerio.protocol.versions import PROTOCOL_VERSIONS
 
 DEFAULT_VERSION = "9.4.0"
 
@@ -62,6 +63,14 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="with --serial: how long the box takes to restart after MyKerio sets it up"
         f" (default: {Timings().setup_restart:g})",
+    )
+    parser.add_argument(
+        "--protocol",
+        type=int,
+        choices=PROTOCOL_VERSIONS,
+        default=max(PROTOCOL_VERSIONS),
+        help="the newest protocol version the appliance speaks (default: %(default)s;"
+        " 1 is an appliance from before streams)",
     )
     parser.add_argument(
         "--multi-server", action="store_true", help="a Kerio Connect Multi-Server (the hub refuses)"
@@ -124,6 +133,7 @@ def options_from(args: argparse.Namespace) -> FleetOptions:
         host_name=(args.name or socket.gethostname() or "kerio")[:NAME_CHARS],
         serial=args.serial,
         multi_server=args.multi_server,
+        protocol=args.protocol,
     )
     endpoint = HubEndpoint.of(args.hub, cafile=args.cafile, insecure=args.insecure)
     return FleetOptions(

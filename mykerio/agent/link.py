@@ -160,6 +160,11 @@ class ApplianceLink:
         return self._view
 
     @property
+    def session(self) -> Session | None:
+        """The connection now open (its `version`, its `streams`), or None between them."""
+        return self._session
+
+    @property
     def backoff(self) -> Backoff:
         """The reconnect attempt counter (tests read `attempt`)."""
         return self._backoff

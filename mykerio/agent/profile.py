@@ -1,4 +1,5 @@
-"""What a simulated appliance is: product, product version, host name, serial, Multi-Server.
+"""What a simulated appliance is: product, product version, host name, serial, Multi-Server,
+and the newest protocol version it speaks.
 
 A `Profile` is fixed for the life of the process; it fills the `hello` message and names the
 product in the texts the appliance shows ("Ready. You can manage this Kerio Control in MyKerio").
@@ -13,7 +14,7 @@ from typing import Literal
 from mykerio.protocol.envelope import JsonValue
 from mykerio.protocol.identity import b64url
 from mykerio.protocol.messages import NAME_CHARS, PRODUCTS
-from mykerio.protocol.versions import PROTOCOL_VERSIONS
+from mykerio.protocol.versions import PROTOCOL_VERSIONS, STREAMS_VERSION
 
 Product = Literal["control", "connect", "operator"]
 
@@ -25,6 +26,8 @@ PRODUCT_TITLES: dict[str, str] = {
 
 _SERIAL = re.compile(r"[A-Z0-9]{12}")
 _VERSION = re.compile(r"[0-9A-Za-z.+-]{1,32}")
+# What a version 2 simulator declares: the echo and discard streams (for tests and benchmarks).
+SIMULATOR_FEATURES: dict[str, JsonValue] = {"diagnostics": [1]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +41,15 @@ class Profile:
     multi_server: bool = False
     # The maker's signature over the serial and this box's key (sent as `factory_signature`).
     factory_signature: bytes | None = None
+    # The newest protocol version it speaks (it offers every one up to it): 2, or 1 for an
+    # appliance from before streams (`--protocol 1`).
+    protocol: int = max(PROTOCOL_VERSIONS)
 
     def __post_init__(self) -> None:
+        if self.protocol not in PROTOCOL_VERSIONS:
+            raise ValueError(
+                "the protocol version is one of " + ", ".join(map(str, PROTOCOL_VERSIONS))
+            )
         if self.product not in PRODUCTS:
             raise ValueError("the product is one of " + ", ".join(PRODUCTS))
         if not _VERSION.fullmatch(self.version):
@@ -64,7 +74,7 @@ class Profile:
     def hello_body(self, nonce: bytes) -> dict[str, JsonValue]:
         """The body of `hello` for a connection that uses `nonce`."""
         body: dict[str, JsonValue] = {
-            "versions": list(PROTOCOL_VERSIONS),
+            "versions": [v for v in PROTOCOL_VERSIONS if v <= self.protocol],
             "nonce": b64url(nonce),
             "product": self.product,
             "version": self.version,
@@ -77,4 +87,6 @@ class Profile:
             body["factory_signature"] = b64url(self.factory_signature)
         if self.multi_server:
             body["multi_server"] = True
+        if self.protocol >= STREAMS_VERSION:
+            body["features"] = SIMULATOR_FEATURES
         return body

@@ -7,17 +7,25 @@ state table: `pairing` and `welcome` while not yet added; `ping`, `rename`, `rem
 `refused` once linked. What the hub says goes to the `SessionEvents` (the link); the session
 itself keeps no settings. It ends with an `Ending`: the close code and, in words, what went
 wrong. Outgoing messages are bounded like the hub's send queue (64 messages or 1 MiB waiting).
+
+On protocol version 2 (docs/protocol.md, "Protocol version 2") the hub's liveness pings are
+WebSocket ping frames (Tornado answers them; each one counts as heard), and once welcomed the
+session's JSON messages go through a `StreamLink`'s control lane, ahead of stream data. The
+simulator serves two stream kinds of the `diagnostics` feature: `echo` sends back every byte
+it reads, `discard` reads everything and sends nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NoReturn, Protocol
+from typing import NoReturn, Protocol, cast
 
 import structlog
+from tornado.concurrent import Future
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.iostream import StreamClosedError
 from tornado.websocket import (
@@ -42,7 +50,9 @@ from mykerio.protocol.identity import (
     verify_hub,
 )
 from mykerio.protocol.status import Knobs
-from mykerio.protocol.versions import PROTOCOL_VERSIONS
+from mykerio.protocol.stream_link import Stream, StreamError, StreamLink, keep_unsent_small
+from mykerio.protocol.streams import CONTROL_TYPES, Control, StreamMux
+from mykerio.protocol.versions import STREAMS_VERSION
 
 ABNORMAL_CLOSURE = 1006  # RFC 6455: no close frame (the socket dropped, or never opened)
 HUB_IDENTITY_CHANGED = "hub identity changed"
@@ -51,6 +61,8 @@ CLOCK_SKEW_WARNING = timedelta(minutes=5)
 
 _PAIRING_STATE = frozenset({"ping", "pairing", "welcome", "setup_check", "setup"})
 _LINKED_STATE = frozenset({"ping", "rename", "organization", "remove", "refused"})
+_LINKED_STREAMS_STATE = _LINKED_STATE | frozenset(CONTROL_TYPES)
+_SERVED_KINDS = frozenset({"echo", "discard"})
 _CONNECT_ERRORS = (OSError, HTTPClientError, StreamClosedError, WebSocketError)
 _HUB_CLOSES: dict[int, str] = {
     CloseCode.NORMAL: "the hub closed the connection",
@@ -146,6 +158,22 @@ class Session:
         self._queued_bytes = 0
         self._remove_timer: asyncio.TimerHandle | None = None
         self._ended = False  # the socket has closed: nothing more will come
+        self._version = 1  # the hub's choice, from its `challenge`
+        self._features: Mapping[str, JsonValue] = {}
+        self._streams: StreamLink | None = None  # version 2, once welcomed
+        self._served: set[asyncio.Task[None]] = set()
+        self._heard_at = 0.0  # the loop's time of the last frame (or ping frame) from the hub
+        self._reading: Future[str | bytes | None] | None = None
+
+    @property
+    def version(self) -> int:
+        """The protocol version of this connection (1 until the hub's `challenge` says)."""
+        return self._version
+
+    @property
+    def streams(self) -> StreamLink | None:
+        """The streams of a welcomed version 2 connection (None otherwise)."""
+        return self._streams
 
     @property
     def linked(self) -> bool:
@@ -182,6 +210,8 @@ class Session:
             log.info("cannot reach the hub", error=_describe(error))
             return self._ending(ABNORMAL_CLOSURE, f"cannot reach the hub ({_describe(error)})")
         self._conn = conn
+        self._heard_at = asyncio.get_running_loop().time()
+        conn.on_ping = self._on_ping  # type: ignore[method-assign]  # (a ping frame is a sign of life)
         try:
             if self._closed_with is not None:  # closed while connecting
                 conn.close(self._closed_with)
@@ -195,6 +225,7 @@ class Session:
             self._linked = False
             if self._remove_timer is not None:
                 self._remove_timer.cancel()
+            await self._stop_streams()
             await self._drain(conn)
             conn.close()  # also when the hub closed first: a connection left open warns
         code = self._closed_with or conn.close_code or ABNORMAL_CLOSURE
@@ -251,7 +282,12 @@ class Session:
             self._handle(message, hub_key)
             if message.type == "refused" and not self._linked:
                 await self._until_closed()
-            expected = _LINKED_STATE if self._linked else _PAIRING_STATE
+            if not self._linked:
+                expected = _PAIRING_STATE
+            elif self._streams is not None:
+                expected = _LINKED_STREAMS_STATE
+            else:
+                expected = _LINKED_STATE
             message = await self._next(expected, None)
 
     def _check_challenge(self, challenge: Envelope, hello: Envelope, nonce: bytes) -> bytes:
@@ -259,8 +295,14 @@ class Session:
         body = challenge.body
         if challenge.re != hello.id:
             raise ProtocolError("unexpected_message", "the challenge does not answer the hello")
-        if body["version"] not in PROTOCOL_VERSIONS:
+        offered = hello.body["versions"]
+        assert isinstance(offered, Collection)
+        if body["version"] not in offered:
             raise ProtocolError("unsupported_version", "the hub chose a version not offered")
+        self._version = int(str(body["version"]))
+        features = body.get("features", {})
+        if self._version >= STREAMS_VERSION and isinstance(features, Mapping):
+            self._features = features
         hub_key = from_b64url(str(body["hub_key"]))
         signature = from_b64url(str(body["hub_signature"]))
         hub_nonce = from_b64url(str(body["nonce"]))
@@ -276,7 +318,10 @@ class Session:
 
     def _handle(self, message: Envelope, hub_key: bytes) -> None:
         body = message.body
-        if message.type == "ping":
+        if message.type in CONTROL_TYPES:
+            assert self._streams is not None  # (expected only then)
+            self._streams.receive_control(message.type, body)
+        elif message.type == "ping":
             self._send(message.reply("pong", {}))
         elif message.type == "pairing":
             self._mark_handshake_done()
@@ -294,6 +339,8 @@ class Session:
                 hub_key,
             )
             self._linked = True
+            if self._version >= STREAMS_VERSION:
+                self._start_streams()
             self.send_status()
         elif message.type == "setup_check":
             # Carries credentials: checked by the box's own code, never logged here.
@@ -325,10 +372,10 @@ class Session:
         """The next message of an `expected` type; a hub's `error` is noted and skipped."""
         while True:
             if deadline is None:
-                timeout = self._timings.silence
+                message = await self._receive(self._timings.silence, silence=True)
             else:
                 timeout = max(0.0, deadline - asyncio.get_running_loop().time())
-            message = await self._receive(timeout)
+                message = await self._receive(timeout)
             if message.type == "error":
                 log.info("the hub reported an error", code=message.body["code"])
                 self._note(f"the hub reported: {message.body['message']}")
@@ -337,27 +384,106 @@ class Session:
             else:
                 raise ProtocolError("unexpected_message", f"{message.type} was not expected now")
 
-    async def _receive(self, timeout: float) -> Envelope:
+    async def _receive(self, timeout: float, *, silence: bool = False) -> Envelope:
+        """The next message; `timeout` seconds at most, or with `silence`, until `timeout`
+        seconds after the last frame heard (a ping frame counts)."""
+        loop = asyncio.get_running_loop()
+        until = (self._heard_at if silence else loop.time()) + timeout
+        while True:
+            frame = await self._read_frame(until, silence=silence, timeout=timeout)
+            self._heard_at = loop.time()
+            if isinstance(frame, bytes):
+                if self._streams is None:
+                    raise ProtocolError("bad_envelope", "binary frames come only after welcome")
+                self._streams.receive_binary(frame)
+                continue
+            return decode(frame, sent_by="hub")
+
+    async def _read_frame(self, until: float, *, silence: bool, timeout: float) -> str | bytes:
         if self._conn is None or self._closed_with is not None:
             raise _Closed
-        try:
-            frame = await asyncio.wait_for(self._conn.read_message(), timeout)
-        except TimeoutError:
-            self._note("the hub stopped answering")
-            self.close(CloseCode.TOO_SLOW, "too_slow")
-            raise _Closed from None
+        loop = asyncio.get_running_loop()
+        # One read stays pending across waits, so that a frame is never lost to a timeout.
+        if self._reading is None:
+            self._reading = cast(Future[str | bytes | None], self._conn.read_message())
+        reading = self._reading
+        while not reading.done():
+            left = until - loop.time()
+            if left <= 0 and silence and self._heard_at + timeout > loop.time():
+                until = self._heard_at + timeout  # a ping frame came meanwhile
+                continue
+            if left <= 0:
+                self._note("the hub stopped answering")
+                self.close(CloseCode.TOO_SLOW, "too_slow")
+                raise _Closed
+            await asyncio.wait({reading}, timeout=left)
+        self._reading = None
+        frame = reading.result()
         if frame is None:
             self._ended = True
             raise _Closed
-        if isinstance(frame, bytes):
-            raise ProtocolError("bad_envelope", "binary frames are not part of the protocol")
-        return decode(frame, sent_by="hub")
+        return frame
+
+    def _on_ping(self, data: bytes) -> None:
+        self._heard_at = asyncio.get_running_loop().time()
+
+    def _start_streams(self) -> None:
+        """After `welcome` on version 2: one writer, control lane first, then stream data."""
+        assert self._conn is not None
+        if self._conn.stream is not None:
+            keep_unsent_small(self._conn.stream.socket)
+        conn = self._conn
+
+        async def write(message: str | bytes, binary: bool) -> None:
+            with contextlib.suppress(WebSocketClosedError, StreamClosedError):
+                await conn.write_message(message, binary=binary)
+
+        self._streams = StreamLink(
+            StreamMux("appliance"), write, on_open=self._stream_opened, encode_control=_encode
+        )
+        self._streams.start()
+
+    def _stream_opened(self, stream: Stream, meta: Mapping[str, object]) -> None:
+        assert self._streams is not None
+        if stream.kind not in _SERVED_KINDS or "diagnostics" not in self._features:
+            self._streams.refuse(stream, "unsupported")
+            return
+        self._streams.accept(stream)
+        task = asyncio.ensure_future(self._serve(stream))
+        self._served.add(task)
+        task.add_done_callback(self._served.discard)
+
+    async def _serve(self, stream: Stream) -> None:
+        """`echo`: send back what arrives; `discard`: read it all. Then end our side."""
+        try:
+            while chunk := await stream.read():
+                if stream.kind == "echo":
+                    await stream.write(chunk)
+            stream.close()
+        except StreamError:
+            return  # reset by the hub, or the link is closing
+
+    async def _stop_streams(self) -> None:
+        if self._streams is not None:
+            await self._streams.stop()
+        for task in list(self._served):
+            task.cancel()
+        await asyncio.gather(*self._served, return_exceptions=True)
 
     def _send(self, envelope: Envelope) -> None:
         if self._conn is None or self._closed_with is not None:
             return
         text = encode(envelope)
         size = len(text.encode("utf-8"))
+        if self._streams is not None:
+            # Version 2: the control lane, bounded like the send queue (stream data by credit).
+            messages, queued = self._streams.queued_control()
+            if messages >= link.SEND_QUEUE_MESSAGES or queued + size > link.SEND_QUEUE_BYTES:
+                self._note("the hub does not read what the appliance sends")
+                self.close(CloseCode.TOO_SLOW, "too_slow")
+                return
+            self._streams.send_control(text)
+            return
         over_messages = self._queued_messages >= link.SEND_QUEUE_MESSAGES
         if over_messages or self._queued_bytes + size > link.SEND_QUEUE_BYTES:
             self._note("the hub does not read what the appliance sends")
@@ -393,8 +519,11 @@ class Session:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._timings.remove_close
         while not self._ended and loop.time() < deadline:
+            reading, self._reading = self._reading, None
             try:
-                frame = await asyncio.wait_for(conn.read_message(), deadline - loop.time())
+                frame = await asyncio.wait_for(
+                    reading or conn.read_message(), deadline - loop.time()
+                )
             except TimeoutError:
                 return
             self._ended = frame is None
@@ -416,6 +545,11 @@ class Session:
 
     def _ending(self, code: int, problem: str | None) -> Ending:
         return Ending(code, problem, self._handshake_done_at, self._clock.monotonic())
+
+
+def _encode(control: Control) -> str:
+    """A stream control message in the link's own envelope."""
+    return encode(Envelope.new(control.type, cast(Mapping[str, JsonValue], control.body)))
 
 
 def _describe(error: BaseException | None) -> str:

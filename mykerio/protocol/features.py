@@ -21,7 +21,13 @@ HUB_FEATURES: Mapping[str, tuple[int, ...]] = {
     "tunnel": (1,),
     "relay": (1,),
     "notifications": (1,),
+    # `echo` and `discard` streams: a link's own throughput and latency, measured by the hub
+    # (and by the tests) without any product feature.
+    "diagnostics": (1,),
 }
+# Which feature each stream kind belongs to: a stream of a kind is opened only on a link that
+# negotiated its feature (either way; the receiver refuses others as `unsupported`).
+STREAM_KINDS: Mapping[str, str] = {"echo": "diagnostics", "discard": "diagnostics"}
 MAX_FEATURES = 32
 MAX_VERSIONS = 16
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
@@ -51,6 +57,28 @@ def check_offered(offered: object) -> Mapping[str, tuple[int, ...]]:
             )
         checked[name] = tuple(versions)
     return checked
+
+
+def chosen_problem(value: object) -> str | None:
+    """What is wrong with `challenge.features` ({feature: version}), or None."""
+    if not isinstance(value, Mapping) or len(value) > MAX_FEATURES:
+        return f"must be an object of at most {MAX_FEATURES} features"
+    for name, version in value.items():
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            return "names are 1 to 32 of a-z 0-9 _, starting with a letter"
+        if type(version) is not int or not 1 <= version <= 65535:
+            return "versions are whole numbers from 1 to 65535"
+    return None
+
+
+def offered_problem(value: object) -> str | None:
+    """What is wrong with `hello.features`, or None (the message registry's check)."""
+    try:
+        check_offered(value)
+    except ProtocolError as error:
+        rest = error.message.removeprefix("hello.features")
+        return f"entry {rest[1:]}" if rest.startswith(".") else rest.strip()
+    return None
 
 
 def negotiate_features(

@@ -1,7 +1,8 @@
 """The registry of message types: who sends each one and the schema its body must match.
 
 Each type lists its body fields; a body must have every required field, may have the optional
-ones and nothing else (a new field means a new protocol version). Checks are hand-written
+ones and nothing else (a new field means a new protocol version; from version 2 on, features
+carry their own versions, negotiated in the handshake). Checks are hand-written
 functions that return what is wrong, or `None`. Problems name the field, never its value.
 Types of later versions are reserved so that nobody reuses their names (docs/protocol.md).
 """
@@ -15,7 +16,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Literal
 
-from mykerio.protocol import identity, pairing, status
+from mykerio.protocol import features, frames, identity, pairing, status, streams
 from mykerio.protocol.errors import ProtocolError
 from mykerio.protocol.text import NAME_CHARS as NAME_CHARS  # (re-exported: agents use it)
 from mykerio.protocol.text import text_problem
@@ -37,6 +38,7 @@ EMAIL_CHARS = 254
 _TOKEN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _SERIAL = re.compile(r"[A-Z0-9]{12}")
+_KIND = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +155,22 @@ def url(value: object) -> str | None:
     return problem
 
 
+def whole(low: int, high: int) -> Check:
+    """A whole number from `low` to `high` (not a boolean)."""
+
+    def check(value: object) -> str | None:
+        if type(value) is int and low <= value <= high:
+            return None
+        return f"must be a whole number from {low} to {high}"
+
+    return check
+
+
+def json_object(value: object) -> str | None:
+    """Any JSON object (its feature checks what it holds)."""
+    return None if isinstance(value, Mapping) else "must be an object"
+
+
 NAME = Field(text(NAME_CHARS))
 KEY = Field(base64url_bytes(identity.PUBLIC_KEY_BYTES))
 NONCE = Field(base64url_bytes(identity.NONCE_BYTES))
@@ -160,6 +178,8 @@ SIGNATURE = Field(base64url_bytes(identity.SIGNATURE_BYTES))
 CODE = Field(pattern(_CODE, "a lowercase code like bad_body"))
 MESSAGE = Field(text(MESSAGE_CHARS))
 APPLIANCE_ID = Field(pattern(_TOKEN, "1 to 64 letters, digits or ._:-"))
+STREAM = Field(whole(1, frames.MAX_STREAM_ID))
+WINDOW = Field(whole(1, streams.MAX_WINDOW))
 PAIRING_CODE = Field(pattern(pairing.CODE_PATTERN, "a pairing code like ABCDE-23456"))
 
 MESSAGE_TYPES: Mapping[str, MessageType] = MappingProxyType(
@@ -176,6 +196,8 @@ MESSAGE_TYPES: Mapping[str, MessageType] = MappingProxyType(
                     "hub_time": Field(timestamp),
                     "hub_key": KEY,
                     "hub_signature": SIGNATURE,
+                    # Version 2: the features the hub will use, {name: version}.
+                    "features": Field(features.chosen_problem, required=False),
                 },
                 needs_re=True,
             ),
@@ -237,6 +259,8 @@ MESSAGE_TYPES: Mapping[str, MessageType] = MappingProxyType(
                     "factory_signature": Field(
                         base64url_bytes(identity.SIGNATURE_BYTES), required=False
                     ),
+                    # Version 2: the features it supports, {name: [versions]}.
+                    "features": Field(features.offered_problem, required=False),
                 },
             ),
             MessageType(
@@ -261,6 +285,29 @@ MESSAGE_TYPES: Mapping[str, MessageType] = MappingProxyType(
             ),
             # both ways
             MessageType("error", BOTH, {"code": CODE, "message": MESSAGE}),
+            # both ways, version 2 only: streams (mykerio.protocol.streams)
+            MessageType(
+                "stream_open",
+                BOTH,
+                {
+                    "stream": STREAM,
+                    "kind": Field(pattern(_KIND, "1 to 32 of a-z 0-9 _, starting with a letter")),
+                    "window": WINDOW,
+                    "meta": Field(json_object, required=False),
+                },
+            ),
+            MessageType("stream_accept", BOTH, {"stream": STREAM, "window": WINDOW}),
+            MessageType(
+                "stream_refuse",
+                BOTH,
+                {"stream": STREAM, "reason": Field(one_of(*streams.REFUSE_REASONS))},
+            ),
+            MessageType("stream_credit", BOTH, {"stream": STREAM, "bytes": WINDOW}),
+            MessageType(
+                "stream_reset",
+                BOTH,
+                {"stream": STREAM, "reason": Field(one_of(*streams.RESET_REASONS))},
+            ),
         )
     }
 )

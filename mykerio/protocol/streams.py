@@ -37,7 +37,7 @@ from enum import Enum
 from typing import Literal, TypeAlias
 
 from mykerio.protocol.errors import ProtocolError
-from mykerio.protocol.frames import MAX_PAYLOAD, MAX_STREAM_ID, DataFrame
+from mykerio.protocol.frames import DEFAULT_PAYLOAD, MAX_PAYLOAD, MAX_STREAM_ID, DataFrame
 
 Side = Literal["hub", "appliance"]
 ControlType = Literal[
@@ -202,7 +202,7 @@ class StreamMux:
         *,
         window: int = DEFAULT_WINDOW,
         max_streams: int = DEFAULT_MAX_STREAMS,
-        max_payload: int = MAX_PAYLOAD,
+        max_payload: int = DEFAULT_PAYLOAD,
     ) -> None:
         if not 1 <= window <= MAX_WINDOW:
             raise ValueError(f"window must be 1 to {MAX_WINDOW}")

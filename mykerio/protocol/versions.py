@@ -10,7 +10,10 @@ from collections.abc import Sequence
 
 from mykerio.protocol.errors import ProtocolError
 
-PROTOCOL_VERSIONS: tuple[int, ...] = (1,)
+# 1: JSON messages only. 2: capabilities (`hello.features`), binary frames, streams, liveness
+# by WebSocket ping and pong (docs/protocol.md, "Protocol version 2").
+PROTOCOL_VERSIONS: tuple[int, ...] = (1, 2)
+STREAMS_VERSION = 2  # the first version with binary frames and streams
 
 
 def negotiate(offered: Sequence[int], supported: Sequence[int] = PROTOCOL_VERSIONS) -> int:

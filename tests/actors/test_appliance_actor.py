@@ -34,6 +34,9 @@ class RecordingLink:
         self.sent.append(envelope)
         return True
 
+    def ping_appliance(self) -> bool:
+        return self.send(Envelope.new("ping", {}))
+
     def close(self, code: int, reason: str) -> None:
         self.closed.append((code, reason))
 

@@ -1,6 +1,7 @@
 """A fake hub for the appliance tests: the hub's side of docs/protocol.md, built from
 `mykerio.protocol` and served by a real Tornado websocket server over TLS on loopback.
 
+It speaks protocol version 1 only (the v2 simulator falls back to it, as with an older hub).
 It verifies each proof and signs each challenge for real (with its own Ed25519 key, or an
 impostor's when a test says so), answers a known key with `welcome` and an unknown one with
 `pairing`, refuses a Kerio Connect Multi-Server and revoked keys, and records every message and
@@ -191,7 +192,7 @@ class FakeHub:
         signed_nonce = new_nonce() if self.sign_wrong_nonce else connection.hub_nonce
         signature = sign_hub(self.signing_pem, connection.appliance_nonce, signed_nonce)
         body: dict[str, JsonValue] = {
-            "version": negotiate([int(str(version)) for version in versions]),
+            "version": negotiate([int(str(version)) for version in versions], supported=(1,)),
             "nonce": b64url(connection.hub_nonce),
             "hub_time": datetime.now(UTC).isoformat(),
             "hub_key": b64url(public_key_of(self.signing_pem)),

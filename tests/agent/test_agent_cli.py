@@ -49,6 +49,11 @@ def test_the_flags_and_their_defaults(tmp_path: Path) -> None:
         parse("--hub", "https://h", "--state", "d", "--product", "connect", "--multi-server")
     )
     assert connect.profile.multi_server
+    assert options.profile.protocol == 2  # protocol version 2 unless told
+    old = options_from(parse("--hub", "https://h", "--state", "d", "--protocol", "1"))
+    assert old.profile.protocol == 1
+    assert old.profile.hello_body(bytes(32))["versions"] == [1]
+    assert "features" not in old.profile.hello_body(bytes(32))
 
 
 @pytest.mark.parametrize(

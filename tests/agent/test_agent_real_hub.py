@@ -24,11 +24,14 @@ from web.hub import Hub
 WAIT = 10.0
 
 
-@pytest.fixture
-async def simulator(hub: Hub, tmp_path: Path) -> AsyncIterator[ApplianceLink]:
-    """A simulated Kerio Control linked to the running hub, trusting its certificate."""
+@pytest.fixture(params=[1, 2], ids=["v1", "v2"])
+async def simulator(
+    hub: Hub, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[ApplianceLink]:
+    """A simulated Kerio Control linked to the running hub, trusting its certificate; one
+    speaking protocol version 1, one version 2."""
     endpoint = HubEndpoint.of(hub.url, cafile=str(hub.config.data_dir / "tls" / "cert.pem"))
-    profile = Profile("control", "9.4.0", host_name="gw-brno")
+    profile = Profile("control", "9.4.0", host_name="gw-brno", protocol=request.param)
     link = ApplianceLink(
         IdentityStore(tmp_path / "appliance"), profile, endpoint, sleep=FakeSleep()
     )
@@ -82,6 +85,9 @@ async def test_the_simulator_pairs_and_reports_to_the_real_hub(
     )
     assert added.status == 201, added
     view = await until(simulator, "linked")
+    assert simulator.session is not None
+    assert simulator.session.version == simulator.view.profile.protocol
+    assert (simulator.session.streams is not None) == (simulator.session.version == 2)
     assert view.status_text == "Ready. You can manage this Kerio Control in MyKerio"
     assert view.state.name == "Brno gateway"
     await row(api, org_id, lambda found: found["status"] == "green")

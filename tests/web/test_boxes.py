@@ -42,6 +42,7 @@ class Box:
         state: Path,
         admin: BoxAdmin | None = None,
         maker_pem: bytes | None = None,
+        protocol: int = 2,
     ) -> None:
         self.sleep = FakeSleep()
         self.store = IdentityStore(state)
@@ -52,7 +53,12 @@ class Box:
         if maker_pem is not None:
             signature = sign_factory(maker_pem, SERIAL, self.store.public_key)
         profile = Profile(
-            "control", "9.4.2", host_name="box-brno", serial=SERIAL, factory_signature=signature
+            "control",
+            "9.4.2",
+            host_name="box-brno",
+            serial=SERIAL,
+            factory_signature=signature,
+            protocol=protocol,
         )
         self.link = ApplianceLink(self.store, profile, endpoint, sleep=self.sleep)
         self.task = asyncio.create_task(self.link.run())
@@ -70,10 +76,11 @@ class Box:
             await self.task
 
 
-@pytest.fixture
-async def box(hub: Hub, tmp_path: Path) -> AsyncIterator[Box]:
-    """A factory-fresh box (no administrator yet), waiting to be added."""
-    simulated = Box(hub, tmp_path / "box")
+@pytest.fixture(params=[1, 2], ids=["v1", "v2"])
+async def box(hub: Hub, tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Box]:
+    """A factory-fresh box (no administrator yet), waiting to be added; one speaking protocol
+    version 1, one version 2."""
+    simulated = Box(hub, tmp_path / "box", protocol=request.param)
     try:
         await simulated.until("pairing")
         yield simulated

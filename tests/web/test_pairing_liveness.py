@@ -49,11 +49,13 @@ async def test_a_waiting_socket_is_pinged_and_its_pongs_keep_it(hub: Hub, fast_p
     appliance.close()
 
 
+@pytest.mark.parametrize("protocol", [1, 2], ids=["v1", "v2"])
 async def test_the_simulator_waits_past_its_silence_limit_without_re_pairing(
-    hub: Hub, tmp_path: Path, fast_pings: None, monkeypatch: pytest.MonkeyPatch
+    hub: Hub, tmp_path: Path, fast_pings: None, monkeypatch: pytest.MonkeyPatch, protocol: int
 ) -> None:
     """The simulator, which drops a hub silent for its limit (here 0.3 s), keeps its pairing
-    socket and its link for many times that limit because the hub pings it."""
+    socket and its link for many times that limit because the hub pings it (JSON `ping` on
+    version 1, WebSocket ping frames on version 2)."""
     pinged = 0
     enough = asyncio.Event()
     original = web.appliance_socket.ApplianceSocketHandler._ping_waiting
@@ -70,7 +72,7 @@ async def test_the_simulator_waits_past_its_silence_limit_without_re_pairing(
     sleep = FakeSleep()
     link = ApplianceLink(
         IdentityStore(tmp_path / "box"),
-        Profile("control", "9.4.0", host_name="gw-brno"),
+        Profile("control", "9.4.0", host_name="gw-brno", protocol=protocol),
         endpoint,
         sleep=sleep,
         timings=Timings(silence=0.3),
@@ -82,6 +84,8 @@ async def test_the_simulator_waits_past_its_silence_limit_without_re_pairing(
             await enough.wait()
         view = link.view
         assert (view.phase, view.add_link) == ("pairing", first.add_link)
+        assert link.session is not None
+        assert link.session.version == protocol
         assert sleep.delays == []  # never dropped, so never waited to reconnect
     finally:
         link.stop()

@@ -301,3 +301,18 @@ def test_features_are_negotiated_per_feature_and_unknown_ones_left_out() -> None
         with pytest.raises(ProtocolError) as refused:
             check_offered(bad)
         assert refused.value.code == "bad_body"
+
+
+def test_data_goes_out_in_frames_of_at_most_64_kib_unless_told_otherwise() -> None:
+    # A control message waits for at most one frame on the wire: frames stay small by default.
+    hub, appliance = StreamMux("hub"), StreamMux("appliance")
+    wire = Wire(hub, appliance)
+    stream_id = appliance.open("backups")
+    wire.flush("appliance")
+    hub.accept(stream_id)
+    wire.flush("hub")
+    appliance.send(stream_id, bytes(300_000))
+    wire.flush("appliance")
+    sizes = [len(f.payload) for f in wire.written["appliance"] if isinstance(f, DataFrame)]
+    assert sum(sizes) == 300_000
+    assert max(sizes) + HEADER_BYTES == 64 * 1024

@@ -1,0 +1,49 @@
+"""The streams of linked version 2 appliances, by appliance id: where a feature opens one.
+
+A linked v2 socket registers its `StreamLink` here with the features it negotiated, and takes
+it back when it closes. `open` refuses a kind whose feature the appliance did not declare:
+nothing of a feature goes to an appliance that does not have it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from mykerio.errors import Conflict, NotFound
+from mykerio.protocol.features import STREAM_KINDS
+from mykerio.protocol.stream_link import Stream, StreamLink
+
+
+class ApplianceStreams:
+    """The stream links of the linked v2 appliances of this hub process."""
+
+    def __init__(self) -> None:
+        self._links: dict[str, tuple[StreamLink, Mapping[str, int]]] = {}
+
+    def add(self, appliance_id: str, link: StreamLink, features: Mapping[str, int]) -> None:
+        """A v2 appliance is linked (a newer connection replaces an older one)."""
+        self._links[appliance_id] = (link, features)
+
+    def discard(self, appliance_id: str, link: StreamLink) -> None:
+        """Its socket closed (a newer one may have registered already: that one stays)."""
+        known = self._links.get(appliance_id)
+        if known is not None and known[0] is link:
+            del self._links[appliance_id]
+
+    def features(self, appliance_id: str) -> Mapping[str, int]:
+        """The features a linked v2 appliance uses (empty when not linked with version 2)."""
+        known = self._links.get(appliance_id)
+        return known[1] if known is not None else {}
+
+    def open(
+        self, appliance_id: str, kind: str, meta: Mapping[str, object] | None = None
+    ) -> Stream:
+        """Open a stream of `kind` to the appliance; `await stream.accepted()` before use."""
+        known = self._links.get(appliance_id)
+        if known is None:
+            raise NotFound("The appliance is not connected with protocol version 2.")
+        link, features = known
+        feature = STREAM_KINDS.get(kind)
+        if feature is None or feature not in features:
+            raise Conflict(f"The appliance did not declare the feature of {kind} streams.")
+        return link.open(kind, meta)
