@@ -8,7 +8,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from mykerio.models import ActivityEvent
 from mykerio.store.base import OperationObserver
-from mykerio.store.mongo.documents import activity_event_document, activity_event_from_document
+from mykerio.store.codecs import ACTIVITY_EVENTS
 from mykerio.store.mongo.indexes import EVENTS_NEWEST_FIRST, Document, duplicates_conflict
 from mykerio.store.mongo.pages import PageFilter
 from mykerio.store.observed import observed
@@ -29,10 +29,10 @@ class MongoActivity:
     @observed
     async def add(self, event: ActivityEvent) -> ActivityEvent:
         """Store a new event and return it as stored; `Conflict` if the id is taken."""
-        document = activity_event_document(event)
+        document = ACTIVITY_EVENTS.mongo.encode(event)
         with duplicates_conflict(f"an activity event with id {event.id}"):
             await self._collection.insert_one(document)
-        return activity_event_from_document(document)
+        return ACTIVITY_EVENTS.mongo.decode(document)
 
     @observed
     async def query(
@@ -57,7 +57,7 @@ class MongoActivity:
             .filter(before)
         )
         found = self._collection.find(query).sort(EVENTS_NEWEST_FIRST).limit(limit)
-        return [activity_event_from_document(document) async for document in found]
+        return [ACTIVITY_EVENTS.mongo.decode(document) async for document in found]
 
     @observed
     async def delete_for_org(self, org_id: str) -> int:

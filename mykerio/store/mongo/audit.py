@@ -9,7 +9,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from mykerio.models import AccessEvent
 from mykerio.store.base import OperationObserver
-from mykerio.store.mongo.documents import access_event_document, access_event_from_document
+from mykerio.store.codecs import ACCESS_EVENTS
 from mykerio.store.mongo.indexes import EVENTS_NEWEST_FIRST, Document, duplicates_conflict
 from mykerio.store.mongo.pages import PageFilter
 from mykerio.store.observed import observed
@@ -30,10 +30,10 @@ class MongoAudit:
     @observed
     async def add(self, event: AccessEvent) -> AccessEvent:
         """Store a new event and return it as stored; `Conflict` if the id is taken."""
-        document = access_event_document(event)
+        document = ACCESS_EVENTS.mongo.encode(event)
         with duplicates_conflict(f"an access event with id {event.id}"):
             await self._collection.insert_one(document)
-        return access_event_from_document(document)
+        return ACCESS_EVENTS.mongo.decode(document)
 
     @observed
     async def query(
@@ -60,7 +60,7 @@ class MongoAudit:
             .filter(before)
         )
         found = self._collection.find(query).sort(EVENTS_NEWEST_FIRST).limit(limit)
-        return [access_event_from_document(document) async for document in found]
+        return [ACCESS_EVENTS.mongo.decode(document) async for document in found]
 
     @observed
     async def delete_older_than(self, at: datetime) -> int:

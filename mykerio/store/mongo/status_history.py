@@ -8,10 +8,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from mykerio.models import StatusChange
 from mykerio.store.base import OperationObserver
-from mykerio.store.mongo.appliance_documents import (
-    status_change_document,
-    status_change_from_document,
-)
+from mykerio.store.codecs import STATUS_CHANGES
 from mykerio.store.mongo.indexes import EVENTS_NEWEST_FIRST, Document, duplicates_conflict
 from mykerio.store.observed import observed
 from mykerio.store.values import require_positive, to_utc_millis
@@ -31,10 +28,10 @@ class MongoStatusHistory:
     @observed
     async def add(self, change: StatusChange) -> StatusChange:
         """Store a status change and return it as stored; `Conflict` if the id is taken."""
-        document = status_change_document(change)
+        document = STATUS_CHANGES.mongo.encode(change)
         with duplicates_conflict(f"a status change with id {change.id}"):
             await self._collection.insert_one(document)
-        return status_change_from_document(document)
+        return STATUS_CHANGES.mongo.decode(document)
 
     @observed
     async def for_appliance(
@@ -47,7 +44,7 @@ class MongoStatusHistory:
             at, change_id = to_utc_millis(before[0]), before[1]
             query["$or"] = [{"at": {"$lt": at}}, {"at": at, "_id": {"$lt": change_id}}]
         found = self._collection.find(query).sort(EVENTS_NEWEST_FIRST).limit(limit)
-        return [status_change_from_document(document) async for document in found]
+        return [STATUS_CHANGES.mongo.decode(document) async for document in found]
 
     @observed
     async def delete_for_appliance(self, appliance_id: str) -> int:

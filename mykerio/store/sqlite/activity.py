@@ -7,14 +7,11 @@ from datetime import datetime
 
 from mykerio.models import ActivityEvent
 from mykerio.store.base import OperationObserver
+from mykerio.store.codecs import ACTIVITY_EVENTS
 from mykerio.store.observed import observed
 from mykerio.store.sqlite.connection import SqliteDatabase, duplicates_conflict
 from mykerio.store.sqlite.pages import PageQuery
-from mykerio.store.sqlite.rows import (
-    activity_event_from_row,
-    activity_event_params,
-    insert_statement,
-)
+from mykerio.store.sqlite.tables import insert_row
 
 
 class SqliteActivity:
@@ -29,13 +26,12 @@ class SqliteActivity:
     @observed
     async def add(self, event: ActivityEvent) -> ActivityEvent:
         """Store a new event and return it as stored; `Conflict` if the id is taken."""
-        params = activity_event_params(event)
+        params = ACTIVITY_EVENTS.sqlite.encode(event)
 
         def insert(connection: sqlite3.Connection) -> ActivityEvent:
             with duplicates_conflict(f"an activity event with id {event.id}"):
-                statement = insert_statement("activity_events", params) + " RETURNING *"
-                [row] = connection.execute(statement, params).fetchall()
-            return activity_event_from_row(row)
+                row = insert_row(connection, ACTIVITY_EVENTS, params)
+            return ACTIVITY_EVENTS.sqlite.decode(row)
 
         return await self._database.run(insert)
 
@@ -63,7 +59,7 @@ class SqliteActivity:
 
         def select(connection: sqlite3.Connection) -> list[ActivityEvent]:
             rows = connection.execute(query, params).fetchall()
-            return [activity_event_from_row(row) for row in rows]
+            return [ACTIVITY_EVENTS.sqlite.decode(row) for row in rows]
 
         return await self._database.run(select)
 

@@ -8,14 +8,11 @@ from datetime import datetime
 
 from mykerio.models import AccessEvent
 from mykerio.store.base import OperationObserver
+from mykerio.store.codecs import ACCESS_EVENTS
 from mykerio.store.observed import observed
 from mykerio.store.sqlite.connection import SqliteDatabase, duplicates_conflict
 from mykerio.store.sqlite.pages import PageQuery
-from mykerio.store.sqlite.rows import (
-    access_event_from_row,
-    access_event_params,
-    insert_statement,
-)
+from mykerio.store.sqlite.tables import insert_row
 from mykerio.store.values import require_positive, to_millis
 
 
@@ -31,13 +28,12 @@ class SqliteAudit:
     @observed
     async def add(self, event: AccessEvent) -> AccessEvent:
         """Store a new event and return it as stored; `Conflict` if the id is taken."""
-        params = access_event_params(event)
+        params = ACCESS_EVENTS.sqlite.encode(event)
 
         def insert(connection: sqlite3.Connection) -> AccessEvent:
             with duplicates_conflict(f"an access event with id {event.id}"):
-                statement = insert_statement("access_events", params) + " RETURNING *"
-                [row] = connection.execute(statement, params).fetchall()
-            return access_event_from_row(row)
+                row = insert_row(connection, ACCESS_EVENTS, params)
+            return ACCESS_EVENTS.sqlite.decode(row)
 
         return await self._database.run(insert)
 
@@ -68,7 +64,7 @@ class SqliteAudit:
 
         def select(connection: sqlite3.Connection) -> list[AccessEvent]:
             rows = connection.execute(query, params).fetchall()
-            return [access_event_from_row(row) for row in rows]
+            return [ACCESS_EVENTS.sqlite.decode(row) for row in rows]
 
         return await self._database.run(select)
 

@@ -7,10 +7,10 @@ from datetime import datetime
 
 from mykerio.models import StatusChange
 from mykerio.store.base import OperationObserver
+from mykerio.store.codecs import STATUS_CHANGES
 from mykerio.store.observed import observed
-from mykerio.store.sqlite.appliance_rows import status_change_from_row, status_change_params
 from mykerio.store.sqlite.connection import SqliteDatabase, duplicates_conflict
-from mykerio.store.sqlite.rows import insert_statement
+from mykerio.store.sqlite.tables import insert_row
 from mykerio.store.values import require_positive, to_millis
 
 _NEWEST = """
@@ -37,13 +37,12 @@ class SqliteStatusHistory:
     @observed
     async def add(self, change: StatusChange) -> StatusChange:
         """Store a status change and return it as stored; `Conflict` if the id is taken."""
-        params = status_change_params(change)
+        params = STATUS_CHANGES.sqlite.encode(change)
 
         def insert(connection: sqlite3.Connection) -> StatusChange:
             with duplicates_conflict(f"a status change with id {change.id}"):
-                statement = insert_statement("status_changes", params) + " RETURNING *"
-                [row] = connection.execute(statement, params).fetchall()
-            return status_change_from_row(row)
+                row = insert_row(connection, STATUS_CHANGES, params)
+            return STATUS_CHANGES.sqlite.decode(row)
 
         return await self._database.run(insert)
 
@@ -59,7 +58,7 @@ class SqliteStatusHistory:
 
         def select(connection: sqlite3.Connection) -> list[StatusChange]:
             rows = connection.execute(query, params).fetchall()
-            return [status_change_from_row(row) for row in rows]
+            return [STATUS_CHANGES.sqlite.decode(row) for row in rows]
 
         return await self._database.run(select)
 
