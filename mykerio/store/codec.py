@@ -129,16 +129,23 @@ class Codec(Generic[M]):
             stored[column] = derive(value)
         return stored
 
+    def column(self, name: str) -> str:
+        """The column (or document key) that holds the field `name`."""
+        return self._stored_as(name)[0]
+
     def encode_fields(self, **values: Any) -> dict[str, Any]:
         """The columns (or document keys) of just these fields, as `encode` writes them."""
         stored = {}
         for name, value in values.items():
-            try:
-                column, encode = self._by_name[name]
-            except KeyError:
-                raise UnsupportedField(f"{self.model.__name__} stores no field {name}") from None
+            column, encode = self._stored_as(name)
             stored[column] = encode(value)
         return stored
+
+    def _stored_as(self, name: str) -> tuple[str, Encode]:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise UnsupportedField(f"{self.model.__name__} stores no field {name}") from None
 
     def decode(self, stored: Record, **elsewhere: Any) -> M:
         """The model in a row or document; `elsewhere` gives the skipped fields."""
