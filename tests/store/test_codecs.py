@@ -6,8 +6,10 @@ codecs replaced wrote for the same values, so stores written by older hubs read 
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ import pytest
 from mykerio import models
 from mykerio.store import codecs
 from mykerio.store.codec import Table
+from mykerio.store.sqlite.migrations import migrate
 from mykerio.store.values import to_millis
 from tests.store.factories import T0
 
@@ -412,3 +415,13 @@ def test_documents_from_before_a_field_existed_read_with_its_default() -> None:
     assert (user.password_changed_at, user.default_org_id) == (None, "")
     assert (appliance.serial, appliance.status_reasons) == ("", ())
     assert (appliance.pending_notifications, appliance.connected) == (0, False)
+
+
+def test_every_sqlite_table_has_exactly_its_codecs_columns(tmp_path: Path) -> None:
+    """After all migrations each table's columns are the ones its codec reads and writes."""
+    with sqlite3.connect(tmp_path / "schema.sqlite3", isolation_level=None) as connection:
+        migrate(connection, tmp_path / "schema.sqlite3")
+        for stored in CASES:
+            info = connection.execute(f"PRAGMA table_info({stored.table.name})").fetchall()
+            assert {column[1] for column in info} == set(stored.table.sqlite.columns)
+    connection.close()

@@ -79,5 +79,6 @@ class SqliteSessions:
     @observed
     async def delete_idle(self, before: datetime, *, persistent: bool) -> int:
         """Delete the sessions of that kind last seen before `before`; return how many."""
-        statement = "DELETE FROM sessions WHERE persistent = ? AND last_seen < ?"
-        return await self._database.rows_changed(statement, (int(persistent), to_millis(before)))
+        statement = "DELETE FROM sessions WHERE persistent = :persistent AND last_seen < :last_seen"
+        params = SESSIONS.sqlite.encode_fields(persistent=persistent, last_seen=before)
+        return await self._database.rows_changed(statement, params)
