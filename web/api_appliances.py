@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import structlog
-from pykka.messages import ProxyCall
 
-from actors.gate import PairingPreview
+from actors.clients import ActorClient
+from actors.connection import ConnectionActor, WaitingAppliance
+from actors.gate import GateActor, PairingPreview
 from mykerio.accounts.validation import FieldError, clean_email
 from mykerio.appliances.roster import clean_appliance_name, pairing_hash
 from mykerio.appliances.view import ApplianceView
@@ -21,7 +22,6 @@ from mykerio.protocol.messages import ADMIN_PASSWORD_CHARS, ADMIN_USERNAME_CHARS
 from mykerio.protocol.messages import text as text_check
 from web.api_accounts import text
 from web.appliance_links import BOX_GONE, ApplianceLinks
-from web.appliance_socket import ApplianceSocketHandler
 from web.openapi import op
 from web.orgs import OrgHandler
 from web.paging import decode_cursor, lookahead, page_limit, page_of
@@ -140,11 +140,9 @@ class _LinksHandler(OrgHandler):
         super().initialize(**kwargs)
         self.appliances = appliances
 
-    async def gate_call(self, method: str, *args: Any) -> Any:
-        """Call `method(*args)` on the GateActor."""
-        return await self.ask(
-            self.appliances.gate(), ProxyCall(attr_path=(method,), args=args, kwargs={})
-        )
+    def gate(self) -> ActorClient[GateActor]:
+        """The GateActor (pairing codes, lookups and their throttles)."""
+        return ActorClient(self.appliances.gate(), self.appliances.ask_timeout)
 
 
 class PairingPreviewHandler(_LinksHandler):
@@ -166,7 +164,9 @@ class PairingPreviewHandler(_LinksHandler):
             code_hash = pairing_hash(text(self.json_body("code"), "code"))
         except InvalidInput:
             raise NotFound("This code is not valid. Open the appliance's link again.") from None
-        preview: PairingPreview | None = await self.gate_call("preview", current.user.id, code_hash)
+        preview: PairingPreview | None = await self.gate().call(
+            GateActor.preview, current.user.id, code_hash
+        )
         if preview is None:
             raise NotFound("This code is not valid any more. Open the appliance's link again.")
         self.write_json(dataclasses.asdict(preview))
@@ -201,7 +201,7 @@ def clean_serial(text_value: str) -> str:
     return serial
 
 
-def box_json(socket: ApplianceSocketHandler) -> dict[str, Any]:
+def box_json(socket: WaitingAppliance) -> dict[str, Any]:
     """What "Find this appliance" shows, and the box's fingerprint for the steps after it."""
     return {
         "serial": socket.serial,
@@ -217,17 +217,17 @@ def box_json(socket: ApplianceSocketHandler) -> dict[str, Any]:
 class _BoxHandler(_LinksHandler):
     """Finds waiting Kerio Control boxes by serial number."""
 
-    async def waiting_box(self, serial: str) -> ApplianceSocketHandler:
+    async def waiting_box(self, serial: str) -> WaitingAppliance:
         """The one waiting socket of this serial (lookups throttled per user)."""
         current = await self.current_session()
         claims = self.appliances.waiting.by_serial(serial)
         if self.appliances.factory_keys:
             # Only the maker's signature says which socket is the box: the others are posing.
             claims = [claim for claim in claims if claim.certified]
-        await self.gate_call("find_box", current.user.id, serial, len(claims))
+        await self.gate().call(GateActor.find_box, current.user.id, serial, len(claims))
         return claims[0]
 
-    async def box_found(self, serial: str, box: str) -> ApplianceSocketHandler:
+    async def box_found(self, serial: str, box: str) -> WaitingAppliance:
         """The waiting socket of this serial, if it is still the box found and shown (`box`:
         its fingerprint); `NotFound` if it reconnected with another key or another appliance
         claims its serial now: credentials never go to it."""
@@ -243,7 +243,7 @@ class _BoxHandler(_LinksHandler):
         current = await self.current_session()
         code = str(answer.get("code", ""))
         if code == "bad_credentials":
-            await self.gate_call("setup_refused", current.user.id, serial)
+            await self.gate().call(GateActor.setup_refused, current.user.id, serial)
         # The hub's own words: a box (or something posing as one) does not write to users.
         field, message = SETUP_REFUSALS.get(code, ("admin", "The box refused the set-up."))
         raise FieldError(field, message)
@@ -308,7 +308,7 @@ class CheckBoxHandler(_BoxHandler):
         serial = clean_serial(text(body, "serial"))
         check = _admin_body(body)
         socket = await self.box_found(serial, text(body, "box"))
-        answer = await socket.run_setup(check, SETUP_TIMEOUT, check=True)
+        answer = await ask_box(socket, check, check=True)
         check.clear()  # the credentials are not needed any more
         await self.refuse_unless_ok(answer, serial)
         self.write_json({"ok": True})
@@ -364,7 +364,7 @@ class BoxesHandler(_BoxHandler):
         name = clean_appliance_name(text(body, "name"))
         setup = _setup_body(body)
         socket = await self.box_found(serial, text(body, "box"))
-        answer = await socket.run_setup(setup, SETUP_TIMEOUT)
+        answer = await ask_box(socket, setup, check=False)
         setup.clear()  # the credentials are not needed any more
         await self.refuse_unless_ok(answer, serial)
         try:
@@ -385,6 +385,12 @@ class BoxesHandler(_BoxHandler):
                 "choose the box's existing administrator with the credentials you just gave."
             ) from error
         self.write_json(view_json(view), 201)
+
+
+async def ask_box(box: WaitingAppliance, body: dict[str, Any], *, check: bool) -> Mapping[str, Any]:
+    """Ask the box's connection to send it `setup` (or `setup_check`); the box's answer."""
+    pending = await box.connection.call(ConnectionActor.setup, body, SETUP_TIMEOUT, check)
+    return await pending
 
 
 def _setup_body(body: dict[str, Any]) -> dict[str, Any]:

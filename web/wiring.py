@@ -201,6 +201,7 @@ def appliance_links(
         nonces=NonceLedger(),
         waiting=waiting,
         ask_timeout=config.actors.ask_timeout,
+        runtime=supervisor.runtime,
         factory_keys=config.hub.factory_public_keys,
         clock=clock,
         message_burst=config.appliances.message_burst,
