@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 import tornado.ioloop
 import tornado.iostream
@@ -23,9 +23,9 @@ from actors.clients import ActorClient
 from actors.connection import ConnectionActor
 from mykerio.protocol.envelope import MAX_MESSAGE_BYTES, Envelope, JsonValue, decode, encode
 from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
-from mykerio.protocol.link import SEND_QUEUE_BYTES, SEND_QUEUE_MESSAGES, MessageBudget
-from mykerio.protocol.stream_link import Stream, StreamLink, keep_unsent_small
-from mykerio.protocol.streams import CONTROL_TYPES, Control, StreamMux
+from mykerio.protocol.link import MessageBudget, send_queue_full
+from mykerio.protocol.stream_link import StreamLink, keep_unsent_small
+from mykerio.protocol.streams import CONTROL_TYPES
 from mykerio.protocol.versions import STREAMS_VERSION
 from web.appliance_links import ApplianceLinks
 from web.base import BaseHandler
@@ -132,19 +132,16 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
     def send(self, envelope: Envelope) -> bool:
         """Queue a message; close with 4008 if the appliance does not read fast enough."""
         text = encode(envelope)
-        if self.streams is not None:  # version 2: the control lane
-            messages, size = self.streams.queued_control()
-            if messages >= SEND_QUEUE_MESSAGES or size + len(text) > SEND_QUEUE_BYTES:
-                self.close(CloseCode.TOO_SLOW, "send_queue_full")
-                return False
-            self.streams.send_control(text)
-            return True
-        if (
-            self.pending_writes >= SEND_QUEUE_MESSAGES
-            or self.pending_bytes + len(text) > SEND_QUEUE_BYTES
-        ):
+        streams = self.streams  # version 2, linked: the control lane
+        messages, size = (
+            streams.queued_control() if streams else (self.pending_writes, self.pending_bytes)
+        )
+        if send_queue_full(messages + 1, size + len(text)):
             self.close(CloseCode.TOO_SLOW, "send_queue_full")
             return False
+        if streams is not None:
+            streams.send_control(text)
+            return True
         try:
             future = self.write_message(text)
         except tornado.websocket.WebSocketClosedError:
@@ -186,19 +183,11 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         if self.ws_connection.stream is not None:
             keep_unsent_small(self.ws_connection.stream.socket)
         self.appliance_id = appliance_id
-        self.streams = StreamLink(
-            StreamMux("hub"), self._write, on_open=self._stream_opened, encode_control=_encode
-        )
-        self.streams.start()
-        self.links.streams.add(appliance_id, self.streams, features)
+        self.streams = self.links.streams.start(appliance_id, features, self._write)
 
     async def _write(self, message: str | bytes, binary: bool) -> None:
         with contextlib.suppress(*_CLOSED):  # (closing: on_close stops the writer)
             await self.write_message(message, binary=binary)
-
-    def _stream_opened(self, stream: Stream, meta: Mapping[str, object]) -> None:
-        assert self.streams is not None  # no feature of this hub takes appliance streams yet
-        self.streams.refuse(stream, "unsupported")
 
     def _to_streams(self, deliver: Any, re: str | None = None) -> None:
         try:
@@ -211,8 +200,3 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         body: dict[str, JsonValue] = {"code": error.code, "message": error.message}
         self.send(Envelope.new("error", body, re=re or error.re))
         self.close(int(close_code_for(error)), error.code)
-
-
-def _encode(control: Control) -> str:
-    """A stream control message in the link's own envelope."""
-    return encode(Envelope.new(control.type, cast(Mapping[str, JsonValue], control.body)))
