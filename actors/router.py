@@ -26,6 +26,7 @@ from actors.health import HealthActor
 from actors.housekeeping import HousekeepingActor
 from actors.mailer import MailerActor
 from actors.organization import OrganizationActor
+from actors.runtime import LoopRuntime
 from actors.supervisor import Supervisor
 from mykerio.accounts.context import Links
 from mykerio.appliances.view import ApplianceView
@@ -66,6 +67,11 @@ class Router:
     def ask_timeout(self) -> float:
         """How long a call waits for its answer (seconds)."""
         return self._timeout
+
+    @property
+    def runtime(self) -> LoopRuntime:
+        """The runtime actors run on (for actors that live and die with one socket)."""
+        return self._supervisor.runtime
 
     def serve_organizations(self, parts: OrganizationParts) -> None:
         """Say what organization actors are built with (once, before the first request)."""

@@ -52,7 +52,9 @@ constant; the configuration has no knob for it, so the hub is not made to ping m
 benchmark), and the baseline pings each socket every 30 s too. A socket's ping timer starts when
 it links, so with `WINDOW_SECONDS` = 30 s every socket of either server is pinged exactly once in
 the window: the window's CPU is the steady state with pings on, and pings are its only traffic
-(hub: a JSON `ping` envelope and the appliance's `pong`; bare: a ping frame and its pong).
+(hub, protocol version 2 — the default, `--protocol 2`: a WebSocket ping frame and its pong, as
+for the baseline; with `--protocol 1`: a JSON `ping` envelope and the appliance's `pong`; bare: a
+ping frame and its pong).
 
 Reported: memory per appliance = (median RSS in the window - median RSS idle) / N, the same per
 bare socket, their ratio, and the marginal cost from one size to the next; CPU % of one core in
@@ -715,6 +717,7 @@ class Fleet:
     added: dict[str, str] = field(default_factory=dict)  # "fleet/index" -> appliance id
     ui_urls: dict[int, str] = field(default_factory=dict)
     processes: int = 0
+    protocol: int = 2  # the newest protocol version the simulators speak (`--protocol`)
     add_failures: list[str] = field(default_factory=list)
     first_code_at: float | None = None
     queue: asyncio.Queue[tuple[str, str]] = field(default_factory=asyncio.Queue)
@@ -801,6 +804,7 @@ async def start_fleet(
         fleet.processes += 1
         args = [sys.executable, "-m", "mykerio.agent", "--count", str(count), "--hub", hub_url]
         args += ["--state", str(state / f"fleet-{number}"), "--cafile", str(cafile)]
+        args += ["--protocol", str(fleet.protocol)]
         if ui:
             args += ["--ui-port", "0"]
         child = await children.start(f"simulator-{number}", *args)
@@ -958,7 +962,12 @@ async def pair_up_to(
 
 
 async def run_hub(
-    sizes: Sequence[int], workdir: Path, state: Path, children: Children, out: dict[str, Any]
+    sizes: Sequence[int],
+    workdir: Path,
+    state: Path,
+    children: Children,
+    out: dict[str, Any],
+    protocol: int = 2,
 ) -> None:
     """Run one hub, measure it idle, then grow its fleet through `sizes`, measuring a window at
     each (and the knob latency at `LATENCY_SIZE`); results go into `out` as they come."""
@@ -984,7 +993,7 @@ async def run_hub(
         await dashboard.open(api, org_id)
         progress(f"  hub {ready['url']} (pid {hub.pid}): idle {IDLE_SECONDS:.0f} s ...")
         out["idle"] = await observe(hub.pid, IDLE_SECONDS)
-        fleet = Fleet()
+        fleet = Fleet(protocol=protocol)
         adders = [
             asyncio.create_task(fleet.add_codes(api, org_id, pool)) for _ in range(ADD_WORKERS)
         ]
@@ -1359,13 +1368,16 @@ def machine() -> dict[str, Any]:
     }
 
 
-async def run(sizes: Sequence[int], workdir: Path, state: Path, results: dict[str, Any]) -> None:
-    """The hub through every size, then the bare server (with the hub's certificate) through
-    the same sizes; results go into `results` as they come."""
+async def run(
+    sizes: Sequence[int], workdir: Path, state: Path, results: dict[str, Any], protocol: int = 2
+) -> None:
+    """The hub through every size (its simulators speaking `protocol`), then the bare server
+    (with the hub's certificate) through the same sizes; results go into `results` as they
+    come."""
     children = Children(workdir)
     try:
         progress("Hub ...")
-        await run_hub(sizes, workdir / "hub", state, children, results["hub"])
+        await run_hub(sizes, workdir / "hub", state, children, results["hub"], protocol)
         progress("Bare Tornado ...")
         cert, key = Path(results["hub"]["cert"]), Path(results["hub"]["key"])
         await run_bare(sizes, cert, key, children, results["bare"])
@@ -1375,14 +1387,19 @@ async def run(sizes: Sequence[int], workdir: Path, state: Path, results: dict[st
 
 
 async def run_guarded(
-    sizes: Sequence[int], workdir: Path, state: Path, results: dict[str, Any], timeout: float
+    sizes: Sequence[int],
+    workdir: Path,
+    state: Path,
+    results: dict[str, Any],
+    timeout: float,
+    protocol: int = 2,
 ) -> None:
     """`run` within `timeout`, cancelled (subprocesses stopped) on SIGTERM too."""
     task = asyncio.current_task()
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     async with asyncio.timeout(timeout):
-        await run(sizes, workdir, state, results)
+        await run(sizes, workdir, state, results, protocol)
 
 
 def combine(hub: dict[str, Any], bare: dict[str, Any]) -> list[dict[str, Any]]:
@@ -1407,7 +1424,7 @@ def save(results: dict[str, Any]) -> None:
     print(f"Results written to {RESULTS_PATH.relative_to(REPO_ROOT)}")
 
 
-def main(include_max: bool) -> None:
+def main(include_max: bool, protocol: int = 2) -> None:
     """Run both servers through every size, print the tables and verdicts, save the JSON."""
     started = time.perf_counter()
     _soft, hard = raise_nofile_limit()
@@ -1440,6 +1457,7 @@ def main(include_max: bool) -> None:
             "start_next_simulator_at": START_NEXT_AT,
             "bare_clients_per_process": BARE_PER_PROCESS,
             "ping_interval_s": PING_INTERVAL,
+            "protocol": protocol,
             "idle_seconds": IDLE_SECONDS,
             "settle_seconds": SETTLE_SECONDS,
             "window_seconds": WINDOW_SECONDS,
@@ -1462,7 +1480,7 @@ def main(include_max: bool) -> None:
         tempfile.TemporaryDirectory(prefix=prefix, dir=SHM if SHM.is_dir() else None) as state,
     ):
         try:
-            asyncio.run(run_guarded(sizes, Path(temp), Path(state), results, timeout))
+            asyncio.run(run_guarded(sizes, Path(temp), Path(state), results, timeout, protocol))
         except (asyncio.CancelledError, KeyboardInterrupt):
             progress("interrupted; every subprocess was stopped")
             sys.exit(130)
@@ -1538,6 +1556,14 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="also run N = the open-file hard limit minus 1,000 (19,000 here); several minutes",
     )
+    parser.add_argument(
+        "--protocol",
+        type=int,
+        choices=(1, 2),
+        default=2,
+        help="the simulators' protocol version (default: 2, pinged with WebSocket ping frames;"
+        " 1: JSON ping and pong, as before version 2)",
+    )
     role = parser.add_mutually_exclusive_group()
     role.add_argument("--hub", metavar="DIR", help="be the hub, with its data under DIR")
     role.add_argument("--bare-server", nargs=2, metavar=("CERT", "KEY"), help="be the baseline")
@@ -1560,4 +1586,4 @@ if __name__ == "__main__":
         bare_url, bare_cafile, bare_count, bare_concurrency = arguments.bare_clients
         run_bare_clients(bare_url, Path(bare_cafile), int(bare_count), int(bare_concurrency))
     else:
-        main(arguments.max)
+        main(arguments.max, arguments.protocol)

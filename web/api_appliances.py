@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 
 from actors.clients import ActorClient
+from actors.connection import ConnectionActor, WaitingAppliance
 from actors.gate import GateActor, PairingPreview
 from actors.organization import OrganizationActor
 from mykerio.accounts.validation import FieldError, clean_email
@@ -22,7 +23,6 @@ from mykerio.protocol.messages import ADMIN_PASSWORD_CHARS, ADMIN_USERNAME_CHARS
 from mykerio.protocol.messages import text as text_check
 from web.api_accounts import text
 from web.appliance_links import BOX_GONE, ApplianceLinks
-from web.appliance_socket import ApplianceSocketHandler
 from web.openapi import op
 from web.orgs import OrgHandler
 from web.paging import decode_cursor, lookahead, page_limit, page_of
@@ -148,7 +148,7 @@ class _LinksHandler(OrgHandler):
         self.appliances = appliances
 
     def gate(self) -> ActorClient[GateActor]:
-        """The GateActor (what a proven appliance key is; pairing codes; boxes by serial)."""
+        """The GateActor (pairing codes, lookups and their throttles)."""
         return self.appliances.gate()
 
 
@@ -208,7 +208,7 @@ def clean_serial(text_value: str) -> str:
     return serial
 
 
-def box_json(socket: ApplianceSocketHandler) -> dict[str, Any]:
+def box_json(socket: WaitingAppliance) -> dict[str, Any]:
     """What "Find this appliance" shows, and the box's fingerprint for the steps after it."""
     return {
         "serial": socket.serial,
@@ -224,7 +224,7 @@ def box_json(socket: ApplianceSocketHandler) -> dict[str, Any]:
 class _BoxHandler(_LinksHandler):
     """Finds waiting Kerio Control boxes by serial number."""
 
-    async def waiting_box(self, serial: str) -> ApplianceSocketHandler:
+    async def waiting_box(self, serial: str) -> WaitingAppliance:
         """The one waiting socket of this serial (lookups throttled per user)."""
         current = await self.current_session()
         claims = self.appliances.waiting.by_serial(serial)
@@ -234,7 +234,7 @@ class _BoxHandler(_LinksHandler):
         await self.gate().call(GateActor.find_box, current.user.id, serial, len(claims))
         return claims[0]
 
-    async def box_found(self, serial: str, box: str) -> ApplianceSocketHandler:
+    async def box_found(self, serial: str, box: str) -> WaitingAppliance:
         """The waiting socket of this serial, if it is still the box found and shown (`box`:
         its fingerprint); `NotFound` if it reconnected with another key or another appliance
         claims its serial now: credentials never go to it."""
@@ -315,7 +315,7 @@ class CheckBoxHandler(_BoxHandler):
         serial = clean_serial(text(body, "serial"))
         check = _admin_body(body)
         socket = await self.box_found(serial, text(body, "box"))
-        answer = await socket.run_setup(check, SETUP_TIMEOUT, check=True)
+        answer = await ask_box(socket, check, check=True)
         check.clear()  # the credentials are not needed any more
         await self.refuse_unless_ok(answer, serial)
         self.write_json({"ok": True})
@@ -373,7 +373,7 @@ class BoxesHandler(_BoxHandler):
         name = clean_appliance_name(text(body, "name"))
         setup = _setup_body(body)
         socket = await self.box_found(serial, text(body, "box"))
-        answer = await socket.run_setup(setup, SETUP_TIMEOUT)
+        answer = await ask_box(socket, setup, check=False)
         setup.clear()  # the credentials are not needed any more
         await self.refuse_unless_ok(answer, serial)
         try:
@@ -394,6 +394,12 @@ class BoxesHandler(_BoxHandler):
                 "choose the box's existing administrator with the credentials you just gave."
             ) from error
         self.write_json(view_json(view), 201)
+
+
+async def ask_box(box: WaitingAppliance, body: dict[str, Any], *, check: bool) -> Mapping[str, Any]:
+    """Ask the box's connection to send it `setup` (or `setup_check`); the box's answer."""
+    pending = await box.connection.call(ConnectionActor.setup, body, SETUP_TIMEOUT, check)
+    return await pending
 
 
 def _setup_body(body: dict[str, Any]) -> dict[str, Any]:

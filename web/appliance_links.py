@@ -9,17 +9,16 @@ from typing import Any
 
 from actors.appliance import ApplianceActor
 from actors.clients import ActorClient
+from actors.connection import BOX_GONE as BOX_GONE  # (the API's words too)
+from actors.connection import ConnectionContext
 from actors.gate import GateActor
+from actors.runtime import LoopRuntime
 from mykerio.clock import Clock, SystemClock
 from mykerio.models import Appliance
 from mykerio.protocol import identity
 from mykerio.protocol.link import MESSAGE_BURST, MESSAGE_RATE
 from web.appliance_streams import ApplianceStreams
 from web.waiting_appliances import WaitingAppliances
-
-BOX_GONE = (
-    "The box is no longer connected to MyKerio. Check its internet connection, then find it again."
-)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -31,6 +30,10 @@ class ApplianceLinks:
     hub_key_pem: bytes
     nonces: identity.NonceLedger
     waiting: WaitingAppliances
+    ask_timeout: float
+    # The runtime the connection actors run on (one per socket, not supervised: each ends with
+    # its socket).
+    runtime: LoopRuntime
     # Box makers' keys ([hub] factory_keys): with any, only certified boxes are found by serial.
     factory_keys: tuple[bytes, ...] = ()
     # The hub's clock: when each appliance was last heard from (the silence rule).
@@ -40,3 +43,16 @@ class ApplianceLinks:
     message_rate: float = MESSAGE_RATE
     # The stream links of linked version 2 appliances (features open their streams there).
     streams: ApplianceStreams = dataclasses.field(default_factory=ApplianceStreams)
+
+    @property
+    def context(self) -> ConnectionContext:
+        """What each connection's actor needs."""
+        return ConnectionContext(
+            gate=self.gate,
+            connect=self.connect,
+            hub_key_pem=self.hub_key_pem,
+            nonces=self.nonces,
+            waiting=self.waiting,
+            ask_timeout=self.ask_timeout,
+            factory_keys=self.factory_keys,
+        )

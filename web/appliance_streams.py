@@ -11,7 +11,8 @@ from collections.abc import Mapping
 
 from mykerio.errors import Conflict, NotFound
 from mykerio.protocol.features import STREAM_KINDS
-from mykerio.protocol.stream_link import Stream, StreamLink
+from mykerio.protocol.stream_link import Stream, StreamLink, Write, envelope_control
+from mykerio.protocol.streams import StreamMux
 
 
 class ApplianceStreams:
@@ -20,9 +21,18 @@ class ApplianceStreams:
     def __init__(self) -> None:
         self._links: dict[str, tuple[StreamLink, Mapping[str, int]]] = {}
 
-    def add(self, appliance_id: str, link: StreamLink, features: Mapping[str, int]) -> None:
-        """A v2 appliance is linked (a newer connection replaces an older one)."""
+    def start(self, appliance_id: str, features: Mapping[str, int], write: Write) -> StreamLink:
+        """A v2 appliance is linked: its socket's stream link, started and registered (a newer
+        connection replaces an older one)."""
+
+        def refuse(stream: Stream, meta: Mapping[str, object]) -> None:
+            # No feature of this hub takes a stream opened by an appliance yet.
+            link.refuse(stream, "unsupported")
+
+        link = StreamLink(StreamMux("hub"), write, on_open=refuse, encode_control=envelope_control)
+        link.start()
         self._links[appliance_id] = (link, features)
+        return link
 
     def discard(self, appliance_id: str, link: StreamLink) -> None:
         """Its socket closed (a newer one may have registered already: that one stays)."""

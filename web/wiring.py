@@ -152,6 +152,8 @@ def appliance_links(
         hub_key_pem=data.hub_key_pem,
         nonces=NonceLedger(),
         waiting=waiting,
+        ask_timeout=config.actors.ask_timeout,
+        runtime=router.runtime,
         factory_keys=config.hub.factory_public_keys,
         clock=clock,
         message_burst=config.appliances.message_burst,

@@ -50,8 +50,14 @@ from mykerio.protocol.identity import (
     verify_hub,
 )
 from mykerio.protocol.status import Knobs
-from mykerio.protocol.stream_link import Stream, StreamError, StreamLink, keep_unsent_small
-from mykerio.protocol.streams import CONTROL_TYPES, Control, StreamMux
+from mykerio.protocol.stream_link import (
+    Stream,
+    StreamError,
+    StreamLink,
+    envelope_control,
+    keep_unsent_small,
+)
+from mykerio.protocol.streams import CONTROL_TYPES, StreamMux
 from mykerio.protocol.versions import STREAMS_VERSION
 
 ABNORMAL_CLOSURE = 1006  # RFC 6455: no close frame (the socket dropped, or never opened)
@@ -439,7 +445,10 @@ class Session:
                 await conn.write_message(message, binary=binary)
 
         self._streams = StreamLink(
-            StreamMux("appliance"), write, on_open=self._stream_opened, encode_control=_encode
+            StreamMux("appliance"),
+            write,
+            on_open=self._stream_opened,
+            encode_control=envelope_control,
         )
         self._streams.start()
 
@@ -475,19 +484,16 @@ class Session:
             return
         text = encode(envelope)
         size = len(text.encode("utf-8"))
-        if self._streams is not None:
-            # Version 2: the control lane, bounded like the send queue (stream data by credit).
-            messages, queued = self._streams.queued_control()
-            if messages >= link.SEND_QUEUE_MESSAGES or queued + size > link.SEND_QUEUE_BYTES:
-                self._note("the hub does not read what the appliance sends")
-                self.close(CloseCode.TOO_SLOW, "too_slow")
-                return
-            self._streams.send_control(text)
-            return
-        over_messages = self._queued_messages >= link.SEND_QUEUE_MESSAGES
-        if over_messages or self._queued_bytes + size > link.SEND_QUEUE_BYTES:
+        streams = self._streams  # version 2, linked: the control lane
+        messages, queued = (
+            streams.queued_control() if streams else (self._queued_messages, self._queued_bytes)
+        )
+        if link.send_queue_full(messages + 1, queued + size):
             self._note("the hub does not read what the appliance sends")
             self.close(CloseCode.TOO_SLOW, "too_slow")
+            return
+        if streams is not None:
+            streams.send_control(text)
             return
         try:
             written = self._conn.write_message(text)
@@ -545,11 +551,6 @@ class Session:
 
     def _ending(self, code: int, problem: str | None) -> Ending:
         return Ending(code, problem, self._handshake_done_at, self._clock.monotonic())
-
-
-def _encode(control: Control) -> str:
-    """A stream control message in the link's own envelope."""
-    return encode(Envelope.new(control.type, cast(Mapping[str, JsonValue], control.body)))
 
 
 def _describe(error: BaseException | None) -> str:

@@ -37,6 +37,13 @@ _AT_CAP = frozenset(
 )
 
 
+def send_queue_full(messages: int, size: int) -> bool:
+    """Whether a send queue of `messages` messages and `size` bytes (the next one counted) is
+    over the bound: the side that would queue it closes with 4008 instead (on version 2 the
+    bound is on the control lane; stream data is bounded by credit)."""
+    return messages > SEND_QUEUE_MESSAGES or size > SEND_QUEUE_BYTES
+
+
 def reconnect_delay(attempt: int, uniform: Callable[[], float]) -> float:
     """Seconds to wait before reconnect attempt number `attempt` (0 is the first after a drop).
 

@@ -25,8 +25,9 @@ import json
 import socket
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Protocol
+from typing import Protocol, cast
 
+from mykerio.protocol.envelope import Envelope, JsonValue, encode
 from mykerio.protocol.frames import decode_frame, encode_frame
 from mykerio.protocol.streams import (
     Control,
@@ -304,6 +305,12 @@ class StreamLink:
         if frame is not None:
             return encode_frame(frame), True, frame.stream_id
         return None, False, None
+
+
+def envelope_control(control: Control) -> str:
+    """A stream control message in the link's own envelope (a fresh id), as links send it."""
+    body = cast(Mapping[str, JsonValue], control.body)
+    return encode(Envelope.new(control.type, body))
 
 
 def _plain_control(control: Control) -> str:

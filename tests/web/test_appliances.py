@@ -283,9 +283,9 @@ async def test_a_waiting_appliance_gets_a_new_code_when_its_code_expires(
 ) -> None:
     """After 15 minutes the hub sends a fresh `pairing` on the same socket; the old code no
     longer works and the new one adds the appliance."""
-    import web.appliance_socket
+    import actors.connection
 
-    monkeypatch.setattr(web.appliance_socket, "PAIRING_RENEW_SECONDS", 0.05)
+    monkeypatch.setattr(actors.connection, "PAIRING_RENEW_SECONDS", 0.05)
     org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
     appliance = appliance_for(hub)
     first = await appliance.connect()

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import actors.connection
 import web.appliance_socket
 from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.identity import IdentityStore
@@ -30,7 +31,7 @@ WAIT = 10.0
 @pytest.fixture
 def fast_pings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Waiting sockets are pinged every 50 ms instead of every 30 s."""
-    monkeypatch.setattr(web.appliance_socket, "WAITING_PING_SECONDS", PING)
+    monkeypatch.setattr(actors.connection, "WAITING_PING_SECONDS", PING)
 
 
 async def test_a_waiting_socket_is_pinged_and_its_pongs_keep_it(hub: Hub, fast_pings: None) -> None:
@@ -58,16 +59,16 @@ async def test_the_simulator_waits_past_its_silence_limit_without_re_pairing(
     version 1, WebSocket ping frames on version 2)."""
     pinged = 0
     enough = asyncio.Event()
-    original = web.appliance_socket.ApplianceSocketHandler._ping_waiting
+    original = web.appliance_socket.ApplianceSocketHandler.ping_appliance
 
-    def counting(self: Any) -> None:
+    def counting(self: Any) -> bool:
         nonlocal pinged
-        original(self)
         pinged += 1
         if pinged * PING > 1.5:  # five silence limits
             enough.set()
+        return original(self)
 
-    monkeypatch.setattr(web.appliance_socket.ApplianceSocketHandler, "_ping_waiting", counting)
+    monkeypatch.setattr(web.appliance_socket.ApplianceSocketHandler, "ping_appliance", counting)
     endpoint = HubEndpoint.of(hub.url, cafile=str(hub.config.data_dir / "tls" / "cert.pem"))
     sleep = FakeSleep()
     link = ApplianceLink(

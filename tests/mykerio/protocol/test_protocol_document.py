@@ -9,6 +9,7 @@ from pathlib import Path
 from mykerio.protocol.envelope import decode
 from mykerio.protocol.errors import CloseCode
 from mykerio.protocol.messages import MESSAGE_TYPES, RESERVED_TYPES
+from mykerio.protocol.versions import PROTOCOL_VERSIONS
 
 DOCUMENT = (Path(__file__).resolve().parents[3] / "docs" / "protocol.md").read_text("utf-8")
 
@@ -27,13 +28,14 @@ def json_examples() -> list[object]:
     return values
 
 
-def test_the_document_names_its_version() -> None:
-    """The document says which protocol version it describes."""
-    assert "**Protocol version 1.**" in DOCUMENT
+def test_the_document_names_its_versions() -> None:
+    """The document says which protocol versions it describes: those the code speaks."""
+    assert PROTOCOL_VERSIONS == (1, 2)
+    assert "**Protocol versions 1 and 2**" in DOCUMENT
 
 
 def test_every_example_decodes() -> None:
-    """Each JSON example is a valid version 1 message, and every type has one."""
+    """Each JSON example is a valid message, and every type has one."""
     examples = [decode(json.dumps(value)) for value in json_examples()]
     assert {envelope.type for envelope in examples} == set(MESSAGE_TYPES)
 

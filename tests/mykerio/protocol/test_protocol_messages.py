@@ -15,6 +15,7 @@ from mykerio.protocol.messages import (
     message_type,
 )
 from mykerio.protocol.status import Knobs
+from mykerio.protocol.streams import CONTROL_TYPES
 
 KEY = b64url(bytes(32))
 NONCE = b64url(bytes(range(32)))
@@ -53,6 +54,12 @@ VALID: dict[str, dict[str, object]] = {
     },
     "setup_result": {"ok": True},
     "error": {"code": "bad_body", "message": "hello.nonce is missing"},
+    # version 2
+    "stream_open": {"stream": 2, "kind": "echo", "window": 1048576},
+    "stream_accept": {"stream": 2, "window": 1048576},
+    "stream_refuse": {"stream": 3, "reason": "unsupported"},
+    "stream_credit": {"stream": 2, "bytes": 524288},
+    "stream_reset": {"stream": 2, "reason": "cancelled"},
 }
 
 OPTIONAL: dict[str, dict[str, object]] = {
@@ -62,7 +69,10 @@ OPTIONAL: dict[str, dict[str, object]] = {
         "serial": "SRLNMR123456",
         "multi_server": False,
         "factory_signature": SIGNATURE,
+        "features": {"backups": [1], "tunnel": [1, 2]},
     },
+    "challenge": {"features": {"backups": 1}},
+    "stream_open": {"meta": {"name": "config"}},
     "status": {"version": "9.4.1"},
     "setup": {"email": "it@example.com", "statistics": True},
     "setup_result": {"code": "bad_credentials", "message": "The password is not correct."},
@@ -129,11 +139,23 @@ INVALID: list[tuple[str, str, object]] = [
     ("setup_result", "message", ""),
     ("error", "code", ""),
     ("error", "message", ""),
+    ("hello", "features", {"Backups": [1]}),
+    ("hello", "features", {"backups": []}),
+    ("challenge", "features", {"backups": [1]}),
+    ("stream_open", "stream", 0),
+    ("stream_open", "kind", "Echo"),
+    ("stream_open", "window", True),
+    ("stream_open", "meta", []),
+    ("stream_accept", "window", 0),
+    ("stream_refuse", "reason", "nope"),
+    ("stream_credit", "bytes", 2**31),
+    ("stream_reset", "reason", "busy"),
 ]
 
 
-def test_version_one_has_exactly_the_documented_types() -> None:
-    """The registry holds the seventeen version 1 types, each with a valid example here."""
+def test_the_registry_has_exactly_the_documented_types() -> None:
+    """The registry holds the seventeen version 1 types and the five stream types of version
+    2, each with a valid example here."""
     assert set(MESSAGE_TYPES) == set(VALID)
     assert not RESERVED_TYPES & set(MESSAGE_TYPES)
 
@@ -154,15 +176,15 @@ def test_each_type_is_sent_by_the_documented_side() -> None:
         "setup_check",
         "setup",
     }
-    assert from_hub == hub_only | {"error"}
-    assert from_appliance == {
+    both = {"error", *CONTROL_TYPES}  # (the stream messages of version 2 go both ways)
+    assert from_hub == hub_only | both
+    assert from_appliance == both | {
         "hello",
         "proof",
         "status",
         "pong",
         "removed",
         "setup_result",
-        "error",
     }
 
 
