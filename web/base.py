@@ -11,16 +11,20 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
+import pydantic
 import structlog
 import tornado.web
 
 from mykerio.accounts.validation import FieldError
 from mykerio.errors import DomainError, Forbidden, InvalidInput, TooManyRequests
 from web.metrics import HubMetrics
+from web.openapi import Operation
 
+M = TypeVar("M", bound=pydantic.BaseModel)
 log = structlog.get_logger("web")
 
 CSP = (
@@ -71,7 +75,7 @@ class BaseHandler(tornado.web.RequestHandler):
     route: str
     metrics: HubMetrics
     # Filled in by subclasses: what each method does, for the OpenAPI document.
-    openapi: ClassVar[dict[str, dict[str, Any]]] = {}
+    openapi: ClassVar[Mapping[str, Operation]] = {}
 
     def initialize(self, route: str, metrics: HubMetrics) -> None:
         """Store what the application injected."""
@@ -101,16 +105,31 @@ class BaseHandler(tornado.web.RequestHandler):
         except tornado.web.HTTPError:
             raise CsrfFailed("This page is out of date. Reload it and try again.") from None
 
-    def json_body(self, *fields: str) -> dict[str, Any]:
-        """The request body as a JSON object: 415 for another content type, else a clear 400.
-
-        `fields` are the names the handler reads; any other name in the body is refused with a
-        400 naming it (`field`), so a misspelt or unsupported option is never silently ignored.
+    def body(self, model: type[M]) -> M:
+        """The request body as `model`: 415 for another content type, else a clear 400.
 
         A body that is not JSON, not an object, or holds a lone surrogate ("\\ud800", which no
         UTF-8 text can carry and which would crash whatever encodes it later) is refused here,
-        the one place request bodies are parsed.
+        the one place request bodies are parsed. Then the model checks its shape: a field it
+        does not name is refused (so a misspelt or unsupported option is never silently
+        ignored), as is a missing field or a value of the wrong JSON type; the 400 names the
+        first such field (`field`, and `rule`), unknown fields first.
         """
+        try:
+            return model.model_validate(self._json_document())
+        except pydantic.ValidationError as invalid:
+            raise field_error(invalid) from None
+
+    def json_body(self, *fields: str) -> dict[str, Any]:
+        """The request body as a dict of `fields` only; for handlers not yet on `body(Model)`."""
+        document = self._json_document()
+        for name in document:
+            if name not in fields:
+                raise _unknown_field(name)
+        return document
+
+    def _json_document(self) -> dict[str, Any]:
+        """The body as a JSON object (an empty body is `{}`), checked as `body` says."""
         body = self.request.body
         if body:
             media_type = self.request.headers.get("Content-Type", "").partition(";")[0]
@@ -124,11 +143,11 @@ class BaseHandler(tornado.web.RequestHandler):
             raise InvalidInput("The request body must be a JSON object.")
         if _has_lone_surrogate(document):
             raise InvalidInput("The request body holds an invalid character (a lone surrogate).")
-        for name in document:
-            if name not in fields:
-                shown = name if len(name) <= 64 else name[:64] + "…"
-                raise FieldError(shown, f'Unknown field "{shown}".', rule="unknown_field")
         return document
+
+    def write_model(self, answer: pydantic.BaseModel, status: int = 200) -> None:
+        """Answer with a response model as JSON."""
+        self.write_json(answer.model_dump(mode="json"), status)
 
     def on_finish(self) -> None:
         """Count the request, log one access line and drop the request's log context."""
@@ -206,6 +225,53 @@ class BaseHandler(tornado.web.RequestHandler):
     def allowed_methods(self) -> list[str]:
         """The HTTP methods this handler implements."""
         return [m for m in ("GET", "POST", "PUT", "PATCH", "DELETE") if _implements(self, m)]
+
+
+def field_error(invalid: pydantic.ValidationError) -> FieldError:
+    """The first problem of a request model's validation as a `FieldError`: unknown fields
+    first (in the body's order), then the model's fields in their order."""
+    problems = sorted(invalid.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    problem = problems[0]
+    name = ".".join(str(part) for part in problem["loc"]) or "body"
+    kind = problem["type"]
+    if kind == "extra_forbidden":
+        return _unknown_field(name)
+    shown = _shown(name)
+    rule = _RULES.get(kind, kind)
+    if kind == "missing":
+        message = f"{shown} is required."
+    elif kind == "literal_error":
+        message = f"{shown} must be one of {problem['ctx']['expected']}."
+    elif kind in _TYPES:
+        message = f"{shown} must be {_TYPES[kind]}."
+    else:
+        message = f"{shown}: {problem['msg']}."
+    return FieldError(shown, message, rule=rule)
+
+
+def _unknown_field(name: str) -> FieldError:
+    shown = _shown(name)
+    return FieldError(shown, f'Unknown field "{shown}".', rule="unknown_field")
+
+
+def _shown(name: str) -> str:
+    """A field name as an error names it: a long one (an attacker's) is cut."""
+    return name if len(name) <= 64 else name[:64] + "…"
+
+
+# Pydantic's error types as the API's `rule`s, and the words for the wrong JSON type.
+_RULES = {"missing": "required", "literal_error": "choice"}
+_RULES.update(dict.fromkeys(("string_type", "bool_type", "int_type", "list_type"), "type"))
+_RULES.update({"dict_type": "type", "model_type": "type", "int_from_float": "type"})
+_TYPES = {
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "list_type": "a list",
+    "dict_type": "an object",
+    "model_type": "an object",
+}
 
 
 def _has_lone_surrogate(value: Any) -> bool:
