@@ -170,8 +170,9 @@ class PairingPreviewHandler(_LinksHandler):
     async def post(self) -> None:
         """Preview."""
         current = await self.current_session()
+        code = self.body(PairingCodeRequest).code  # a malformed body is a 400, not a bad code
         try:
-            code_hash = pairing_hash(self.body(PairingCodeRequest).code)
+            code_hash = pairing_hash(code)
         except InvalidInput:
             raise NotFound("This code is not valid. Open the appliance's link again.") from None
         preview: PairingPreview | None = await self.gate().call(
