@@ -19,9 +19,9 @@ import pydantic
 import structlog
 import tornado.web
 
-from mykerio.accounts.validation import FieldError
 from mykerio.errors import DomainError, Forbidden, InvalidInput, TooManyRequests
 from web.metrics import HubMetrics
+from web.models.errors import field_error, unknown_field
 from web.openapi import Operation
 
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -121,11 +121,12 @@ class BaseHandler(tornado.web.RequestHandler):
             raise field_error(invalid) from None
 
     def json_body(self, *fields: str) -> dict[str, Any]:
-        """The request body as a dict of `fields` only; for handlers not yet on `body(Model)`."""
+        """The request body as a dict of `fields` only (any other is refused as `body` refuses
+        it); for the box set-up handlers until they read `web.models.appliances` models."""
         document = self._json_document()
         for name in document:
             if name not in fields:
-                raise _unknown_field(name)
+                raise unknown_field(name)
         return document
 
     def _json_document(self) -> dict[str, Any]:
@@ -225,53 +226,6 @@ class BaseHandler(tornado.web.RequestHandler):
     def allowed_methods(self) -> list[str]:
         """The HTTP methods this handler implements."""
         return [m for m in ("GET", "POST", "PUT", "PATCH", "DELETE") if _implements(self, m)]
-
-
-def field_error(invalid: pydantic.ValidationError) -> FieldError:
-    """The first problem of a request model's validation as a `FieldError`: unknown fields
-    first (in the body's order), then the model's fields in their order."""
-    problems = sorted(invalid.errors(), key=lambda e: e["type"] != "extra_forbidden")
-    problem = problems[0]
-    name = ".".join(str(part) for part in problem["loc"]) or "body"
-    kind = problem["type"]
-    if kind == "extra_forbidden":
-        return _unknown_field(name)
-    shown = _shown(name)
-    rule = _RULES.get(kind, kind)
-    if kind == "missing":
-        message = f"{shown} is required."
-    elif kind == "literal_error":
-        message = f"{shown} must be one of {problem['ctx']['expected']}."
-    elif kind in _TYPES:
-        message = f"{shown} must be {_TYPES[kind]}."
-    else:
-        message = f"{shown}: {problem['msg']}."
-    return FieldError(shown, message, rule=rule)
-
-
-def _unknown_field(name: str) -> FieldError:
-    shown = _shown(name)
-    return FieldError(shown, f'Unknown field "{shown}".', rule="unknown_field")
-
-
-def _shown(name: str) -> str:
-    """A field name as an error names it: a long one (an attacker's) is cut."""
-    return name if len(name) <= 64 else name[:64] + "…"
-
-
-# Pydantic's error types as the API's `rule`s, and the words for the wrong JSON type.
-_RULES = {"missing": "required", "literal_error": "choice"}
-_RULES.update(dict.fromkeys(("string_type", "bool_type", "int_type", "list_type"), "type"))
-_RULES.update({"dict_type": "type", "model_type": "type", "int_from_float": "type"})
-_TYPES = {
-    "string_type": "a string",
-    "bool_type": "true or false",
-    "int_type": "a whole number",
-    "int_from_float": "a whole number",
-    "list_type": "a list",
-    "dict_type": "an object",
-    "model_type": "an object",
-}
 
 
 def _has_lone_surrogate(value: Any) -> bool:

@@ -11,8 +11,8 @@ import pytest
 
 from mykerio.accounts import audit, login
 from tests.api_client import ApiSession
-from web.base import field_error
 from web.models.audit import AccessAction
+from web.models.errors import field_error
 from web.models.sessions import LoginRequest, Method
 from web.models.settings import Session
 
