@@ -11,12 +11,12 @@ from web.models.base import Sent
 from web.models.sessions import (
     CsrfToken,
     LoggedIn,
+    LoginAnswer,
     LoginRequest,
     SecondFactorNeeded,
     SecondFactorRequest,
     SessionUser,
 )
-from web.models.sessions import LoginStep as LoginAnswer
 from web.openapi import Answer, Operation
 
 TAG = "sessions"

@@ -47,7 +47,10 @@ class SecondFactorNeeded(ResponseModel):
     methods: list[Method]
 
 
-class LoginStep(RootModel[Annotated[LoggedIn | SecondFactorNeeded, Field(discriminator="status")]]):
+_Step = Annotated[LoggedIn | SecondFactorNeeded, Field(discriminator="status")]
+
+
+class LoginAnswer(RootModel[_Step]):
     """Logged in, or a second factor is needed."""
 
 
