@@ -7,6 +7,10 @@ methods below. Every text frame but a credit grant spends a token of the connect
 budget (over it: 4029). On version 2, once linked, binary frames and stream control messages go
 to the socket's `StreamLink`, whose one writer puts the control lane ahead of stream data; the
 control lane is bounded like the version 1 send queue (4008), stream data only by credit.
+
+Admission: an upgrade over the hub's bound on handshakes in progress (`HandshakeBudget`) is
+answered `503` with `Retry-After` before any actor, signature or store work (docs/protocol.md,
+section 6, storm rules); an admitted socket frees its slot once welcomed, shown a code or gone.
 """
 
 from __future__ import annotations
@@ -58,6 +62,22 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         self.heard_at = links.clock.monotonic()  # when the last frame came (the silence rule)
         self.budget = MessageBudget(links.message_burst, links.message_rate, self.heard_at)
         self.over_budget = False
+        self.admitted = False  # holds a slot of the handshake budget
+
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        """Refuse the upgrade cheaply when too many handshakes are in progress; else serve the
+        socket (Tornado's `get` returns only once the socket is closed)."""
+        retry_after = self.links.handshakes.try_enter(self.links.clock.monotonic())
+        if retry_after is not None:
+            self.set_status(503)
+            self.set_header("Retry-After", str(retry_after))
+            self.finish()
+            return
+        self.admitted = True
+        try:
+            await super().get(*args, **kwargs)
+        finally:
+            self._leave_budget(finished=False)  # (a failed upgrade, or closed mid-handshake)
 
     @property
     def ip(self) -> str:
@@ -128,6 +148,25 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
     def negotiated(self, version: int) -> None:
         """The connection chose protocol `version` at `hello`."""
         self.protocol_version = version
+
+    def handshake_over(self) -> None:
+        """Welcomed or shown a code: its slot goes to the next appliance."""
+        self._leave_budget(finished=True)
+
+    @property
+    def closing(self) -> bool:
+        """Closed or closing: work for it would be wasted."""
+        return self.ws_connection is None or self.ws_connection.is_closing()
+
+    def close(self, code: int | None = None, reason: str | None = None) -> None:
+        """Close the socket; a handshake it was in frees its slot at once."""
+        self._leave_budget(finished=False)
+        super().close(code, reason)
+
+    def _leave_budget(self, *, finished: bool) -> None:
+        if self.admitted:
+            self.admitted = False
+            self.links.handshakes.leave(self.links.clock.monotonic(), finished=finished)
 
     def send(self, envelope: Envelope) -> bool:
         """Queue a message; close with 4008 if the appliance does not read fast enough."""

@@ -1,0 +1,80 @@
+"""Admission of new appliance sockets: a bound on handshakes in progress, and when to come back.
+
+Under a reconnect storm the hub must finish the handshakes it starts instead of starting more
+than it can finish before their deadline (issue 17). `HandshakeBudget` holds at most `limit`
+handshakes in progress (from the upgrade until the appliance is welcomed, shown a code, or
+gone); a socket over it is refused before any actor or signature, with a retry-after
+(docs/protocol.md, section 6, "Storm rules"). The retry-after spreads the refused appliances
+over the time the hub needs to serve them at its measured pace, with jitter, so that they come
+back spread out instead of together. Times are the caller's monotonic seconds; random draws come
+from `uniform`, so tests choose them.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import os
+import random
+from collections.abc import Callable
+
+# The pace (handshakes finished per second) is measured over this many seconds.
+PACE_WINDOW = 10.0
+# Retry-after bounds (seconds): never sooner than the floor, never later than the cap.
+RETRY_FLOOR = 1.0
+RETRY_CAP = 120.0
+
+
+class HandshakeBudget:
+    """How many handshakes may be in progress at once, and the retry-after for the rest."""
+
+    def __init__(self, limit: int, uniform: Callable[[], float] = random.random) -> None:
+        if limit < 1:
+            raise ValueError("a handshake budget admits at least one handshake")
+        self.limit = limit
+        self.in_progress = 0
+        self.refused = 0  # sockets refused since start (for logs and tests)
+        self.completed = 0  # handshakes that ended with a welcome or a code
+        self._uniform = uniform
+        self._finished: collections.deque[float] = collections.deque()  # when, in the window
+        self._refusals: collections.deque[float] = collections.deque()
+
+    def try_enter(self, now: float) -> int | None:
+        """Admit one more handshake (None), or the whole seconds to wait before trying again."""
+        if self.in_progress < self.limit:
+            self.in_progress += 1
+            return None
+        self.refused += 1
+        self._forget_before(now - PACE_WINDOW)
+        self._refusals.append(now)
+        # The appliances refused lately would need this long at the pace measured lately:
+        # spread them over it (full jitter), so the next wave is no larger than the hub serves.
+        pace = max(len(self._finished) / PACE_WINDOW, self.limit / PACE_WINDOW, 1.0)
+        spread = min(RETRY_CAP, max(RETRY_FLOOR, len(self._refusals) / pace))
+        return math.ceil(RETRY_FLOOR + self._uniform() * (spread - RETRY_FLOOR))
+
+    def leave(self, now: float, *, finished: bool) -> None:
+        """One admitted handshake is over: `finished` (welcomed or shown a code) or abandoned."""
+        self.in_progress -= 1
+        if finished:
+            self.completed += 1
+            self._finished.append(now)
+            self._forget_before(now - PACE_WINDOW)
+
+    def _forget_before(self, start: float) -> None:
+        for times in (self._finished, self._refusals):
+            while times and times[0] < start:
+                times.popleft()
+
+
+def handshake_limit(per_core: int, cores: int | None) -> int:
+    """The bound for a hub process with `cores` usable cores (None: unknown, taken as one)."""
+    return max(1, per_core * max(1, cores or 1))
+
+
+def usable_cores() -> int | None:
+    """The cores this process may run on (its CPU affinity), None if unknown."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count()
