@@ -65,15 +65,18 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         self.admitted = False  # holds a slot of the handshake budget
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
-        """Refuse the upgrade cheaply when too many handshakes are in progress; else serve the
-        socket (Tornado's `get` returns only once the socket is closed)."""
-        retry_after = self.links.handshakes.try_enter(self.links.clock.monotonic())
+        """Wait in line for a handshake slot (briefly), or refuse the upgrade cheaply; then
+        serve the socket (Tornado's `get` returns only once the socket is closed)."""
+        retry_after = await self.links.handshakes.enter(self.links.clock.monotonic())
         if retry_after is not None:
             self.set_status(503)
             self.set_header("Retry-After", str(retry_after))
             self.finish()
             return
         self.admitted = True
+        if self.request.connection is None or _gone(self.request.connection):
+            self._leave_budget(finished=False)  # it hung up while it waited in line
+            return
         try:
             await super().get(*args, **kwargs)
         finally:
@@ -239,3 +242,9 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         body: dict[str, JsonValue] = {"code": error.code, "message": error.message}
         self.send(Envelope.new("error", body, re=re or error.re))
         self.close(int(close_code_for(error)), error.code)
+
+
+def _gone(connection: Any) -> bool:
+    """Whether an HTTP connection's stream is closed (an upgrade that waited for its turn)."""
+    stream = getattr(connection, "stream", None)
+    return stream is not None and stream.closed()

@@ -3,8 +3,10 @@
 Under a reconnect storm the hub must finish the handshakes it starts instead of starting more
 than it can finish before their deadline (issue 17). `HandshakeBudget` holds at most `limit`
 handshakes in progress (from the upgrade until the appliance is welcomed, shown a code, or
-gone); a socket over it is refused before any actor or signature, with a retry-after
-(docs/protocol.md, section 6, "Storm rules"). The retry-after spreads the refused appliances
+gone). A socket over it waits in a short line for a slot (at most `max_wait` seconds, at most
+`queue` sockets: a waiting upgrade costs only its open connection), so a freed slot is taken at
+once and the hub never idles while appliances knock; past either it is refused before any actor
+or signature, with a retry-after (docs/protocol.md, section 6, "Storm rules"). The retry-after spreads the refused appliances
 over the time the hub needs to serve them at its measured pace, with jitter, so that they come
 back spread out instead of together. Times are the caller's monotonic seconds; random draws come
 from `uniform`, so tests choose them.
@@ -12,17 +14,25 @@ from `uniform`, so tests choose them.
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextlib
 import math
 import os
 import random
 from collections.abc import Callable
 
+# How long an upgrade may wait for a slot (seconds), and how many may wait, per slot.
+MAX_WAIT = 5.0
+QUEUE_PER_SLOT = 8
 # The pace (handshakes finished per second) is measured over this many seconds.
 PACE_WINDOW = 10.0
 # Retry-after bounds (seconds): never sooner than the floor, never later than the cap.
 RETRY_FLOOR = 1.0
 RETRY_CAP = 120.0
+# Until a pace is measured, a handshake is taken to hold its slot this long (seconds): a few
+# round trips to a far appliance. A guess on the safe side spreads the first wave too thinly.
+ASSUMED_HANDSHAKE = 2.0
 
 
 class HandshakeBudget:
@@ -38,24 +48,61 @@ class HandshakeBudget:
         self._uniform = uniform
         self._finished: collections.deque[float] = collections.deque()  # when, in the window
         self._refusals: collections.deque[float] = collections.deque()
+        self._since: float | None = None  # the first knock: the pace window is no older
+        self._line: collections.deque[asyncio.Future[None]] = collections.deque()
+        self.queue = QUEUE_PER_SLOT * limit
+
+    async def enter(self, now: float, max_wait: float = MAX_WAIT) -> int | None:
+        """Admit one more handshake (None) once a slot is free, waiting at most `max_wait`
+        seconds in line; else the whole seconds to wait before trying again."""
+        if self._line or self.in_progress >= self.limit:
+            if len(self._line) < self.queue:
+                turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                self._line.append(turn)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(max_wait):
+                        await asyncio.shield(turn)
+                if turn.done():
+                    return None  # `leave` handed its slot over
+                self._line.remove(turn)
+                now += max_wait
+            return self._refuse(now)
+        return self.try_enter(now)
 
     def try_enter(self, now: float) -> int | None:
         """Admit one more handshake (None), or the whole seconds to wait before trying again."""
+        if self._since is None:
+            self._since = now
         if self.in_progress < self.limit:
             self.in_progress += 1
             return None
+        return self._refuse(now)
+
+    def _refuse(self, now: float) -> int:
+        if self._since is None:
+            self._since = now
         self.refused += 1
         self._forget_before(now - PACE_WINDOW)
         self._refusals.append(now)
         # The appliances refused lately would need this long at the pace measured lately:
         # spread them over it (full jitter), so the next wave is no larger than the hub serves.
-        pace = max(len(self._finished) / PACE_WINDOW, self.limit / PACE_WINDOW, 1.0)
-        spread = min(RETRY_CAP, max(RETRY_FLOOR, len(self._refusals) / pace))
+        window = min(PACE_WINDOW, max(1.0, now - self._since))
+        pace = max(len(self._finished) / window, self.limit / ASSUMED_HANDSHAKE, 1.0)
+        waiting = len(self._refusals) + len(self._line)
+        spread = min(RETRY_CAP, max(RETRY_FLOOR, waiting / pace))
         return math.ceil(RETRY_FLOOR + self._uniform() * (spread - RETRY_FLOOR))
 
     def leave(self, now: float, *, finished: bool) -> None:
-        """One admitted handshake is over: `finished` (welcomed or shown a code) or abandoned."""
-        self.in_progress -= 1
+        """One admitted handshake is over: `finished` (welcomed or shown a code) or abandoned.
+
+        Its slot goes to the first socket waiting in line, if any."""
+        while self._line:
+            turn = self._line.popleft()
+            if not turn.done():
+                turn.set_result(None)  # the slot changes hands: `in_progress` stays
+                break
+        else:
+            self.in_progress -= 1
         if finished:
             self.completed += 1
             self._finished.append(now)
