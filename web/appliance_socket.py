@@ -166,6 +166,14 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             return False
         return True
 
+    def close(self, code: int | None = None, reason: str | None = None) -> None:
+        """Close the socket, after the control lane's last messages (an `error` first)."""
+        if self.streams is not None:
+            for text in self.streams.take_control():
+                with contextlib.suppress(tornado.websocket.WebSocketClosedError):
+                    self.write_message(text)
+        super().close(code, reason)
+
     def hang_up(self, code: int, reason: str) -> None:
         """Send the close frame, then drop the connection at once instead of waiting for the
         appliance's answering close frame: at shutdown the wait and the answer's processing
