@@ -23,8 +23,6 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Protocol
 
-from pykka import ActorRef
-
 from actors.appliance import ApplianceActor
 from actors.clients import ActorClient
 from actors.gate import Admission, GateActor, PairingOffer
@@ -133,8 +131,8 @@ class WaitingAppliance:
 class ConnectionContext:
     """What every connection needs from the rest of the hub (the composition root builds it)."""
 
-    gate: Callable[[], ActorRef[Any]]
-    connect: Callable[[Appliance, Any], Awaitable[ActorRef[Any]]]
+    gate: Callable[[], ActorClient[GateActor]]
+    connect: Callable[[Appliance, Any], Awaitable[ActorClient[ApplianceActor]]]
     hub_key_pem: bytes
     nonces: identity.NonceLedger
     waiting: Waiting
@@ -488,11 +486,10 @@ class ConnectionActor(LoopActor):
         if self._version >= STREAMS_VERSION:
             self._link.start_streams(appliance.id, self._features)
         try:
-            ref = await self._context.connect(appliance, self._link)
+            self._appliance = await self._context.connect(appliance, self._link)
         except ShuttingDown:
             self._link.close(CloseCode.GOING_AWAY, "going_away")
             return
-        self._appliance = ActorClient(ref, self._context.ask_timeout)
         if self.state is State.CLOSED:
             # Closed while its actor started: `closed` ran too early to tell it, so tell it now.
             self._appliance.tell(ApplianceActor.disconnected)
@@ -507,7 +504,7 @@ class ConnectionActor(LoopActor):
         self._link.close(int(code), error.code)
 
     def _gate(self) -> ActorClient[GateActor]:
-        return ActorClient(self._context.gate(), self._context.ask_timeout)
+        return self._context.gate()
 
     def _later(self, delay: float, method: Callable[..., object], *args: Any) -> Cancellable:
         client: ActorClient[ConnectionActor] = ActorClient(self.actor_ref, 0.0)

@@ -4,7 +4,6 @@ serial number, rename, remove."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +12,7 @@ import structlog
 from actors.clients import ActorClient
 from actors.connection import ConnectionActor, WaitingAppliance
 from actors.gate import GateActor, PairingPreview
+from actors.organization import OrganizationActor
 from mykerio.accounts.validation import FieldError, clean_email
 from mykerio.appliances.roster import clean_appliance_name, pairing_hash
 from mykerio.appliances.view import ApplianceView
@@ -23,7 +23,10 @@ from mykerio.protocol.messages import ADMIN_PASSWORD_CHARS, ADMIN_USERNAME_CHARS
 from mykerio.protocol.messages import text as text_check
 from web.api_accounts import text
 from web.appliance_links import BOX_GONE, ApplianceLinks
-from web.openapi import op
+from web.models import appliances as models
+from web.models.appliances import AddApplianceRequest, PairingCodeRequest, SerialRequest
+from web.models.organizations import NameRequest
+from web.openapi import Answer, Operation
 from web.orgs import OrgHandler
 from web.paging import decode_cursor, lookahead, page_limit, page_of
 
@@ -33,62 +36,75 @@ log = structlog.get_logger("web.appliances")
 
 def view_json(view: ApplianceView) -> dict[str, Any]:
     """An appliance in API answers and live messages."""
-    return dataclasses.asdict(view)
+    return models.Appliance.model_validate(view).model_dump(mode="json")
 
 
 class AppliancesHandler(OrgHandler):
     """Lists an organization's appliances and adds new ones."""
 
     openapi = {
-        "get": op("The organization's appliances with status, by name", TAG, {"200": "List"}),
-        "post": op(
+        "get": Operation(
+            "The organization's appliances with status, by name",
+            TAG,
+            {200: Answer("List", models.Appliances)},
+        ),
+        "post": Operation(
             "Add an appliance by the pairing code of its 'add this appliance' link",
             TAG,
-            {"201": "Added", "400": "Invalid or used code, or invalid name"},
-            body={"code": "string", "name": "string"},
+            {201: Answer("Added", models.Appliance)},
+            {400: "Invalid or used code, or invalid name"},
+            body=AddApplianceRequest,
         ),
     }
 
     async def get(self, org_id: str) -> None:
         """List."""
-        views: list[ApplianceView] = await self.org_call(org_id, "appliances")
-        self.write_json({"appliances": [view_json(v) for v in views]})
+        views: list[ApplianceView] = await self.org_call(org_id, OrganizationActor.appliances)
+        self.write_model(
+            models.Appliances(appliances=[models.Appliance.model_validate(v) for v in views])
+        )
 
     async def post(self, org_id: str) -> None:
         """Add."""
-        body = self.json_body("code", "name")
+        body = self.body(AddApplianceRequest)
         view: ApplianceView = await self.org_call(
-            org_id, "add_appliance", text(body, "code"), text(body, "name"), self.client
+            org_id,
+            OrganizationActor.add_appliance,
+            text(body, "code"),
+            text(body, "name"),
+            self.client,
         )
-        self.write_json(view_json(view), 201)
+        self.write_model(models.Appliance.model_validate(view), 201)
 
 
 class ApplianceHandler(OrgHandler):
     """Renames or removes one appliance."""
 
     openapi = {
-        "patch": op(
+        "patch": Operation(
             "Rename an appliance (the appliance is told)",
             TAG,
-            {"200": "Renamed"},
-            body={"name": "string"},
+            {200: Answer("Renamed", models.Appliance)},
+            body=NameRequest,
         ),
-        "delete": op(
+        "delete": Operation(
             "Remove an appliance: its key is revoked and its socket closed within 5 s",
             TAG,
-            {"204": "Removed"},
+            {204: Answer("Removed")},
         ),
     }
 
     async def patch(self, org_id: str, appliance_id: str) -> None:
         """Rename."""
-        name = text(self.json_body("name"), "name")
-        view = await self.org_call(org_id, "rename_appliance", appliance_id, name, self.client)
-        self.write_json(view_json(view))
+        name = self.body(NameRequest).name
+        view = await self.org_call(
+            org_id, OrganizationActor.rename_appliance, appliance_id, name, self.client
+        )
+        self.write_model(models.Appliance.model_validate(view))
 
     async def delete(self, org_id: str, appliance_id: str) -> None:
         """Remove."""
-        await self.org_call(org_id, "remove_appliance", appliance_id, self.client)
+        await self.org_call(org_id, OrganizationActor.remove_appliance, appliance_id, self.client)
         self.set_status(204)
         self.finish()
 
@@ -97,12 +113,13 @@ class ApplianceHistoryHandler(OrgHandler):
     """An appliance's status history."""
 
     openapi = {
-        "get": op(
+        "get": Operation(
             "An appliance's status changes (colour and reasons), newest first; page with limit "
             "and next_cursor",
             TAG,
-            {"200": "A page of changes", "404": "No such appliance in the organization"},
-            query={"limit": "integer", "cursor": "string"},
+            {200: Answer("A page of changes", models.History)},
+            {404: "No such appliance in the organization"},
+            query=models.HistoryQuery,
         )
     }
 
@@ -111,25 +128,17 @@ class ApplianceHistoryHandler(OrgHandler):
         limit = page_limit(self.get_query_argument("limit", ""))
         found: list[StatusChange] = await self.org_call(
             org_id,
-            "appliance_history",
+            OrganizationActor.appliance_history,
             appliance_id,
             lookahead(limit),
             decode_cursor(self.get_query_argument("cursor", "")),
         )
         changes, cursor = page_of(found, limit)
-        self.write_json(
-            {
-                "changes": [
-                    {
-                        "id": c.id,
-                        "at": c.at.isoformat(),
-                        "status": c.status,
-                        "reasons": list(c.reasons),
-                    }
-                    for c in changes
-                ],
-                "next_cursor": cursor,
-            }
+        self.write_model(
+            models.History(
+                changes=[models.StatusChange.model_validate(c) for c in changes],
+                next_cursor=cursor,
+            )
         )
 
 
@@ -143,26 +152,28 @@ class _LinksHandler(OrgHandler):
 
     def gate(self) -> ActorClient[GateActor]:
         """The GateActor (pairing codes, lookups and their throttles)."""
-        return ActorClient(self.appliances.gate(), self.appliances.ask_timeout)
+        return self.appliances.gate()
 
 
 class PairingPreviewHandler(_LinksHandler):
     """Tells the add dialog what appliance a pairing code belongs to."""
 
     openapi = {
-        "post": op(
+        "post": Operation(
             "Product, version and suggested name of the appliance of a pairing code",
             TAG,
-            {"200": "The appliance", "404": "Unknown or expired code"},
-            body={"code": "string"},
+            {200: Answer("The appliance", models.PairingPreview)},
+            {401: "Not logged in", 404: "Unknown or expired code"},
+            body=PairingCodeRequest,
         )
     }
 
     async def post(self) -> None:
         """Preview."""
         current = await self.current_session()
+        code = self.body(PairingCodeRequest).code  # a malformed body is a 400, not a bad code
         try:
-            code_hash = pairing_hash(text(self.json_body("code"), "code"))
+            code_hash = pairing_hash(code)
         except InvalidInput:
             raise NotFound("This code is not valid. Open the appliance's link again.") from None
         preview: PairingPreview | None = await self.gate().call(
@@ -170,7 +181,7 @@ class PairingPreviewHandler(_LinksHandler):
         )
         if preview is None:
             raise NotFound("This code is not valid any more. Open the appliance's link again.")
-        self.write_json(dataclasses.asdict(preview))
+        self.write_model(models.PairingPreview.model_validate(preview))
 
 
 SERIAL_HELP = "A serial number has 12 letters and digits, like SRLNMR123456."
@@ -254,23 +265,24 @@ class FindBoxHandler(_BoxHandler):
     """Step 1 of adding a Kerio Control box: find it by the serial number on its label."""
 
     openapi = {
-        "post": op(
+        "post": Operation(
             "Find a Kerio Control box waiting to be added, by serial number: its product, "
             "version and IP address",
             TAG,
+            {200: Answer("The box", models.Box)},
             {
-                "200": "The box",
-                "404": "No box with this serial is connected",
-                "409": "Already added, or claimed by more than one appliance",
-                "429": "Too many failed lookups",
+                401: "Not logged in",
+                404: "No box with this serial is connected",
+                409: "Already added, or claimed by more than one appliance",
+                429: "Too many failed lookups",
             },
-            body={"serial": "string"},
+            body=SerialRequest,
         )
     }
 
     async def post(self) -> None:
         """Find."""
-        serial = clean_serial(text(self.json_body("serial"), "serial"))
+        serial = clean_serial(self.body(SerialRequest).serial)
         self.write_json(box_json(await self.waiting_box(serial)))
 
 
@@ -278,26 +290,21 @@ class CheckBoxHandler(_BoxHandler):
     """The Set up step of adding a Kerio Control box: the box checks the administrator choice."""
 
     openapi = {
-        "post": op(
+        "post": Operation(
             "Ask a found Kerio Control box whether it accepts this administrator choice "
             "(existing credentials right, or no administrator yet for a new one); the box "
             "changes nothing and the credentials are never stored",
             TAG,
+            {200: Answer("The box accepts it", models.BoxAccepts)},
             {
-                "200": "The box accepts it",
-                "400": "Invalid field, or the box refused the credentials",
-                "404": "Box gone",
-                "409": "Claimed by more than one appliance, or being set up",
-                "429": "Too many failed lookups or refused set-ups",
-                "503": "The box did not answer",
+                400: "Invalid field, or the box refused the credentials",
+                401: "Not logged in",
+                404: "Box gone",
+                409: "Claimed by more than one appliance, or being set up",
+                429: "Too many failed lookups or refused set-ups",
+                503: "The box did not answer",
             },
-            body={
-                "serial": "string",
-                "box": "string",
-                "admin": "existing|new",
-                "username": "string",
-                "password": "string",
-            },
+            body=models.AdminChoice,
         )
     }
 
@@ -319,31 +326,21 @@ class BoxesHandler(_BoxHandler):
     """The last step of adding a Kerio Control box: set it up, then reserve it."""
 
     openapi = {
-        "post": op(
+        "post": Operation(
             "Finish adding a Kerio Control box found by serial: its administrator (existing "
             "credentials, or new ones with email and the usage-statistics choice) goes to the box "
             "only and is never stored; the EULA must be accepted. The box shows grey until it "
             "has restarted and connected",
             TAG,
+            {201: Answer("Added (grey until the box connects)", models.Appliance)},
             {
-                "201": "Added (grey until the box connects)",
-                "400": "Invalid field, or the box refused the credentials",
-                "404": "Box gone or unknown organization",
-                "409": "Already added, claimed by more than one appliance, or being set up",
-                "429": "Too many failed lookups or refused set-ups",
-                "503": "The box did not answer",
+                400: "Invalid field, or the box refused the credentials",
+                404: "Box gone or unknown organization",
+                409: "Already added, claimed by more than one appliance, or being set up",
+                429: "Too many failed lookups or refused set-ups",
+                503: "The box did not answer",
             },
-            body={
-                "serial": "string",
-                "box": "string",
-                "name": "string",
-                "admin": "existing|new",
-                "username": "string",
-                "password": "string",
-                "email": "string (new admin)",
-                "statistics": "boolean (new admin)",
-                "eula_accepted": "boolean",
-            },
+            body=models.BoxSetupRequest,
         )
     }
 
@@ -360,7 +357,9 @@ class BoxesHandler(_BoxHandler):
             "email",
             "statistics",
         )
-        await self.org_call(org_id, "require_member")  # outsiders learn nothing, not even why
+        await self.org_call(
+            org_id, OrganizationActor.require_member
+        )  # outsiders learn nothing, not even why
         serial = clean_serial(text(body, "serial"))
         name = clean_appliance_name(text(body, "name"))
         setup = _setup_body(body)
@@ -371,7 +370,7 @@ class BoxesHandler(_BoxHandler):
         try:
             view: ApplianceView = await self.org_call(
                 org_id,
-                "add_box",
+                OrganizationActor.add_box,
                 serial,
                 socket.public_key,
                 (socket.product, socket.version, socket.ip),

@@ -9,6 +9,7 @@ from typing import Any
 import tornado.httputil
 import tornado.web
 
+from actors.router import Router
 from actors.supervisor import Supervisor
 from mykerio.config import Config
 from mykerio.protocol.envelope import MAX_MESSAGE_BYTES
@@ -24,43 +25,44 @@ from web import (
 )
 from web.appliance_links import ApplianceLinks
 from web.appliance_socket import ApplianceSocketHandler
-from web.auth import AccountsDirectory
 from web.base import NotFoundHandler, PayloadTooLargeHandler
 from web.dashboard import OpenApiHandler, StaticHandler
 from web.live import LiveRegistry, LiveSocketHandler
 from web.metrics import HubMetrics
 from web.openapi import Route, build_document
 from web.ops import HealthzHandler, HubInfoHandler, MetricsHandler, ReadyzHandler
-from web.orgs import OrganizationsDirectory
 
 HERE = Path(__file__).parent
-HEALTH_KEY = "health"
 
 
 def build_routes(
     config: Config,
     metrics: HubMetrics,
     supervisor: Supervisor,
-    accounts: AccountsDirectory,
-    organizations: OrganizationsDirectory,
+    router: Router,
     registry: LiveRegistry,
     appliances: ApplianceLinks,
     *,
     dev_outbox: bool,
 ) -> list[Route]:
     """Every route of the hub, each with exactly the collaborators its handler needs."""
-    common: dict[str, Any] = {"metrics": metrics, "ask_timeout": config.actors.ask_timeout}
+    common: dict[str, Any] = {"metrics": metrics}
+    # What every handler of a logged-in (or logging-in) person gets: the way to the actors.
+    accounts: dict[str, Any] = {
+        "router": router,
+        "persistent_days": config.accounts.persistent_session_days,
+    }
 
     def route(pattern: str, handler: type[tornado.web.RequestHandler], **kwargs: Any) -> Route:
         return Route(pattern, handler, {"route": pattern, **common, **kwargs}, pattern)
 
     def account_route(pattern: str, handler: type[tornado.web.RequestHandler]) -> Route:
-        return route(pattern, handler, accounts=accounts)
+        return route(pattern, handler, **accounts)
 
     def org_route(path: str, handler: type[tornado.web.RequestHandler]) -> Route:
         # `path` is the OpenAPI form (`/x/{org_id}`); each `{…}` becomes one URL segment.
         pattern = re.sub(r"\{[a-z_]+\}", "([^/]+)", path)
-        kwargs = {"route": path, **common, "accounts": accounts, "organizations": organizations}
+        kwargs = {"route": path, **common, **accounts}
         return Route(pattern, handler, kwargs, path)
 
     def appliance_route(path: str, handler: type[tornado.web.RequestHandler]) -> Route:
@@ -77,7 +79,7 @@ def build_routes(
         account_route("/settings", pages.SettingsPage),
         account_route("/audit", pages.AuditPage),
         route("/healthz", HealthzHandler),
-        route("/readyz", ReadyzHandler, supervisor=supervisor, health_key=HEALTH_KEY),
+        route("/readyz", ReadyzHandler, supervisor=supervisor, router=router),
         route("/metrics", MetricsHandler),
         route("/api/v1/hub", HubInfoHandler),
         account_route("/api/v1/csrf", api_sessions.CsrfHandler),
@@ -105,7 +107,7 @@ def build_routes(
         Route(
             "/api/v1/me/sessions/([^/]+)",
             api_my_sessions.MySessionHandler,
-            {"route": "/api/v1/me/sessions/{session_id}", **common, "accounts": accounts},
+            {"route": "/api/v1/me/sessions/{session_id}", **common, **accounts},
             "/api/v1/me/sessions/{session_id}",
         ),
         account_route("/api/v1/audit", api_audit.AuditHandler),
@@ -117,8 +119,7 @@ def build_routes(
             {
                 "route": "/api/v1/live",
                 **common,
-                "accounts": accounts,
-                "organizations": organizations,
+                **accounts,
                 "registry": registry,
             },
             "/api/v1/live",
@@ -170,9 +171,7 @@ def build_routes(
         ),
     ]
     if dev_outbox:
-        routes.append(
-            route("/dev/outbox", pages.OutboxPage, accounts=accounts, supervisor=supervisor)
-        )
+        routes.append(route("/dev/outbox", pages.OutboxPage, **accounts))
     document_route = route("/api/v1/openapi.json", OpenApiHandler, document={})
     routes.append(document_route)
     document_route.kwargs["document"] = build_document(routes)
@@ -205,8 +204,7 @@ def make_app(
     config: Config,
     metrics: HubMetrics,
     supervisor: Supervisor,
-    accounts: AccountsDirectory,
-    organizations: OrganizationsDirectory,
+    router: Router,
     registry: LiveRegistry,
     appliances: ApplianceLinks,
     *,
@@ -217,8 +215,7 @@ def make_app(
         config,
         metrics,
         supervisor,
-        accounts,
-        organizations,
+        router,
         registry,
         appliances,
         dev_outbox=dev_outbox,

@@ -7,10 +7,11 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pykka import ActorRef
-
+from actors.appliance import ApplianceActor
+from actors.clients import ActorClient
 from actors.connection import BOX_GONE as BOX_GONE  # (the API's words too)
 from actors.connection import ConnectionContext
+from actors.gate import GateActor
 from actors.runtime import LoopRuntime
 from mykerio.clock import Clock, SystemClock
 from mykerio.models import Appliance
@@ -24,8 +25,8 @@ from web.waiting_appliances import WaitingAppliances
 class ApplianceLinks:
     """What the socket handler needs from the rest of the hub (built by the composition root)."""
 
-    gate: Callable[[], ActorRef[Any]]
-    connect: Callable[[Appliance, Any], Awaitable[ActorRef[Any]]]
+    gate: Callable[[], ActorClient[GateActor]]
+    connect: Callable[[Appliance, Any], Awaitable[ActorClient[ApplianceActor]]]
     hub_key_pem: bytes
     nonces: identity.NonceLedger
     waiting: WaitingAppliances

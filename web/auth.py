@@ -7,50 +7,37 @@ tokens whose hashes are what the store keeps.
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, TypeVar, overload
 
-from pykka import ActorRef
-from pykka.messages import ProxyCall
-
-from actors.accounts import shard_key
-from actors.supervisor import Supervisor
+from actors.accounts import AccountsActor
+from actors.router import Router
 from mykerio.accounts.context import Client
 from mykerio.accounts.sessions import CurrentSession
-from mykerio.errors import Unauthorized, Unavailable
+from mykerio.errors import Unauthorized
 from web.base import BaseHandler
 
 SESSION_COOKIE = "__Host-mk_session"
 LOGIN_COOKIE = "__Host-mk_login"
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class AccountsDirectory:
-    """Finds the accounts actor that serves a given account."""
-
-    supervisor: Supervisor
-    shards: int
-    # How long a "Keep me logged in" cookie lives (the session's own limit).
-    persistent_days: int = 30
-
-    def ref(self, routing_key: str) -> ActorRef[Any]:
-        """The live actor for `routing_key`; `Unavailable` while it restarts."""
-        ref = self.supervisor.get(shard_key(routing_key, self.shards))
-        if ref is None:
-            raise Unavailable("Accounts are restarting; try again in a moment.")
-        return ref
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class AccountHandler(BaseHandler):
     """A handler that talks to the accounts actors."""
 
-    accounts: AccountsDirectory
+    router: Router
+    # How long a "Keep me logged in" cookie lives (the session's own limit).
+    persistent_days: int
     _current: CurrentSession | None
 
-    def initialize(self, accounts: AccountsDirectory, **kwargs: Any) -> None:  # type: ignore[override]
-        """Store the accounts directory."""
+    def initialize(  # type: ignore[override]
+        self, router: Router, persistent_days: int = 30, **kwargs: Any
+    ) -> None:
+        """Store the router (the way to every actor)."""
         super().initialize(**kwargs)
-        self.accounts = accounts
+        self.router = router
+        self.persistent_days = persistent_days
         self._current = None
 
     @property
@@ -61,10 +48,29 @@ class AccountHandler(BaseHandler):
             user_agent=self.request.headers.get("User-Agent", "")[:300],
         )
 
-    async def call(self, routing_key: str, method: str, *args: Any) -> Any:
-        """Call `method` on the accounts actor of `routing_key` and await its answer."""
-        ref = self.accounts.ref(routing_key)
-        return await self.ask(ref, ProxyCall(attr_path=(method,), args=args, kwargs={}))
+    @overload
+    async def call(
+        self,
+        routing_key: str,
+        method: Callable[Concatenate[AccountsActor, P], Coroutine[Any, Any, R]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> R: ...
+
+    @overload
+    async def call(
+        self,
+        routing_key: str,
+        method: Callable[Concatenate[AccountsActor, P], R],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> R: ...
+
+    async def call(
+        self, routing_key: str, method: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        """Run `method` (an `AccountsActor` method) in the accounts actor of `routing_key`."""
+        return await self.router.accounts(routing_key).call(method, *args, **kwargs)
 
     def session_token(self) -> str:
         """The session cookie's token, or an empty string."""
@@ -76,7 +82,7 @@ class AccountHandler(BaseHandler):
             token = self.session_token()
             if not token:
                 raise Unauthorized("Log in first.")
-            self._current = await self.call(token, "resolve", token)
+            self._current = await self.call(token, AccountsActor.resolve, token)
         return self._current
 
     def start_session(self, token: str, persistent: bool) -> None:
@@ -89,7 +95,7 @@ class AccountHandler(BaseHandler):
             secure=True,
             httponly=True,
             samesite="Lax",
-            expires_days=self.accounts.persistent_days if persistent else None,
+            expires_days=self.persistent_days if persistent else None,
         )
 
     def end_session(self) -> None:

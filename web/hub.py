@@ -19,25 +19,23 @@ import structlog
 import tornado.httpserver
 import tornado.netutil
 
-from actors.health import HealthActor
-from actors.organization import OrgEvent
+from actors.router import Router
 from actors.runtime import LoopRuntime
 from actors.supervisor import GC_THRESHOLDS, Backoff, HeapFreezer, Scheduler, Supervisor
-from mykerio.accounts.sessions import SessionEnded, UserSessionsEnded
 from mykerio.bus import LocalBus
 from mykerio.clock import Clock, SystemClock
 from mykerio.config import Config
 from mykerio.datadir import DataDir, prepare_data_dir
 from mykerio.errors import ConfigError
+from mykerio.organizations.events import ApplianceAdded
 from mykerio.security.passwords import common_passwords
 from mykerio.store import Store, open_store
-from web.app import HEALTH_KEY, make_app
+from web.app import make_app
 from web.appliance_streams import ApplianceStreams
-from web.auth import AccountsDirectory
 from web.live import LiveRegistry
 from web.metrics import HubMetrics
 from web.waiting_appliances import WaitingAppliances
-from web.wiring import appliance_links, organizations_directory, start_accounts, start_mailer
+from web.wiring import appliance_links, serve_organizations, start_accounts, start_mailer
 
 log = structlog.get_logger("web.hub")
 
@@ -101,9 +99,10 @@ class Hub:
         self._hashing: ThreadPoolExecutor | None = None
         self.bus = LocalBus()
         self.live = LiveRegistry(self.clock)
-        self.bus.subscribe(SessionEnded, self.live.session_ended)
-        self.bus.subscribe(UserSessionsEnded, self.live.user_sessions_ended)
+        self.live.subscribe(self.bus)
         self.waiting = WaitingAppliances()
+        self.bus.subscribe(ApplianceAdded, self.waiting.appliance_added)
+        self.router: Router | None = None
         self.appliance_streams: ApplianceStreams | None = None  # (v2 links' streams, once started)
 
     @property
@@ -155,42 +154,30 @@ class Hub:
             freezer=HeapFreezer(loop.call_later),
         )
         self.metrics.watch_actors(self.runtime, self.supervisor)
-        self.supervisor.start(
-            HEALTH_KEY,
-            HealthActor,
+        router = self.router = Router(
+            self.supervisor,
+            ask_timeout=config.actors.ask_timeout,
+            accounts_shards=config.actors.accounts_workers,
+        )
+        router.start_health(
             store=self.store,
             lag_interval=config.metrics.loop_lag_interval,
             on_lag=self.metrics.observe_lag,
         )
-        start_mailer(config, data, self.store, self.clock, self.supervisor)
+        start_mailer(config, data, self.store, self.clock, router)
         self._hashing = start_accounts(
-            config, data, self.store, self.clock, self.supervisor, self.bus.publish
+            config, data, self.store, self.clock, router, self.bus.publish
         )
-        accounts = AccountsDirectory(
-            self.supervisor,
-            config.actors.accounts_workers,
-            persistent_days=config.accounts.persistent_session_days,
-        )
-        organizations = organizations_directory(
-            config, self.store, self.clock, self.supervisor, self._publish
-        )
+        serve_organizations(config, self.store, self.clock, router, self.bus)
         appliances = appliance_links(
-            config,
-            data,
-            self.store,
-            self.clock,
-            self.supervisor,
-            organizations,
-            self.waiting,
-            self.schedule,
+            config, data, self.store, self.clock, router, self.waiting, self.schedule
         )
         self.appliance_streams = appliances.streams
         app = make_app(
             config,
             self.metrics,
             self.supervisor,
-            accounts,
-            organizations,
+            router,
             self.live,
             appliances,
             dev_outbox=config.hub.dev_mode and not config.mail.smtp_host,
@@ -219,12 +206,6 @@ class Hub:
             data_dir=str(data.path),
             actors=len(self.supervisor),
         )
-
-    def _publish(self, event: OrgEvent) -> None:
-        """Organization events reach open dashboards and appliances waiting to be added."""
-        self.live.publish(event)
-        if event.kind == "appliance_added" and event.appliance is not None:
-            self.waiting.added(event.public_key, event.appliance)
 
     async def stop(self, deadline: float | None = None) -> None:
         """Stop accepting, stop actors in reverse start order, close the store — in `deadline`."""

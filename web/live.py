@@ -10,9 +10,12 @@ when it names an organization, only for its members. Its close codes:
   `access_revoked` message comes first).
 - 1001 `going_away`: the hub is shutting down.
 
-Ended sessions arrive as events (`SessionEnded`, `UserSessionsEnded`) and close their sockets at
-once; expiry is checked every `CHECK_SECONDS`, for the sockets whose session's end has come,
-without counting the check as activity. The session is also checked on every browser message.
+The registry listens on the bus (`subscribe`): appliance events (`ApplianceAdded`,
+`ApplianceChanged`, `ApplianceRemoved`) are pushed to members' sockets of that organization,
+`MemberRemoved` and `OrganizationDeleted` close them (4403), and ended sessions
+(`SessionEnded`, `UserSessionsEnded`) close their sockets at once. Expiry is checked every
+`CHECK_SECONDS`, for the sockets whose session's end has come, without counting the check as
+activity. The session is also checked on every browser message.
 """
 
 from __future__ import annotations
@@ -26,10 +29,21 @@ from typing import Any
 
 import tornado.websocket
 
-from actors.organization import OrgEvent
+from actors.accounts import AccountsActor
+from actors.organization import OrganizationActor
 from mykerio.accounts.sessions import CurrentSession, SessionEnded, UserSessionsEnded
+from mykerio.bus import EventBus
 from mykerio.clock import Clock
 from mykerio.errors import DomainError, Forbidden, Unavailable
+from mykerio.organizations.events import (
+    AccessLost,
+    ApplianceAdded,
+    ApplianceChanged,
+    ApplianceRemoved,
+    MemberRemoved,
+    OrganizationDeleted,
+)
+from web.models.ops import LiveQuery
 from web.openapi import op
 from web.orgs import OrgHandler
 
@@ -89,25 +103,43 @@ class LiveRegistry:
             if not sockets:
                 del self._by_user[socket.user_id]
 
-    def publish(self, event: OrgEvent) -> None:
-        """React to an organization event (called by organization actors, on the loop)."""
-        if event.appliance is not None and event.kind.startswith("appliance_"):
-            message: dict[str, Any] = (
-                {"type": "appliance_removed", "id": event.appliance.id}
-                if event.kind == "appliance_removed"
-                else {"type": "appliance", "appliance": dataclasses.asdict(event.appliance)}
-            )
-            for user_id in event.user_ids:
-                for socket in list(self._by_user.get(user_id, ())):
-                    if socket.org_id == event.org_id:
-                        socket.push(message)
-            return
-        if event.kind not in ("member_removed", "organization_deleted"):
-            return
-        for user_id in event.user_ids:
-            for socket in list(self._by_user.get(user_id, ())):
-                if socket.org_id == event.org_id:
-                    socket.revoke(event.kind)
+    def subscribe(self, bus: EventBus) -> None:
+        """Listen on the bus for what open dashboards must show or react to."""
+        bus.subscribe(ApplianceAdded, self.appliance_shown)
+        bus.subscribe(ApplianceChanged, self.appliance_shown)
+        bus.subscribe(ApplianceRemoved, self.appliance_removed)
+        bus.subscribe(MemberRemoved, self.access_lost)
+        bus.subscribe(OrganizationDeleted, self.access_lost)
+        bus.subscribe(SessionEnded, self.session_ended)
+        bus.subscribe(UserSessionsEnded, self.user_sessions_ended)
+
+    def appliance_shown(self, event: ApplianceAdded | ApplianceChanged) -> None:
+        """An appliance was added or changed: members' dashboards of its organization show it."""
+        message = {"type": "appliance", "appliance": dataclasses.asdict(event.appliance)}
+        self._push(event.org_id, event.user_ids, message)
+
+    def appliance_removed(self, event: ApplianceRemoved) -> None:
+        """An appliance left: members' dashboards of its organization drop it."""
+        message = {"type": "appliance_removed", "id": event.appliance.id}
+        self._push(event.org_id, event.user_ids, message)
+
+    def access_lost(self, event: AccessLost) -> None:
+        """People lost access to an organization: their dashboards of it close."""
+        reason = "member_removed" if isinstance(event, MemberRemoved) else "organization_deleted"
+        for socket in self._sockets_on(event.org_id, event.user_ids):
+            socket.revoke(reason)
+
+    def _push(self, org_id: str, user_ids: tuple[str, ...], message: dict[str, Any]) -> None:
+        for socket in self._sockets_on(org_id, user_ids):
+            socket.push(message)
+
+    def _sockets_on(self, org_id: str, user_ids: tuple[str, ...]) -> list[LiveSocketHandler]:
+        return [
+            socket
+            for user_id in user_ids
+            for socket in tuple(self._by_user.get(user_id, ()))
+            if socket.org_id == org_id
+        ]
 
     def close_all(self) -> None:
         """The hub is shutting down: stop the checks, close every dashboard socket (1001)."""
@@ -138,7 +170,7 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler, OrgHandler):
                 "403": "Missing or foreign Origin",
                 "404": "No such organization",
             },
-            query={"org": "string"},
+            query=LiveQuery,
         )
     }
 
@@ -174,7 +206,7 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler, OrgHandler):
             self.live_session: CurrentSession = await self.current_session()
             self.org_id = self.get_query_argument("org", "")
             if self.org_id:
-                await self.org_call(self.org_id, "view")
+                await self.org_call(self.org_id, OrganizationActor.view)
         except DomainError as exc:
             self.send_error(exc.status, exc_info=(type(exc), exc, None))
             return
@@ -230,7 +262,7 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler, OrgHandler):
     async def _recheck(self) -> None:
         token = self.session_token()
         try:
-            current: CurrentSession = await self.call(token, "check_session", token)
+            current: CurrentSession = await self.call(token, AccountsActor.check_session, token)
         except Unavailable:
             return  # the accounts actor is restarting: the next check decides
         except DomainError as exc:
@@ -246,7 +278,7 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler, OrgHandler):
         """Check the session, then answer."""
         token = self.session_token()
         try:
-            current: CurrentSession = await self.call(token, "resolve", token)
+            current: CurrentSession = await self.call(token, AccountsActor.resolve, token)
         except DomainError as exc:
             self.session_over(
                 "session_expired" if exc.code == "session_expired" else "session_ended"

@@ -5,25 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pykka import ActorRef
 
 import mykerio
 from actors.health import HealthActor, Readiness
+from actors.router import Router
 from actors.supervisor import Supervisor
 from web.base import BaseHandler
+from web.models.ops import Health, Hub
+from web.openapi import Answer, Operation
 
-_HEALTH_SCHEMA = {"$ref": "#/components/schemas/Health"}
+TAG = "operations"
 
 
 class HealthzHandler(BaseHandler):
     """Liveness: the process serves HTTP."""
 
     openapi = {
-        "get": {
-            "summary": "Liveness probe: 200 while the process serves requests",
-            "tags": ["operations"],
-            "responses": {"200": {"description": "Alive", "schema": _HEALTH_SCHEMA}},
-        }
+        "get": Operation(
+            "Liveness probe: 200 while the process serves requests",
+            TAG,
+            {200: Answer("Alive", Health)},
+        )
     }
 
     def get(self) -> None:
@@ -35,35 +37,29 @@ class ReadyzHandler(BaseHandler):
     """Readiness: the store answers and the supervisor is running."""
 
     openapi = {
-        "get": {
-            "summary": "Readiness probe: 200 when the store answers and actors run, else 503",
-            "tags": ["operations"],
-            "responses": {
-                "200": {"description": "Ready", "schema": _HEALTH_SCHEMA},
-                "503": {"description": "Not ready; `checks` says why", "schema": _HEALTH_SCHEMA},
-            },
-        }
+        "get": Operation(
+            "Readiness probe: 200 when the store answers and actors run, else 503",
+            TAG,
+            {200: Answer("Ready", Health), 503: Answer("Not ready; `checks` says why", Health)},
+        )
     }
 
     def initialize(  # type: ignore[override]
-        self,
-        supervisor: Supervisor,
-        health_key: str,
-        **kwargs: Any,
+        self, supervisor: Supervisor, router: Router, **kwargs: Any
     ) -> None:
-        """Store the supervisor and the health actor's key."""
+        """Store the supervisor (is it running?) and the router (to the health actor)."""
         super().initialize(**kwargs)
         self.supervisor = supervisor
-        self.health_key = health_key
+        self.router = router
 
     async def get(self) -> None:
         """Ask the health actor; 503 with the failing checks if anything is down."""
         checks: dict[str, str] = {"supervisor": "ok" if self.supervisor.running else "stopping"}
-        ref: ActorRef[HealthActor] | None = self.supervisor.get(self.health_key)
-        if ref is None:
+        health = self.router.health()
+        if health is None:
             checks["store"] = "unknown: health actor not running"
         else:
-            readiness: Readiness = await self.answer(ref.proxy().readiness())
+            readiness: Readiness = await health.call(HealthActor.readiness)
             checks["store"] = readiness.store
         ready = all(value == "ok" for value in checks.values())
         self.write_json(
@@ -75,11 +71,11 @@ class MetricsHandler(BaseHandler):
     """Prometheus text exposition of the hub's registry."""
 
     openapi = {
-        "get": {
-            "summary": "Prometheus metrics in the text exposition format",
-            "tags": ["operations"],
-            "responses": {"200": {"description": "Metrics", "content_type": "text/plain"}},
-        }
+        "get": Operation(
+            "Prometheus metrics in the text exposition format",
+            TAG,
+            {200: Answer("Metrics", media_type="text/plain", schema={"type": "string"})},
+        )
     }
 
     def get(self) -> None:
@@ -91,16 +87,8 @@ class MetricsHandler(BaseHandler):
 class HubInfoHandler(BaseHandler):
     """Public facts about this hub that the dashboard shows."""
 
-    openapi = {
-        "get": {
-            "summary": "Name and version of this hub",
-            "tags": ["hub"],
-            "responses": {
-                "200": {"description": "Hub", "schema": {"$ref": "#/components/schemas/Hub"}}
-            },
-        }
-    }
+    openapi = {"get": Operation("Name and version of this hub", "hub", {200: Answer("Hub", Hub)})}
 
     def get(self) -> None:
         """Name and version."""
-        self.write_json({"name": "MyKerio Hub", "version": mykerio.__version__})
+        self.write_model(Hub(name="MyKerio Hub", version=mykerio.__version__))

@@ -1,50 +1,44 @@
-"""Finding the OrganizationActor of an id, and handlers for organization-scoped requests."""
+"""Handlers for organization-scoped requests: typed calls to the organization's actor."""
 
 from __future__ import annotations
 
-import dataclasses
-import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, TypeVar, overload
 
-from pykka import ActorRef
-from pykka.messages import ProxyCall
-
-from mykerio.errors import NotFound
+from actors.organization import OrganizationActor
+from mykerio.models import User
 from web.auth import AccountHandler
 
-_ORG_ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class OrganizationsDirectory:
-    """Gives the actor of an organization, starting it on first use."""
-
-    start: Callable[[str], ActorRef[Any]]
-
-    def ref(self, org_id: str) -> ActorRef[Any]:
-        """The organization's actor; ids that cannot exist answer 404 without starting one."""
-        if not _ORG_ID.match(org_id):
-            raise NotFound(f"organization {org_id}")
-        return self.start(org_id)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class OrgHandler(AccountHandler):
-    """A handler that talks to organization actors."""
+    """A handler that talks to organization actors as the logged-in user."""
 
-    organizations: OrganizationsDirectory
+    @overload
+    async def org_call(
+        self,
+        org_id: str,
+        method: Callable[Concatenate[OrganizationActor, User, P], Coroutine[Any, Any, R]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> R: ...
 
-    def initialize(  # type: ignore[override]
-        self, organizations: OrganizationsDirectory, **kwargs: Any
-    ) -> None:
-        """Store the organizations directory."""
-        super().initialize(**kwargs)
-        self.organizations = organizations
+    @overload
+    async def org_call(
+        self,
+        org_id: str,
+        method: Callable[Concatenate[OrganizationActor, User, P], R],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> R: ...
 
-    async def org_call(self, org_id: str, method: str, *args: Any) -> Any:
-        """Call `method(user, *args)` on the organization's actor as the logged-in user."""
+    async def org_call(
+        self, org_id: str, method: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        """Run `method(user, *args)` (an `OrganizationActor` method) in the organization's
+        actor as the logged-in user; ids that cannot exist answer 404 without starting one."""
         current = await self.current_session()
-        ref = self.organizations.ref(org_id)
-        return await self.ask(
-            ref, ProxyCall(attr_path=(method,), args=(current.user, *args), kwargs={})
-        )
+        organization = self.router.organization(org_id)
+        return await organization.call(method, current.user, *args, **kwargs)

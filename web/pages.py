@@ -8,34 +8,30 @@ login page, saying why when the session expired.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import tornado.httputil
 import tornado.web
-from pykka.messages import ProxyCall
 
 import mykerio
-from actors.supervisor import Supervisor
+from actors.accounts import AccountsActor
+from actors.mailer import MailerActor
 from mykerio.accounts.policy import AccountPolicy
 from mykerio.accounts.sessions import CurrentSession, SessionExpired
-from mykerio.errors import Unauthorized
+from mykerio.errors import Unauthorized, Unavailable
 from mykerio.models import Organization
 from mykerio.organizations.rules import ACTION_LABELS
 from web.auth import AccountHandler
+from web.openapi import Operation, page
 
 TAG = "pages"
 IDLE_MINUTES = int(AccountPolicy().session_idle.total_seconds() // 60)
 
 
-def _page(summary: str) -> dict[str, Any]:
-    return {
-        "get": {
-            "summary": summary,
-            "tags": [TAG],
-            "responses": {"200": {"description": "HTML page", "content_type": "text/html"}},
-        }
-    }
+def _page(summary: str) -> Mapping[str, Operation]:
+    return page(summary, TAG)
 
 
 class PageHandler(AccountHandler):
@@ -63,7 +59,9 @@ class PageHandler(AccountHandler):
         organizations: list[Organization] = []
         selected = ""
         if current is not None:
-            organizations = await self.call(current.user.id, "my_organizations", current.user)
+            organizations = await self.call(
+                current.user.id, AccountsActor.my_organizations, current.user
+            )
             ids = [org.id for org in organizations]
             selected = current.user.default_org_id if current.user.default_org_id in ids else ""
             selected = selected or (ids[0] if ids else "")
@@ -178,11 +176,6 @@ class OutboxPage(PageHandler):
     template = "outbox.html"
     openapi = _page("Development outbox: recent emails (HTML; only without SMTP settings)")
 
-    def initialize(self, supervisor: Supervisor, **kwargs: Any) -> None:  # type: ignore[override]
-        """Store the supervisor (to find the mailer)."""
-        super().initialize(**kwargs)
-        self.supervisor = supervisor
-
     def prepare(self) -> None:
         """Refuse every client not on this machine: the page shows live links."""
         super().prepare()
@@ -193,10 +186,10 @@ class OutboxPage(PageHandler):
 
     async def get(self) -> None:
         """List the newest 50 messages."""
-        ref = self.supervisor.get("mailer")
-        messages = []
-        if ref is not None:
-            messages = await self.ask(ref, ProxyCall(attr_path=("recent",), args=(50,), kwargs={}))
+        try:
+            messages = await self.router.mailer().call(MailerActor.recent, 50)
+        except Unavailable:  # restarting: nothing to show for a moment
+            messages = []
         await self.show(await self.page_user(), messages=messages)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from actors.connection import ConnectionActor, WaitingAppliance
 from mykerio.appliances.view import ApplianceView
+from mykerio.organizations.events import ApplianceAdded
 from mykerio.protocol.errors import CloseCode
 
 
@@ -54,6 +55,11 @@ class WaitingAppliances:
             entry.close(CloseCode.GOING_AWAY, "going_away")
         self._by_key.clear()
         self._by_serial.clear()
+
+    def appliance_added(self, event: ApplianceAdded) -> None:
+        """A member added an appliance (an event on the bus): welcome its waiting socket."""
+        if event.public_key:
+            self.added(event.public_key, event.appliance)
 
     def added(self, key: bytes, view: ApplianceView) -> None:
         """A member added the appliance of `key`: its connection welcomes it."""

@@ -1,4 +1,6 @@
-"""Builds the long-lived actors from the configuration: the mailer and the accounts workers.
+"""Builds the long-lived actors from the configuration: the mailer, the accounts workers, the
+gate and appliance actors, and what organization actors are built with — all through the
+router, which alone knows where each actor lives.
 
 Part of the composition root: this is where concrete adapters (SMTP or the outbox directory,
 the SMS gateway or its development file) are chosen and handed to the actors.
@@ -13,24 +15,20 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
-from pykka import ActorRef
-from pykka.messages import ProxyCall
-
-from actors.accounts import AccountsActor, SendMail
+from actors.accounts import SendMail
 from actors.appliance import ApplianceActor
-from actors.gate import GateActor
-from actors.housekeeping import HousekeepingActor
+from actors.clients import ActorClient
 from actors.mailer import MailerActor, RetryPolicy
-from actors.organization import OrganizationActor, Publish
-from actors.runtime import answer
-from actors.supervisor import Scheduler, Supervisor
+from actors.organization import OrganizationActor
+from actors.router import OrganizationParts, Router
+from actors.supervisor import Scheduler
 from mykerio.accounts.context import Links
 from mykerio.accounts.hashing import AsyncPasswords
 from mykerio.accounts.policy import AccountPolicy
+from mykerio.bus import EventBus
 from mykerio.clock import Clock
 from mykerio.config import Config
 from mykerio.datadir import DataDir
-from mykerio.errors import Unavailable
 from mykerio.mail.message import Email
 from mykerio.mail.sealing import mail_box
 from mykerio.mail.transport import DirectoryTransport, MailTransport, SmtpSettings, SmtpTransport
@@ -41,12 +39,8 @@ from mykerio.security.passwords import PRODUCTION_PARAMETERS, PasswordHasher, co
 from mykerio.sms import OutboxSmsSender, SmsSender
 from mykerio.store import Store
 from web.appliance_links import ApplianceLinks
-from web.orgs import OrganizationsDirectory
 from web.sms_gateway import HttpSmsGateway
 from web.waiting_appliances import WaitingAppliances
-
-MAILER_KEY = "mailer"
-GATE_KEY = "gate"
 
 
 def mail_transport(config: Config, data: DataDir) -> MailTransport:
@@ -74,13 +68,9 @@ def sms_sender(config: Config, data: DataDir, clock: Clock) -> SmsSender:
     return OutboxSmsSender(data.path / config.mail.outbox_dir / "sms.jsonl", clock.now)
 
 
-def start_mailer(
-    config: Config, data: DataDir, store: Store, clock: Clock, supervisor: Supervisor
-) -> None:
-    """Start the mailer under the supervisor (restarted if it crashes)."""
-    supervisor.start(
-        MAILER_KEY,
-        MailerActor,
+def start_mailer(config: Config, data: DataDir, store: Store, clock: Clock, router: Router) -> None:
+    """Start the mailer (restarted if it crashes)."""
+    router.start_mailer(
         outbox=store.outbox,
         box=mail_box(data.secret_key),
         transport=mail_transport(config, data),
@@ -94,46 +84,28 @@ def start_mailer(
     )
 
 
-def mail_sender(config: Config, supervisor: Supervisor) -> SendMail:
+def mail_sender(router: Router) -> SendMail:
     """How actors hand an email to the mailer (whichever incarnation is running)."""
-    timeout = config.actors.ask_timeout
 
     async def send_mail(email: Email) -> str:
-        ref = supervisor.get(MAILER_KEY)
-        if ref is None:
-            raise Unavailable("The mailer is restarting; try again in a moment.")
-        future = ref.ask(ProxyCall(attr_path=("send",), args=(email,), kwargs={}), block=False)
-        result: str = await answer(future, timeout=timeout)
-        return result
+        return await router.mailer().call(MailerActor.send, email)
 
     return send_mail
 
 
-def organizations_directory(
-    config: Config,
-    store: Store,
-    clock: Clock,
-    supervisor: Supervisor,
-    publish: Publish,
-) -> OrganizationsDirectory:
-    """Organization actors are started by the supervisor on first use, one per organization."""
-    links = Links(config.hub.public_url)
-    send_mail = mail_sender(config, supervisor)
-
-    def start(org_id: str) -> ActorRef[Any]:
-        return supervisor.get_or_start(
-            f"org:{org_id}",
-            OrganizationActor,
-            org_id=org_id,
+def serve_organizations(
+    config: Config, store: Store, clock: Clock, router: Router, bus: EventBus
+) -> None:
+    """Organization actors are started on first use, one per organization."""
+    router.serve_organizations(
+        OrganizationParts(
             store=store,
             clock=clock,
-            links=links,
-            send_mail=send_mail,
-            publish=publish,
-            find_appliance=lambda appliance_id: supervisor.get(f"appliance:{appliance_id}"),
+            links=Links(config.hub.public_url),
+            send_mail=mail_sender(router),
+            bus=bus,
         )
-
-    return OrganizationsDirectory(start)
+    )
 
 
 def appliance_links(
@@ -141,67 +113,47 @@ def appliance_links(
     data: DataDir,
     store: Store,
     clock: Clock,
-    supervisor: Supervisor,
-    organizations: OrganizationsDirectory,
+    router: Router,
     waiting: WaitingAppliances,
     schedule: Scheduler | None = None,
 ) -> ApplianceLinks:
     """Start the gate and say how appliance sockets reach their actors and organizations
     (`schedule`: the appliance actors' timers, the event loop's unless a test gives one)."""
-    supervisor.start(
-        GATE_KEY, GateActor, store=store, clock=clock, public_url=config.hub.public_url
-    )
+    router.start_gate(store=store, clock=clock, public_url=config.hub.public_url)
 
-    def gate() -> ActorRef[Any]:
-        ref = supervisor.get(GATE_KEY)
-        if ref is None:
-            raise Unavailable("The hub is restarting; try again in a moment.")
-        return ref
-
-    def tell_org(org_id: str, method: str, *args: Any) -> None:
-        organizations.start(org_id).tell(ProxyCall(attr_path=(method,), args=args, kwargs={}))
-
-    ask_timeout = config.actors.ask_timeout
-
-    async def connect(appliance: Appliance, link: Any) -> ActorRef[Any]:
-        key = f"appliance:{appliance.id}"
-        older = supervisor.get(key)
+    async def connect(appliance: Appliance, link: Any) -> ActorClient[ApplianceActor]:
+        older = router.appliance(appliance.id)
         if older is not None:
             # A newer connection proved the same key: the old one closes with 4002, and the
             # organization's activity log says so with both addresses.
-            call = ProxyCall(attr_path=("supersede",), args=(), kwargs={})
             try:
-                older_ip = await answer(older.ask(call, block=False), timeout=ask_timeout)
+                older_ip = await older.call(ApplianceActor.supersede)
             except Exception:  # noqa: BLE001 - gone or stuck: it is stopped below anyway
                 older_ip = ""
-            await supervisor.stop_child(key, timeout=ask_timeout)
-            tell_org(
-                appliance.org_id, "appliance_connection_replaced", appliance.id, older_ip, link.ip
+            await router.stop_appliance(appliance.id)
+            router.organization(appliance.org_id).tell(
+                OrganizationActor.appliance_connection_replaced, appliance.id, older_ip, link.ip
             )
-        return supervisor.start(
-            key,
-            ApplianceActor,
-            restart=False,
+        return router.start_appliance(
+            appliance.id,
             appliance=appliance,
             link=link,
             store=store,
             clock=clock,
-            report=lambda view: tell_org(view.org_id, "appliance_changed", view),
-            removed_by_appliance=lambda org_id, appliance_id: tell_org(
-                org_id, "removed_by_appliance", appliance_id
-            ),
+            report=router.appliance_reported,
+            removed_by_appliance=router.appliance_left,
             schedule=schedule,
             coalesce=config.appliances.status_coalesce_seconds,
         )
 
     return ApplianceLinks(
-        gate=gate,
+        gate=router.gate,
         connect=connect,
         hub_key_pem=data.hub_key_pem,
         nonces=NonceLedger(),
         waiting=waiting,
         ask_timeout=config.actors.ask_timeout,
-        runtime=supervisor.runtime,
+        runtime=router.runtime,
         factory_keys=config.hub.factory_public_keys,
         clock=clock,
         message_burst=config.appliances.message_burst,
@@ -214,7 +166,7 @@ def start_accounts(
     data: DataDir,
     store: Store,
     clock: Clock,
-    supervisor: Supervisor,
+    router: Router,
     publish: Callable[[object], None],
 ) -> ThreadPoolExecutor:
     """Start housekeeping and the accounts workers (ended sessions go to `publish`); returns
@@ -234,31 +186,26 @@ def start_accounts(
     backup_code_key = derive_key(data.secret_key, info="mykerio backup codes v1")
     sms = sms_sender(config, data, clock)
     links = Links(config.hub.public_url)
-    send_mail = mail_sender(config, supervisor)
+    send_mail = mail_sender(router)
 
-    supervisor.start(
-        "housekeeping",
-        HousekeepingActor,
+    router.start_housekeeping(
         store=store,
         clock=clock,
         policy=policy,
         interval=config.accounts.housekeeping_interval,
     )
-    for index in range(config.actors.accounts_workers):
-        supervisor.start(
-            f"accounts:{index}",
-            AccountsActor,
-            store=store,
-            passwords=passwords,
-            clock=clock,
-            policy=policy,
-            box=box,
-            backup_code_key=backup_code_key,
-            sms=sms,
-            links=links,
-            send_mail=send_mail,
-            publish=publish,
-        )
+    router.start_accounts(
+        store=store,
+        passwords=passwords,
+        clock=clock,
+        policy=policy,
+        box=box,
+        backup_code_key=backup_code_key,
+        sms=sms,
+        links=links,
+        send_mail=send_mail,
+        publish=publish,
+    )
     return hashing
 
 

@@ -19,8 +19,12 @@ Inside JSON text (SQLite tuples and nested dataclasses) datetimes are millisecon
 unpadded base64url, so a nested value round-trips too. `rename` maps a field to its column (the
 id is `_id` in MongoDB); `extra` adds derived columns (a lowercased email for a unique index);
 `skip` leaves out fields stored elsewhere, which `decode` then takes as keyword arguments. A
-column missing from an old row or document is read as the field's default, so a field added
-later needs no data migration when it has one.
+column missing from an old row or document is read as the field's default, or as its entry in
+`defaults` for a field whose model has none, so a field added later needs no data migration.
+`encode_fields` gives the columns of some fields only, for an update.
+
+A `Table` is one model's place in both stores: the SQLite table and the MongoDB collection of
+that name, with the model's codec in each dialect. In MongoDB the key field is `_id`.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from mykerio.store.values import from_millis, to_millis, to_utc_millis
 
@@ -59,6 +63,12 @@ MONGO = Dialect("mongo", native_bool=True, native_datetime=True, native_nesting=
 _JSON = Dialect("json", native_bool=True, native_datetime=False, native_nesting=True)
 
 
+class Record(Protocol):
+    """A stored row or document, read by column name: `sqlite3.Row` or a MongoDB document."""
+
+    def __getitem__(self, column: str, /) -> Any: ...
+
+
 class UnsupportedField(TypeError):
     """A model field of a type the codec does not know how to store."""
 
@@ -74,6 +84,7 @@ class Codec(Generic[M]):
         rename: Mapping[str, str] | None = None,
         skip: tuple[str, ...] = (),
         extra: Mapping[str, Callable[[M], Any]] | None = None,
+        defaults: Mapping[str, Any] | None = None,
     ) -> None:
         if not dataclasses.is_dataclass(model):
             raise UnsupportedField(f"{model.__name__} is not a dataclass")
@@ -82,6 +93,7 @@ class Codec(Generic[M]):
         self._rename = dict(rename or {})
         self._skip = frozenset(skip)
         self._extra = dict(extra or {})
+        unused_defaults = dict(defaults or {})
         hints = typing.get_type_hints(model)
         # name, column, encode, decode, and how to make its default (None: it has none)
         self._fields: list[tuple[str, str, Encode, Decode, Callable[[], Any] | None]] = []
@@ -90,12 +102,18 @@ class Codec(Generic[M]):
                 continue
             encode, decode = _converters(hints[item.name], dialect, f"{model.__name__}.{item.name}")
             default: Callable[[], Any] | None = None
-            if item.default is not dataclasses.MISSING:
+            if item.name in unused_defaults:
+                default = _constant(unused_defaults.pop(item.name))
+            elif item.default is not dataclasses.MISSING:
                 default = _constant(item.default)
             elif item.default_factory is not dataclasses.MISSING:
                 default = item.default_factory
             column = self._rename.get(item.name, item.name)
             self._fields.append((item.name, column, encode, decode, default))
+        if unused_defaults:
+            names = sorted(unused_defaults)
+            raise UnsupportedField(f"{model.__name__} has no stored fields {names} to default")
+        self._by_name = {name: (column, encode) for name, column, encode, _, _ in self._fields}
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -111,7 +129,25 @@ class Codec(Generic[M]):
             stored[column] = derive(value)
         return stored
 
-    def decode(self, stored: Mapping[str, Any], **elsewhere: Any) -> M:
+    def column(self, name: str) -> str:
+        """The column (or document key) that holds the field `name`."""
+        return self._stored_as(name)[0]
+
+    def encode_fields(self, **values: Any) -> dict[str, Any]:
+        """The columns (or document keys) of just these fields, as `encode` writes them."""
+        stored = {}
+        for name, value in values.items():
+            column, encode = self._stored_as(name)
+            stored[column] = encode(value)
+        return stored
+
+    def _stored_as(self, name: str) -> tuple[str, Encode]:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise UnsupportedField(f"{self.model.__name__} stores no field {name}") from None
+
+    def decode(self, stored: Record, **elsewhere: Any) -> M:
         """The model in a row or document; `elsewhere` gives the skipped fields."""
         values: dict[str, Any] = dict(elsewhere)
         for name, column, _, decode, default in self._fields:
@@ -124,6 +160,44 @@ class Codec(Generic[M]):
                 continue
             values[name] = decode(raw)
         return self.model(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Table(Generic[M]):
+    """One model's SQLite table and MongoDB collection, both called `name`, and its codecs."""
+
+    name: str
+    sqlite: Codec[M]
+    mongo: Codec[M]
+
+
+def table(
+    model: type[M],
+    name: str,
+    *,
+    key: str | None = "id",
+    skip: tuple[str, ...] = (),
+    extra: Mapping[str, Callable[[M], Any]] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+    sqlite_rename: Mapping[str, str] | None = None,
+    mongo_skip: tuple[str, ...] = (),
+) -> Table[M]:
+    """The `Table` of `model`: `key` becomes MongoDB's `_id` (`None`: the server picks one).
+
+    `sqlite_rename` and `mongo_skip` are for the few columns where the two stores differ.
+    """
+    return Table(
+        name,
+        Codec(model, SQLITE, rename=sqlite_rename, skip=skip, extra=extra, defaults=defaults),
+        Codec(
+            model,
+            MONGO,
+            rename={key: "_id"} if key else None,
+            skip=skip + mongo_skip,
+            extra=extra,
+            defaults=defaults,
+        ),
+    )
 
 
 def _converters(hint: Any, dialect: Dialect, where: str) -> tuple[Encode, Decode]:

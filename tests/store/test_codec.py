@@ -10,11 +10,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from mykerio.models import Appliance, Pairing, StatusChange
-from mykerio.store.codec import MONGO, SQLITE, Codec, UnsupportedField
-from mykerio.store.mongo import appliance_documents
-from mykerio.store.sqlite import appliance_rows
-from tests.store.factories import T0, make_appliance, make_pairing, make_status_change
+from mykerio.errors import InvalidInput
+from mykerio.store.codec import MONGO, SQLITE, Codec, UnsupportedField, table
+from tests.store.factories import T0
 
 
 class Colour(enum.Enum):
@@ -136,28 +134,53 @@ def test_a_field_type_it_cannot_store_is_refused_at_once() -> None:
         Codec(Bad, SQLITE)
 
 
-@pytest.mark.parametrize(
-    ("value", "sqlite_form", "mongo_form"),
-    [
-        (make_appliance(), appliance_rows.appliance_params, appliance_documents.appliance_document),
-        (make_pairing(), appliance_rows.pairing_params, appliance_documents.pairing_document),
-        (
-            make_status_change(T0),
-            appliance_rows.status_change_params,
-            appliance_documents.status_change_document,
-        ),
-    ],
-    ids=["appliance", "pairing", "status_change"],
-)
-def test_it_writes_what_the_hand_written_converters_write(
-    value: Appliance | Pairing | StatusChange, sqlite_form: object, mongo_form: object
-) -> None:
-    # Replacing the hand-written converters must not change a byte of what is stored.
-    model = type(value)
-    id_field = "code_hash" if model is Pairing else "id"
-    sqlite_codec = Codec(model, SQLITE)
-    mongo_codec = Codec(model, MONGO, rename={id_field: "_id"})
-    assert sqlite_codec.encode(value) == sqlite_form(value)  # type: ignore[operator]
-    assert mongo_codec.encode(value) == mongo_form(value)  # type: ignore[operator]
-    assert sqlite_codec.decode(sqlite_codec.encode(value)) == value
-    assert mongo_codec.decode(mongo_codec.encode(value)) == value
+def test_defaults_fill_columns_an_old_row_lacks_for_fields_without_a_model_default() -> None:
+    """`defaults` reads a missing column as given; naming a field not stored is refused."""
+    codec = Codec(Sample, MONGO, defaults={"count": 0, "tags": ()})
+    document = codec.encode(SAMPLE)
+    del document["count"], document["tags"]
+
+    assert codec.decode(document) == replace(SAMPLE, count=0, tags=())
+    with pytest.raises(UnsupportedField, match="missing"):
+        Codec(Sample, MONGO, defaults={"missing": 0})
+    with pytest.raises(UnsupportedField, match="tags"):
+        Codec(Sample, MONGO, skip=("tags",), defaults={"tags": ()})
+
+
+def test_encode_fields_writes_some_columns_as_encode_does() -> None:
+    """An update's columns are encoded and renamed like the whole row; unknown names fail."""
+    codec = Codec(Sample, SQLITE, rename={"at": "at_ms"})
+
+    assert codec.encode_fields(enabled=False, at=T0, tags=("x",)) == {
+        "enabled": 0,
+        "at_ms": 1767225600000,
+        "tags": '["x"]',
+    }
+    with pytest.raises(InvalidInput):
+        codec.encode_fields(at=T0.replace(tzinfo=None))
+    with pytest.raises(UnsupportedField, match="nothing"):
+        codec.encode_fields(nothing=1)
+
+
+def test_a_table_names_its_key_id_in_mongo_only() -> None:
+    """`table` gives one model both codecs: the key is `_id` in MongoDB, and the per-store
+    options apply to their own store alone.
+    """
+    samples = table(
+        Sample,
+        "samples",
+        skip=("readings",),
+        sqlite_rename={"note": "remark"},
+        mongo_skip=("key",),
+        extra={"upper": lambda sample: sample.id.upper()},
+    )
+
+    row, document = samples.sqlite.encode(SAMPLE), samples.mongo.encode(SAMPLE)
+
+    assert (samples.name, row["id"], row["remark"], row["upper"]) == ("samples", "s1", "none", "S1")
+    assert "readings" not in row
+    assert (document["_id"], document["note"], document["upper"]) == ("s1", "none", "S1")
+    assert "key" not in document
+    assert "readings" not in document
+    assert samples.mongo.decode(document, key=SAMPLE.key) == replace(SAMPLE, readings=())
+    assert "_id" not in table(Sample, "samples", key=None).mongo.encode(SAMPLE)

@@ -17,7 +17,7 @@ from pymongo import AsyncMongoClient
 
 from mykerio.errors import Conflict, InvalidInput, NotFound
 from mykerio.store import SQLITE_FILENAME, Store, open_store
-from mykerio.store.mongo.documents import outbox_document
+from mykerio.store.codecs import OUTBOX
 from mykerio.store.sqlite.migrations import MIGRATIONS
 from tests.store.factories import T0, make_message
 
@@ -265,7 +265,7 @@ async def test_mongo_upgrade_purges_bodies_of_ended_messages(
             ("m-new", "pending"),
         ):
             message = dataclasses.replace(make_message(), id=message_id, status=status)
-            await outbox.insert_one({**outbox_document(message), **OLD_BODIES})
+            await outbox.insert_one({**OUTBOX.mongo.encode(message), **OLD_BODIES})
         store = await open_store(mongo_store_uri, tmp_path)
         try:
             for message_id in ("m-sent", "m-failed"):

@@ -9,6 +9,7 @@ import pytest
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
+from actors.router import GATE as GATE_KEY
 from mykerio.protocol.identity import b64url, new_nonce
 from tests.api_client import ApiSession
 from tests.smtp_server import LoopbackSmtp
@@ -16,7 +17,6 @@ from tests.web.live_watch import LiveWatch
 from tests.web.org_helpers import member
 from tests.web.test_appliances import appliance_for, listed, paired, status_is
 from web.hub import Hub
-from web.wiring import GATE_KEY
 
 BAD_NAMES = ["Brno\x7fgw", "Brno\u009bgw", "Brno\x01gw", "Brno\ngw"]
 

@@ -25,11 +25,10 @@ from pymongo.errors import DuplicateKeyError
 from mykerio.errors import Conflict, NotFound
 from mykerio.models import Appliance, name_key
 from mykerio.store.base import OperationObserver
-from mykerio.store.mongo.appliance_documents import appliance_document, appliance_from_document
+from mykerio.store.codecs import APPLIANCES
 from mykerio.store.mongo.claims import Claims
 from mykerio.store.mongo.indexes import Document, duplicates_conflict
 from mykerio.store.observed import observed
-from mykerio.store.values import to_utc_millis
 
 _REVOKED = "this public key was revoked; it needs a new pairing"
 
@@ -70,7 +69,7 @@ class MongoAppliances:
                 taken.append((self._keys, key))
             if serial and await self._take(self._serials, "serial", serial, appliance.id):
                 taken.append((self._serials, serial))
-            document = appliance_document(appliance)
+            document = APPLIANCES.mongo.encode(appliance)
             with duplicates_conflict(f"an appliance with id {appliance.id}"):
                 await self._appliances.insert_one(document)
         except BaseException:
@@ -81,7 +80,7 @@ class MongoAppliances:
             await self._appliances.delete_one({"_id": appliance.id})
             await self._release(appliance.id, taken)
             raise Conflict(problem)
-        return appliance_from_document(document)
+        return APPLIANCES.mongo.decode(document)
 
     @observed
     async def by_id(self, appliance_id: str) -> Appliance | None:
@@ -102,7 +101,7 @@ class MongoAppliances:
     async def in_org(self, org_id: str) -> list[Appliance]:
         """The organization's appliances by name (case-insensitive), ties by id."""
         found = [
-            appliance_from_document(document)
+            APPLIANCES.mongo.decode(document)
             async for document in self._appliances.find({"org_id": org_id})
         ]
         # Sorted here with `name_key`, so both adapters agree on every name, not only ASCII ones.
@@ -127,13 +126,9 @@ class MongoAppliances:
         """Give a box reserved by serial its key; `Conflict` if it has another one, or the key
         is revoked or another appliance's.
         """
-        changes = {
-            "public_key": public_key,
-            "product": product,
-            "version": version,
-            "ip": ip,
-            "last_seen": to_utc_millis(at),
-        }
+        changes = APPLIANCES.mongo.encode_fields(
+            public_key=public_key, product=product, version=version, ip=ip, last_seen=at
+        )
         current = await self._one({"_id": appliance_id})
         if current is None:
             raise NotFound(f"appliance {appliance_id}")
@@ -157,11 +152,13 @@ class MongoAppliances:
         problem = await self._problem(appliance_id, public_key, "")
         if problem:
             # Put back what this call changed: the appliance is as it was before.
-            restored = {field: getattr(current, field) for field in changes}
+            restored = APPLIANCES.mongo.encode_fields(
+                **{field: getattr(current, field) for field in changes}
+            )
             await self._appliances.update_one({"_id": appliance_id}, {"$set": restored})
             await self._release(appliance_id, taken)
             raise Conflict(problem)
-        return appliance_from_document(document)
+        return APPLIANCES.mongo.decode(document)
 
     @observed
     async def rename(self, appliance_id: str, name: str) -> Appliance:
@@ -183,16 +180,16 @@ class MongoAppliances:
         """Record the live state learned at `at` (`last_seen` when connected); `NotFound` if
         unknown.
         """
-        changes: Document = {
-            "status": status,
-            "status_reasons": list(reasons),
-            "pending_notifications": pending,
-            "connected": connected,
-            "ip": ip,
-        }
-        seen = to_utc_millis(at)  # also refuses a naive `at` when not connected
-        if connected:
-            changes["last_seen"] = seen
+        changes = APPLIANCES.mongo.encode_fields(
+            status=status,
+            status_reasons=reasons,
+            pending_notifications=pending,
+            connected=connected,
+            ip=ip,
+            last_seen=at,  # encoded even when not connected: a naive `at` is refused
+        )
+        if not connected:
+            del changes["last_seen"]
         return await self._update(appliance_id, changes)
 
     @observed
@@ -236,7 +233,7 @@ class MongoAppliances:
 
     async def _one(self, query: Document) -> Appliance | None:
         document = await self._appliances.find_one(query)
-        return None if document is None else appliance_from_document(document)
+        return None if document is None else APPLIANCES.mongo.decode(document)
 
     async def _update(self, appliance_id: str, changes: Document) -> Appliance:
         document = await self._appliances.find_one_and_update(
@@ -244,7 +241,7 @@ class MongoAppliances:
         )
         if document is None:
             raise NotFound(f"appliance {appliance_id}")
-        return appliance_from_document(document)
+        return APPLIANCES.mongo.decode(document)
 
     async def _is_revoked(self, public_key: bytes) -> bool:
         return await self._revoked.find_one({"_id": public_key}) is not None

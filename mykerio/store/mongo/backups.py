@@ -7,7 +7,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from mykerio.errors import NotFound
 from mykerio.models import Backup
 from mykerio.store.base import OperationObserver
-from mykerio.store.mongo.documents import backup_document, backup_from_document
+from mykerio.store.codecs import BACKUPS
 from mykerio.store.mongo.indexes import NEWEST_FIRST, Document, duplicates_conflict
 from mykerio.store.observed import observed
 from mykerio.store.values import require_positive
@@ -38,7 +38,7 @@ class MongoBackups:
         """
         require_positive("keep", keep)
         with duplicates_conflict(f"a backup with id {backup.id}"):
-            await self._collection.insert_one(backup_document(backup))
+            await self._collection.insert_one(BACKUPS.mongo.encode(backup))
         beyond = (
             self._collection.find({"appliance_id": backup.appliance_id}, {"_id": 1})
             .sort(NEWEST_FIRST)
@@ -56,7 +56,7 @@ class MongoBackups:
         found = (
             self._collection.find({"appliance_id": appliance_id}).sort(NEWEST_FIRST).limit(limit)
         )
-        return [backup_from_document(document) async for document in found]
+        return [BACKUPS.mongo.decode(document) async for document in found]
 
     @observed
     async def content(self, backup_id: str) -> bytes:

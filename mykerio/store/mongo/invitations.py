@@ -21,7 +21,7 @@ from pymongo.errors import DuplicateKeyError
 from mykerio.errors import Conflict, NotFound
 from mykerio.models import Invitation, email_key
 from mykerio.store.base import OperationObserver
-from mykerio.store.mongo.documents import invitation_document, invitation_from_document
+from mykerio.store.codecs import INVITATIONS
 from mykerio.store.mongo.indexes import OLDEST_FIRST, Document, duplicates_conflict
 from mykerio.store.observed import observed
 from mykerio.store.values import to_utc_millis
@@ -51,7 +51,7 @@ class MongoInvitations:
         is then refused, the token is taken out again. Of concurrent adds for one pair the
         unique index lets exactly one in.
         """
-        document = invitation_document(invitation)
+        document = INVITATIONS.mongo.encode(invitation)
         await self._delete_where(
             {
                 "org_id": document["org_id"],
@@ -69,13 +69,13 @@ class MongoInvitations:
                 f"an invitation with id {invitation.id} or of {invitation.email} to "
                 f"{invitation.org_id} already exists"
             ) from error
-        return invitation_from_document(document)
+        return INVITATIONS.mongo.decode(document)
 
     @observed
     async def by_id(self, invitation_id: str) -> Invitation | None:
         """The stored invitation with this id, pending or expired, or `None`."""
         document = await self._invitations.find_one({"_id": invitation_id})
-        return None if document is None else invitation_from_document(document)
+        return None if document is None else INVITATIONS.mongo.decode(document)
 
     @observed
     async def by_token(self, token_hash: str, now: datetime) -> Invitation | None:
@@ -86,7 +86,7 @@ class MongoInvitations:
         document = await self._invitations.find_one(
             {"_id": token["invitation_id"], "expires_at": {"$gt": to_utc_millis(now)}}
         )
-        return None if document is None else invitation_from_document(document)
+        return None if document is None else INVITATIONS.mongo.decode(document)
 
     @observed
     async def renew(self, invitation_id: str, token_hash: str, expires_at: datetime) -> Invitation:
@@ -109,7 +109,7 @@ class MongoInvitations:
         if document is None:
             await self._tokens.delete_one({"_id": token_hash})
             raise NotFound(f"invitation {invitation_id}")
-        return invitation_from_document(document)
+        return INVITATIONS.mongo.decode(document)
 
     @observed
     async def pending(self, org_id: str, now: datetime) -> list[Invitation]:
@@ -144,7 +144,7 @@ class MongoInvitations:
         found = self._invitations.find({**query, "expires_at": {"$gt": to_utc_millis(now)}}).sort(
             OLDEST_FIRST
         )
-        return [invitation_from_document(document) async for document in found]
+        return [INVITATIONS.mongo.decode(document) async for document in found]
 
     async def _delete_where(self, query: Document) -> int:
         """Delete the invitations matching `query`, then the tokens of those now gone.

@@ -8,6 +8,7 @@ guess inserts the next free number, and of concurrent inserts of one number only
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -16,7 +17,7 @@ from pymongo.errors import DuplicateKeyError
 from mykerio.errors import NotFound
 from mykerio.models import LoginAttempt
 from mykerio.store.base import OperationObserver
-from mykerio.store.mongo.documents import login_attempt_document, login_attempt_from_document
+from mykerio.store.codecs import LOGIN_ATTEMPTS
 from mykerio.store.mongo.indexes import Document, duplicates_conflict
 from mykerio.store.observed import observed
 from mykerio.store.values import to_utc_millis
@@ -42,10 +43,10 @@ class MongoLoginAttempts:
     @observed
     async def add(self, attempt: LoginAttempt) -> LoginAttempt:
         """Store a new attempt and return it as stored; `Conflict` if the hash is taken."""
-        document = login_attempt_document(attempt)
+        document = LOGIN_ATTEMPTS.mongo.encode(attempt)
         with duplicates_conflict("a login attempt with this id"):
             await self._attempts.insert_one(document)
-        return login_attempt_from_document(document, 0)
+        return LOGIN_ATTEMPTS.mongo.decode(document)
 
     @observed
     async def get(self, id_hash: str) -> LoginAttempt | None:
@@ -53,8 +54,10 @@ class MongoLoginAttempts:
         document = await self._attempts.find_one({"_id": id_hash})
         if document is None:
             return None
+        attempt = LOGIN_ATTEMPTS.mongo.decode(document)
+        # The document keeps the count the attempt started with; each later guess is its own.
         later = await self._guesses.count_documents({"attempt": id_hash})
-        return login_attempt_from_document(document, later)
+        return dataclasses.replace(attempt, guesses=attempt.guesses + later)
 
     @observed
     async def add_guess(self, id_hash: str) -> int:

@@ -10,12 +10,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from mykerio.errors import NotFound
 from mykerio.models import Membership, Organization
 from mykerio.store.base import OperationObserver
-from mykerio.store.mongo.documents import (
-    membership_document,
-    membership_from_document,
-    organization_document,
-    organization_from_document,
-)
+from mykerio.store.codecs import MEMBERSHIPS, ORGANIZATIONS
 from mykerio.store.mongo.indexes import Document, duplicates_conflict
 from mykerio.store.observed import observed
 
@@ -42,16 +37,16 @@ class MongoOrganizations:
     @observed
     async def add(self, organization: Organization) -> Organization:
         """Store a new organization and return it as stored; `Conflict` if the id is taken."""
-        document = organization_document(organization)
+        document = ORGANIZATIONS.mongo.encode(organization)
         with duplicates_conflict(f"an organization with id {organization.id}"):
             await self._organizations.insert_one(document)
-        return organization_from_document(document)
+        return ORGANIZATIONS.mongo.decode(document)
 
     @observed
     async def by_id(self, org_id: str) -> Organization | None:
         """The organization with this id, or `None`."""
         document = await self._organizations.find_one({"_id": org_id})
-        return None if document is None else organization_from_document(document)
+        return None if document is None else ORGANIZATIONS.mongo.decode(document)
 
     @observed
     async def rename(self, org_id: str, name: str) -> Organization:
@@ -61,7 +56,7 @@ class MongoOrganizations:
         )
         if document is None:
             raise NotFound(f"organization {org_id}")
-        return organization_from_document(document)
+        return ORGANIZATIONS.mongo.decode(document)
 
     @observed
     async def delete(self, org_id: str) -> None:
@@ -74,12 +69,13 @@ class MongoOrganizations:
     @observed
     async def add_member(self, org_id: str, user_id: str, at: datetime) -> Membership:
         """Make the user a member since `at`; `NotFound` or `Conflict` as the protocol says."""
-        document = membership_document(Membership(org_id=org_id, user_id=user_id, joined_at=at))
+        membership = Membership(org_id=org_id, user_id=user_id, joined_at=at)
+        document = MEMBERSHIPS.mongo.encode(membership)
         if await self._organizations.find_one({"_id": org_id}, {"_id": 1}) is None:
             raise NotFound(f"organization {org_id}")
         with duplicates_conflict(f"membership of user {user_id} in {org_id}"):
             await self._memberships.insert_one(document)
-        return membership_from_document(document)
+        return MEMBERSHIPS.mongo.decode(document)
 
     @observed
     async def remove_member(self, org_id: str, user_id: str) -> bool:
@@ -93,7 +89,7 @@ class MongoOrganizations:
         found = self._memberships.find({"org_id": org_id}).sort(
             [("joined_at", ASCENDING), ("user_id", ASCENDING)]
         )
-        return [membership_from_document(document) async for document in found]
+        return [MEMBERSHIPS.mongo.decode(document) async for document in found]
 
     @observed
     async def of_user(self, user_id: str) -> list[Organization]:
@@ -105,7 +101,7 @@ class MongoOrganizations:
         found = self._organizations.find({"_id": {"$in": org_ids}}).sort(
             [("name", ASCENDING), ("_id", ASCENDING)]
         )
-        return [organization_from_document(document) async for document in found]
+        return [ORGANIZATIONS.mongo.decode(document) async for document in found]
 
     @observed
     async def is_member(self, org_id: str, user_id: str) -> bool:

@@ -14,7 +14,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from mykerio.errors import NotFound
 from mykerio.models import OutboxMessage
 from mykerio.store.base import OperationObserver
-from mykerio.store.mongo.documents import outbox_document, outbox_from_document
+from mykerio.store.codecs import OUTBOX
 from mykerio.store.mongo.indexes import NEWEST_FIRST, OLDEST_FIRST, Document, duplicates_conflict
 from mykerio.store.observed import observed
 from mykerio.store.values import require_positive, to_utc_millis
@@ -34,16 +34,16 @@ class MongoOutbox:
     @observed
     async def add(self, message: OutboxMessage) -> OutboxMessage:
         """Store a new message and return it as stored; `Conflict` if the id is taken."""
-        document = outbox_document(message)
+        document = OUTBOX.mongo.encode(message)
         with duplicates_conflict(f"an outbox message with id {message.id}"):
             await self._collection.insert_one(document)
-        return outbox_from_document(document)
+        return OUTBOX.mongo.decode(document)
 
     @observed
     async def by_id(self, message_id: str) -> OutboxMessage | None:
         """The message with this id, or `None`."""
         document = await self._collection.find_one({"_id": message_id})
-        return None if document is None else outbox_from_document(document)
+        return None if document is None else OUTBOX.mongo.decode(document)
 
     @observed
     async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
@@ -52,13 +52,13 @@ class MongoOutbox:
         found = (
             self._collection.find(query).sort(OLDEST_FIRST).limit(require_positive("limit", limit))
         )
-        return [outbox_from_document(document) async for document in found]
+        return [OUTBOX.mongo.decode(document) async for document in found]
 
     @observed
     async def pending(self) -> list[OutboxMessage]:
         """Every pending message, due or not, oldest first."""
         found = self._collection.find({"status": "pending"}).sort(OLDEST_FIRST)
-        return [outbox_from_document(document) async for document in found]
+        return [OUTBOX.mongo.decode(document) async for document in found]
 
     @observed
     async def replace_body(self, message_id: str, text: str) -> None:
@@ -105,7 +105,7 @@ class MongoOutbox:
     async def recent(self, limit: int) -> list[OutboxMessage]:
         """At most `limit` messages of any status, newest first."""
         found = self._collection.find().sort(NEWEST_FIRST).limit(require_positive("limit", limit))
-        return [outbox_from_document(document) async for document in found]
+        return [OUTBOX.mongo.decode(document) async for document in found]
 
     @observed
     async def pending_count(self) -> int:

@@ -8,7 +8,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from mykerio.models import Pairing
 from mykerio.store.base import OperationObserver
-from mykerio.store.mongo.appliance_documents import pairing_document, pairing_from_document
+from mykerio.store.codecs import PAIRINGS
 from mykerio.store.mongo.indexes import NEWEST_FIRST, Document, duplicates_conflict
 from mykerio.store.observed import observed
 from mykerio.store.values import to_utc_millis
@@ -30,14 +30,14 @@ class MongoPairings:
         """Delete the key's other pairings, then store this one; `Conflict` if the hash is
         taken (the others are gone by then: no transaction undoes that).
         """
-        document = pairing_document(pairing)
+        document = PAIRINGS.mongo.encode(pairing)
         # Spares this code hash, so adding a taken hash still meets the unique `_id`.
         await self._collection.delete_many(
             {"public_key": pairing.public_key, "_id": {"$ne": pairing.code_hash}}
         )
         with duplicates_conflict("a pairing with this code hash"):
             await self._collection.insert_one(document)
-        return pairing_from_document(document)
+        return PAIRINGS.mongo.decode(document)
 
     @observed
     async def peek(self, code_hash: str, now: datetime) -> Pairing | None:
@@ -45,7 +45,7 @@ class MongoPairings:
         document = await self._collection.find_one(
             {"_id": code_hash, "expires_at": {"$gt": to_utc_millis(now)}}
         )
-        return None if document is None else pairing_from_document(document)
+        return None if document is None else PAIRINGS.mongo.decode(document)
 
     @observed
     async def consume(self, code_hash: str, now: datetime) -> Pairing | None:
@@ -61,7 +61,7 @@ class MongoPairings:
             return None
         if not (await self._collection.delete_one({"_id": code_hash})).deleted_count:
             return None
-        pairing = pairing_from_document(document)
+        pairing = PAIRINGS.mongo.decode(document)
         return pairing if pairing.expires_at > now else None
 
     @observed
@@ -74,7 +74,7 @@ class MongoPairings:
             .sort(NEWEST_FIRST)
             .limit(1)
         )
-        newest = [pairing_from_document(document) async for document in found]
+        newest = [PAIRINGS.mongo.decode(document) async for document in found]
         return newest[0] if newest else None
 
     @observed

@@ -8,7 +8,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from mykerio.models import Session
 from mykerio.store.base import OperationObserver
-from mykerio.store.mongo.documents import session_document, session_from_document
+from mykerio.store.codecs import SESSIONS
 from mykerio.store.mongo.indexes import OLDEST_FIRST, Document, duplicates_conflict
 from mykerio.store.observed import observed
 from mykerio.store.values import to_utc_millis
@@ -28,16 +28,16 @@ class MongoSessions:
     @observed
     async def add(self, session: Session) -> Session:
         """Store a new session and return it as stored; `Conflict` if the hash is taken."""
-        document = session_document(session)
+        document = SESSIONS.mongo.encode(session)
         with duplicates_conflict("a session with this id"):
             await self._collection.insert_one(document)
-        return session_from_document(document)
+        return SESSIONS.mongo.decode(document)
 
     @observed
     async def get(self, id_hash: str) -> Session | None:
         """The session with this id hash, or `None`."""
         document = await self._collection.find_one({"_id": id_hash})
-        return None if document is None else session_from_document(document)
+        return None if document is None else SESSIONS.mongo.decode(document)
 
     @observed
     async def touch(self, id_hash: str, at: datetime) -> None:
@@ -63,7 +63,7 @@ class MongoSessions:
     async def for_user(self, user_id: str) -> list[Session]:
         """The user's sessions, oldest first (ties by id hash)."""
         found = self._collection.find({"user_id": user_id}).sort(OLDEST_FIRST)
-        return [session_from_document(document) async for document in found]
+        return [SESSIONS.mongo.decode(document) async for document in found]
 
     @observed
     async def delete_idle(self, before: datetime, *, persistent: bool) -> int:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 
 from mykerio.errors import ConfigError, Unavailable
 from mykerio.store.base import OperationObserver
-from mykerio.store.mongo.activity import MongoActivity
+from mykerio.store.codec import Table
+from mykerio.store.codecs import ACCESS_EVENTS, ACTIVITY_EVENTS, STATUS_CHANGES
+from mykerio.store.events import ActivityLog, AuditLog, StatusHistoryLog
 from mykerio.store.mongo.appliances import MongoAppliances
-from mykerio.store.mongo.audit import MongoAudit
 from mykerio.store.mongo.backups import MongoBackups
+from mykerio.store.mongo.events import MongoEvents
 from mykerio.store.mongo.indexes import Document, ensure_indexes
 from mykerio.store.mongo.invitations import MongoInvitations
 from mykerio.store.mongo.login_attempts import MongoLoginAttempts
@@ -19,10 +23,11 @@ from mykerio.store.mongo.organizations import MongoOrganizations
 from mykerio.store.mongo.outbox import MongoOutbox
 from mykerio.store.mongo.pairings import MongoPairings
 from mykerio.store.mongo.sessions import MongoSessions
-from mykerio.store.mongo.status_history import MongoStatusHistory
 from mykerio.store.mongo.throttle import MongoThrottle
 from mykerio.store.mongo.tokens import MongoTokens
 from mykerio.store.mongo.users import MongoUsers
+
+M = TypeVar("M")
 
 DEFAULT_DATABASE = "mykerio"
 """The database used when the URI names none."""
@@ -53,7 +58,7 @@ class MongoStore:
             on_operation,
         )
         self.pairings = MongoPairings(database.pairings, on_operation)
-        self.status_history = MongoStatusHistory(database.status_changes, on_operation)
+        self.status_history = StatusHistoryLog(self._events(STATUS_CHANGES), on_operation)
         self.backups = MongoBackups(database.backups, on_operation)
         self.organizations = MongoOrganizations(
             database.organizations, database.memberships, on_operation
@@ -61,7 +66,7 @@ class MongoStore:
         self.invitations = MongoInvitations(
             database.invitations, database.invitation_tokens, on_operation
         )
-        self.activity = MongoActivity(database.activity_events, on_operation)
+        self.activity = ActivityLog(self._events(ACTIVITY_EVENTS), on_operation)
         self.sessions = MongoSessions(database.sessions, on_operation)
         self.login_attempts = MongoLoginAttempts(
             database.login_attempts, database.login_guesses, on_operation
@@ -69,7 +74,10 @@ class MongoStore:
         self.throttle = MongoThrottle(database.throttle_events, on_operation)
         self.tokens = MongoTokens(database.tokens, on_operation)
         self.outbox = MongoOutbox(database.outbox, on_operation)
-        self.audit = MongoAudit(database.access_events, on_operation)
+        self.audit = AuditLog(self._events(ACCESS_EVENTS), on_operation)
+
+    def _events(self, table: Table[M]) -> MongoEvents[M]:
+        return MongoEvents(self._database[table.name], table)
 
     async def ping(self) -> None:
         """Return once the server answers `ping`; `Unavailable` if it cannot."""

@@ -8,7 +8,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from mykerio.models import OneTimeToken
 from mykerio.store.base import OperationObserver
-from mykerio.store.mongo.documents import token_document, token_from_document
+from mykerio.store.codecs import TOKENS
 from mykerio.store.mongo.indexes import Document, duplicates_conflict
 from mykerio.store.observed import observed
 from mykerio.store.values import to_utc_millis
@@ -28,10 +28,10 @@ class MongoTokens:
     @observed
     async def add(self, token: OneTimeToken) -> OneTimeToken:
         """Store a new token and return it as stored; `Conflict` if the hash is taken."""
-        document = token_document(token)
+        document = TOKENS.mongo.encode(token)
         with duplicates_conflict("a token with this hash"):
             await self._collection.insert_one(document)
-        return token_from_document(document)
+        return TOKENS.mongo.decode(document)
 
     @observed
     async def consume(self, token_hash: str, purpose: str, now: datetime) -> OneTimeToken | None:
@@ -48,7 +48,7 @@ class MongoTokens:
             return None
         if not (await self._collection.delete_one(query)).deleted_count:
             return None
-        token = token_from_document(document)
+        token = TOKENS.mongo.decode(document)
         return token if token.expires_at > now else None
 
     @observed
@@ -57,7 +57,7 @@ class MongoTokens:
         document = await self._collection.find_one(
             {"_id": token_hash, "purpose": purpose, "expires_at": {"$gt": to_utc_millis(now)}}
         )
-        return None if document is None else token_from_document(document)
+        return None if document is None else TOKENS.mongo.decode(document)
 
     @observed
     async def delete_for_user(self, user_id: str, purpose: str) -> int:

@@ -18,10 +18,10 @@ from pymongo.errors import DuplicateKeyError
 from mykerio.errors import NotFound
 from mykerio.models import User, email_key
 from mykerio.store.base import OperationObserver
-from mykerio.store.mongo.documents import user_document, user_from_document
+from mykerio.store.codecs import USERS
 from mykerio.store.mongo.indexes import Document, duplicates_conflict
 from mykerio.store.observed import observed
-from mykerio.store.values import require_distinct, to_utc_millis
+from mykerio.store.values import require_distinct
 
 
 class MongoUsers:
@@ -45,13 +45,15 @@ class MongoUsers:
     async def add(self, user: User) -> User:
         """Store a new user and return it as stored; `Conflict` if the id or email is taken."""
         require_distinct("backup code hashes", user.backup_codes)
-        document = user_document(user)
+        document = USERS.mongo.encode(user)
         with duplicates_conflict(f"a user with id {user.id} or email {user.email}"):
             await self._users.insert_one(document)
         await self._insert_codes(user.id, user.backup_codes)
         if user.totp_last_step is not None:
             await self._steps.insert_one({"user_id": user.id, "step": user.totp_last_step})
-        return user_from_document(document, user.backup_codes, user.totp_last_step)
+        return USERS.mongo.decode(
+            document, backup_codes=user.backup_codes, totp_last_step=user.totp_last_step
+        )
 
     @observed
     async def by_email(self, email: str) -> User | None:
@@ -66,14 +68,15 @@ class MongoUsers:
     @observed
     async def set_password_hash(self, user_id: str, password_hash: str, at: datetime) -> None:
         """Replace the password hash; `at` becomes `password_changed_at`."""
-        changes = {"password_hash": password_hash, "password_changed_at": to_utc_millis(at)}
+        changes = USERS.mongo.encode_fields(password_hash=password_hash, password_changed_at=at)
         await self._set(user_id, changes)
 
     @observed
     async def confirm(self, user_id: str, at: datetime) -> User:
         """Mark the email confirmed at `at` unless it already is; return the user after that."""
         await self._users.update_one(
-            {"_id": user_id, "confirmed_at": None}, {"$set": {"confirmed_at": to_utc_millis(at)}}
+            {"_id": user_id, "confirmed_at": None},
+            {"$set": USERS.mongo.encode_fields(confirmed_at=at)},
         )
         user = await self._one({"_id": user_id})
         if user is None:
@@ -150,10 +153,10 @@ class MongoUsers:
         user_id = document["_id"]
         codes = self._codes.find({"user_id": user_id}, {"code_hash": 1}).sort("position")
         newest = await self._steps.find_one({"user_id": user_id}, sort=[("step", DESCENDING)])
-        return user_from_document(
+        return USERS.mongo.decode(
             document,
-            tuple([code["code_hash"] async for code in codes]),
-            None if newest is None else newest["step"],
+            backup_codes=tuple([code["code_hash"] async for code in codes]),
+            totp_last_step=None if newest is None else newest["step"],
         )
 
     async def _insert_codes(self, user_id: str, hashes: tuple[str, ...]) -> None:

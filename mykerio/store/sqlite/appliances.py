@@ -13,28 +13,24 @@ from datetime import datetime
 from mykerio.errors import Conflict, NotFound
 from mykerio.models import Appliance, name_key
 from mykerio.store.base import OperationObserver
+from mykerio.store.codecs import APPLIANCES
 from mykerio.store.observed import observed
-from mykerio.store.sqlite.appliance_rows import (
-    appliance_from_row,
-    appliance_params,
-    reasons_text,
-)
 from mykerio.store.sqlite.connection import SqliteDatabase, duplicates_conflict, transaction
-from mykerio.store.sqlite.rows import insert_statement
-from mykerio.store.values import to_millis
+from mykerio.store.sqlite.tables import insert_row
 
 _ATTACH_KEY = """
 UPDATE appliances
-SET public_key = :public_key, product = :product, version = :version, ip = :ip, last_seen = :at
+SET public_key = :public_key, product = :product, version = :version, ip = :ip,
+    last_seen = :last_seen
 WHERE id = :id
 RETURNING *
 """
 
 _SET_STATE = """
 UPDATE appliances
-SET status = :status, status_reasons = :reasons, pending_notifications = :pending,
-    connected = :connected, ip = :ip,
-    last_seen = CASE WHEN :connected THEN :at ELSE last_seen END
+SET status = :status, status_reasons = :status_reasons,
+    pending_notifications = :pending_notifications, connected = :connected, ip = :ip,
+    last_seen = CASE WHEN :connected THEN :last_seen ELSE last_seen END
 WHERE id = :id
 RETURNING *
 """
@@ -53,7 +49,7 @@ def _refuse_revoked(connection: sqlite3.Connection, public_key: bytes) -> None:
 
 def _one(connection: sqlite3.Connection, query: str, value: object) -> Appliance | None:
     row = connection.execute(query, (value,)).fetchone()
-    return None if row is None else appliance_from_row(row)
+    return None if row is None else APPLIANCES.sqlite.decode(row)
 
 
 class SqliteAppliances:
@@ -68,7 +64,7 @@ class SqliteAppliances:
     @observed
     async def add(self, appliance: Appliance) -> Appliance:
         """Store a new appliance; `Conflict` if id, key or serial is taken or the key revoked."""
-        params = appliance_params(appliance)
+        params = APPLIANCES.sqlite.encode(appliance)
         what = f"an appliance with id {appliance.id}, this public key or this serial"
 
         def insert(connection: sqlite3.Connection) -> Appliance:
@@ -76,9 +72,8 @@ class SqliteAppliances:
                 if appliance.public_key is not None:
                     _refuse_revoked(connection, appliance.public_key)
                 with duplicates_conflict(what):
-                    statement = insert_statement("appliances", params) + " RETURNING *"
-                    [row] = connection.execute(statement, params).fetchall()
-            return appliance_from_row(row)
+                    row = insert_row(connection, APPLIANCES, params)
+            return APPLIANCES.sqlite.decode(row)
 
         return await self._database.run(insert)
 
@@ -108,7 +103,7 @@ class SqliteAppliances:
 
         def select(connection: sqlite3.Connection) -> list[Appliance]:
             rows = connection.execute("SELECT * FROM appliances WHERE org_id = ?", (org_id,))
-            return [appliance_from_row(row) for row in rows.fetchall()]
+            return [APPLIANCES.sqlite.decode(row) for row in rows.fetchall()]
 
         # Sorted here with `name_key`, so both adapters agree on every name, not only ASCII ones.
         found = await self._database.run(select)
@@ -138,14 +133,14 @@ class SqliteAppliances:
         """Give a box reserved by serial its key; `Conflict` if it has another one, or the key
         is revoked or another appliance's.
         """
-        params = {
-            "id": appliance_id,
-            "public_key": public_key,
-            "product": product,
-            "version": version,
-            "ip": ip,
-            "at": to_millis(at),
-        }
+        params = APPLIANCES.sqlite.encode_fields(
+            id=appliance_id,
+            public_key=public_key,
+            product=product,
+            version=version,
+            ip=ip,
+            last_seen=at,
+        )
 
         def update(connection: sqlite3.Connection) -> Appliance:
             with transaction(connection):
@@ -158,7 +153,7 @@ class SqliteAppliances:
                 _refuse_revoked(connection, public_key)
                 with duplicates_conflict("an appliance with this public key"):
                     [updated] = connection.execute(_ATTACH_KEY, params).fetchall()
-            return appliance_from_row(updated)
+            return APPLIANCES.sqlite.decode(updated)
 
         return await self._database.run(update)
 
@@ -183,15 +178,15 @@ class SqliteAppliances:
         """Record the live state learned at `at` (`last_seen` when connected); `NotFound` if
         unknown.
         """
-        params = {
-            "id": appliance_id,
-            "status": status,
-            "reasons": reasons_text(reasons),
-            "pending": pending,
-            "connected": int(connected),
-            "ip": ip,
-            "at": to_millis(at),
-        }
+        params = APPLIANCES.sqlite.encode_fields(
+            id=appliance_id,
+            status=status,
+            status_reasons=reasons,
+            pending_notifications=pending,
+            connected=connected,
+            ip=ip,
+            last_seen=at,
+        )
         return await self._update(appliance_id, _SET_STATE, params)
 
     @observed
@@ -204,7 +199,7 @@ class SqliteAppliances:
                 rows = connection.execute(statement, (appliance_id,)).fetchall()
                 if not rows:
                     return None
-                removed = appliance_from_row(rows[0])
+                removed = APPLIANCES.sqlite.decode(rows[0])
                 if removed.public_key is not None:
                     connection.execute(
                         "INSERT OR IGNORE INTO revoked_keys (public_key) VALUES (?)",
@@ -251,6 +246,6 @@ class SqliteAppliances:
             rows = connection.execute(statement, params).fetchall()
             if not rows:
                 raise NotFound(f"appliance {appliance_id}")
-            return appliance_from_row(rows[0])
+            return APPLIANCES.sqlite.decode(rows[0])
 
         return await self._database.run(update)

@@ -7,9 +7,10 @@ import sqlite3
 from mykerio.errors import NotFound
 from mykerio.models import Backup
 from mykerio.store.base import OperationObserver
+from mykerio.store.codecs import BACKUPS
 from mykerio.store.observed import observed
 from mykerio.store.sqlite.connection import SqliteDatabase, duplicates_conflict, transaction
-from mykerio.store.sqlite.rows import backup_from_row, backup_params, insert_statement
+from mykerio.store.sqlite.tables import insert_statement
 from mykerio.store.values import require_positive
 
 _NEWEST = """
@@ -36,12 +37,12 @@ class SqliteBackups:
     async def add_keep_newest(self, backup: Backup, keep: int) -> list[str]:
         """Store `backup`, then delete all but the `keep` newest; return the removed ids."""
         require_positive("keep", keep)
-        params = backup_params(backup)
+        params = BACKUPS.sqlite.encode(backup)
 
         def insert_and_trim(connection: sqlite3.Connection) -> list[str]:
             with transaction(connection):
                 with duplicates_conflict(f"a backup with id {backup.id}"):
-                    connection.execute(insert_statement("backups", params), params)
+                    connection.execute(insert_statement(BACKUPS), params)
                 beyond = connection.execute(_BEYOND_NEWEST, (backup.appliance_id, keep))
                 removed = [str(row["id"]) for row in beyond.fetchall()]
                 connection.executemany("DELETE FROM backups WHERE id = ?", [(i,) for i in removed])
@@ -56,7 +57,7 @@ class SqliteBackups:
 
         def select(connection: sqlite3.Connection) -> list[Backup]:
             rows = connection.execute(_NEWEST, (appliance_id, limit)).fetchall()
-            return [backup_from_row(row) for row in rows]
+            return [BACKUPS.sqlite.decode(row) for row in rows]
 
         return await self._database.run(select)
 

@@ -8,9 +8,10 @@ from datetime import datetime
 from mykerio.errors import NotFound
 from mykerio.models import Invitation, email_key
 from mykerio.store.base import OperationObserver
+from mykerio.store.codecs import INVITATIONS
 from mykerio.store.observed import observed
 from mykerio.store.sqlite.connection import SqliteDatabase, duplicates_conflict, transaction
-from mykerio.store.sqlite.rows import insert_statement, invitation_from_row, invitation_params
+from mykerio.store.sqlite.tables import insert_row
 from mykerio.store.values import to_millis
 
 _INSERT_LINK = "INSERT INTO invitation_tokens (token_hash, invitation_id) VALUES (?, ?)"
@@ -53,7 +54,7 @@ class SqliteInvitations:
         """Replace an expired invitation of the same pair, store this one with its first
         token hash, and return it; `Conflict` for a pending pair, a taken id or a taken hash.
         """
-        params = invitation_params(invitation)
+        params = INVITATIONS.sqlite.encode(invitation)
 
         def insert(connection: sqlite3.Connection) -> Invitation:
             with transaction(connection):
@@ -62,10 +63,9 @@ class SqliteInvitations:
                     f"an invitation with id {invitation.id}, of {invitation.email} to "
                     f"{invitation.org_id}, or with this token hash"
                 ):
-                    statement = insert_statement("invitations", params) + " RETURNING *"
-                    [row] = connection.execute(statement, params).fetchall()
+                    row = insert_row(connection, INVITATIONS, params)
                     connection.execute(_INSERT_LINK, (token_hash, invitation.id))
-            return invitation_from_row(row)
+            return INVITATIONS.sqlite.decode(row)
 
         return await self._database.run(insert)
 
@@ -76,7 +76,7 @@ class SqliteInvitations:
         def select(connection: sqlite3.Connection) -> Invitation | None:
             query = "SELECT * FROM invitations WHERE id = ?"
             row = connection.execute(query, (invitation_id,)).fetchone()
-            return None if row is None else invitation_from_row(row)
+            return None if row is None else INVITATIONS.sqlite.decode(row)
 
         return await self._database.run(select)
 
@@ -87,7 +87,7 @@ class SqliteInvitations:
 
         def select(connection: sqlite3.Connection) -> Invitation | None:
             row = connection.execute(_INVITATION_OF_LINK, params).fetchone()
-            return None if row is None else invitation_from_row(row)
+            return None if row is None else INVITATIONS.sqlite.decode(row)
 
         return await self._database.run(select)
 
@@ -105,7 +105,7 @@ class SqliteInvitations:
                     raise NotFound(f"invitation {invitation_id}")
                 with duplicates_conflict("an invitation token with this hash"):
                     connection.execute(_INSERT_LINK, (token_hash, invitation_id))
-            return invitation_from_row(rows[0])
+            return INVITATIONS.sqlite.decode(rows[0])
 
         return await self._database.run(update)
 
@@ -139,6 +139,6 @@ class SqliteInvitations:
 
     async def _select(self, query: str, params: tuple[object, ...]) -> list[Invitation]:
         def select(connection: sqlite3.Connection) -> list[Invitation]:
-            return [invitation_from_row(row) for row in connection.execute(query, params)]
+            return [INVITATIONS.sqlite.decode(row) for row in connection.execute(query, params)]
 
         return await self._database.run(select)

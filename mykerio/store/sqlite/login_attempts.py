@@ -8,13 +8,10 @@ from datetime import datetime
 from mykerio.errors import NotFound
 from mykerio.models import LoginAttempt
 from mykerio.store.base import OperationObserver
+from mykerio.store.codecs import LOGIN_ATTEMPTS
 from mykerio.store.observed import observed
 from mykerio.store.sqlite.connection import SqliteDatabase, duplicates_conflict
-from mykerio.store.sqlite.rows import (
-    insert_statement,
-    login_attempt_from_row,
-    login_attempt_params,
-)
+from mykerio.store.sqlite.tables import insert_row
 from mykerio.store.values import to_millis
 
 # One statement, so atomic by itself.
@@ -38,13 +35,12 @@ class SqliteLoginAttempts:
     @observed
     async def add(self, attempt: LoginAttempt) -> LoginAttempt:
         """Store a new attempt and return it as stored; `Conflict` if the hash is taken."""
-        params = login_attempt_params(attempt)
+        params = LOGIN_ATTEMPTS.sqlite.encode(attempt)
 
         def insert(connection: sqlite3.Connection) -> LoginAttempt:
             with duplicates_conflict("a login attempt with this id"):
-                statement = insert_statement("login_attempts", params) + " RETURNING *"
-                [row] = connection.execute(statement, params).fetchall()
-            return login_attempt_from_row(row)
+                row = insert_row(connection, LOGIN_ATTEMPTS, params)
+            return LOGIN_ATTEMPTS.sqlite.decode(row)
 
         return await self._database.run(insert)
 
@@ -55,7 +51,7 @@ class SqliteLoginAttempts:
         def select(connection: sqlite3.Connection) -> LoginAttempt | None:
             query = "SELECT * FROM login_attempts WHERE id_hash = ?"
             row = connection.execute(query, (id_hash,)).fetchone()
-            return None if row is None else login_attempt_from_row(row)
+            return None if row is None else LOGIN_ATTEMPTS.sqlite.decode(row)
 
         return await self._database.run(select)
 

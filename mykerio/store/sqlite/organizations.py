@@ -8,19 +8,10 @@ from datetime import datetime
 from mykerio.errors import NotFound
 from mykerio.models import Membership, Organization
 from mykerio.store.base import OperationObserver
+from mykerio.store.codecs import MEMBERSHIPS, ORGANIZATIONS
 from mykerio.store.observed import observed
 from mykerio.store.sqlite.connection import SqliteDatabase, duplicates_conflict, transaction
-from mykerio.store.sqlite.rows import (
-    insert_statement,
-    membership_from_row,
-    organization_from_row,
-    organization_params,
-)
-from mykerio.store.values import to_millis
-
-_ADD_MEMBER = """
-INSERT INTO memberships (org_id, user_id, joined_at) VALUES (?, ?, ?) RETURNING *
-"""
+from mykerio.store.sqlite.tables import insert_row
 
 _MEMBERS = "SELECT * FROM memberships WHERE org_id = ? ORDER BY joined_at, user_id"
 
@@ -44,13 +35,12 @@ class SqliteOrganizations:
     @observed
     async def add(self, organization: Organization) -> Organization:
         """Store a new organization and return it as stored; `Conflict` if the id is taken."""
-        params = organization_params(organization)
+        params = ORGANIZATIONS.sqlite.encode(organization)
 
         def insert(connection: sqlite3.Connection) -> Organization:
             with duplicates_conflict(f"an organization with id {organization.id}"):
-                statement = insert_statement("organizations", params) + " RETURNING *"
-                [row] = connection.execute(statement, params).fetchall()
-            return organization_from_row(row)
+                row = insert_row(connection, ORGANIZATIONS, params)
+            return ORGANIZATIONS.sqlite.decode(row)
 
         return await self._database.run(insert)
 
@@ -61,7 +51,7 @@ class SqliteOrganizations:
         def select(connection: sqlite3.Connection) -> Organization | None:
             query = "SELECT * FROM organizations WHERE id = ?"
             row = connection.execute(query, (org_id,)).fetchone()
-            return None if row is None else organization_from_row(row)
+            return None if row is None else ORGANIZATIONS.sqlite.decode(row)
 
         return await self._database.run(select)
 
@@ -74,7 +64,7 @@ class SqliteOrganizations:
             rows = connection.execute(statement, (name, org_id)).fetchall()
             if not rows:
                 raise NotFound(f"organization {org_id}")
-            return organization_from_row(rows[0])
+            return ORGANIZATIONS.sqlite.decode(rows[0])
 
         return await self._database.run(update)
 
@@ -92,7 +82,7 @@ class SqliteOrganizations:
     @observed
     async def add_member(self, org_id: str, user_id: str, at: datetime) -> Membership:
         """Make the user a member since `at`; `NotFound` or `Conflict` as the protocol says."""
-        params = (org_id, user_id, to_millis(at))
+        params = MEMBERSHIPS.sqlite.encode(Membership(org_id=org_id, user_id=user_id, joined_at=at))
 
         def insert(connection: sqlite3.Connection) -> Membership:
             with transaction(connection):
@@ -100,8 +90,8 @@ class SqliteOrganizations:
                 if connection.execute(query, (org_id,)).fetchone() is None:
                     raise NotFound(f"organization {org_id}")
                 with duplicates_conflict(f"membership of user {user_id} in {org_id}"):
-                    [row] = connection.execute(_ADD_MEMBER, params).fetchall()
-            return membership_from_row(row)
+                    row = insert_row(connection, MEMBERSHIPS, params)
+            return MEMBERSHIPS.sqlite.decode(row)
 
         return await self._database.run(insert)
 
@@ -121,7 +111,7 @@ class SqliteOrganizations:
 
         def select(connection: sqlite3.Connection) -> list[Membership]:
             rows = connection.execute(_MEMBERS, (org_id,)).fetchall()
-            return [membership_from_row(row) for row in rows]
+            return [MEMBERSHIPS.sqlite.decode(row) for row in rows]
 
         return await self._database.run(select)
 
@@ -131,7 +121,7 @@ class SqliteOrganizations:
 
         def select(connection: sqlite3.Connection) -> list[Organization]:
             rows = connection.execute(_OF_USER, (user_id,)).fetchall()
-            return [organization_from_row(row) for row in rows]
+            return [ORGANIZATIONS.sqlite.decode(row) for row in rows]
 
         return await self._database.run(select)
 

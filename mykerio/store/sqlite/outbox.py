@@ -12,9 +12,10 @@ from datetime import datetime
 from mykerio.errors import NotFound
 from mykerio.models import OutboxMessage
 from mykerio.store.base import OperationObserver
+from mykerio.store.codecs import OUTBOX
 from mykerio.store.observed import observed
 from mykerio.store.sqlite.connection import SqliteDatabase, duplicates_conflict
-from mykerio.store.sqlite.rows import Params, insert_statement, outbox_from_row, outbox_params
+from mykerio.store.sqlite.tables import insert_row
 from mykerio.store.values import from_millis, require_positive, to_millis
 
 _DUE = """
@@ -58,13 +59,12 @@ class SqliteOutbox:
     @observed
     async def add(self, message: OutboxMessage) -> OutboxMessage:
         """Store a new message and return it as stored; `Conflict` if the id is taken."""
-        params = outbox_params(message)
+        params = OUTBOX.sqlite.encode(message)
 
         def insert(connection: sqlite3.Connection) -> OutboxMessage:
             with duplicates_conflict(f"an outbox message with id {message.id}"):
-                statement = insert_statement("outbox", params) + " RETURNING *"
-                [row] = connection.execute(statement, params).fetchall()
-            return outbox_from_row(row)
+                row = insert_row(connection, OUTBOX, params)
+            return OUTBOX.sqlite.decode(row)
 
         return await self._database.run(insert)
 
@@ -74,7 +74,7 @@ class SqliteOutbox:
 
         def select(connection: sqlite3.Connection) -> OutboxMessage | None:
             row = connection.execute("SELECT * FROM outbox WHERE id = ?", (message_id,)).fetchone()
-            return None if row is None else outbox_from_row(row)
+            return None if row is None else OUTBOX.sqlite.decode(row)
 
         return await self._database.run(select)
 
@@ -147,10 +147,10 @@ class SqliteOutbox:
 
     async def _select(self, query: str, params: tuple[int, ...]) -> list[OutboxMessage]:
         def select(connection: sqlite3.Connection) -> list[OutboxMessage]:
-            return [outbox_from_row(row) for row in connection.execute(query, params).fetchall()]
+            return [OUTBOX.sqlite.decode(row) for row in connection.execute(query, params)]
 
         return await self._database.run(select)
 
-    async def _update(self, statement: str, params: Params) -> None:
+    async def _update(self, statement: str, params: dict[str, object]) -> None:
         if not await self._database.rows_changed(statement, params):
             raise NotFound(f"outbox message {params['id']}")

@@ -7,10 +7,10 @@ from datetime import datetime
 
 from mykerio.models import Pairing
 from mykerio.store.base import OperationObserver
+from mykerio.store.codecs import PAIRINGS
 from mykerio.store.observed import observed
-from mykerio.store.sqlite.appliance_rows import pairing_from_row, pairing_params
 from mykerio.store.sqlite.connection import SqliteDatabase, duplicates_conflict, transaction
-from mykerio.store.sqlite.rows import insert_statement
+from mykerio.store.sqlite.tables import insert_row
 from mykerio.store.values import to_millis
 
 # One statement, so atomic by itself: whoever deletes the row is the one who used it up.
@@ -39,15 +39,14 @@ class SqlitePairings:
     @observed
     async def add(self, pairing: Pairing) -> Pairing:
         """Replace the key's other pairings with this one; `Conflict` if the hash is taken."""
-        params = pairing_params(pairing)
+        params = PAIRINGS.sqlite.encode(pairing)
 
         def replace(connection: sqlite3.Connection) -> Pairing:
             with transaction(connection):
                 connection.execute(_DELETE_OTHERS, (pairing.public_key, pairing.code_hash))
                 with duplicates_conflict("a pairing with this code hash"):
-                    statement = insert_statement("pairings", params) + " RETURNING *"
-                    [row] = connection.execute(statement, params).fetchall()
-            return pairing_from_row(row)
+                    row = insert_row(connection, PAIRINGS, params)
+            return PAIRINGS.sqlite.decode(row)
 
         return await self._database.run(replace)
 
@@ -58,7 +57,7 @@ class SqlitePairings:
 
         def select(connection: sqlite3.Connection) -> Pairing | None:
             row = connection.execute(_PEEK, params).fetchone()
-            return None if row is None else pairing_from_row(row)
+            return None if row is None else PAIRINGS.sqlite.decode(row)
 
         return await self._database.run(select)
 
@@ -71,7 +70,7 @@ class SqlitePairings:
             rows = connection.execute(_CONSUME, (code_hash,)).fetchall()
             if not rows or rows[0]["expires_at"] <= now_millis:
                 return None
-            return pairing_from_row(rows[0])
+            return PAIRINGS.sqlite.decode(rows[0])
 
         return await self._database.run(delete)
 
@@ -82,7 +81,7 @@ class SqlitePairings:
 
         def select(connection: sqlite3.Connection) -> Pairing | None:
             row = connection.execute(_FOR_KEY, params).fetchone()
-            return None if row is None else pairing_from_row(row)
+            return None if row is None else PAIRINGS.sqlite.decode(row)
 
         return await self._database.run(select)
 

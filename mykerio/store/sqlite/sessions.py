@@ -7,9 +7,10 @@ from datetime import datetime
 
 from mykerio.models import Session
 from mykerio.store.base import OperationObserver
+from mykerio.store.codecs import SESSIONS
 from mykerio.store.observed import observed
 from mykerio.store.sqlite.connection import SqliteDatabase, duplicates_conflict
-from mykerio.store.sqlite.rows import insert_statement, session_from_row, session_params
+from mykerio.store.sqlite.tables import insert_row
 from mykerio.store.values import to_millis
 
 
@@ -25,13 +26,12 @@ class SqliteSessions:
     @observed
     async def add(self, session: Session) -> Session:
         """Store a new session and return it as stored; `Conflict` if the hash is taken."""
-        params = session_params(session)
+        params = SESSIONS.sqlite.encode(session)
 
         def insert(connection: sqlite3.Connection) -> Session:
             with duplicates_conflict("a session with this id"):
-                statement = insert_statement("sessions", params) + " RETURNING *"
-                [row] = connection.execute(statement, params).fetchall()
-            return session_from_row(row)
+                row = insert_row(connection, SESSIONS, params)
+            return SESSIONS.sqlite.decode(row)
 
         return await self._database.run(insert)
 
@@ -42,7 +42,7 @@ class SqliteSessions:
         def select(connection: sqlite3.Connection) -> Session | None:
             query = "SELECT * FROM sessions WHERE id_hash = ?"
             row = connection.execute(query, (id_hash,)).fetchone()
-            return None if row is None else session_from_row(row)
+            return None if row is None else SESSIONS.sqlite.decode(row)
 
         return await self._database.run(select)
 
@@ -72,12 +72,13 @@ class SqliteSessions:
 
         def select(connection: sqlite3.Connection) -> list[Session]:
             rows = connection.execute(query, (user_id,)).fetchall()
-            return [session_from_row(row) for row in rows]
+            return [SESSIONS.sqlite.decode(row) for row in rows]
 
         return await self._database.run(select)
 
     @observed
     async def delete_idle(self, before: datetime, *, persistent: bool) -> int:
         """Delete the sessions of that kind last seen before `before`; return how many."""
-        statement = "DELETE FROM sessions WHERE persistent = ? AND last_seen < ?"
-        return await self._database.rows_changed(statement, (int(persistent), to_millis(before)))
+        statement = "DELETE FROM sessions WHERE persistent = :persistent AND last_seen < :last_seen"
+        params = SESSIONS.sqlite.encode_fields(persistent=persistent, last_seen=before)
+        return await self._database.rows_changed(statement, params)

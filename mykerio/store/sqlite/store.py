@@ -8,11 +8,12 @@ from pathlib import Path
 
 from mykerio.errors import Unavailable
 from mykerio.store.base import OperationObserver
-from mykerio.store.sqlite.activity import SqliteActivity
+from mykerio.store.codecs import ACCESS_EVENTS, ACTIVITY_EVENTS, STATUS_CHANGES
+from mykerio.store.events import ActivityLog, AuditLog, StatusHistoryLog
 from mykerio.store.sqlite.appliances import SqliteAppliances
-from mykerio.store.sqlite.audit import SqliteAudit
 from mykerio.store.sqlite.backups import SqliteBackups
 from mykerio.store.sqlite.connection import SqliteDatabase
+from mykerio.store.sqlite.events import SqliteEvents
 from mykerio.store.sqlite.invitations import SqliteInvitations
 from mykerio.store.sqlite.login_attempts import SqliteLoginAttempts
 from mykerio.store.sqlite.migrations import migrate
@@ -20,7 +21,6 @@ from mykerio.store.sqlite.organizations import SqliteOrganizations
 from mykerio.store.sqlite.outbox import SqliteOutbox
 from mykerio.store.sqlite.pairings import SqlitePairings
 from mykerio.store.sqlite.sessions import SqliteSessions
-from mykerio.store.sqlite.status_history import SqliteStatusHistory
 from mykerio.store.sqlite.throttle import SqliteThrottle
 from mykerio.store.sqlite.tokens import SqliteTokens
 from mykerio.store.sqlite.users import SqliteUsers
@@ -40,17 +40,17 @@ class SqliteStore:
         self.users = SqliteUsers(database, on_operation)
         self.appliances = SqliteAppliances(database, on_operation)
         self.pairings = SqlitePairings(database, on_operation)
-        self.status_history = SqliteStatusHistory(database, on_operation)
+        self.status_history = StatusHistoryLog(SqliteEvents(database, STATUS_CHANGES), on_operation)
         self.backups = SqliteBackups(database, on_operation)
         self.organizations = SqliteOrganizations(database, on_operation)
         self.invitations = SqliteInvitations(database, on_operation)
-        self.activity = SqliteActivity(database, on_operation)
+        self.activity = ActivityLog(SqliteEvents(database, ACTIVITY_EVENTS), on_operation)
         self.sessions = SqliteSessions(database, on_operation)
         self.login_attempts = SqliteLoginAttempts(database, on_operation)
         self.throttle = SqliteThrottle(database, on_operation)
         self.tokens = SqliteTokens(database, on_operation)
         self.outbox = SqliteOutbox(database, on_operation)
-        self.audit = SqliteAudit(database, on_operation)
+        self.audit = AuditLog(SqliteEvents(database, ACCESS_EVENTS), on_operation)
 
     async def ping(self) -> None:
         """Return once the database answers a query; `Unavailable` if it cannot."""

@@ -7,9 +7,10 @@ from datetime import datetime
 
 from mykerio.models import OneTimeToken
 from mykerio.store.base import OperationObserver
+from mykerio.store.codecs import TOKENS
 from mykerio.store.observed import observed
 from mykerio.store.sqlite.connection import SqliteDatabase, duplicates_conflict
-from mykerio.store.sqlite.rows import insert_statement, token_from_row, token_params
+from mykerio.store.sqlite.tables import insert_row
 from mykerio.store.values import to_millis
 
 # One statement, so atomic by itself: whoever deletes the row is the one who used it up.
@@ -30,13 +31,12 @@ class SqliteTokens:
     @observed
     async def add(self, token: OneTimeToken) -> OneTimeToken:
         """Store a new token and return it as stored; `Conflict` if the hash is taken."""
-        params = token_params(token)
+        params = TOKENS.sqlite.encode(token)
 
         def insert(connection: sqlite3.Connection) -> OneTimeToken:
             with duplicates_conflict("a token with this hash"):
-                statement = insert_statement("tokens", params) + " RETURNING *"
-                [row] = connection.execute(statement, params).fetchall()
-            return token_from_row(row)
+                row = insert_row(connection, TOKENS, params)
+            return TOKENS.sqlite.decode(row)
 
         return await self._database.run(insert)
 
@@ -49,7 +49,7 @@ class SqliteTokens:
             rows = connection.execute(_CONSUME, (token_hash, purpose)).fetchall()
             if not rows or rows[0]["expires_at"] <= now_millis:
                 return None
-            return token_from_row(rows[0])
+            return TOKENS.sqlite.decode(rows[0])
 
         return await self._database.run(delete)
 
@@ -60,7 +60,7 @@ class SqliteTokens:
 
         def select(connection: sqlite3.Connection) -> OneTimeToken | None:
             row = connection.execute(_PEEK, params).fetchone()
-            return None if row is None else token_from_row(row)
+            return None if row is None else TOKENS.sqlite.decode(row)
 
         return await self._database.run(select)
 

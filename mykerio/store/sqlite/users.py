@@ -8,10 +8,11 @@ from datetime import datetime
 from mykerio.errors import NotFound
 from mykerio.models import User, email_key
 from mykerio.store.base import OperationObserver
+from mykerio.store.codecs import USERS
 from mykerio.store.observed import observed
 from mykerio.store.sqlite.connection import SqliteDatabase, duplicates_conflict, transaction
-from mykerio.store.sqlite.rows import Params, Row, insert_statement, user_from_row, user_params
-from mykerio.store.values import require_distinct, to_millis
+from mykerio.store.sqlite.tables import insert_row
+from mykerio.store.values import require_distinct
 
 _BACKUP_CODES = "SELECT code_hash FROM backup_codes WHERE user_id = ? ORDER BY position"
 
@@ -22,10 +23,10 @@ WHERE id = :id AND (totp_last_step IS NULL OR totp_last_step < :step)
 """
 
 
-def _user(connection: sqlite3.Connection, row: Row) -> User:
+def _user(connection: sqlite3.Connection, row: sqlite3.Row) -> User:
     """The user in `row`, with its backup codes read on the same connection."""
     codes = connection.execute(_BACKUP_CODES, (row["id"],)).fetchall()
-    return user_from_row(row, tuple(code["code_hash"] for code in codes))
+    return USERS.sqlite.decode(row, backup_codes=tuple(code["code_hash"] for code in codes))
 
 
 def _require_user(connection: sqlite3.Connection, user_id: str) -> None:
@@ -55,13 +56,12 @@ class SqliteUsers:
     async def add(self, user: User) -> User:
         """Store a new user and return it as stored; `Conflict` if the id or email is taken."""
         require_distinct("backup code hashes", user.backup_codes)
-        params = user_params(user)
+        params = USERS.sqlite.encode(user)
 
         def insert(connection: sqlite3.Connection) -> User:
             with transaction(connection):
                 with duplicates_conflict(f"a user with id {user.id} or email {user.email}"):
-                    statement = insert_statement("users", params) + " RETURNING *"
-                    [row] = connection.execute(statement, params).fetchall()
+                    row = insert_row(connection, USERS, params)
                 _insert_backup_codes(connection, user.id, user.backup_codes)
                 return _user(connection, row)
 
@@ -81,17 +81,21 @@ class SqliteUsers:
     async def set_password_hash(self, user_id: str, password_hash: str, at: datetime) -> None:
         """Replace the password hash; `at` becomes `password_changed_at`."""
         await self._update(
-            "UPDATE users SET password_hash = :hash, password_changed_at = :at WHERE id = :id",
-            {"id": user_id, "hash": password_hash, "at": to_millis(at)},
+            "UPDATE users SET password_hash = :password_hash,"
+            " password_changed_at = :password_changed_at WHERE id = :id",
+            USERS.sqlite.encode_fields(
+                id=user_id, password_hash=password_hash, password_changed_at=at
+            ),
         )
 
     @observed
     async def confirm(self, user_id: str, at: datetime) -> User:
         """Mark the email confirmed at `at` unless it already is; return the user after that."""
         statement = (
-            "UPDATE users SET confirmed_at = COALESCE(confirmed_at, :at) WHERE id = :id RETURNING *"
+            "UPDATE users SET confirmed_at = COALESCE(confirmed_at, :confirmed_at) WHERE id = :id"
+            " RETURNING *"
         )
-        params = {"id": user_id, "at": to_millis(at)}
+        params = USERS.sqlite.encode_fields(id=user_id, confirmed_at=at)
 
         def update(connection: sqlite3.Connection) -> User:
             rows = connection.execute(statement, params).fetchall()
@@ -158,8 +162,8 @@ class SqliteUsers:
     async def set_notifications(self, user_id: str, enabled: bool) -> None:
         """Opt in to (or out of) email notifications."""
         await self._update(
-            "UPDATE users SET notifications = :enabled WHERE id = :id",
-            {"id": user_id, "enabled": int(enabled)},
+            "UPDATE users SET notifications = :notifications WHERE id = :id",
+            USERS.sqlite.encode_fields(id=user_id, notifications=enabled),
         )
 
     @observed
@@ -177,7 +181,7 @@ class SqliteUsers:
 
         return await self._database.run(select)
 
-    async def _update(self, statement: str, params: Params) -> None:
+    async def _update(self, statement: str, params: dict[str, object]) -> None:
         """Run an update of the user `params["id"]`; `NotFound` if it changed no row."""
         if not await self._database.rows_changed(statement, params):
             raise NotFound(f"user {params['id']}")

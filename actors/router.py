@@ -1,0 +1,174 @@
+"""The router: typed clients of the hub's actors, found by what they serve.
+
+`router.organization(org_id)`, `router.accounts(routing_key)`, `router.appliance(id)`,
+`router.mailer()`, `router.gate()` and `router.health()` answer `ActorClient`s; callers never
+learn an actor's supervisor key or which process it runs in, so a later router can send the
+same calls to another hub node. The keys (`org:<id>`, `appliance:<id>`, `accounts:<n>`, …) are
+spelt here and nowhere else.
+
+Organization actors start on first use; the router is told once (`serve_organizations`) what
+they are built with. Singletons (mailer, gate, health, housekeeping) and appliance actors are
+started through the router by the composition root, so their keys stay here too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from actors.accounts import AccountsActor, shard_key
+from actors.appliance import ApplianceActor
+from actors.clients import ActorClient
+from actors.gate import GateActor
+from actors.health import HealthActor
+from actors.housekeeping import HousekeepingActor
+from actors.mailer import MailerActor
+from actors.organization import OrganizationActor
+from actors.runtime import LoopRuntime
+from actors.supervisor import Supervisor
+from mykerio.accounts.context import Links
+from mykerio.appliances.view import ApplianceView
+from mykerio.bus import EventBus
+from mykerio.clock import Clock
+from mykerio.errors import NotFound, Unavailable
+from mykerio.mail.message import Email
+from mykerio.store.base import Store
+
+_ORG_ID = re.compile(r"^[0-9a-f]{32}$")
+MAILER = "mailer"
+GATE = "gate"
+HEALTH = "health"
+HOUSEKEEPING = "housekeeping"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OrganizationParts:
+    """What every OrganizationActor is built with."""
+
+    store: Store
+    clock: Clock
+    links: Links
+    send_mail: Callable[[Email], Awaitable[object]]
+    bus: EventBus
+
+
+class Router:
+    """Typed clients of this hub's actors (all in this process, under one supervisor)."""
+
+    def __init__(self, supervisor: Supervisor, *, ask_timeout: float, accounts_shards: int):
+        self._supervisor = supervisor
+        self._timeout = ask_timeout
+        self._shards = accounts_shards
+        self._org_parts: OrganizationParts | None = None
+
+    @property
+    def ask_timeout(self) -> float:
+        """How long a call waits for its answer (seconds)."""
+        return self._timeout
+
+    @property
+    def runtime(self) -> LoopRuntime:
+        """The runtime actors run on (for actors that live and die with one socket)."""
+        return self._supervisor.runtime
+
+    def serve_organizations(self, parts: OrganizationParts) -> None:
+        """Say what organization actors are built with (once, before the first request)."""
+        self._org_parts = parts
+
+    def organization(self, org_id: str) -> ActorClient[OrganizationActor]:
+        """The organization's actor, started on first use; `NotFound` for an id that cannot
+        exist (without starting anything)."""
+        if not _ORG_ID.match(org_id):
+            raise NotFound(f"organization {org_id}")
+        if self._org_parts is None:
+            raise Unavailable("The hub is starting; try again in a moment.")
+        parts = self._org_parts
+        ref = self._supervisor.get_or_start(
+            f"org:{org_id}",
+            OrganizationActor,
+            org_id=org_id,
+            store=parts.store,
+            clock=parts.clock,
+            links=parts.links,
+            send_mail=parts.send_mail,
+            bus=parts.bus,
+            find_appliance=self.appliance,
+        )
+        return ActorClient(ref, self._timeout)
+
+    def accounts(self, routing_key: str) -> ActorClient[AccountsActor]:
+        """The accounts worker that serves `routing_key` (a token, an email or a user id)."""
+        return self._required(
+            shard_key(routing_key, self._shards), "Accounts are restarting; try again."
+        )
+
+    def appliance(self, appliance_id: str) -> ActorClient[ApplianceActor] | None:
+        """The actor of a connected appliance; None while it is not connected."""
+        return self._optional(_appliance_key(appliance_id))
+
+    def mailer(self) -> ActorClient[MailerActor]:
+        """The mailer (whichever incarnation is running)."""
+        return self._required(MAILER, "The mailer is restarting; try again in a moment.")
+
+    def gate(self) -> ActorClient[GateActor]:
+        """The gate, which knows what a proven appliance key is."""
+        return self._required(GATE, "The hub is restarting; try again in a moment.")
+
+    def health(self) -> ActorClient[HealthActor] | None:
+        """The health actor; None while it restarts."""
+        return self._optional(HEALTH)
+
+    def appliance_reported(self, view: ApplianceView) -> None:
+        """An appliance actor's new view goes to its organization's roster (told, not asked)."""
+        self.organization(view.org_id).tell(OrganizationActor.appliance_changed, view)
+
+    def appliance_left(self, org_id: str, appliance_id: str) -> None:
+        """An appliance removed itself ("Remove from MyKerio"): its organization forgets it."""
+        self.organization(org_id).tell(OrganizationActor.removed_by_appliance, appliance_id)
+
+    def start_mailer(self, **kwargs: Any) -> None:
+        """Start the mailer (restarted if it crashes)."""
+        self._supervisor.start(MAILER, MailerActor, **kwargs)
+
+    def start_gate(self, **kwargs: Any) -> None:
+        """Start the gate (restarted if it crashes)."""
+        self._supervisor.start(GATE, GateActor, **kwargs)
+
+    def start_health(self, **kwargs: Any) -> None:
+        """Start the health actor (restarted if it crashes)."""
+        self._supervisor.start(HEALTH, HealthActor, **kwargs)
+
+    def start_housekeeping(self, **kwargs: Any) -> None:
+        """Start housekeeping (restarted if it crashes)."""
+        self._supervisor.start(HOUSEKEEPING, HousekeepingActor, **kwargs)
+
+    def start_accounts(self, **kwargs: Any) -> None:
+        """Start every accounts worker (each restarted if it crashes)."""
+        for index in range(self._shards):
+            self._supervisor.start(f"accounts:{index}", AccountsActor, **kwargs)
+
+    def start_appliance(self, appliance_id: str, **kwargs: Any) -> ActorClient[ApplianceActor]:
+        """Start the actor of a connected appliance (not restarted: the appliance reconnects)."""
+        key = _appliance_key(appliance_id)
+        ref = self._supervisor.start(key, ApplianceActor, restart=False, **kwargs)
+        return ActorClient(ref, self._timeout)
+
+    async def stop_appliance(self, appliance_id: str) -> None:
+        """Stop the actor of an appliance (its connection was replaced)."""
+        await self._supervisor.stop_child(_appliance_key(appliance_id), timeout=self._timeout)
+
+    def _required(self, key: str, unavailable: str) -> ActorClient[Any]:
+        client = self._optional(key)
+        if client is None:
+            raise Unavailable(unavailable)
+        return client
+
+    def _optional(self, key: str) -> ActorClient[Any] | None:
+        ref = self._supervisor.get(key)
+        return None if ref is None else ActorClient(ref, self._timeout)
+
+
+def _appliance_key(appliance_id: str) -> str:
+    return f"appliance:{appliance_id}"
