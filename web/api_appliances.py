@@ -310,9 +310,7 @@ class CheckBoxHandler(_BoxHandler):
 
     async def post(self) -> None:
         """Check."""
-        body = self.json_body(
-            "serial", "box", "admin", "username", "password", "email", "statistics"
-        )
+        body = self.body(models.AdminChoice)
         serial = clean_serial(text(body, "serial"))
         check = _admin_body(body)
         socket = await self.box_found(serial, text(body, "box"))
@@ -346,17 +344,7 @@ class BoxesHandler(_BoxHandler):
 
     async def post(self, org_id: str) -> None:
         """Set up and add."""
-        body = self.json_body(
-            "serial",
-            "box",
-            "name",
-            "admin",
-            "username",
-            "password",
-            "eula_accepted",
-            "email",
-            "statistics",
-        )
+        body = self.body(models.BoxSetupRequest)
         await self.org_call(
             org_id, OrganizationActor.require_member
         )  # outsiders learn nothing, not even why
@@ -398,34 +386,30 @@ async def ask_box(box: WaitingAppliance, body: dict[str, Any], *, check: bool) -
         raise Unavailable("The box did not answer. Try again in a minute.") from None
 
 
-def _setup_body(body: dict[str, Any]) -> dict[str, Any]:
+def _setup_body(body: models.BoxSetupRequest) -> dict[str, Any]:
     """The `setup` message's body from the form; `FieldError` for what is missing or wrong."""
-    if body.get("eula_accepted") is not True:
+    if not body.eula_accepted:
         raise FieldError(
             "eula_accepted", "Accept the Privacy Policy and the End User License Agreement."
         )
     setup = _admin_body(body)
     setup["eula_accepted"] = True
     if setup["admin"] == "new":
-        setup["email"] = clean_email(text(body, "email"))
-        statistics = body.get("statistics", False)
-        if not isinstance(statistics, bool):
-            raise InvalidInput("statistics must be true or false")
-        setup["statistics"] = statistics
+        setup["email"] = clean_email(body.email or "")
+        setup["statistics"] = body.statistics is True  # not sent: no statistics
     return setup
 
 
-def _admin_body(body: dict[str, Any]) -> dict[str, Any]:
-    """The administrator choice (`setup_check`'s body); `FieldError` for what is wrong."""
-    admin = text(body, "admin")
-    if admin not in ("existing", "new"):
-        raise FieldError("admin", "Choose existing administrator credentials or new ones.")
-    username = text(body, "username").strip()
+def _admin_body(body: models.AdminChoice) -> dict[str, Any]:
+    """The administrator choice (`setup_check`'s body); `FieldError` for what is wrong (the
+    model has checked the shape: `admin` is "existing" or "new")."""
+    admin = body.admin
+    username = body.username.strip()
     if not username or len(username) > ADMIN_USERNAME_CHARS or not username.isprintable():
         raise FieldError(
             "username", f"Enter the user name (at most {ADMIN_USERNAME_CHARS} characters)."
         )
-    password = text(body, "password")
+    password = body.password
     if not password:
         raise FieldError("password", "Enter the password.")
     if text_check(ADMIN_PASSWORD_CHARS)(password) is not None:

@@ -21,7 +21,7 @@ import tornado.web
 
 from mykerio.errors import DomainError, Forbidden, InvalidInput, TooManyRequests
 from web.metrics import HubMetrics
-from web.models.errors import field_error, unknown_field
+from web.models.errors import field_error
 from web.openapi import Operation
 
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -119,15 +119,6 @@ class BaseHandler(tornado.web.RequestHandler):
             return model.model_validate(self._json_document())
         except pydantic.ValidationError as invalid:
             raise field_error(invalid) from None
-
-    def json_body(self, *fields: str) -> dict[str, Any]:
-        """The request body as a dict of `fields` only (any other is refused as `body` refuses
-        it); for the box set-up handlers until they read `web.models.appliances` models."""
-        document = self._json_document()
-        for name in document:
-            if name not in fields:
-                raise unknown_field(name)
-        return document
 
     def _json_document(self) -> dict[str, Any]:
         """The body as a JSON object (an empty body is `{}`), checked as `body` says."""

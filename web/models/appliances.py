@@ -41,8 +41,10 @@ class AdminChoice(RequestModel):
     admin: Literal["existing", "new"]
     username: str
     password: str
-    email: str = Field("", description="For a new administrator")
-    statistics: bool = Field(False, description="Usage statistics, for a new administrator")
+    email: str | None = Field(None, description="For a new administrator (else ignored)")
+    statistics: bool | None = Field(
+        None, description="Usage statistics, for a new administrator (else ignored)"
+    )
 
 
 class BoxSetupRequest(AdminChoice):
