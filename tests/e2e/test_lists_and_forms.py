@@ -50,6 +50,7 @@ async def test_audit_pages_once_and_clears_results_under_an_error(
                 detail="",
             )
         )
+    await page.locator("#user-menu-button").click()
     await page.get_by_role("link", name="Access audit").click()
     rows = page.locator("#audit-table tbody tr")
     await expect(rows).to_have_count(50)
