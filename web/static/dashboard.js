@@ -48,6 +48,16 @@ function when(iso) {
   return today ? time : `${at.toLocaleDateString()} ${time}`;
 }
 
+// "5 min ago", "2 h 10 min ago", "3 days ago"
+function ago(iso) {
+  const minutes = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 60_000));
+  if (minutes < 1) return "just now";
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h${minutes % 60 ? ` ${minutes % 60} min` : ""} ago`;
+  return `${Math.floor(hours / 24)} days ago`;
+}
+
 // The reason in words: "Offline since 14:02", "Update available", "Online".
 function reasonOf(appliance) {
   const reasons = [...appliance.reasons];
@@ -95,7 +105,7 @@ function buildRow(appliance) {
   const nameCell = document.createElement("td");
   nameCell.append(span("appliance-name", appliance.name), span("product", productOf(appliance)));
   if (!appliance.connected && appliance.last_seen) {
-    nameCell.append(span("seen", `Last seen ${when(appliance.last_seen)}`));
+    nameCell.append(span("seen", `Last seen ${ago(appliance.last_seen)}`));
   }
 
   const notes = document.createElement("td");
