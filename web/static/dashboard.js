@@ -28,6 +28,8 @@ const sortBy = $("sort");
 // org id -> {id, name, appliances: Map(id -> appliance), rows: Map(id -> tr), body, toggle}
 const groups = new Map();
 const changedAt = new Map(); // appliance id -> ms of its last change seen (for "Last change")
+const haystacks = new Map(); // appliance id -> its searchable words, lowercased
+const matched = new Map(); // appliance id -> whether the search and filters let it through
 const collapsed = new Set(JSON.parse(localStorage.getItem(COLLAPSED_KEY) || "[]"));
 
 async function showHub() {
@@ -84,8 +86,15 @@ function actionButton(action, label, name, className = "secondary") {
   return b;
 }
 
+function cell() {
+  const td = document.createElement("td");
+  td.setAttribute("role", "cell");
+  return td;
+}
+
 function buildRow(appliance) {
   const tr = document.createElement("tr");
+  tr.setAttribute("role", "row");
   tr.className = "appliance";
   tr.dataset.id = appliance.id;
   tr.dataset.org = appliance.org_id;
@@ -93,7 +102,7 @@ function buildRow(appliance) {
   const status = STATUS[appliance.status] ?? { words: appliance.status };
   const reason = reasonOf(appliance);
 
-  const statusCell = document.createElement("td");
+  const statusCell = cell();
   const badge = span(`status status-${appliance.status}`, "");
   const bullet = span(`bullet ${appliance.status}`, "");
   bullet.title = appliance.reasons.join(", ") || "OK";
@@ -102,19 +111,19 @@ function buildRow(appliance) {
   statusCell.append(badge);
   if (reason) statusCell.append(span("reason", reason));
 
-  const nameCell = document.createElement("td");
+  const nameCell = cell();
   nameCell.append(span("appliance-name", appliance.name), span("product", productOf(appliance)));
   if (!appliance.connected && appliance.last_seen) {
     nameCell.append(span("seen", `Last seen ${ago(appliance.last_seen)}`));
   }
 
-  const notes = document.createElement("td");
+  const notes = cell();
   notes.className = "notifications";
   if (appliance.pending) {
     notes.textContent = `${appliance.pending} notification${appliance.pending === 1 ? "" : "s"} pending`;
   }
 
-  const actions = document.createElement("td");
+  const actions = cell();
   const box = document.createElement("div");
   box.className = "actions";
   box.append(
@@ -159,16 +168,21 @@ function countsOf(group) {
 }
 
 function updateHeader(group) {
-  group.toggle.querySelector(".counts").textContent = `— ${countsOf(group)}`;
+  const counts = group.toggle.querySelector(".counts");
+  const text = `— ${countsOf(group)}`;
+  if (counts.textContent !== text) counts.textContent = text;
 }
 
 function makeGroup(org) {
   const body = document.createElement("tbody");
+  body.setAttribute("role", "rowgroup");
   body.className = "org-group";
   body.dataset.org = org.id;
   const header = document.createElement("tr");
+  header.setAttribute("role", "row");
   header.className = "org-header";
   const th = document.createElement("th");
+  th.setAttribute("role", "rowheader");
   th.colSpan = 4;
   th.scope = "rowgroup";
   const toggle = document.createElement("button");
@@ -189,18 +203,31 @@ function makeGroup(org) {
   return group;
 }
 
-function matches(appliance) {
-  const needle = search.value.trim().toLowerCase();
+function haystack(appliance, group) {
+  let text = haystacks.get(appliance.id);
+  if (text === undefined) {
+    text = `${appliance.name} ${productOf(appliance)} ${appliance.ip} ${reasonOf(appliance)} ${group.name}`.toLowerCase();
+    haystacks.set(appliance.id, text);
+  }
+  return text;
+}
+
+function matches(appliance, group, needle = search.value.trim().toLowerCase()) {
   if (statusFilter.value && appliance.status !== statusFilter.value) return false;
-  if (!needle) return true;
-  const group = groups.get(appliance.org_id);
-  const text = `${appliance.name} ${productOf(appliance)} ${appliance.ip} ${reasonOf(appliance)} ${group?.name ?? ""}`;
-  return text.toLowerCase().includes(needle);
+  return !needle || haystack(appliance, group).includes(needle);
 }
 
 // Show or hide one row by the filters and its group's header.
-function place(group, tr, appliance) {
-  tr.hidden = collapsed.has(group.id) || !matches(appliance);
+function place(group, tr, appliance, needle) {
+  const through = matches(appliance, group, needle);
+  matched.set(appliance.id, through);
+  tr.hidden = collapsed.has(group.id) || !through;
+}
+
+// Attributes and text are written only when they change: every write, even of the same value,
+// makes the browser check the styles of what depends on it again.
+function show(element, shown) {
+  if (element.hidden === shown) element.hidden = !shown;
 }
 
 // The empty states, group visibility and the summary line, from what is shown now.
@@ -209,47 +236,109 @@ function summarize() {
   let shown = 0;
   for (const group of groups.values()) {
     let inGroup = 0;
-    for (const appliance of group.appliances.values()) if (matches(appliance)) inGroup += 1;
+    for (const id of group.appliances.keys()) if (matched.get(id)) inGroup += 1;
     total += group.appliances.size;
     const wanted = !orgFilter.value || orgFilter.value === group.id;
-    group.body.hidden = !wanted || inGroup === 0;
+    show(group.body, wanted && inGroup > 0);
     if (wanted) shown += inGroup;
   }
-  $("appliances-empty").hidden = total > 0;
-  $("list-controls").hidden = total === 0;
-  $("appliances-no-match").hidden = total === 0 || shown > 0;
-  table.hidden = total === 0 || shown === 0;
+  show($("appliances-empty"), total === 0);
+  show($("list-controls"), total > 0);
+  show($("appliances-no-match"), total > 0 && shown === 0);
+  show(table, total > 0 && shown > 0);
   const summary = $("list-summary");
-  summary.hidden = total === 0;
-  summary.textContent =
+  show(summary, total > 0);
+  const text =
     shown === total
       ? `${total} appliance${total === 1 ? "" : "s"} in ${groups.size} organization${groups.size === 1 ? "" : "s"}`
       : `Showing ${shown} of ${total} appliances`;
+  if (summary.textContent !== text) summary.textContent = text;
+}
+
+// Rows not built yet: the first screenful is drawn at once, the rest a chunk per task, so
+// that the list's first paint does not wait for thousands of rows.
+const FIRST_ROWS = 60;
+const CHUNK_ROWS = 400;
+const backlog = []; // [{group, ordered, at}], in the groups' order
+
+function rowOf(group, appliance) {
+  let tr = group.rows.get(appliance.id);
+  if (!tr) {
+    tr = buildRow(appliance);
+    place(group, tr, appliance);
+    group.rows.set(appliance.id, tr);
+  }
+  return tr;
+}
+
+// Append up to `count` of the entry's rows; how many it went through.
+function appendRows(entry, count) {
+  const start = entry.at;
+  const end = Math.min(entry.ordered.length, start + count);
+  const fragment = document.createDocumentFragment();
+  for (; entry.at < end; entry.at += 1) {
+    const appliance = entry.ordered[entry.at];
+    // Changed, added or removed meanwhile: upsert() or drop() has dealt with it.
+    if (entry.group.appliances.get(appliance.id) !== appliance) continue;
+    if (entry.group.rows.has(appliance.id)) continue;
+    fragment.append(rowOf(entry.group, appliance));
+  }
+  entry.group.body.append(fragment);
+  return end - start;
+}
+
+function drain(budget = CHUNK_ROWS) {
+  while (backlog.length && budget > 0) {
+    const entry = backlog[0];
+    budget -= appendRows(entry, budget);
+    if (entry.at < entry.ordered.length) break;
+    backlog.shift();
+    if (entry.group.dirty) sortGroup(entry.group); // a live change came before its neighbours
+  }
+  if (backlog.length) {
+    setTimeout(drain, 0);
+    return;
+  }
+  document.body.dataset.loaded = "true";
+  performance.mark("appliances-complete");
+}
+
+function building(group) {
+  return backlog.some((entry) => entry.group === group);
 }
 
 function sortGroup(group) {
+  group.dirty = false;
   const ordered = [...group.appliances.values()].sort(compare);
   const fragment = document.createDocumentFragment();
-  for (const appliance of ordered) fragment.append(group.rows.get(appliance.id));
+  for (const appliance of ordered) fragment.append(rowOf(group, appliance));
   group.body.append(fragment);
 }
 
 // Filters changed: every row's visibility (rows stay where they are).
 function refilter() {
+  const needle = search.value.trim().toLowerCase();
   for (const group of groups.values()) {
-    for (const [id, tr] of group.rows) place(group, tr, group.appliances.get(id));
+    for (const [id, appliance] of group.appliances) {
+      const tr = group.rows.get(id);
+      if (tr) place(group, tr, appliance, needle);
+      else matched.set(id, matches(appliance, group, needle)); // placed when it is built
+    }
   }
   summarize();
 }
 
 function resort() {
+  backlog.length = 0; // every row is built by the sort
   for (const group of groups.values()) sortGroup(group);
+  drain();
 }
 
 // One appliance added or changed: its row replaced in place, moved only if its order changed.
 function upsert(appliance, group = groups.get(appliance.org_id)) {
   if (!group) return;
   noteChange(appliance);
+  haystacks.delete(appliance.id);
   group.appliances.set(appliance.id, appliance);
   const tr = buildRow(appliance);
   place(group, tr, appliance);
@@ -261,7 +350,10 @@ function upsert(appliance, group = groups.get(appliance.org_id)) {
     .filter((other) => other.id !== appliance.id && compare(appliance, other) < 0)
     .reduce((best, other) => (best === null || compare(other, best) < 0 ? other : best), null);
   const before = next ? group.rows.get(next.id) : null;
-  if (!tr.parentNode || tr.nextElementSibling !== before) group.body.insertBefore(tr, before);
+  if (!tr.parentNode || tr.nextElementSibling !== (before ?? null)) {
+    group.body.insertBefore(tr, before ?? null);
+  }
+  if (!before && next) group.dirty = building(group); // its neighbour is not built yet
   updateHeader(group);
   summarize();
 }
@@ -271,6 +363,8 @@ function drop(group, id) {
   group.rows.delete(id);
   group.appliances.delete(id);
   changedAt.delete(id);
+  haystacks.delete(id);
+  matched.delete(id);
   updateHeader(group);
   summarize();
 }
@@ -385,23 +479,25 @@ $("add-appliance").addEventListener("click", () => openModal($("add-dialog")));
 
 // ---- Loading and the live sockets ----------------------------------------------------------
 
+// The group's appliances replaced by `appliances`; its rows are built by appendRows().
 function fill(group, appliances) {
+  for (const id of group.appliances.keys()) haystacks.delete(id);
   group.appliances.clear();
   group.rows.clear();
   group.body.replaceChildren(group.body.firstElementChild);
+  const needle = search.value.trim().toLowerCase();
   for (const appliance of appliances) {
     noteChange(appliance);
     group.appliances.set(appliance.id, appliance);
-    const tr = buildRow(appliance);
-    place(group, tr, appliance);
-    group.rows.set(appliance.id, tr);
+    matched.set(appliance.id, matches(appliance, group, needle));
   }
-  sortGroup(group);
   updateHeader(group);
+  return { group, ordered: [...group.appliances.values()].sort(compare), at: 0 };
 }
 
 async function load() {
   const result = await api("/api/v1/me/appliances");
+  performance.mark("appliances-fetched");
   if (!result.ok) {
     say(result.data?.error?.message ?? "The appliances could not be loaded. Reload the page.", "error");
     return;
@@ -409,12 +505,17 @@ async function load() {
   const fragment = document.createDocumentFragment();
   for (const org of result.data.organizations) {
     const group = makeGroup(org);
-    fill(group, org.appliances);
+    backlog.push(fill(group, org.appliances));
     fragment.append(group.body);
   }
   table.append(fragment);
   summarize();
-  document.body.dataset.loaded = "true";
+  let first = FIRST_ROWS;
+  for (const entry of backlog) first -= appendRows(entry, first);
+  // For bench/dashboard.py: the first screenful is in the DOM; the frame after it is painted.
+  performance.mark("appliances-loaded");
+  requestAnimationFrame(() => setTimeout(() => performance.mark("appliances-painted"), 0));
+  setTimeout(drain, 0);
   for (const group of groups.values()) connectLive(group);
 }
 
@@ -448,7 +549,9 @@ function connectLive(group) {
       // What changed while the socket was down: the organization's list once more.
       const result = await api(`/api/v1/organizations/${group.id}/appliances`);
       if (result.ok) {
-        fill(group, result.data.appliances);
+        const index = backlog.findIndex((entry) => entry.group === group);
+        if (index >= 0) backlog.splice(index, 1);
+        appendRows(fill(group, result.data.appliances), Infinity);
         summarize();
       }
     }
