@@ -323,3 +323,45 @@ async def test_log_in_find_and_rename_with_the_keyboard_only(
     await expect(page.get_by_role("status").filter(has_text="is now called")).to_contain_text(
         "box-ostrava is now called Ostrava box."
     )
+
+
+async def test_a_lost_live_connection_shows_a_banner_and_reconnects(
+    hub: Hub, page_context: BrowserContext, smtp_server: LoopbackSmtp, clock: FakeClock
+) -> None:
+    """The hub drops every dashboard socket: the banner says so, the page reconnects by itself,
+    reloads what it may have missed, and the banner goes."""
+    page = await page_context.new_page()
+    await fleet_user(hub, page, smtp_server, clock.now())
+    await expect(page.locator("body[data-live=open]")).to_have_count(1)
+    banner = page.locator("#live-banner")
+    await expect(banner).to_be_hidden()
+    hub.live.close_all()
+    await expect(banner).to_contain_text("live connection to the hub was lost; reconnecting")
+    await expect(banner).to_be_hidden()
+    await expect(page.locator("body[data-live=open]")).to_have_count(1)
+    await expect(page.locator("tr.appliance")).to_have_count(8)
+
+
+async def test_a_double_click_submits_once_and_the_message_is_in_one_place(
+    hub: Hub, page_context: BrowserContext, smtp_server: LoopbackSmtp, clock: FakeClock
+) -> None:
+    """A double click on Save sends one rename; the success shows in the page's message area,
+    and the next submit clears it."""
+    page = await page_context.new_page()
+    await fleet_user(hub, page, smtp_server, clock.now())
+    patches: list[str] = []
+    page.on("request", lambda r: patches.append(r.url) if r.method == "PATCH" else None)
+    await page.get_by_role("button", name="Rename gw-brno").click()
+    dialog = page.get_by_role("dialog", name="Rename gw-brno")
+    await dialog.get_by_label("New name").fill("Brno gateway")
+    await dialog.get_by_role("button", name="Save").dblclick()
+    await expect(dialog).to_be_hidden()
+    messages = page.locator("#messages")
+    await expect(messages.get_by_role("status")).to_have_text("gw-brno is now called Brno gateway.")
+    assert len(patches) == 1, patches
+    await page.get_by_role("button", name="Rename Brno gateway").click()
+    again = page.get_by_role("dialog", name="Rename Brno gateway")
+    await again.get_by_label("New name").fill("Brno gw")
+    await again.get_by_role("button", name="Save").click()
+    await expect(messages.get_by_role("status")).to_have_text("Brno gateway is now called Brno gw.")
+    await expect(messages.locator(".message")).to_have_count(1)
