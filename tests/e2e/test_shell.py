@@ -20,8 +20,8 @@ from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 from mykerio.appliances.view import ApplianceView
 from mykerio.clock import FakeClock
 from mykerio.organizations.events import ApplianceChanged
-from tests.e2e.fleet import BRANCH, KERIO, seed_organization
 from tests.e2e.test_organizations import PASSWORD, register_and_log_in
+from tests.fleet import BRANCH, KERIO, seed_organization
 from tests.smtp_server import LoopbackSmtp
 from web.hub import Hub
 
