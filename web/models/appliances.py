@@ -76,6 +76,20 @@ class Appliances(ResponseModel):
     appliances: list[Appliance]
 
 
+class OrganizationAppliances(ResponseModel):
+    """One organization of the user, with its appliances by name."""
+
+    id: str
+    name: str
+    appliances: list[Appliance]
+
+
+class Fleet(ResponseModel):
+    """The appliances of every organization the user belongs to, organizations by name."""
+
+    organizations: list[OrganizationAppliances]
+
+
 class HistoryQuery(PageQuery):
     """Paging of the status history."""
 
