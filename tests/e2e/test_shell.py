@@ -93,6 +93,9 @@ async def serious_violations(page: Page) -> list[dict[str, Any]]:
 async def check(page: Page, name: str, width: int) -> list[str]:
     """Screenshot the page; the problems found: axe violations, sideways scrolling."""
     SHOTS.mkdir(parents=True, exist_ok=True)
+    # Rows off screen are skipped by `content-visibility: auto` until they are scrolled to; a
+    # full-page picture shows the whole page as a reader scrolling it would see it.
+    await page.add_style_tag(content="* { content-visibility: visible !important; }")
     await page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
     problems = [f"{name} @{width}: {json.dumps(v)}" for v in await serious_violations(page)]
     overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
