@@ -86,8 +86,9 @@ class Link(Protocol):
         """The protocol version chosen at `hello` (it says how to ping)."""
         ...
 
-    def handshake_over(self) -> None:
-        """The handshake finished (welcomed, or shown a code): its admission slot is free."""
+    def admitted(self) -> None:
+        """The handshake is done (pairing or linked): pongs are only noted from now on, and
+        its slot of the hub's handshake budget goes to the next appliance."""
         ...
 
     @property
@@ -408,7 +409,7 @@ class ConnectionActor(LoopActor):
         if self._gone():
             return  # it hung up meanwhile
         self.state = State.PAIRING
-        self._link.handshake_over()
+        self._link.admitted()
         self._cancel(self._deadline)
         self._waiting = WaitingAppliance(
             public_key=public_key,
@@ -492,7 +493,7 @@ class ConnectionActor(LoopActor):
         if self.state is State.CLOSED:
             return  # the appliance hung up while it waited: it is welcomed when it is back
         self.state = State.LINKED
-        self._link.handshake_over()
+        self._link.admitted()
         self._stop_timers()
         self._stop_waiting()
         body: dict[str, JsonValue] = {

@@ -62,7 +62,8 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         self.heard_at = links.clock.monotonic()  # when the last frame came (the silence rule)
         self.budget = MessageBudget(links.message_burst, links.message_rate, self.heard_at)
         self.over_budget = False
-        self.admitted = False  # holds a slot of the handshake budget
+        self.past_handshake = False  # a pong is then only a sign of life
+        self.holds_slot = False  # holds a slot of the handshake budget
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
         """Wait in line for a handshake slot (briefly), or refuse the upgrade cheaply; then
@@ -73,7 +74,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             self.set_header("Retry-After", str(retry_after))
             self.finish()
             return
-        self.admitted = True
+        self.holds_slot = True
         if self.request.connection is None or _gone(self.request.connection):
             self._leave_budget(finished=False)  # it hung up while it waited in line
             return
@@ -129,6 +130,8 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             self._fail(failure)
         else:
             self.heard_at = self.links.clock.monotonic()  # any frame is a sign of life
+            if envelope.type == "pong" and self.past_handshake:
+                return  # (thousands of appliances answer a ping every 30 s: no actor needed)
             if self.streams is not None and envelope.type in CONTROL_TYPES:
                 body = envelope.body
                 self._to_streams(lambda s: s.receive_control(envelope.type, body), envelope.id)
@@ -152,8 +155,10 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         """The connection chose protocol `version` at `hello`."""
         self.protocol_version = version
 
-    def handshake_over(self) -> None:
-        """Welcomed or shown a code: its slot goes to the next appliance."""
+    def admitted(self) -> None:
+        """The handshake is done: pongs need not reach the connection's actor, and its slot
+        goes to the next appliance."""
+        self.past_handshake = True
         self._leave_budget(finished=True)
 
     @property
@@ -161,14 +166,9 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         """Closed or closing: work for it would be wasted."""
         return self.ws_connection is None or self.ws_connection.is_closing()
 
-    def close(self, code: int | None = None, reason: str | None = None) -> None:
-        """Close the socket; a handshake it was in frees its slot at once."""
-        self._leave_budget(finished=False)
-        super().close(code, reason)
-
     def _leave_budget(self, *, finished: bool) -> None:
-        if self.admitted:
-            self.admitted = False
+        if self.holds_slot:
+            self.holds_slot = False
             self.links.handshakes.leave(self.links.clock.monotonic(), finished=finished)
 
     def send(self, envelope: Envelope) -> bool:
@@ -207,6 +207,16 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         except tornado.websocket.WebSocketClosedError:
             return False
         return True
+
+    def close(self, code: int | None = None, reason: str | None = None) -> None:
+        """Close the socket, after the control lane's last messages (an `error` first); a
+        handshake it was in frees its slot at once."""
+        self._leave_budget(finished=False)
+        if self.streams is not None:
+            for text in self.streams.take_control():
+                with contextlib.suppress(tornado.websocket.WebSocketClosedError):
+                    self.write_message(text)
+        super().close(code, reason)
 
     def hang_up(self, code: int, reason: str) -> None:
         """Send the close frame, then drop the connection at once instead of waiting for the

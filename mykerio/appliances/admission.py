@@ -6,10 +6,10 @@ handshakes in progress (from the upgrade until the appliance is welcomed, shown 
 gone). A socket over it waits in a short line for a slot (at most `max_wait` seconds, at most
 `queue` sockets: a waiting upgrade costs only its open connection), so a freed slot is taken at
 once and the hub never idles while appliances knock; past either it is refused before any actor
-or signature, with a retry-after (docs/protocol.md, section 6, "Storm rules"). The retry-after spreads the refused appliances
-over the time the hub needs to serve them at its measured pace, with jitter, so that they come
-back spread out instead of together. Times are the caller's monotonic seconds; random draws come
-from `uniform`, so tests choose them.
+or signature, with a retry-after (docs/protocol.md, section 6, "Storm rules"). The retry-after
+spreads the refused appliances over the time the hub needs to serve them at its measured pace,
+with jitter, so that they come back spread out instead of together. Times are the caller's
+monotonic seconds; random draws come from `uniform`, so tests choose them.
 """
 
 from __future__ import annotations
