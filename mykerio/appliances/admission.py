@@ -32,7 +32,7 @@ RETRY_FLOOR = 1.0
 RETRY_CAP = 120.0
 # Until a pace is measured, a handshake is taken to hold its slot this long (seconds): a few
 # round trips to a far appliance. A guess on the safe side spreads the first wave too thinly.
-ASSUMED_HANDSHAKE = 2.0
+ASSUMED_HANDSHAKE = 0.5
 
 
 class HandshakeBudget:

@@ -12,6 +12,7 @@ bounds the storm's time to all-linked by that cost.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import shutil
@@ -31,10 +32,12 @@ from tests.store.factories import make_appliance
 from tests.web.org_helpers import member
 from web.hub import Hub
 
+log = logging.getLogger(__name__)
+
 CALM = 12  # appliances that reconnect one batch at a time, to measure the cost of one
-STORM = 240  # appliances knocking at once, in ...
-PROCESSES = 2  # ... this many simulator processes (each opens up to 64 sockets at once)
-DEADLINE = 0.5  # the test's handshake deadline (seconds; the protocol's is 10)
+STORM = 300  # appliances knocking at once, in ...
+PROCESSES = 3  # ... this many simulator processes (each opens up to 64 sockets at once)
+DEADLINE = 1.0  # the test's handshake deadline (seconds; the protocol's is 10)
 PER_CORE = 4  # handshakes in progress per core (the default is 64)
 # All back within: the storm's hub CPU at the calm cost, this many times over (the simulators
 # share the machine's 2 cores with the hub, and refused attempts cost a TLS handshake each) ...
@@ -50,6 +53,7 @@ class Simulators:
         self.processes: list[asyncio.subprocess.Process] = []
         self.readers: list[asyncio.Task[None]] = []
         self.linked_at: dict[tuple[int, int], float] = {}
+        self.too_slow = 0  # handshakes the hub gave up on at its deadline (work wasted)
         self.changed = asyncio.Event()
 
     async def start(self, hub: Hub, state: Path, count: int) -> None:
@@ -77,7 +81,8 @@ class Simulators:
 
     async def _read(self, number: int, stdout: asyncio.StreamReader) -> None:
         while line := (await stdout.readline()).decode():
-            print("SIM", number, round(time.monotonic(), 2), line.rstrip())
+            sys.stderr.write(f"SIM {number} {time.monotonic():.2f} {line}")
+            self.too_slow += "found this connection too slow. Next" in line
             found = re.search(r"^\[(\d+)\] MyKerio: Ready\.", line)
             if found:
                 self.linked_at.setdefault((number, int(found.group(1))), time.monotonic())
@@ -131,8 +136,8 @@ async def test_an_overloaded_hub_admits_what_it_can_finish_and_every_appliance_c
     )
     # The simulators' state on tmpfs where there is one: they fsync every state write, which on
     # a disk stalls their loops (and so their handshakes) at each welcome.
-    shm = Path("/dev/shm")
-    states = Path(tempfile.mkdtemp(dir=shm if shm.is_dir() else tmp_path))
+    shm = Path("/dev/shm")  # noqa: S108 - a private directory is made in it
+    states = Path(tempfile.mkdtemp(dir=shm if shm.is_dir() else tmp_path))  # noqa: ASYNC240
     async with running_hub(config, clock) as hub:  # type: ignore[arg-type]
         api = ApiSession(hub.url, str(hub.config.data_dir / "tls" / "cert.pem"), "pytest")
         org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
@@ -152,21 +157,24 @@ async def test_an_overloaded_hub_admits_what_it_can_finish_and_every_appliance_c
             started = time.monotonic()
             for process in range(PROCESSES):
                 await simulators.start(hub, states / f"storm{process}", share)
+            measured = f"cost {cost * 1e3:.1f} ms per reconnect, bound {bound:.1f} s"
             try:
                 await simulators.until_linked(CALM + STORM, timeout=bound)
             except TimeoutError:
                 back = len(simulators.linked_at) - CALM
-                pytest.fail(f"{back} of {STORM} back after {bound:.1f} s (cost {cost * 1e3:.1f} ms)")
-            storm = [at for key, at in simulators.linked_at.items() if key[0] > 0]
+                pytest.fail(f"{back} of {STORM} back within the bound ({measured})")
+            storm = sorted(at for key, at in simulators.linked_at.items() if key[0] > 0)
             buckets = per_second(storm, started)
-            took = max(storm) - started
-            print(f"cost {cost * 1e3:.1f} ms, bound {bound:.1f} s, all back in {took:.1f} s")
-            print(f"handshakes completed per second: {buckets}")
-            # Goodput holds: from the first second that completed any to the last, no second
-            # completes less than a fifth of the peak second's (a collapse leaves seconds with
-            # none while appliances still wait).
-            first = next(i for i, n in enumerate(buckets) if n)
-            assert min(buckets[first:]) >= max(buckets) / 5, buckets
+            log.warning("%s; all back in %.1f s", measured, storm[-1] - started)
+            log.warning("handshakes completed per second: %s", buckets)
+            # Goodput holds: from the first whole second that completed any until 90 % are
+            # back, no second completes less than a tenth of the peak second's (in a collapse,
+            # seconds go by with almost none while appliances still knock).
+            first = next(i for i, n in enumerate(buckets) if n) + 1
+            most = int(storm[int(0.9 * STORM) - 1] - started)
+            assert min(buckets[first : most + 1]) >= max(buckets) / 10, buckets
+            # Little work is wasted: few handshakes are started only to miss their deadline.
+            assert simulators.too_slow <= STORM / 10, simulators.too_slow
 
             listed = (await api.get(f"/api/v1/organizations/{org_id}/appliances")).json
             rows = listed["appliances"]
