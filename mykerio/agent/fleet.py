@@ -72,9 +72,7 @@ class Fleet:
             raise ValueError("a fleet has at least one appliance")
         self.options = options
         self.appliances: list[SimulatedAppliance] = []
-        self._handshakes = (
-            asyncio.Semaphore(options.handshakes) if options.handshakes > 0 else None
-        )
+        self._handshakes = asyncio.Semaphore(options.handshakes) if options.handshakes > 0 else None
         self._make_link: MakeLink = make_link or (
             lambda store, profile, endpoint: ApplianceLink(
                 store, profile, endpoint, timings=options.timings, handshakes=self._handshakes

@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 # How long an upgrade may wait for a slot (seconds), and how many may wait, per slot.
 MAX_WAIT = 5.0
-QUEUE_PER_SLOT = 8
+QUEUE_PER_SLOT = 16
 # The pace (handshakes finished per second) is measured over this many seconds.
 PACE_WINDOW = 10.0
 # Retry-after bounds (seconds): never sooner than the floor, never later than the cap.
