@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import math
 import os
 import random
@@ -51,20 +50,36 @@ class HandshakeBudget:
         self._since: float | None = None  # the first knock: the pace window is no older
         self._line: collections.deque[asyncio.Future[None]] = collections.deque()
         self.queue = QUEUE_PER_SLOT * limit
+        self.closed = False  # the hub is stopping: no one is admitted any more
+
+    def close(self) -> None:
+        """The hub stops: refuse every knock from now on, and those waiting in line at once."""
+        self.closed = True
+        while self._line:
+            turn = self._line.popleft()
+            if not turn.done():
+                turn.set_exception(_Closing())
 
     async def enter(self, now: float, max_wait: float = MAX_WAIT) -> int | None:
         """Admit one more handshake (None) once a slot is free, waiting at most `max_wait`
         seconds in line; else the whole seconds to wait before trying again."""
+        if self.closed:
+            return self._refuse(now)
         if self._line or self.in_progress >= self.limit:
             if len(self._line) < self.queue:
                 turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
                 self._line.append(turn)
-                with contextlib.suppress(TimeoutError):
+                try:
                     async with asyncio.timeout(max_wait):
                         await asyncio.shield(turn)
-                if turn.done():
+                except _Closing:
+                    return self._refuse(now)
+                except TimeoutError:
+                    pass
+                if turn.done() and turn.exception() is None:
                     return None  # `leave` handed its slot over
-                self._line.remove(turn)
+                if turn in self._line:
+                    self._line.remove(turn)
                 now += max_wait
             return self._refuse(now)
         return self.try_enter(now)
@@ -73,7 +88,7 @@ class HandshakeBudget:
         """Admit one more handshake (None), or the whole seconds to wait before trying again."""
         if self._since is None:
             self._since = now
-        if self.in_progress < self.limit:
+        if self.in_progress < self.limit and not self.closed:
             self.in_progress += 1
             return None
         return self._refuse(now)
@@ -112,6 +127,10 @@ class HandshakeBudget:
         for times in (self._finished, self._refusals):
             while times and times[0] < start:
                 times.popleft()
+
+
+class _Closing(Exception):
+    """The hub stops while a knock waits in line."""
 
 
 def handshake_limit(per_core: int, cores: int | None) -> int:

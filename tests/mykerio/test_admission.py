@@ -68,3 +68,15 @@ async def test_a_knock_that_waited_too_long_is_refused_and_leaves_the_line() -> 
 def test_a_budget_admits_at_least_one() -> None:
     with pytest.raises(ValueError, match="at least one"):
         HandshakeBudget(0)
+
+
+async def test_closing_refuses_the_line_at_once_and_every_later_knock() -> None:
+    """At shutdown the knocks in line are answered at once, not after their wait."""
+    budget = HandshakeBudget(1)
+    await budget.enter(0.0)
+    waiting = asyncio.ensure_future(budget.enter(0.0, max_wait=60.0))
+    await asyncio.sleep(0)
+    budget.close()
+    assert await asyncio.wait_for(waiting, 1.0) is not None
+    assert await budget.enter(0.0) is not None
+    assert budget.try_enter(0.0) is not None

@@ -184,3 +184,47 @@ async def test_an_overloaded_hub_admits_what_it_can_finish_and_every_appliance_c
         finally:
             await simulators.stop()
             shutil.rmtree(states)
+
+
+async def test_the_hub_stops_within_its_deadline_while_appliances_keep_knocking(
+    tmp_path: Path,
+    smtp_server: LoopbackSmtp,
+    sms_gateway: LoopbackSmsGateway,
+    clock: object,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """SIGTERM's path (`Hub.stop`) mid-storm: it stops accepting first, answers the upgrades
+    waiting in line at once, closes the rest, and logs no crash on the way."""
+    config = hub_config_for(
+        tmp_path, smtp_server, sms_gateway, **{"appliances.handshakes_per_core": PER_CORE}
+    )
+    shm = Path("/dev/shm")  # noqa: S108 - a private directory is made in it
+    states = Path(tempfile.mkdtemp(dir=shm if shm.is_dir() else tmp_path))  # noqa: ASYNC240
+    hub = Hub(config, clock=clock)  # type: ignore[arg-type]
+    await hub.start()
+    simulators = Simulators()
+    stopped = False
+    try:
+        api = ApiSession(hub.url, str(hub.config.data_dir / "tls" / "cert.pem"), "pytest")
+        org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+        share = STORM // PROCESSES
+        for process in range(PROCESSES):
+            await linked_appliances(hub, org_id, states / f"storm{process}", share)
+        for process in range(PROCESSES):
+            await simulators.start(hub, states / f"storm{process}", share)
+        await simulators.until_linked(STORM // 3, timeout=60)  # mid-storm: many still knock
+        began = time.monotonic()
+        with caplog.at_level(logging.ERROR):
+            await hub.stop(deadline=10)
+        stopped = True
+        took = time.monotonic() - began
+        assert took < 10, took
+        crashes = [
+            r for r in caplog.records if r.levelno >= logging.ERROR and r.name != "tornado.access"
+        ]
+        assert not crashes, [r.getMessage() for r in crashes]
+    finally:
+        if not stopped:
+            await hub.stop(deadline=10)
+        await simulators.stop()
+        shutil.rmtree(states)
