@@ -35,7 +35,13 @@ from web.appliance_streams import ApplianceStreams
 from web.live import LiveRegistry
 from web.metrics import HubMetrics
 from web.waiting_appliances import WaitingAppliances
-from web.wiring import appliance_links, serve_organizations, start_accounts, start_mailer
+from web.wiring import (
+    appliance_links,
+    serve_organizations,
+    start_accounts,
+    start_backups,
+    start_mailer,
+)
 
 log = structlog.get_logger("web.hub")
 
@@ -173,6 +179,7 @@ class Hub:
             config, data, self.store, self.clock, router, self.waiting, self.schedule
         )
         self.appliance_streams = appliances.streams
+        start_backups(config, data, self.store, self.clock, router, self.bus, appliances.streams)
         app = make_app(
             config,
             self.metrics,
