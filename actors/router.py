@@ -31,6 +31,7 @@ from actors.runtime import LoopRuntime
 from actors.supervisor import Supervisor
 from mykerio.accounts.context import Links
 from mykerio.appliances.view import ApplianceView
+from mykerio.backups.vault import BackupVault
 from mykerio.bus import EventBus
 from mykerio.clock import Clock
 from mykerio.errors import NotFound, Unavailable
@@ -55,6 +56,7 @@ class OrganizationParts:
     links: Links
     send_mail: Callable[[Email], Awaitable[object]]
     bus: EventBus
+    backups: BackupVault | None = None
 
 
 class Router:
@@ -98,6 +100,7 @@ class Router:
             send_mail=parts.send_mail,
             bus=parts.bus,
             find_appliance=self.appliance,
+            backups=parts.backups,
         )
         return ActorClient(ref, self._timeout)
 

@@ -17,6 +17,7 @@ from web import (
     api_accounts,
     api_appliances,
     api_audit,
+    api_backups,
     api_my_sessions,
     api_organizations,
     api_sessions,
@@ -162,6 +163,7 @@ def build_routes(
             "/api/v1/organizations/{org_id}/appliances/{appliance_id}/history",
             api_appliances.ApplianceHistoryHandler,
         ),
+        *api_backups.routes(org_route),
         appliance_route("/api/v1/appliances/pairing-preview", api_appliances.PairingPreviewHandler),
         Route(
             "/appliance/v1/socket",

@@ -37,6 +37,7 @@ from web.metrics import HubMetrics
 from web.waiting_appliances import WaitingAppliances
 from web.wiring import (
     appliance_links,
+    backup_vault,
     serve_organizations,
     start_accounts,
     start_backups,
@@ -174,12 +175,13 @@ class Hub:
         self._hashing = start_accounts(
             config, data, self.store, self.clock, router, self.bus.publish
         )
-        serve_organizations(config, self.store, self.clock, router, self.bus)
+        vault = backup_vault(config, data, self.store, self.clock)
+        serve_organizations(config, self.store, self.clock, router, self.bus, vault)
         appliances = appliance_links(
             config, data, self.store, self.clock, router, self.waiting, self.schedule
         )
         self.appliance_streams = appliances.streams
-        start_backups(config, data, self.store, self.clock, router, self.bus, appliances.streams)
+        start_backups(config, vault, self.store, self.clock, router, self.bus, appliances.streams)
         app = make_app(
             config,
             self.metrics,

@@ -101,7 +101,12 @@ def mail_sender(router: Router) -> SendMail:
 
 
 def serve_organizations(
-    config: Config, store: Store, clock: Clock, router: Router, bus: EventBus
+    config: Config,
+    store: Store,
+    clock: Clock,
+    router: Router,
+    bus: EventBus,
+    backups: BackupVault | None = None,
 ) -> None:
     """Organization actors are started on first use, one per organization."""
     router.serve_organizations(
@@ -111,6 +116,7 @@ def serve_organizations(
             links=Links(config.hub.public_url),
             send_mail=mail_sender(router),
             bus=bus,
+            backups=backups,
         )
     )
 
@@ -172,19 +178,23 @@ def appliance_links(
     )
 
 
+def backup_vault(config: Config, data: DataDir, store: Store, clock: Clock) -> BackupVault:
+    """The backups at rest, sealed with their own key from the data directory's secret."""
+    return BackupVault(store, backup_box(data.secret_key), clock, keep=config.backups.keep)
+
+
 def start_backups(
     config: Config,
-    data: DataDir,
+    vault: BackupVault,
     store: Store,
     clock: Clock,
     router: Router,
     bus: EventBus,
     streams: ApplianceStreams,
-) -> BackupVault:
+) -> None:
     """Start the backups actor (restarted if it crashes) and hand it the appliances' upload
-    streams; returns the vault (the organizations' downloads read through it)."""
+    streams."""
     backups = config.backups
-    vault = BackupVault(store, backup_box(data.secret_key), clock, keep=backups.keep)
     router.start_backups(
         store=store,
         vault=vault,
@@ -206,7 +216,6 @@ def start_backups(
             link.refuse(stream, "busy")  # (restarting: the appliance tries again later)
 
     streams.serve(UPLOAD_KIND, upload_opened)
-    return vault
 
 
 def start_accounts(
