@@ -268,6 +268,7 @@ class ApplianceBackups:
             outcome, detail = "refused", "MyKerio did not confirm the backup"
         finally:
             self._answers.pop(stream.stream_id, None)
+        self._task = None  # (done: the next one may start as soon as the state says so)
         if outcome == "stored":
             self.record.stored.append(detail)
             log.info("backup saved to MyKerio", backup=detail, size=len(data))

@@ -252,3 +252,21 @@ async def test_an_upload_cut_by_a_disconnect_lists_nothing_and_is_sent_again(
     assert hashlib.sha256(data).hexdigest() == backup.sha256
     assert sim.link.backups.record.cut == 1
     assert sim.link.backups.record.uploads == 2
+
+
+async def test_the_simulator_backs_up_on_its_schedule(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, tmp_path: Path
+) -> None:
+    """With a schedule, the simulator uploads a `scheduled` backup each time it is due."""
+    sim = await add_simulator(hub, api, smtp_server, tmp_path, BackupOptions(every=3600.0))
+
+    assert await sim.sleep.next_delay() == 3600.0
+    first = await sim.next_stored()
+    await sim.link.backups.wait_for(lambda record: record.state == "ok", WAIT)
+    assert await sim.sleep.next_delay() == 3600.0
+    second = await sim.next_stored()
+
+    assert hub.store is not None
+    listed = await hub.store.backups.newest(sim.appliance_id, 5)
+    assert [b.id for b in listed] == [second.backup_id, first.backup_id]
+    assert {b.reason for b in listed} == {"scheduled"}
