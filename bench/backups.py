@@ -176,9 +176,13 @@ async def socket_upload(link: ApplianceLink, content: bytes) -> float:
     for start in range(0, len(content), FRAME):
         await stream.write(bytes(view[start : start + FRAME]))
     stream.close()
+    await stream.drain()
+    sent = time.perf_counter()
     while await stream.read():
         pass
-    return time.perf_counter() - started
+    ended = time.perf_counter()
+    progress(f"  sent in {sent - started:.3f} s, stored {ended - sent:.3f} s later")
+    return ended - started
 
 
 async def https_upload(url: str, cafile: Path, content: bytes) -> float:
