@@ -22,6 +22,7 @@ from web import (
     api_organizations,
     api_sessions,
     api_settings,
+    page_backups,
     pages,
 )
 from web.appliance_links import ApplianceLinks
@@ -79,6 +80,7 @@ def build_routes(
         account_route("/reset", pages.ResetPage),
         account_route("/settings", pages.SettingsPage),
         account_route("/audit", pages.AuditPage),
+        account_route("/backups", page_backups.BackupsPage),
         route("/healthz", HealthzHandler),
         route("/readyz", ReadyzHandler, supervisor=supervisor, router=router),
         route("/metrics", MetricsHandler),
