@@ -86,3 +86,4 @@ class DeletionSummary:
     members: int
     invitations: int
     appliances: int
+    backups: int = 0  # configuration backups, deleted with it (removed appliances' too)

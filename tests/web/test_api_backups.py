@@ -127,3 +127,26 @@ async def test_a_backup_stored_for_another_organization_is_not_found(
     assert (await api.get(f"{base}/{foreign.id}/download")).status == 404
     assert (await api.request("DELETE", f"{base}/{foreign.id}")).status == 404
     assert (await hub.store.backups.get(foreign.id)).id == foreign.id  # still there
+
+
+async def test_deleting_the_organization_says_how_many_backups_go_and_deletes_them(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, tmp_path: Path
+) -> None:
+    """The deletion summary counts the backups (a removed appliance's too); deleting the
+    organization deletes them, records and blobs."""
+    sim = await add_simulator(hub, api, smtp_server, tmp_path, BackupOptions())
+    assert (await api.post(f"/api/v1/organizations/{sim.org_id}/backups/now", {})).status == 202
+    stored = await sim.next_stored()
+    assert hub.store is not None
+    removed_one = make_backup("a-removed", hub.clock.now(), org_id=sim.org_id)
+    await store_backup(hub.store, removed_one)
+
+    summary = await api.get(f"/api/v1/organizations/{sim.org_id}/deletion")
+    assert summary.json["backups"] == 2
+    deleted = await api.request("DELETE", f"/api/v1/organizations/{sim.org_id}")
+    assert deleted.status == 200, deleted
+    assert deleted.json["removed"]["backups"] == 2
+
+    assert await hub.store.backups.of_organization(sim.org_id) == []
+    assert not (hub.config.data_dir / "backups" / f"{stored.backup_id}.blob").exists()
+    assert await hub.store.backups.clean_leftovers() == 0
