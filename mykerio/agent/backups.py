@@ -6,9 +6,10 @@ when asked, for tests and benchmarks) on a `backup_upload` stream (docs/protocol
 9.6): on a schedule (`every` seconds while linked, the first one `every` after linking), when
 the hub says `backup_now`, and again after a reconnect when an upload was cut. It reports its
 state with `backup_state` (in progress, ok, failed with the hub's message) and logs every
-refusal. `cut_first_upload` closes the connection halfway through the first upload (the hub
-then lists nothing; the appliance uploads it again after it reconnects: uploads restart, they
-never resume).
+refusal; after one that says "try later" (the hub could not store it, or timed out) it tries
+again `RETRY_DELAY` seconds later. `cut_first_upload` closes the connection halfway through
+the first upload (the hub then lists nothing; the appliance uploads it again after it
+reconnects: uploads restart, they never resume).
 
 It plugs into a `Session` as a hook (`SessionHook`): the session hands it the messages of the
 feature and says when the link is up and when it went.
@@ -42,6 +43,10 @@ if TYPE_CHECKING:
 # The simulator's own answer deadline for `backup_stored` after its last byte (seconds).
 STORED_TIMEOUT = 60.0
 MESSAGE_TYPES = frozenset({"backup_now", "backup_refused", "backup_stored"})
+# Refusals that say "later": the appliance tries again after RETRY_DELAY seconds (the others —
+# too large, bad facts — would only fail again, and the next scheduled backup tries anew).
+RETRY_CODES = frozenset({"store_failed", "timeout", "upload_running", "no_answer"})
+RETRY_DELAY = 300.0
 
 log = structlog.get_logger(__name__)
 
@@ -145,6 +150,7 @@ class ApplianceBackups:
         self._schedule: asyncio.Task[None] | None = None
         self._answers: dict[int, asyncio.Future[tuple[str, str]]] = {}
         self._pending: str | None = None  # the reason of a cut upload, sent again when linked
+        self._retry: asyncio.Task[None] | None = None  # after a refusal that says "later"
         self._changed = asyncio.Event()
 
     async def wait_for(self, predicate: Callable[[BackupRecord], bool], timeout: float) -> None:
@@ -188,17 +194,17 @@ class ApplianceBackups:
             log.warning("MyKerio refused the backup", code=code, message=message)
             self.record.refusals.append((code, message))
             if answer is not None and not answer.done():
-                answer.set_result(("refused", message))
+                answer.set_result((code, message))
         elif answer is not None and not answer.done():
             answer.set_result(("stored", str(body["backup_id"])))
 
     def unlinked(self) -> None:
         """The connection went: stop the schedule; a running upload is cut (and sent again)."""
         self._session = None
-        for task in (self._schedule,):
+        for task in (self._schedule, self._retry):
             if task is not None:
                 task.cancel()
-        self._schedule = None
+        self._schedule = self._retry = None
 
     # Inside.
     def _running(self) -> bool:
@@ -265,7 +271,7 @@ class ApplianceBackups:
                 log.info("backup upload cut", reason=error.reason)
                 return
         except TimeoutError:
-            outcome, detail = "refused", "MyKerio did not confirm the backup"
+            outcome, detail = "no_answer", "MyKerio did not confirm the backup"
         finally:
             self._answers.pop(stream.stream_id, None)
         self._task = None  # (done: the next one may start as soon as the state says so)
@@ -275,3 +281,10 @@ class ApplianceBackups:
             self._set(session, "ok")
         else:
             self._set(session, "failed", detail)
+            if outcome in RETRY_CODES:
+                self._retry = asyncio.ensure_future(self._again(session, reason))
+
+    async def _again(self, session: Session, reason: str) -> None:
+        await self._sleep(RETRY_DELAY)
+        if self._session is session:
+            self.back_up_now(reason)

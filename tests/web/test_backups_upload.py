@@ -12,6 +12,7 @@ import io
 import tarfile
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -270,3 +271,45 @@ async def test_the_simulator_backs_up_on_its_schedule(
     listed = await hub.store.backups.newest(sim.appliance_id, 5)
     assert [b.id for b in listed] == [second.backup_id, first.backup_id]
     assert {b.reason for b in listed} == {"scheduled"}
+
+
+class FailingPublish:
+    """The hub's backups repository, failing its next `publish` as a full disk would."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.failures = 1
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def publish(self, backup: Any, blob: Any, keep: int) -> list[str]:
+        if self.failures:
+            self.failures -= 1
+            await blob.discard()
+            raise OSError(28, "No space left on device")
+        result: list[str] = await self.inner.publish(backup, blob, keep)
+        return result
+
+
+async def test_a_store_failing_at_publish_refuses_and_the_appliance_retries_later(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, tmp_path: Path
+) -> None:
+    """The store fails as the backup is published: the upload is refused (`store_failed`),
+    nothing is listed or left behind; the appliance tries again later and that one is kept."""
+    sim = await add_simulator(hub, api, smtp_server, tmp_path, BackupOptions())
+    store = hub.store
+    assert store is not None
+    store.backups = FailingPublish(store.backups)  # type: ignore[misc]
+
+    assert await sim.back_up_now()
+    failed = await sim.state("failed")
+    assert "could not store" in failed.message
+    await sim.link.backups.wait_for(lambda record: bool(record.refusals), WAIT)
+    assert sim.link.backups.record.refusals[0][0] == "store_failed"
+    assert await store.backups.newest(sim.appliance_id, 5) == []
+    assert list((hub.config.data_dir / "backups" / "tmp").iterdir()) == []
+
+    assert await sim.sleep.next_delay() == 300.0  # the appliance's retry
+    stored = await sim.next_stored()
+    assert [b.id for b in await store.backups.newest(sim.appliance_id, 5)] == [stored.backup_id]
