@@ -3,6 +3,7 @@ serial number, rename, remove."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +16,7 @@ from actors.organization import OrganizationActor
 from mykerio.accounts.validation import FieldError, clean_email
 from mykerio.appliances.roster import clean_appliance_name, pairing_hash
 from mykerio.appliances.view import ApplianceView
-from mykerio.errors import Conflict, DomainError, InvalidInput, NotFound
+from mykerio.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
 from mykerio.models import StatusChange
 from mykerio.protocol import identity
 from mykerio.protocol.messages import ADMIN_PASSWORD_CHARS, ADMIN_USERNAME_CHARS
@@ -58,10 +59,10 @@ class AppliancesHandler(OrgHandler):
 
     async def get(self, org_id: str) -> None:
         """List."""
-        views: list[ApplianceView] = await self.org_call(org_id, OrganizationActor.appliances)
-        self.write_model(
-            models.Appliances(appliances=[models.Appliance.model_validate(v) for v in views])
-        )
+        # Encoded by the organization's actor once per change (`models.Appliances` is its
+        # schema): thousands of appliances cost a join here, not an encoding per request.
+        listed = await self.org_call(org_id, OrganizationActor.appliance_list)
+        self.write_encoded(b'{"appliances":' + listed + b"}")
 
     async def post(self, org_id: str) -> None:
         """Add."""
@@ -389,7 +390,12 @@ class BoxesHandler(_BoxHandler):
 async def ask_box(box: WaitingAppliance, body: dict[str, Any], *, check: bool) -> Mapping[str, Any]:
     """Ask the box's connection to send it `setup` (or `setup_check`); the box's answer."""
     pending = await box.connection.call(ConnectionActor.setup, body, SETUP_TIMEOUT, check)
-    return await pending
+    # The actor settles it within SETUP_TIMEOUT; this bound is only for an actor that crashed.
+    try:
+        async with asyncio.timeout(SETUP_TIMEOUT + box.connection.timeout):
+            return await pending
+    except TimeoutError:
+        raise Unavailable("The box did not answer. Try again in a minute.") from None
 
 
 def _setup_body(body: dict[str, Any]) -> dict[str, Any]:

@@ -146,6 +146,12 @@ class BaseHandler(tornado.web.RequestHandler):
             raise InvalidInput("The request body holds an invalid character (a lone surrogate).")
         return document
 
+    def write_encoded(self, document: bytes, status: int = 200) -> None:
+        """Answer with a JSON document encoded already."""
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(document)
+
     def write_model(self, answer: pydantic.BaseModel, status: int = 200) -> None:
         """Answer with a response model as JSON."""
         self.write_json(answer.model_dump(mode="json"), status)
