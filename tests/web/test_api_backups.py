@@ -8,6 +8,7 @@ import hashlib
 from pathlib import Path
 
 from mykerio.agent.backups import BackupOptions
+from tests.agent.test_agent_real_hub import row
 from tests.api_client import ApiSession
 from tests.smtp_server import LoopbackSmtp
 from tests.store.factories import make_backup, store_backup
@@ -105,11 +106,9 @@ async def test_back_up_now_of_an_offline_appliance_says_so(
     await sim.link.wait_for(lambda view: view.phase == "disabled", WAIT)
     base = f"/api/v1/organizations/{sim.org_id}/backups"
 
-    for _ in range(100):  # the hub hears of the close a moment later
-        answer = await api.post(f"{base}/now", {"appliance_id": sim.appliance_id})
-        if answer.status == 409:
-            break
-        await sim.state("ok")  # (it was still linked: wait for that backup, then ask again)
+    await row(api, sim.org_id, lambda found: not found["connected"])  # the hub knows
+
+    answer = await api.post(f"{base}/now", {"appliance_id": sim.appliance_id})
     assert answer.status == 409, answer
     assert "not connected" in answer.json["error"]["message"]
 
