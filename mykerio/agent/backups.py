@@ -23,7 +23,7 @@ import io
 import os
 import tarfile
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -159,6 +159,20 @@ class ApplianceBackups:
             while not predicate(self.record):
                 self._changed.clear()
                 await self._changed.wait()
+
+    def to_json(self) -> dict[str, object]:
+        """What the admin page shows: the switch, the state, the hub's last message."""
+        return {
+            "enabled": self.options.enabled,
+            "state": self.record.state,
+            "message": self.record.message,
+            "stored": len(self.record.stored),
+        }
+
+    def set_enabled(self, enabled: bool) -> None:
+        """Tick or untick "Save configuration to MyKerio"."""
+        self.options = replace(self.options, enabled=enabled)
+        self._changed.set()
 
     def back_up_now(self, reason: str = "manual") -> bool:
         """Start an upload now (unless one is running or the link cannot carry one)."""
