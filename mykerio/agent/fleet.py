@@ -18,6 +18,7 @@ from typing import TextIO
 import structlog
 
 from mykerio.agent.admin_ui import AdminUi, start_admin_ui
+from mykerio.agent.backups import BackupOptions
 from mykerio.agent.box import BoxAdmin
 from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.identity import IdentityStore
@@ -51,6 +52,8 @@ class FleetOptions:
     # The box maker's private key (`--factory-key`): the box's serial and key are certified.
     factory_key_pem: bytes | None = None
     timings: Timings = dataclasses.field(default_factory=Timings)
+    # "Save configuration to MyKerio": schedule, size, the cut-upload flag (`--backup-*`).
+    backups: BackupOptions = dataclasses.field(default_factory=BackupOptions)
 
 
 @dataclass(slots=True)
@@ -73,7 +76,12 @@ class Fleet:
         self._handshakes = asyncio.Semaphore(CONCURRENT_HANDSHAKES)
         self._make_link: MakeLink = make_link or (
             lambda store, profile, endpoint: ApplianceLink(
-                store, profile, endpoint, timings=options.timings, handshakes=self._handshakes
+                store,
+                profile,
+                endpoint,
+                timings=options.timings,
+                handshakes=self._handshakes,
+                backups=options.backups,
             )
         )
         self._tasks: list[asyncio.Task[None]] = []
