@@ -324,7 +324,7 @@ class ConnectionActor(LoopActor):
             return  # (the socket noted it was heard)
         elif state is State.PAIRING and kind == "setup_result":
             self._setup_answered(envelope)
-        elif state is State.LINKED and kind in ("status", "removed"):
+        elif state is State.LINKED and kind in ("status", "removed", "backup_state"):
             if self._appliance is not None:  # (None: the hub is shutting down)
                 self._appliance.tell(ApplianceActor.received, envelope)
         elif kind == "error":

@@ -17,11 +17,13 @@ from web import (
     api_accounts,
     api_appliances,
     api_audit,
+    api_backups,
     api_fleet,
     api_my_sessions,
     api_organizations,
     api_sessions,
     api_settings,
+    page_backups,
     pages,
 )
 from web.appliance_links import ApplianceLinks
@@ -79,6 +81,7 @@ def build_routes(
         account_route("/reset", pages.ResetPage),
         account_route("/settings", pages.SettingsPage),
         account_route("/audit", pages.AuditPage),
+        account_route("/backups", page_backups.BackupsPage),
         route("/healthz", HealthzHandler),
         route("/readyz", ReadyzHandler, supervisor=supervisor, router=router),
         route("/metrics", MetricsHandler),
@@ -168,6 +171,7 @@ def build_routes(
             "/api/v1/organizations/{org_id}/appliances/{appliance_id}/history",
             api_appliances.ApplianceHistoryHandler,
         ),
+        *api_backups.routes(org_route),
         appliance_route("/api/v1/appliances/pairing-preview", api_appliances.PairingPreviewHandler),
         Route(
             "/appliance/v1/socket",

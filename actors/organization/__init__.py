@@ -1,7 +1,8 @@
 """OrganizationActor: one per organization (key `org:<id>`), started on first use.
 
 Its parts each own one thing — `membership` (name, members, invitations), `roster` (the
-appliances and their history), `activity` (the activity log) — on the state and checks of
+appliances and their history), `activity` (the activity log), `backups` (the Backups
+section) — on the state and checks of
 `core`. Callers reach it through `actors.router.Router.organization`, with typed calls:
 `await router.organization(org_id).call(OrganizationActor.view, user)`.
 """
@@ -9,6 +10,7 @@ appliances and their history), `activity` (the activity log) — on the state an
 from __future__ import annotations
 
 from actors.organization.activity import ActivityPart
+from actors.organization.backups import BackupsPart
 from actors.organization.core import FindAppliance, SendMail
 from actors.organization.membership import MembershipPart
 from actors.organization.roster import RosterPart
@@ -16,5 +18,6 @@ from actors.organization.roster import RosterPart
 __all__ = ["FindAppliance", "OrganizationActor", "SendMail"]
 
 
-class OrganizationActor(MembershipPart, RosterPart, ActivityPart):
-    """Membership, invitations, appliances and the activity log of one organization."""
+class OrganizationActor(MembershipPart, RosterPart, ActivityPart, BackupsPart):
+    """Membership, invitations, appliances, the activity log and the backups of one
+    organization."""

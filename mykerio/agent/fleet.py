@@ -18,6 +18,7 @@ from typing import TextIO
 import structlog
 
 from mykerio.agent.admin_ui import AdminUi, start_admin_ui
+from mykerio.agent.backups import BackupOptions
 from mykerio.agent.box import BoxAdmin
 from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.identity import IdentityStore
@@ -53,6 +54,8 @@ class FleetOptions:
     # The box maker's private key (`--factory-key`): the box's serial and key are certified.
     factory_key_pem: bytes | None = None
     timings: Timings = dataclasses.field(default_factory=Timings)
+    # "Save configuration to MyKerio": schedule, size, the cut-upload flag (`--backup-*`).
+    backups: BackupOptions = dataclasses.field(default_factory=BackupOptions)
 
 
 @dataclass(slots=True)
@@ -75,7 +78,12 @@ class Fleet:
         self._handshakes = asyncio.Semaphore(options.handshakes) if options.handshakes > 0 else None
         self._make_link: MakeLink = make_link or (
             lambda store, profile, endpoint: ApplianceLink(
-                store, profile, endpoint, timings=options.timings, handshakes=self._handshakes
+                store,
+                profile,
+                endpoint,
+                timings=options.timings,
+                handshakes=self._handshakes,
+                backups=options.backups,
             )
         )
         self._tasks: list[asyncio.Task[None]] = []

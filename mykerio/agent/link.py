@@ -22,6 +22,7 @@ from typing import Literal
 
 import structlog
 
+from mykerio.agent.backups import ApplianceBackups, BackupOptions
 from mykerio.agent.box import apply_setup, check_setup
 from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.identity import AgentState, IdentityStore, knobs_from
@@ -132,8 +133,17 @@ class ApplianceLink:
         clock: Clock | None = None,
         timings: Timings | None = None,
         handshakes: asyncio.Semaphore | None = None,
+        backups: BackupOptions | None = None,
     ) -> None:
         self._store = store
+        # "Save configuration to MyKerio" (a hook of every session; mykerio.agent.backups).
+        self.backups = ApplianceBackups(
+            profile,
+            lambda: self._store.state.name or profile.host_name or "",
+            backups,
+            clock,
+            sleep,
+        )
         self._profile = profile
         self._endpoint = endpoint
         self._sleep = sleep
@@ -337,6 +347,7 @@ class ApplianceLink:
             clock=self._clock,
             timings=self._timings,
             handshakes=self._handshakes,
+            hooks=(self.backups,),
         )
         self._session = session
         try:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NoReturn, Protocol, cast
@@ -127,6 +127,23 @@ class SessionEvents(Protocol):
         body (`ok` true means the box restarts to apply it)."""
 
 
+class SessionHook(Protocol):
+    """A feature of the appliance that rides on its sessions (e.g. `mykerio.agent.backups`):
+    it gets the hub's messages of its `message_types` once linked, and hears when the link is
+    up and when it went."""
+
+    message_types: frozenset[str]
+
+    def linked(self, session: Session) -> None:
+        """Welcomed (its `features` and `streams` are known now)."""
+
+    def message(self, session: Session, envelope: Envelope) -> None:
+        """One of its message types arrived."""
+
+    def unlinked(self) -> None:
+        """The connection closed."""
+
+
 class _Closed(Exception):
     """The socket is closed (or closing); nothing more will be read."""
 
@@ -146,8 +163,11 @@ class Session:
         clock: Clock,
         timings: Timings,
         handshakes: asyncio.Semaphore | None = None,
+        hooks: Sequence[SessionHook] = (),
     ) -> None:
         self._endpoint = endpoint
+        self._hooks = tuple(hooks)
+        self._hooked = {kind: hook for hook in hooks for kind in hook.message_types}
         # Shared by the appliances of one process: how many may be in a handshake at once.
         self._handshakes = handshakes
         self._holds_handshake = False
@@ -183,6 +203,16 @@ class Session:
     def streams(self) -> StreamLink | None:
         """The streams of a welcomed version 2 connection (None otherwise)."""
         return self._streams
+
+    @property
+    def features(self) -> Mapping[str, JsonValue]:
+        """The features the hub chose in its `challenge` (version 2; empty on version 1)."""
+        return self._features
+
+    def send(self, envelope: Envelope) -> None:
+        """Send a message of a hook's feature, if linked."""
+        if self.linked:
+            self._send(envelope)
 
     @property
     def linked(self) -> bool:
@@ -239,6 +269,9 @@ class Session:
         except _Closed:
             pass
         finally:
+            if self._linked:
+                for hook in self._hooks:
+                    hook.unlinked()
             self._linked = False
             if self._remove_timer is not None:
                 self._remove_timer.cancel()
@@ -307,7 +340,7 @@ class Session:
             if not self._linked:
                 expected = _PAIRING_STATE
             elif self._streams is not None:
-                expected = _LINKED_STREAMS_STATE
+                expected = _LINKED_STREAMS_STATE | self._hooked.keys()
             else:
                 expected = _LINKED_STATE
             message = await self._next(expected, None)
@@ -364,6 +397,8 @@ class Session:
             if self._version >= STREAMS_VERSION:
                 self._start_streams()
             self.send_status()
+            for hook in self._hooks:
+                hook.linked(self)
         elif message.type == "setup_check":
             # Carries credentials: checked by the box's own code, never logged here.
             self._send(message.reply("setup_result", dict(self._events.on_setup_check(body))))
@@ -384,6 +419,8 @@ class Session:
         elif message.type == "refused":
             self._note(str(body["message"]))
             self._events.on_refused(str(body["code"]), str(body["message"]))
+        elif message.type in self._hooked:
+            self._hooked[message.type].message(self, message)
 
     async def _until_closed(self) -> NoReturn:
         """After a refusal in the handshake: wait for the hub to close (4005)."""

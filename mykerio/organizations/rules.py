@@ -27,6 +27,9 @@ ACTION_LABELS = {
     "appliance_removed": "Appliance removed",
     # A second socket of its key replaced the first (recorded by the hub, not by a member).
     "appliance_connection_replaced": "Appliance connection replaced",
+    "backup_downloaded": "Backup downloaded",
+    "backup_deleted": "Backup deleted",
+    "backup_requested": "Backup requested",
 }
 """Each kind of activity-log entry and the words the dashboard shows for it (and filters by)."""
 
@@ -83,3 +86,4 @@ class DeletionSummary:
     members: int
     invitations: int
     appliances: int
+    backups: int = 0  # configuration backups, deleted with it (removed appliances' too)

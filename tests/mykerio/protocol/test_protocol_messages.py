@@ -60,6 +60,15 @@ VALID: dict[str, dict[str, object]] = {
     "stream_refuse": {"stream": 3, "reason": "unsupported"},
     "stream_credit": {"stream": 2, "bytes": 524288},
     "stream_reset": {"stream": 2, "reason": "cancelled"},
+    "backup_now": {},
+    "backup_refused": {"stream": 5, "code": "too_large", "message": "The backup is too large."},
+    "backup_stored": {
+        "stream": 5,
+        "backup_id": "18ed7ab0d2d48d30",
+        "size": 5243,
+        "sha256": "a" * 64,
+    },
+    "backup_state": {"state": "ok"},
 }
 
 OPTIONAL: dict[str, dict[str, object]] = {
@@ -76,6 +85,7 @@ OPTIONAL: dict[str, dict[str, object]] = {
     "status": {"version": "9.4.1"},
     "setup": {"email": "it@example.com", "statistics": True},
     "setup_result": {"code": "bad_credentials", "message": "The password is not correct."},
+    "backup_state": {"message": "The hub could not store the backup."},
 }
 
 # (type, field, bad value): one wrong value per field.
@@ -150,12 +160,17 @@ INVALID: list[tuple[str, str, object]] = [
     ("stream_refuse", "reason", "nope"),
     ("stream_credit", "bytes", 2**31),
     ("stream_reset", "reason", "busy"),
+    ("backup_refused", "stream", 0),
+    ("backup_stored", "size", 0),
+    ("backup_stored", "sha256", "A" * 64),
+    ("backup_state", "state", "done"),
+    ("backup_state", "message", ""),
 ]
 
 
 def test_the_registry_has_exactly_the_documented_types() -> None:
-    """The registry holds the seventeen version 1 types and the five stream types of version
-    2, each with a valid example here."""
+    """The registry holds the seventeen version 1 types, the five stream types of version 2
+    and the four of its `backups` feature, each with a valid example here."""
     assert set(MESSAGE_TYPES) == set(VALID)
     assert not RESERVED_TYPES & set(MESSAGE_TYPES)
 
@@ -175,6 +190,9 @@ def test_each_type_is_sent_by_the_documented_side() -> None:
         "refused",
         "setup_check",
         "setup",
+        "backup_now",
+        "backup_refused",
+        "backup_stored",
     }
     both = {"error", *CONTROL_TYPES}  # (the stream messages of version 2 go both ways)
     assert from_hub == hub_only | both
@@ -183,6 +201,7 @@ def test_each_type_is_sent_by_the_documented_side() -> None:
         "proof",
         "status",
         "pong",
+        "backup_state",
         "removed",
         "setup_result",
     }
