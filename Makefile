@@ -57,6 +57,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python bench/actors.py
 	$(BIN)/python bench/login.py
 	$(BIN)/python bench/shutdown.py
+	$(BIN)/python bench/restart.py 1000
 	$(BIN)/python bench/appliances.py
 	$(BIN)/python bench/streams.py
 	$(BIN)/python bench/appliance_list.py

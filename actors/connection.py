@@ -87,7 +87,13 @@ class Link(Protocol):
         ...
 
     def admitted(self) -> None:
-        """The handshake is done (pairing or linked): pongs are only noted from now on."""
+        """The handshake is done (pairing or linked): pongs are only noted from now on, and
+        its slot of the hub's handshake budget goes to the next appliance."""
+        ...
+
+    @property
+    def closing(self) -> bool:
+        """Whether the socket is closed or closing (its handshake's work would be wasted)."""
         ...
 
     def start_streams(self, appliance_id: str, features: Mapping[str, int]) -> None:
@@ -132,6 +138,9 @@ class ConnectionContext:
     """What every connection needs from the rest of the hub (the composition root builds it)."""
 
     gate: Callable[[], ActorClient[GateActor]]
+    # What a proven key is (`actors.gate.admit` over the store): asked by each connection
+    # itself, so that a storm's lookups run side by side instead of in line in the gate.
+    admit: Callable[[bytes], Awaitable[Admission]]
     connect: Callable[[Appliance, Any], Awaitable[ActorClient[ApplianceActor]]]
     hub_key_pem: bytes
     nonces: identity.NonceLedger
@@ -254,7 +263,7 @@ class ConnectionActor(LoopActor):
         if self.state is not State.PAIRING or self._setup is not None:
             # Being set up (or set up) by serial: that flow welcomes it after its restart.
             return
-        admission = await self._gate().call(GateActor.admit, self._public_key)
+        admission = await self._context.admit(self._public_key)
         if admission.appliance is not None and admission.appliance.id == appliance_id:
             await self._link_appliance(admission, re=None)
 
@@ -370,7 +379,19 @@ class ConnectionActor(LoopActor):
             raise ProtocolError("forged_proof", "the proof does not verify")
         self._public_key = public_key
         self._certified = self._certified_by_maker(public_key)
-        admission: Admission = await self._gate().call(GateActor.admit, public_key)
+        if self._gone():
+            return  # it hung up (or timed out) while the proof waited: drop the work
+        try:
+            admission = await self._context.admit(public_key)
+        except (Exception, asyncio.CancelledError) as error:  # any failure: it comes back
+            if _being_cancelled():
+                raise  # (this actor itself is being stopped)
+            # The store is closing or failing: the appliance reconnects after its delay.
+            self.log.warning("cannot admit an appliance", error=type(error).__name__)
+            self._link.close(CloseCode.GOING_AWAY, "going_away")
+            return
+        if self._gone():
+            return
         if admission.revoked:
             raise ProtocolError("revoked_key", "this appliance was removed; pair it again")
         if admission.appliance is not None:
@@ -385,7 +406,7 @@ class ConnectionActor(LoopActor):
             self._link.ip,
         )
         assert offer is not None  # (None only when replacing a code)
-        if self.state is State.CLOSED:
+        if self._gone():
             return  # it hung up meanwhile
         self.state = State.PAIRING
         self._link.admitted()
@@ -503,6 +524,10 @@ class ConnectionActor(LoopActor):
         self._link.send(Envelope.new("error", body, re=re or error.re))
         self._link.close(int(code), error.code)
 
+    def _gone(self) -> bool:
+        """Closed or closing: work for this socket would be wasted."""
+        return self.state is State.CLOSED or self._link.closing
+
     def _gate(self) -> ActorClient[GateActor]:
         return self._context.gate()
 
@@ -524,3 +549,9 @@ class ConnectionActor(LoopActor):
     def _cancel(timer: Cancellable | None) -> None:
         if timer is not None:
             timer.cancel()
+
+
+def _being_cancelled() -> bool:
+    """Whether the running task itself is being cancelled (not just something it awaited)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

@@ -1,7 +1,8 @@
 """GateActor: admits appliance connections — who a proven key is, and pairing codes for new ones.
 
-The websocket handler does the handshake's cryptography with `mykerio.protocol`; once a key is
-proven it asks the gate what that key is: a known appliance, a revoked key (refused), or new
+The connection actor does the handshake's cryptography with `mykerio.protocol`; once a key is
+proven, `admit` (a plain function over the store, so that connections never queue behind one
+another in this actor) says what that key is: a known appliance, a revoked key (refused), or new
 (the gate issues a single-use pairing code, valid 15 minutes, of which only a hash is stored).
 A key that connects again while its code is still valid gets that same code back (it is kept
 in clear only in this actor's memory, never in the store), so a reconnect never voids the code
@@ -90,11 +91,7 @@ class GateActor(LoopActor):
 
     async def admit(self, public_key: bytes) -> Admission:
         """Known, revoked or new."""
-        if await self._store.appliances.is_revoked(public_key):
-            return Admission(appliance=None, revoked=True)
-        appliance = await self._store.appliances.by_public_key(public_key)
-        org = None if appliance is None else await self._store.organizations.by_id(appliance.org_id)
-        return Admission(appliance, revoked=False, organization="" if org is None else org.name)
+        return await admit(self._store, public_key)
 
     async def offer_pairing(
         self,
@@ -200,6 +197,20 @@ class GateActor(LoopActor):
         """The box refused the credentials a user gave: count it for the user and the box."""
         for key in (_setup_key(user_id), _setup_key(serial)):
             await self._throttle.fail(key, LOOKUP_WINDOW)
+
+
+async def admit(store: Store, public_key: bytes) -> Admission:
+    """What a proven key is: known, revoked or new.
+
+    It reads only the store, so each connection asks it itself, concurrently: through the one
+    gate actor a reconnect storm's lookups queued in line, one at a time, behind requests whose
+    sockets had closed already (issue 17).
+    """
+    if await store.appliances.is_revoked(public_key):
+        return Admission(appliance=None, revoked=True)
+    appliance = await store.appliances.by_public_key(public_key)
+    org = None if appliance is None else await store.organizations.by_id(appliance.org_id)
+    return Admission(appliance, revoked=False, organization="" if org is None else org.name)
 
 
 def _setup_key(user_id_or_serial: str) -> str:

@@ -144,6 +144,8 @@ class AppliancesConfig:
     message_burst: int = 120
     message_rate: float = 10.0
     status_coalesce_seconds: float = 0.0
+    # Appliance handshakes in progress at once, per usable core (mykerio.appliances.admission).
+    handshakes_per_core: int = 64
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -358,6 +360,8 @@ def _validate(config: Config) -> None:
         )
     if config.appliances.message_burst < 1 or config.appliances.message_rate <= 0:
         raise ConfigError("appliances.message_burst must be at least 1 and message_rate positive")
+    if config.appliances.handshakes_per_core < 1:
+        raise ConfigError("appliances.handshakes_per_core must be at least 1")
     if config.appliances.status_coalesce_seconds < 0:
         raise ConfigError("appliances.status_coalesce_seconds must not be negative")
     backups = config.backups

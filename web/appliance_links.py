@@ -11,8 +11,9 @@ from actors.appliance import ApplianceActor
 from actors.clients import ActorClient
 from actors.connection import BOX_GONE as BOX_GONE  # (the API's words too)
 from actors.connection import ConnectionContext
-from actors.gate import GateActor
+from actors.gate import Admission, GateActor
 from actors.runtime import LoopRuntime
+from mykerio.appliances.admission import HandshakeBudget
 from mykerio.clock import Clock, SystemClock
 from mykerio.models import Appliance
 from mykerio.protocol import identity
@@ -26,6 +27,7 @@ class ApplianceLinks:
     """What the socket handler needs from the rest of the hub (built by the composition root)."""
 
     gate: Callable[[], ActorClient[GateActor]]
+    admit: Callable[[bytes], Awaitable[Admission]]
     connect: Callable[[Appliance, Any], Awaitable[ActorClient[ApplianceActor]]]
     hub_key_pem: bytes
     nonces: identity.NonceLedger
@@ -43,12 +45,15 @@ class ApplianceLinks:
     message_rate: float = MESSAGE_RATE
     # The stream links of linked version 2 appliances (features open their streams there).
     streams: ApplianceStreams = dataclasses.field(default_factory=ApplianceStreams)
+    # Handshakes in progress at once ([appliances] handshakes_per_core); over it: 503.
+    handshakes: HandshakeBudget = dataclasses.field(default_factory=lambda: HandshakeBudget(64))
 
     @property
     def context(self) -> ConnectionContext:
         """What each connection's actor needs."""
         return ConnectionContext(
             gate=self.gate,
+            admit=self.admit,
             connect=self.connect,
             hub_key_pem=self.hub_key_pem,
             nonces=self.nonces,

@@ -7,6 +7,10 @@ methods below. Every text frame but a credit grant spends a token of the connect
 budget (over it: 4029). On version 2, once linked, binary frames and stream control messages go
 to the socket's `StreamLink`, whose one writer puts the control lane ahead of stream data; the
 control lane is bounded like the version 1 send queue (4008), stream data only by credit.
+
+Admission: an upgrade over the hub's bound on handshakes in progress (`HandshakeBudget`) is
+answered `503` with `Retry-After` before any actor, signature or store work (docs/protocol.md,
+section 6, storm rules); an admitted socket frees its slot once welcomed, shown a code or gone.
 """
 
 from __future__ import annotations
@@ -59,6 +63,25 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         self.budget = MessageBudget(links.message_burst, links.message_rate, self.heard_at)
         self.over_budget = False
         self.past_handshake = False  # a pong is then only a sign of life
+        self.holds_slot = False  # holds a slot of the handshake budget
+
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        """Wait in line for a handshake slot (briefly), or refuse the upgrade cheaply; then
+        serve the socket (Tornado's `get` returns only once the socket is closed)."""
+        retry_after = await self.links.handshakes.enter(self.links.clock.monotonic())
+        if retry_after is not None:
+            self.set_status(503)
+            self.set_header("Retry-After", str(retry_after))
+            self.finish()
+            return
+        self.holds_slot = True
+        if self.request.connection is None or _gone(self.request.connection):
+            self._leave_budget(finished=False)  # it hung up while it waited in line
+            return
+        try:
+            await super().get(*args, **kwargs)
+        finally:
+            self._leave_budget(finished=False)  # (a failed upgrade, or closed mid-handshake)
 
     @property
     def ip(self) -> str:
@@ -133,8 +156,20 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         self.protocol_version = version
 
     def admitted(self) -> None:
-        """The handshake is done: pongs need not reach the connection's actor."""
+        """The handshake is done: pongs need not reach the connection's actor, and its slot
+        goes to the next appliance."""
         self.past_handshake = True
+        self._leave_budget(finished=True)
+
+    @property
+    def closing(self) -> bool:
+        """Closed or closing: work for it would be wasted."""
+        return self.ws_connection is None or self.ws_connection.is_closing()
+
+    def _leave_budget(self, *, finished: bool) -> None:
+        if self.holds_slot:
+            self.holds_slot = False
+            self.links.handshakes.leave(self.links.clock.monotonic(), finished=finished)
 
     def send(self, envelope: Envelope) -> bool:
         """Queue a message; close with 4008 if the appliance does not read fast enough."""
@@ -174,7 +209,9 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         return True
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
-        """Close the socket, after the control lane's last messages (an `error` first)."""
+        """Close the socket, after the control lane's last messages (an `error` first); a
+        handshake it was in frees its slot at once."""
+        self._leave_budget(finished=False)
         if self.streams is not None:
             for text in self.streams.take_control():
                 with contextlib.suppress(tornado.websocket.WebSocketClosedError):
@@ -215,3 +252,9 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         body: dict[str, JsonValue] = {"code": error.code, "message": error.message}
         self.send(Envelope.new("error", body, re=re or error.re))
         self.close(int(close_code_for(error)), error.code)
+
+
+def _gone(connection: Any) -> bool:
+    """Whether an HTTP connection's stream is closed (an upgrade that waited for its turn)."""
+    stream = getattr(connection, "stream", None)
+    return stream is not None and stream.closed()

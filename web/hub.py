@@ -22,6 +22,7 @@ import tornado.netutil
 from actors.router import Router
 from actors.runtime import LoopRuntime
 from actors.supervisor import GC_THRESHOLDS, Backoff, HeapFreezer, Scheduler, Supervisor
+from mykerio.appliances.admission import HandshakeBudget
 from mykerio.bus import LocalBus
 from mykerio.clock import Clock, SystemClock
 from mykerio.config import Config
@@ -111,6 +112,8 @@ class Hub:
         self.bus.subscribe(ApplianceAdded, self.waiting.appliance_added)
         self.router: Router | None = None
         self.appliance_streams: ApplianceStreams | None = None  # (v2 links' streams, once started)
+        # Appliance handshakes in progress, and upgrades waiting for a slot (once started).
+        self.handshakes: HandshakeBudget | None = None
 
     @property
     def url(self) -> str:
@@ -181,6 +184,7 @@ class Hub:
             config, data, self.store, self.clock, router, self.waiting, self.schedule
         )
         self.appliance_streams = appliances.streams
+        self.handshakes = appliances.handshakes
         start_backups(config, vault, self.store, self.clock, router, self.bus, appliances.streams)
         app = make_app(
             config,
@@ -223,6 +227,10 @@ class Hub:
         try:
             if self._server is not None:
                 self._server.stop()
+            if self.handshakes is not None:
+                # Upgrades waiting for a handshake slot are answered 503 now, not in 5 s:
+                # appliances keep knocking while the hub stops (and come back after it).
+                self.handshakes.close()
             # Upgraded sockets are no longer the HTTP server's connections: close them here.
             self.waiting.close_all()
             self.live.close_all()

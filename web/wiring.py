@@ -9,6 +9,7 @@ the SMS gateway or its development file) are chosen and handed to the actors.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,7 @@ from actors.accounts import SendMail
 from actors.appliance import ApplianceActor
 from actors.backups import BackupActor, BackupLimits
 from actors.clients import ActorClient
+from actors.gate import admit
 from actors.mailer import MailerActor, RetryPolicy
 from actors.organization import OrganizationActor
 from actors.router import OrganizationParts, Router
@@ -26,6 +28,7 @@ from actors.supervisor import Scheduler
 from mykerio.accounts.context import Links
 from mykerio.accounts.hashing import AsyncPasswords
 from mykerio.accounts.policy import AccountPolicy
+from mykerio.appliances.admission import HandshakeBudget, handshake_limit, usable_cores
 from mykerio.backups.blobs import backup_box
 from mykerio.backups.vault import BackupVault
 from mykerio.bus import EventBus
@@ -164,6 +167,7 @@ def appliance_links(
 
     return ApplianceLinks(
         gate=router.gate,
+        admit=functools.partial(admit, store),
         connect=connect,
         hub_key_pem=data.hub_key_pem,
         nonces=NonceLedger(),
@@ -174,6 +178,9 @@ def appliance_links(
         clock=clock,
         message_burst=config.appliances.message_burst,
         message_rate=config.appliances.message_rate,
+        handshakes=HandshakeBudget(
+            handshake_limit(config.appliances.handshakes_per_core, usable_cores())
+        ),
         streams=streams,
     )
 

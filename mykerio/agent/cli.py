@@ -18,7 +18,7 @@ from pathlib import Path
 from mykerio.agent.backups import BackupOptions
 from mykerio.agent.box import BoxAdmin
 from mykerio.agent.endpoint import HubEndpoint, Timings
-from mykerio.agent.fleet import FleetOptions, run_fleet
+from mykerio.agent.fleet import CONCURRENT_HANDSHAKES, FleetOptions, run_fleet
 from mykerio.agent.profile import Profile
 from mykerio.logs import configure_logging
 from mykerio.protocol.identity import public_key_of
@@ -80,6 +80,14 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         "--count", type=int, default=1, metavar="N", help="run N appliances (state in DIR/0..N-1)"
     )
     parser.add_argument(
+        "--handshakes",
+        type=int,
+        default=CONCURRENT_HANDSHAKES,
+        metavar="N",
+        help=f"handshakes in flight at once in this process, 0 = no limit, as for real"
+        f" appliances, each its own machine (default: {CONCURRENT_HANDSHAKES})",
+    )
+    parser.add_argument(
         "--ui-port",
         type=int,
         metavar="N",
@@ -125,6 +133,8 @@ def options_from(args: argparse.Namespace) -> FleetOptions:
     """The fleet the flags describe; `ValueError` with a message for people if they clash."""
     if args.count < 1:
         raise ValueError("--count must be at least 1")
+    if args.handshakes < 0:
+        raise ValueError("--handshakes must not be negative")
     if args.serial is not None and args.count > 1:
         raise ValueError("--serial names one hardware box; use it without --count")
     ui_port = args.ui_port if args.ui_port is not None or args.count > 1 else 0
@@ -167,6 +177,7 @@ def options_from(args: argparse.Namespace) -> FleetOptions:
         endpoint=endpoint,
         state_dir=args.state,
         count=args.count,
+        handshakes=args.handshakes,
         ui_port=ui_port,
         ui_address=args.ui_address,
         admin=admin,

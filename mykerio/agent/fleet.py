@@ -45,6 +45,8 @@ class FleetOptions:
     endpoint: HubEndpoint
     state_dir: Path
     count: int = 1
+    # Handshakes in flight at once (0: no limit, like a real fleet of separate machines).
+    handshakes: int = CONCURRENT_HANDSHAKES
     ui_port: int | None = 0
     ui_address: str = "127.0.0.1"
     # A box's local administrator before MyKerio sets it up (`--admin`); None: a factory box.
@@ -73,7 +75,7 @@ class Fleet:
             raise ValueError("a fleet has at least one appliance")
         self.options = options
         self.appliances: list[SimulatedAppliance] = []
-        self._handshakes = asyncio.Semaphore(CONCURRENT_HANDSHAKES)
+        self._handshakes = asyncio.Semaphore(options.handshakes) if options.handshakes > 0 else None
         self._make_link: MakeLink = make_link or (
             lambda store, profile, endpoint: ApplianceLink(
                 store,

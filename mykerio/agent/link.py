@@ -3,7 +3,8 @@
 `ApplianceLink.run` keeps one `Session` to the hub at a time while "Enable communication with
 MyKerio" is on: it connects at once on start and when the user enables the link, and after a
 drop waits `mykerio.protocol.link.reconnect_delay` (0-5 s, then capped exponential backoff with
-jitter), or the cap after a protocol error, or not at all after a removal (4009), a revoked key
+full jitter), what a busy hub's `503` `Retry-After` says (plus up to 1 s of its own jitter),
+or the cap after a protocol error, or not at all after a removal (4009), a revoked key
 (4003) or a refusal (4005) until the user acts. It owns what the appliance shows (`LinkView`:
 phase, status text, the "add this appliance" link) and the user's actions: enable/disable,
 flip status knobs (sent to the hub as `status`), "Remove from MyKerio". Every wait goes
@@ -101,7 +102,7 @@ class Backoff:
     """Which reconnect attempt comes next and how long to wait before it."""
 
     def __init__(self, uniform: Callable[[], float]) -> None:
-        self._uniform = uniform
+        self.uniform = uniform
         self.attempt = 0
 
     def reset(self) -> None:
@@ -113,7 +114,7 @@ class Backoff:
         if policy == "at_cap":
             delay = link.BACKOFF_CAP
         else:
-            delay = link.reconnect_delay(self.attempt, self._uniform)
+            delay = link.reconnect_delay(self.attempt, self.uniform)
         self.attempt += 1
         return delay
 
@@ -371,6 +372,10 @@ class ApplianceLink:
             self._problem = ending.problem
             return self._timings.setup_restart
         self._problem = ending.problem or "the connection ended"
+        if ending.retry_after is not None:
+            # The hub said when to come back (it spread its refusals already): not an attempt
+            # that failed, so the backoff does not grow.
+            return link.retry_after_delay(ending.retry_after, self._backoff.uniform)
         policy = link.reconnect_policy(ending.close_code)
         if policy != "never":
             return self._backoff.next_delay(policy)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -90,6 +91,8 @@ class Ending:
     problem: str | None
     handshake_done_at: float | None
     ended_at: float
+    # The hub refused the upgrade as busy (503): come back after this many seconds.
+    retry_after: float | None = None
 
 
 class SessionEvents(Protocol):
@@ -242,6 +245,14 @@ class Session:
         )
         try:
             conn = await websocket_connect(request, max_message_size=MAX_MESSAGE_BYTES)
+        except HTTPClientError as error:
+            retry_after = _retry_after(error)
+            if retry_after is None:
+                log.info("cannot reach the hub", error=_describe(error))
+                return self._ending(ABNORMAL_CLOSURE, f"cannot reach the hub ({_describe(error)})")
+            log.info("the hub is busy", retry_after=retry_after)
+            ending = self._ending(ABNORMAL_CLOSURE, "MyKerio is busy")
+            return dataclasses.replace(ending, retry_after=retry_after)
         except _CONNECT_ERRORS as error:
             log.info("cannot reach the hub", error=_describe(error))
             return self._ending(ABNORMAL_CLOSURE, f"cannot reach the hub ({_describe(error)})")
@@ -593,6 +604,15 @@ class Session:
 
     def _ending(self, code: int, problem: str | None) -> Ending:
         return Ending(code, problem, self._handshake_done_at, self._clock.monotonic())
+
+
+def _retry_after(error: HTTPClientError) -> float | None:
+    """The seconds of a busy hub's `503` with `Retry-After` (docs/protocol.md, section 6),
+    None for any other HTTP error (a date, or no header: an ordinary failed attempt)."""
+    if error.code != 503 or error.response is None:
+        return None
+    value = error.response.headers.get("Retry-After", "")
+    return float(value) if value.isdigit() else None
 
 
 def _describe(error: BaseException | None) -> str:

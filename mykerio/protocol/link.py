@@ -49,14 +49,24 @@ def reconnect_delay(attempt: int, uniform: Callable[[], float]) -> float:
 
     `uniform` returns a float in [0, 1) (`random.random`; tests pass their own). The first
     attempt waits 0-5 s so a hub restart is not met by every appliance at once; then the ceiling
-    doubles from 5 s up to 300 s, and the wait is between half the ceiling and all of it.
+    doubles from 5 s up to 300 s, and the wait is anywhere from 0 to the ceiling ("full
+    jitter"): with "half to all of it" the failed attempts of a storm stay bunched together
+    wave after wave, with full jitter they spread over the whole window.
     """
     if attempt < 0:
         raise ValueError("attempts count from 0")
     if attempt == 0:
         return FIRST_DELAY_MAX * uniform()
     ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** min(attempt - 1, 32))
-    return ceiling / 2 + ceiling / 2 * uniform()
+    return ceiling * uniform()
+
+
+def retry_after_delay(retry_after: float, uniform: Callable[[], float]) -> float:
+    """Seconds to wait after the hub refused an upgrade with `503` and `Retry-After` seconds
+    (docs/protocol.md, section 6): that long, capped, plus up to one second of the appliance's
+    own jitter (the header has whole seconds, so appliances told the same number would
+    otherwise come back in the same instant)."""
+    return min(BACKOFF_CAP, max(0.0, retry_after)) + uniform()
 
 
 def reconnect_policy(close_code: int) -> ReconnectPolicy:

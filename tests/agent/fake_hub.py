@@ -90,6 +90,14 @@ class HubSocket(WebSocketHandler):
     def initialize(self, hub: FakeHub) -> None:
         self.hub = hub
 
+    async def get(self, *args: str, **kwargs: str) -> None:
+        if self.hub.busy:  # refuse the upgrade as the real hub does under a storm
+            self.set_status(503)
+            self.set_header("Retry-After", str(self.hub.busy.pop(0)))
+            self.finish()
+            return
+        await super().get(*args, **kwargs)
+
     def open(self, *args: str, **kwargs: str) -> None:
         self.connection = Connection(self)
         self.closed_by_hub = False
@@ -124,6 +132,7 @@ class FakeHub:
         self.signing_pem = self.private_pem  # an impostor test swaps in another key
         self.sign_wrong_nonce = False
         self.mute = False  # a hub that reads but never answers
+        self.busy: list[int] = []  # Retry-After seconds for the next upgrades, refused 503
         self.added: dict[bytes, Added] = {}
         self.revoked: set[bytes] = set()
         self.connections: list[Connection] = []

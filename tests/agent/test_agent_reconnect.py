@@ -16,7 +16,7 @@ from tests.agent.conftest import Appliance, Start
 from tests.agent.fake_hub import Added, FakeHub
 
 # (low, high) bounds of the waits before attempts 0, 1, 2, 3 (docs/protocol.md section 6).
-BOUNDS = [(0.0, 5.0), (2.5, 5.0), (5.0, 10.0), (10.0, 20.0)]
+BOUNDS = [(0.0, 5.0), (0.0, 5.0), (0.0, 10.0), (0.0, 20.0)]
 # Each entry makes a fresh `uniform` stand-in (so no test sees another's leftover draws).
 DRAWS: dict[str, Callable[[], Callable[[], float]]] = {
     "lowest": lambda: lambda: 0.0,
@@ -33,7 +33,7 @@ async def dropped(fake_hub: FakeHub, device: Appliance) -> float:
 
 @pytest.mark.parametrize("draw", DRAWS)
 def test_backoff_delays_stay_within_bounds(draw: str) -> None:
-    """Attempt 0 waits 0-5 s, then between half and all of 5 s doubling; at_cap waits 300 s."""
+    """Attempt 0 waits 0-5 s, then 0 to 5 s doubling (full jitter); at_cap waits 300 s."""
     backoff = Backoff(DRAWS[draw]())
     for low, high in BOUNDS:
         assert low <= backoff.next_delay("backoff") <= high
@@ -65,13 +65,30 @@ async def test_a_connection_up_for_a_minute_resets_the_backoff(
     await device.wait_phase("linked")
     assert await dropped(fake_hub, device) == 5.0
     await device.wait_phase("linked")
-    assert await dropped(fake_hub, device) == 5.0  # attempt 1: 2.5-5 s
+    assert await dropped(fake_hub, device) == 5.0  # attempt 1: 0-5 s
     await device.wait_phase("linked")
-    assert await dropped(fake_hub, device) == 10.0  # attempt 2: 5-10 s
+    assert await dropped(fake_hub, device) == 10.0  # attempt 2: 0-10 s
     await device.wait_phase("linked")
     device.clock.advance(STABLE_AFTER)
     assert await dropped(fake_hub, device) == 5.0  # attempt 0 again
     assert device.link.backoff.attempt == 1
+
+
+async def test_a_busy_hub_is_retried_after_its_retry_after(
+    fake_hub: FakeHub, appliance: Start
+) -> None:
+    """A `503` with `Retry-After: 7` is waited out (plus the appliance's own jitter), and it
+    does not grow the backoff: the next drop waits attempt 0's 0-5 s again."""
+    fake_hub.busy = [7, 12]
+    device = appliance(uniform=lambda: 0.25)
+    fake_hub.add(device.store.public_key, Added("a1", "Office"))
+    view = await device.wait_phase("waiting")
+    assert "busy" in view.status_text
+    assert await device.sleep.next_delay() == 7.25
+    assert await device.sleep.next_delay() == 12.25
+    await device.wait_phase("linked")
+    assert device.link.backoff.attempt == 0
+    assert await dropped(fake_hub, device) == 1.25  # attempt 0: 0-5 s
 
 
 async def test_an_unreachable_hub_counts_as_attempts(fake_hub: FakeHub, appliance: Start) -> None:

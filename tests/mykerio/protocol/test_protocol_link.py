@@ -14,6 +14,7 @@ from mykerio.protocol.link import (
     MessageBudget,
     reconnect_delay,
     reconnect_policy,
+    retry_after_delay,
 )
 
 
@@ -29,12 +30,20 @@ def test_the_first_reconnect_waits_zero_to_five_seconds() -> None:
     assert reconnect_delay(0, lambda: 0.999) == pytest.approx(4.995)
 
 
-def test_later_reconnects_back_off_exponentially_with_jitter_up_to_the_cap() -> None:
-    """The ceiling doubles from 5 s to 300 s; the wait lies between half of it and all of it."""
+def test_later_reconnects_back_off_exponentially_with_full_jitter_up_to_the_cap() -> None:
+    """The ceiling doubles from 5 s to 300 s; the wait lies anywhere from 0 to the ceiling."""
     ceilings = [reconnect_delay(attempt, lambda: 1.0) for attempt in range(1, 10)]
     assert ceilings == [5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 300.0, 300.0]
-    assert reconnect_delay(3, lambda: 0.0) == 10.0
+    assert reconnect_delay(3, lambda: 0.0) == 0.0
+    assert reconnect_delay(3, lambda: 0.5) == 10.0
     assert reconnect_delay(10_000, lambda: 0.5) <= BACKOFF_CAP
+
+
+def test_a_retry_after_is_honoured_with_a_second_of_jitter_and_capped() -> None:
+    """The hub's `Retry-After` is waited out, plus up to 1 s of the appliance's own jitter."""
+    assert retry_after_delay(7, lambda: 0.0) == 7.0
+    assert retry_after_delay(7, lambda: 0.5) == 7.5
+    assert retry_after_delay(10_000, lambda: 0.0) == BACKOFF_CAP
 
 
 def test_attempts_count_from_zero() -> None:
