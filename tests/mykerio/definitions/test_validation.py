@@ -206,7 +206,8 @@ def test_the_cycle_check_finds_exactly_the_cycles(length: int, data: st.DataObje
     if back is None:
         assert cycle == []
     else:
-        assert cycle[0] == cycle[-1] and set(cycle) == set(names[back:])
+        assert cycle[0] == cycle[-1]
+        assert set(cycle) == set(names[back:])
 
 
 def test_nesting_depth_is_limited() -> None:
@@ -223,7 +224,8 @@ def test_names_are_unique_and_renames_carry_nesting() -> None:
     groups, inner = create_group((), "Inner", (IpEntry("Host", host="10.0.0.1"),))
     groups, _outer = create_group(groups, "Outer", (IpEntry("ChildGroup", child_group="Inner"),))
     renamed, group, old = rename_group(groups, inner.id, "Servers")
-    assert old == "Inner" and group.name == "Servers"
+    assert old == "Inner"
+    assert group.name == "Servers"
     assert renamed[1].entries[0] == IpEntry("ChildGroup", child_group="Servers")
     validate(Kind.IP, renamed)
     assert (
