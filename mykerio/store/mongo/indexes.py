@@ -56,6 +56,10 @@ async def ensure_indexes(database: AsyncDatabase[Document]) -> None:
     await database.backups.create_index(
         [("appliance_id", ASCENDING), *NEWEST_FIRST], name="backups_newest"
     )
+    await database.definition_versions.create_index(
+        [("org_id", ASCENDING), ("kind", ASCENDING), ("version", DESCENDING)],
+        name="definition_versions_newest",
+    )
     await database.memberships.create_index(
         [("org_id", ASCENDING), ("user_id", ASCENDING)], unique=True, name="membership_unique"
     )
