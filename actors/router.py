@@ -34,6 +34,7 @@ from mykerio.bus import EventBus
 from mykerio.clock import Clock
 from mykerio.errors import NotFound, Unavailable
 from mykerio.mail.message import Email
+from mykerio.protocol.envelope import Envelope
 from mykerio.store.base import Store
 
 _ORG_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -127,6 +128,12 @@ class Router:
     def appliance_left(self, org_id: str, appliance_id: str) -> None:
         """An appliance removed itself ("Remove from MyKerio"): its organization forgets it."""
         self.organization(org_id).tell(OrganizationActor.removed_by_appliance, appliance_id)
+
+    def appliance_feature(self, org_id: str, appliance_id: str, envelope: Envelope) -> None:
+        """A feature message of an appliance (`definitions_*`) goes to its organization."""
+        self.organization(org_id).tell(
+            OrganizationActor.definitions_message, appliance_id, envelope
+        )
 
     def start_mailer(self, **kwargs: Any) -> None:
         """Start the mailer (restarted if it crashes)."""

@@ -1,8 +1,9 @@
 """OrganizationActor: one per organization (key `org:<id>`), started on first use.
 
 Its parts each own one thing — `membership` (name, members, invitations), `roster` (the
-appliances and their history), `activity` (the activity log) — on the state and checks of
-`core`. Callers reach it through `actors.router.Router.organization`, with typed calls:
+appliances and their history), `activity` (the activity log), `definitions` (the shared
+definitions and each appliance's sync of them) — on the state and checks of `core`. Callers
+reach it through `actors.router.Router.organization`, with typed calls:
 `await router.organization(org_id).call(OrganizationActor.view, user)`.
 """
 
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 from actors.organization.activity import ActivityPart
 from actors.organization.core import FindAppliance, SendMail
+from actors.organization.definitions import DefinitionsPart
 from actors.organization.membership import MembershipPart
 from actors.organization.roster import RosterPart
 
 __all__ = ["FindAppliance", "OrganizationActor", "SendMail"]
 
 
-class OrganizationActor(MembershipPart, RosterPart, ActivityPart):
-    """Membership, invitations, appliances and the activity log of one organization."""
+class OrganizationActor(MembershipPart, RosterPart, ActivityPart, DefinitionsPart):
+    """Membership, invitations, appliances, the activity log and the shared definitions of
+    one organization."""

@@ -77,6 +77,7 @@ class MembershipPart(OrganizationCore):
         members = tuple(self._members)
         await self._record(user, client, "organization_deleted", org.name, "")
         await self._store.invitations.delete_for_org(org.id)
+        await self._store.definitions.delete_organization(org.id)
         await self._store.appliances.remove_for_org(org.id)
         for appliance_id in list(self._roster):
             appliance = self._find_appliance(appliance_id)

@@ -26,6 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
+from mykerio.errors import InvalidInput
+
 
 class Kind(enum.Enum):
     """A kind of shared definition; the value is its name in URLs, the store and the wire."""
@@ -182,8 +184,11 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-class DefinitionError(ValueError):
-    """Definitions that break a rule; `problems` says each (at most 20 are kept)."""
+class DefinitionError(InvalidInput):
+    """Definitions that break a rule; `problems` says each (at most 20 are kept), the message
+    the first three."""
+
+    code = "invalid_definitions"
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems[:20])
