@@ -19,6 +19,7 @@ import structlog
 
 from mykerio.agent.admin_ui import AdminUi, start_admin_ui
 from mykerio.agent.box import BoxAdmin
+from mykerio.agent.definitions import LocalDefinitions
 from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.identity import IdentityStore
 from mykerio.agent.link import ApplianceLink, LinkView
@@ -51,6 +52,10 @@ class FleetOptions:
     # The box maker's private key (`--factory-key`): the box's serial and key are certified.
     factory_key_pem: bytes | None = None
     timings: Timings = dataclasses.field(default_factory=Timings)
+    # A Kerio Control's local definitions at start (`--definitions FILE`), and whether it
+    # refuses every shared-definitions push (`--refuse-definitions`, to test failures).
+    definitions_file: Path | None = None
+    refuse_definitions: bool = False
 
 
 @dataclass(slots=True)
@@ -73,7 +78,12 @@ class Fleet:
         self._handshakes = asyncio.Semaphore(CONCURRENT_HANDSHAKES)
         self._make_link: MakeLink = make_link or (
             lambda store, profile, endpoint: ApplianceLink(
-                store, profile, endpoint, timings=options.timings, handshakes=self._handshakes
+                store,
+                profile,
+                endpoint,
+                timings=options.timings,
+                handshakes=self._handshakes,
+                definitions=local_definitions(options, profile),
             )
         )
         self._tasks: list[asyncio.Task[None]] = []
@@ -157,3 +167,14 @@ def _write(out: TextIO, line: str) -> None:
     # What the appliance shows its user (the "add this appliance" link included), not a log.
     out.write(line + "\n")
     out.flush()
+
+
+def local_definitions(options: FleetOptions, profile: Profile) -> LocalDefinitions | None:
+    """A Kerio Control's definitions as the options say (None for other products)."""
+    if profile.product != "control":
+        return None
+    if options.definitions_file is not None:
+        return LocalDefinitions.from_file(
+            options.definitions_file, refuse_apply=options.refuse_definitions
+        )
+    return LocalDefinitions(refuse_apply=options.refuse_definitions)

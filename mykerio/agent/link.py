@@ -22,6 +22,7 @@ from typing import Literal
 import structlog
 
 from mykerio.agent.box import apply_setup, check_setup
+from mykerio.agent.definitions import LocalDefinitions
 from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.identity import AgentState, IdentityStore, knobs_from
 from mykerio.agent.profile import Profile
@@ -131,8 +132,13 @@ class ApplianceLink:
         clock: Clock | None = None,
         timings: Timings | None = None,
         handshakes: asyncio.Semaphore | None = None,
+        definitions: LocalDefinitions | None = None,
     ) -> None:
         self._store = store
+        # A Kerio Control keeps local and shared definitions (and offers the feature).
+        self.definitions = definitions or (
+            LocalDefinitions() if profile.product == "control" else None
+        )
         self._profile = profile
         self._endpoint = endpoint
         self._sleep = sleep
@@ -336,6 +342,7 @@ class ApplianceLink:
             clock=self._clock,
             timings=self._timings,
             handshakes=self._handshakes,
+            definitions=self.definitions,
         )
         self._session = session
         try:

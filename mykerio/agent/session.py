@@ -35,10 +35,12 @@ from tornado.websocket import (
     websocket_connect,
 )
 
+from mykerio.agent.definitions import FEATURE_VERSIONS, LocalDefinitions
 from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.profile import Profile
 from mykerio.clock import Clock
 from mykerio.protocol import link
+from mykerio.protocol.definitions import FEATURE as DEFINITIONS
 from mykerio.protocol.envelope import MAX_MESSAGE_BYTES, Envelope, JsonValue, decode, encode
 from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
 from mykerio.protocol.identity import (
@@ -68,6 +70,7 @@ CLOCK_SKEW_WARNING = timedelta(minutes=5)
 _PAIRING_STATE = frozenset({"ping", "pairing", "welcome", "setup_check", "setup"})
 _LINKED_STATE = frozenset({"ping", "rename", "organization", "remove", "refused"})
 _LINKED_STREAMS_STATE = _LINKED_STATE | frozenset(CONTROL_TYPES)
+_DEFINITIONS_TYPES = frozenset({"definitions", "import_request"})  # (mykerio.agent.definitions)
 _SERVED_KINDS = frozenset({"echo", "discard"})
 _CONNECT_ERRORS = (OSError, HTTPClientError, StreamClosedError, WebSocketError)
 _HUB_CLOSES: dict[int, str] = {
@@ -143,8 +146,10 @@ class Session:
         clock: Clock,
         timings: Timings,
         handshakes: asyncio.Semaphore | None = None,
+        definitions: LocalDefinitions | None = None,
     ) -> None:
         self._endpoint = endpoint
+        self._definitions = definitions  # a Kerio Control's: offers the `definitions` feature
         # Shared by the appliances of one process: how many may be in a handshake at once.
         self._handshakes = handshakes
         self._holds_handshake = False
@@ -269,7 +274,11 @@ class Session:
     async def _converse(self) -> None:
         deadline = asyncio.get_running_loop().time() + self._timings.handshake
         nonce = new_nonce()
-        hello = Envelope.new("hello", self._profile.hello_body(nonce))
+        hello_body = self._profile.hello_body(nonce)
+        features = hello_body.get("features")
+        if self._definitions is not None and isinstance(features, dict):
+            hello_body["features"] = {**features, DEFINITIONS: FEATURE_VERSIONS}
+        hello = Envelope.new("hello", hello_body)
         self._send(hello)
         challenge = await self._next({"challenge", "refused"}, deadline)
         if challenge.type == "refused":
@@ -292,6 +301,8 @@ class Session:
                 expected = _PAIRING_STATE
             elif self._streams is not None:
                 expected = _LINKED_STREAMS_STATE
+                if self._definitions is not None and DEFINITIONS in self._features:
+                    expected = expected | _DEFINITIONS_TYPES
             else:
                 expected = _LINKED_STATE
             message = await self._next(expected, None)
@@ -348,6 +359,11 @@ class Session:
             if self._version >= STREAMS_VERSION:
                 self._start_streams()
             self.send_status()
+            if self._definitions is not None and DEFINITIONS in self._features:
+                versions = self._definitions.versions()
+                self._send(Envelope.new("definitions_versions", {"versions": versions}))
+        elif message.type in _DEFINITIONS_TYPES and self._definitions is not None:
+            self._send(self._definitions.answer(message))
         elif message.type == "setup_check":
             # Carries credentials: checked by the box's own code, never logged here.
             self._send(message.reply("setup_result", dict(self._events.on_setup_check(body))))
