@@ -3,7 +3,6 @@ serial number, rename, remove."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,7 +22,10 @@ from mykerio.protocol.messages import ADMIN_PASSWORD_CHARS, ADMIN_USERNAME_CHARS
 from mykerio.protocol.messages import text as text_check
 from web.api_accounts import text
 from web.appliance_links import BOX_GONE, ApplianceLinks
-from web.openapi import op
+from web.models import appliances as models
+from web.models.appliances import AddApplianceRequest, PairingCodeRequest, SerialRequest
+from web.models.organizations import NameRequest
+from web.openapi import Answer, Operation
 from web.orgs import OrgHandler
 from web.paging import decode_cursor, lookahead, page_limit, page_of
 
@@ -33,30 +35,37 @@ log = structlog.get_logger("web.appliances")
 
 def view_json(view: ApplianceView) -> dict[str, Any]:
     """An appliance in API answers and live messages."""
-    return dataclasses.asdict(view)
+    return models.Appliance.model_validate(view).model_dump(mode="json")
 
 
 class AppliancesHandler(OrgHandler):
     """Lists an organization's appliances and adds new ones."""
 
     openapi = {
-        "get": op("The organization's appliances with status, by name", TAG, {"200": "List"}),
-        "post": op(
+        "get": Operation(
+            "The organization's appliances with status, by name",
+            TAG,
+            {200: Answer("List", models.Appliances)},
+        ),
+        "post": Operation(
             "Add an appliance by the pairing code of its 'add this appliance' link",
             TAG,
-            {"201": "Added", "400": "Invalid or used code, or invalid name"},
-            body={"code": "string", "name": "string"},
+            {201: Answer("Added", models.Appliance)},
+            {400: "Invalid or used code, or invalid name"},
+            body=AddApplianceRequest,
         ),
     }
 
     async def get(self, org_id: str) -> None:
         """List."""
         views: list[ApplianceView] = await self.org_call(org_id, OrganizationActor.appliances)
-        self.write_json({"appliances": [view_json(v) for v in views]})
+        self.write_model(
+            models.Appliances(appliances=[models.Appliance.model_validate(v) for v in views])
+        )
 
     async def post(self, org_id: str) -> None:
         """Add."""
-        body = self.json_body("code", "name")
+        body = self.body(AddApplianceRequest)
         view: ApplianceView = await self.org_call(
             org_id,
             OrganizationActor.add_appliance,
@@ -64,33 +73,33 @@ class AppliancesHandler(OrgHandler):
             text(body, "name"),
             self.client,
         )
-        self.write_json(view_json(view), 201)
+        self.write_model(models.Appliance.model_validate(view), 201)
 
 
 class ApplianceHandler(OrgHandler):
     """Renames or removes one appliance."""
 
     openapi = {
-        "patch": op(
+        "patch": Operation(
             "Rename an appliance (the appliance is told)",
             TAG,
-            {"200": "Renamed"},
-            body={"name": "string"},
+            {200: Answer("Renamed", models.Appliance)},
+            body=NameRequest,
         ),
-        "delete": op(
+        "delete": Operation(
             "Remove an appliance: its key is revoked and its socket closed within 5 s",
             TAG,
-            {"204": "Removed"},
+            {204: Answer("Removed")},
         ),
     }
 
     async def patch(self, org_id: str, appliance_id: str) -> None:
         """Rename."""
-        name = text(self.json_body("name"), "name")
+        name = self.body(NameRequest).name
         view = await self.org_call(
             org_id, OrganizationActor.rename_appliance, appliance_id, name, self.client
         )
-        self.write_json(view_json(view))
+        self.write_model(models.Appliance.model_validate(view))
 
     async def delete(self, org_id: str, appliance_id: str) -> None:
         """Remove."""
@@ -103,12 +112,13 @@ class ApplianceHistoryHandler(OrgHandler):
     """An appliance's status history."""
 
     openapi = {
-        "get": op(
+        "get": Operation(
             "An appliance's status changes (colour and reasons), newest first; page with limit "
             "and next_cursor",
             TAG,
-            {"200": "A page of changes", "404": "No such appliance in the organization"},
-            query={"limit": "integer", "cursor": "string"},
+            {200: Answer("A page of changes", models.History)},
+            {404: "No such appliance in the organization"},
+            query=models.HistoryQuery,
         )
     }
 
@@ -123,19 +133,11 @@ class ApplianceHistoryHandler(OrgHandler):
             decode_cursor(self.get_query_argument("cursor", "")),
         )
         changes, cursor = page_of(found, limit)
-        self.write_json(
-            {
-                "changes": [
-                    {
-                        "id": c.id,
-                        "at": c.at.isoformat(),
-                        "status": c.status,
-                        "reasons": list(c.reasons),
-                    }
-                    for c in changes
-                ],
-                "next_cursor": cursor,
-            }
+        self.write_model(
+            models.History(
+                changes=[models.StatusChange.model_validate(c) for c in changes],
+                next_cursor=cursor,
+            )
         )
 
 
@@ -156,19 +158,21 @@ class PairingPreviewHandler(_LinksHandler):
     """Tells the add dialog what appliance a pairing code belongs to."""
 
     openapi = {
-        "post": op(
+        "post": Operation(
             "Product, version and suggested name of the appliance of a pairing code",
             TAG,
-            {"200": "The appliance", "404": "Unknown or expired code"},
-            body={"code": "string"},
+            {200: Answer("The appliance", models.PairingPreview)},
+            {401: "Not logged in", 404: "Unknown or expired code"},
+            body=PairingCodeRequest,
         )
     }
 
     async def post(self) -> None:
         """Preview."""
         current = await self.current_session()
+        code = self.body(PairingCodeRequest).code  # a malformed body is a 400, not a bad code
         try:
-            code_hash = pairing_hash(text(self.json_body("code"), "code"))
+            code_hash = pairing_hash(code)
         except InvalidInput:
             raise NotFound("This code is not valid. Open the appliance's link again.") from None
         preview: PairingPreview | None = await self.gate().call(
@@ -176,7 +180,7 @@ class PairingPreviewHandler(_LinksHandler):
         )
         if preview is None:
             raise NotFound("This code is not valid any more. Open the appliance's link again.")
-        self.write_json(dataclasses.asdict(preview))
+        self.write_model(models.PairingPreview.model_validate(preview))
 
 
 SERIAL_HELP = "A serial number has 12 letters and digits, like SRLNMR123456."
@@ -260,23 +264,24 @@ class FindBoxHandler(_BoxHandler):
     """Step 1 of adding a Kerio Control box: find it by the serial number on its label."""
 
     openapi = {
-        "post": op(
+        "post": Operation(
             "Find a Kerio Control box waiting to be added, by serial number: its product, "
             "version and IP address",
             TAG,
+            {200: Answer("The box", models.Box)},
             {
-                "200": "The box",
-                "404": "No box with this serial is connected",
-                "409": "Already added, or claimed by more than one appliance",
-                "429": "Too many failed lookups",
+                401: "Not logged in",
+                404: "No box with this serial is connected",
+                409: "Already added, or claimed by more than one appliance",
+                429: "Too many failed lookups",
             },
-            body={"serial": "string"},
+            body=SerialRequest,
         )
     }
 
     async def post(self) -> None:
         """Find."""
-        serial = clean_serial(text(self.json_body("serial"), "serial"))
+        serial = clean_serial(self.body(SerialRequest).serial)
         self.write_json(box_json(await self.waiting_box(serial)))
 
 
@@ -284,26 +289,21 @@ class CheckBoxHandler(_BoxHandler):
     """The Set up step of adding a Kerio Control box: the box checks the administrator choice."""
 
     openapi = {
-        "post": op(
+        "post": Operation(
             "Ask a found Kerio Control box whether it accepts this administrator choice "
             "(existing credentials right, or no administrator yet for a new one); the box "
             "changes nothing and the credentials are never stored",
             TAG,
+            {200: Answer("The box accepts it", models.BoxAccepts)},
             {
-                "200": "The box accepts it",
-                "400": "Invalid field, or the box refused the credentials",
-                "404": "Box gone",
-                "409": "Claimed by more than one appliance, or being set up",
-                "429": "Too many failed lookups or refused set-ups",
-                "503": "The box did not answer",
+                400: "Invalid field, or the box refused the credentials",
+                401: "Not logged in",
+                404: "Box gone",
+                409: "Claimed by more than one appliance, or being set up",
+                429: "Too many failed lookups or refused set-ups",
+                503: "The box did not answer",
             },
-            body={
-                "serial": "string",
-                "box": "string",
-                "admin": "existing|new",
-                "username": "string",
-                "password": "string",
-            },
+            body=models.AdminChoice,
         )
     }
 
@@ -325,31 +325,21 @@ class BoxesHandler(_BoxHandler):
     """The last step of adding a Kerio Control box: set it up, then reserve it."""
 
     openapi = {
-        "post": op(
+        "post": Operation(
             "Finish adding a Kerio Control box found by serial: its administrator (existing "
             "credentials, or new ones with email and the usage-statistics choice) goes to the box "
             "only and is never stored; the EULA must be accepted. The box shows grey until it "
             "has restarted and connected",
             TAG,
+            {201: Answer("Added (grey until the box connects)", models.Appliance)},
             {
-                "201": "Added (grey until the box connects)",
-                "400": "Invalid field, or the box refused the credentials",
-                "404": "Box gone or unknown organization",
-                "409": "Already added, claimed by more than one appliance, or being set up",
-                "429": "Too many failed lookups or refused set-ups",
-                "503": "The box did not answer",
+                400: "Invalid field, or the box refused the credentials",
+                404: "Box gone or unknown organization",
+                409: "Already added, claimed by more than one appliance, or being set up",
+                429: "Too many failed lookups or refused set-ups",
+                503: "The box did not answer",
             },
-            body={
-                "serial": "string",
-                "box": "string",
-                "name": "string",
-                "admin": "existing|new",
-                "username": "string",
-                "password": "string",
-                "email": "string (new admin)",
-                "statistics": "boolean (new admin)",
-                "eula_accepted": "boolean",
-            },
+            body=models.BoxSetupRequest,
         )
     }
 

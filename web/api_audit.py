@@ -6,7 +6,8 @@ from actors.accounts import AccountsActor
 from mykerio.accounts.audit import AuditFilter
 from mykerio.models import AccessEvent
 from web.auth import AccountHandler
-from web.openapi import op
+from web.models import audit as models
+from web.openapi import Answer, Operation
 from web.paging import decode_cursor, lookahead, page_limit, page_of, when
 
 
@@ -14,21 +15,14 @@ class AuditHandler(AccountHandler):
     """Lists access events the logged-in user may see."""
 
     openapi = {
-        "get": op(
+        "get": Operation(
             "Access audit, newest first: your own records, or with org_id those of every member "
             "of that organization. Filter by ip, date range (since, until) and action "
             "(login, logout, login_failed); page with limit and the returned next_cursor",
             "audit",
-            {"200": "A page of events", "404": "No such organization (or not a member)"},
-            query={
-                "org_id": "string",
-                "ip": "string",
-                "since": "string",
-                "until": "string",
-                "action": "string",
-                "limit": "integer",
-                "cursor": "string",
-            },
+            {200: Answer("A page of events", models.AuditPage)},
+            {401: "Not logged in", 404: "No such organization (or not a member)"},
+            query=models.AuditQuery,
         )
     }
 
@@ -49,20 +43,9 @@ class AuditHandler(AccountHandler):
             current.user.id, AccountsActor.read_audit, current.user.id, query
         )
         events, cursor = page_of(found, limit)
-        self.write_json(
-            {
-                "events": [
-                    {
-                        "id": e.id,
-                        "at": e.at.isoformat(),
-                        "action": e.action,
-                        "email": e.email,
-                        "ip": e.ip,
-                        "user_agent": e.user_agent,
-                        "detail": e.detail,
-                    }
-                    for e in events
-                ],
-                "next_cursor": cursor,
-            }
+        self.write_model(
+            models.AuditPage(
+                events=[models.AccessEvent.model_validate(e) for e in events],
+                next_cursor=cursor,
+            )
         )

@@ -2,41 +2,33 @@
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
-
 from actors.accounts import AccountsActor
-from mykerio.accounts.sessions import CurrentSession, SessionInfo, public_session_id
+from mykerio.accounts.sessions import CurrentSession, public_session_id
 from web.auth import AccountHandler
-from web.openapi import op
+from web.models.settings import Session, Sessions, SessionsEnded
+from web.openapi import Answer, Operation
 
 TAG = "settings"
-
-
-def session_json(info: SessionInfo) -> dict[str, Any]:
-    """One session as the API shows it (times in ISO 8601, UTC)."""
-    document = dataclasses.asdict(info)
-    for name in ("created_at", "last_seen", "expires_at"):
-        document[name] = getattr(info, name).isoformat()
-    return document
 
 
 class MySessionsHandler(AccountHandler):
     """GET lists the user's sessions; DELETE ends every one but the caller's."""
 
     openapi = {
-        "get": op(
+        "get": Operation(
             "The logged-in user's sessions, this one first, then the most recently seen: "
             "`device` (from the browser's User-Agent), `ip`, `last_seen`, `expires_at`, and "
             "`current` for this session",
             TAG,
-            {"200": "Sessions", "401": "Not logged in"},
+            {200: Answer("Sessions", Sessions)},
+            {401: "Not logged in"},
         ),
-        "delete": op(
+        "delete": Operation(
             "End every session of the user except this one; their open dashboards close at "
             "once. Answers how many ended",
             TAG,
-            {"200": "Ended", "401": "Not logged in"},
+            {200: Answer("Ended", SessionsEnded)},
+            {401: "Not logged in"},
         ),
     }
 
@@ -45,7 +37,7 @@ class MySessionsHandler(AccountHandler):
         current: CurrentSession = await self.current_session()
         token = self.session_token()
         sessions = await self.call(current.user.id, AccountsActor.my_sessions, current.user, token)
-        self.write_json({"sessions": [session_json(info) for info in sessions]})
+        self.write_model(Sessions(sessions=[Session.model_validate(info) for info in sessions]))
 
     async def delete(self) -> None:
         """End the others."""
@@ -54,18 +46,19 @@ class MySessionsHandler(AccountHandler):
         ended = await self.call(
             current.user.id, AccountsActor.end_other_sessions, current.user, token, self.client
         )
-        self.write_json({"ended": ended})
+        self.write_model(SessionsEnded(ended=ended))
 
 
 class MySessionHandler(AccountHandler):
     """DELETE ends one of the user's sessions."""
 
     openapi = {
-        "delete": op(
+        "delete": Operation(
             "End one of your sessions by its `id` from the list; its open dashboards close at "
             "once. Ending this session logs you out. 404 if it already ended or is not yours",
             TAG,
-            {"204": "Ended", "401": "Not logged in", "404": "No such session"},
+            {204: Answer("Ended")},
+            {401: "Not logged in", 404: "No such session"},
         )
     }
 

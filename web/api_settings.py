@@ -9,11 +9,20 @@ from typing import Any, Concatenate, ParamSpec, TypeVar, overload
 from actors.accounts import AccountsActor
 from mykerio.accounts.factors import TotpSetup
 from mykerio.accounts.sessions import CurrentSession
-from mykerio.errors import InvalidInput
 from mykerio.models import User
 from web.api_accounts import text
 from web.auth import AccountHandler
-from web.openapi import op
+from web.models import settings as models
+from web.models.base import Sent
+from web.models.settings import (
+    NotificationsRequest,
+    PasswordChangeRequest,
+    PasswordRequest,
+    PhoneRequest,
+    RecentPasswordRequest,
+    VerificationCodeRequest,
+)
+from web.openapi import Answer, Operation
 
 TAG = "settings"
 P = ParamSpec("P")
@@ -76,24 +85,31 @@ class SettingsHandler(AccountHandler):
 class MeHandler(SettingsHandler):
     """The logged-in user's profile and sign-in settings."""
 
-    openapi = {"get": op("The logged-in user and their sign-in settings", TAG, {"200": "User"})}
+    openapi = {
+        "get": Operation(
+            "The logged-in user and their sign-in settings",
+            TAG,
+            {200: Answer("User", models.Me)},
+            {401: "Not logged in"},
+        )
+    }
 
     async def get(self) -> None:
         """Profile, without secrets."""
         current = await self.me()
         user = current.user
         phone = await self.call(user.id, AccountsActor.masked_phone, user)
-        self.write_json(
-            {
-                "id": user.id,
-                "email": user.email,
-                "full_name": user.full_name,
-                "two_step": user.totp_secret is not None,
-                "backup_codes_left": len(user.backup_codes),
-                "phone": phone,
-                "notifications": user.notifications,
-                "session": {"persistent": current.session.persistent},
-            }
+        self.write_model(
+            models.Me(
+                id=user.id,
+                email=user.email,
+                full_name=user.full_name,
+                two_step=user.totp_secret is not None,
+                backup_codes_left=len(user.backup_codes),
+                phone=phone,
+                notifications=user.notifications,
+                session=models.SessionSettings(persistent=current.session.persistent),
+            )
         )
 
 
@@ -101,17 +117,18 @@ class PasswordHandler(SettingsHandler):
     """Changes the password."""
 
     openapi = {
-        "post": op(
+        "post": Operation(
             "Change the password (current, new, confirm); other sessions end",
             TAG,
-            {"204": "Changed", "400": "A field is invalid"},
-            body={"current": "string", "password": "string", "confirm": "string"},
+            {204: Answer("Changed")},
+            {400: "A field is invalid", 401: "Not logged in"},
+            body=PasswordChangeRequest,
         )
     }
 
     async def post(self) -> None:
         """Change it."""
-        body = self.json_body("current", "password", "confirm")
+        body = self.body(PasswordChangeRequest)
         await self.for_user(
             AccountsActor.change_password,
             text(body, "current"),
@@ -127,39 +144,41 @@ class TotpSetupHandler(SettingsHandler):
     """Starts enrolling an authenticator app."""
 
     openapi = {
-        "post": op(
+        "post": Operation(
             "Start 2-step verification: a new base32 secret, its otpauth URI and an SVG QR code. "
             "Needs the password unless this session logged in or confirmed it within 5 minutes",
             TAG,
-            {"200": "Secret to scan or type", "400": "Password needed or wrong"},
-            body={"password": "string"},
+            {200: Answer("Secret to scan or type", models.TotpSetup)},
+            {400: "Password needed or wrong", 401: "Not logged in"},
+            body=RecentPasswordRequest,
         )
     }
 
     async def post(self) -> None:
         """A new secret (valid 15 minutes until confirmed)."""
         setup: TotpSetup = await self.for_session(
-            AccountsActor.begin_totp, text(self.json_body("password"), "password")
+            AccountsActor.begin_totp, text(self.body(RecentPasswordRequest), "password")
         )
-        self.write_json({"secret": setup.secret, "uri": setup.uri, "qr_svg": setup.qr_svg})
+        self.write_model(models.TotpSetup.model_validate(setup))
 
 
 class TotpHandler(SettingsHandler):
     """Finishes enrolling with a code from the app."""
 
     openapi = {
-        "post": op(
+        "post": Operation(
             "Turn 2-step verification on with a code from the app",
             TAG,
-            {"204": "On", "400": "Wrong code or expired set-up"},
-            body={"code": "string"},
+            {204: Answer("On")},
+            {400: "Wrong code or expired set-up", 401: "Not logged in"},
+            body=VerificationCodeRequest,
         )
     }
 
     async def post(self) -> None:
         """Enable."""
         await self.for_user(
-            AccountsActor.enable_totp, text(self.json_body("code", "password"), "code")
+            AccountsActor.enable_totp, text(self.body(VerificationCodeRequest), "code")
         )
         self.set_status(204)
         self.finish()
@@ -169,18 +188,19 @@ class TotpDisableHandler(SettingsHandler):
     """Turns 2-step verification off."""
 
     openapi = {
-        "post": op(
+        "post": Operation(
             "Turn 2-step verification off (password required); backup codes are voided",
             TAG,
-            {"204": "Off", "400": "Wrong password"},
-            body={"password": "string"},
+            {204: Answer("Off")},
+            {400: "Wrong password", 401: "Not logged in"},
+            body=PasswordRequest,
         )
     }
 
     async def post(self) -> None:
         """Disable."""
         await self.for_session(
-            AccountsActor.disable_totp, text(self.json_body("password"), "password")
+            AccountsActor.disable_totp, text(self.body(PasswordRequest), "password")
         )
         self.set_status(204)
         self.finish()
@@ -190,64 +210,64 @@ class BackupCodesHandler(SettingsHandler):
     """Generates a new set of backup codes."""
 
     openapi = {
-        "post": op(
+        "post": Operation(
             "Generate 10 single-use backup codes (password required), shown once; the previous "
             "set stops working",
             TAG,
-            {"200": "The codes", "400": "Wrong password"},
-            body={"password": "string"},
+            {200: Answer("The codes", models.BackupCodes)},
+            {400: "Wrong password", 401: "Not logged in"},
+            body=PasswordRequest,
         )
     }
 
     async def post(self) -> None:
         """New codes."""
         codes = await self.for_session(
-            AccountsActor.new_backup_codes, text(self.json_body("password"), "password")
+            AccountsActor.new_backup_codes, text(self.body(PasswordRequest), "password")
         )
-        self.write_json({"codes": list(codes)})
+        self.write_model(models.BackupCodes(codes=list(codes)))
 
 
 class PhoneHandler(SettingsHandler):
     """Starts saving a backup phone."""
 
     openapi = {
-        "post": op(
+        "post": Operation(
             "Text a verification code to a backup phone in international format (+420 …). "
             "Needs the password unless this session logged in or confirmed it within 5 minutes",
             TAG,
-            {
-                "200": "Code sent; answers the masked number",
-                "400": "Invalid number, or password needed or wrong",
-            },
-            body={"phone": "string", "password": "string"},
+            {200: Answer("Code sent; answers the masked number", Sent)},
+            {400: "Invalid number, or password needed or wrong", 401: "Not logged in"},
+            body=PhoneRequest,
         )
     }
 
     async def post(self) -> None:
         """Send the code."""
-        body = self.json_body("phone", "password")
+        body = self.body(PhoneRequest)
         masked = await self.for_session(
             AccountsActor.begin_phone, text(body, "phone"), text(body, "password")
         )
-        self.write_json({"sent_to": masked})
+        self.write_model(Sent(sent_to=masked))
 
 
 class PhoneVerifyHandler(SettingsHandler):
     """Saves the backup phone once its code comes back."""
 
     openapi = {
-        "post": op(
+        "post": Operation(
             "Save the backup phone with the code texted to it",
             TAG,
-            {"204": "Saved", "400": "Wrong or expired code"},
-            body={"code": "string"},
+            {204: Answer("Saved")},
+            {400: "Wrong or expired code", 401: "Not logged in"},
+            body=VerificationCodeRequest,
         )
     }
 
     async def post(self) -> None:
         """Verify."""
         await self.for_user(
-            AccountsActor.verify_phone, text(self.json_body("code", "password"), "code")
+            AccountsActor.verify_phone, text(self.body(VerificationCodeRequest), "code")
         )
         self.set_status(204)
         self.finish()
@@ -257,18 +277,19 @@ class PhoneRemoveHandler(SettingsHandler):
     """Removes the backup phone."""
 
     openapi = {
-        "post": op(
+        "post": Operation(
             "Remove the backup phone (password required)",
             TAG,
-            {"204": "Removed", "400": "Wrong password"},
-            body={"password": "string"},
+            {204: Answer("Removed")},
+            {400: "Wrong password", 401: "Not logged in"},
+            body=PasswordRequest,
         )
     }
 
     async def post(self) -> None:
         """Remove."""
         await self.for_session(
-            AccountsActor.remove_phone, text(self.json_body("password"), "password")
+            AccountsActor.remove_phone, text(self.body(PasswordRequest), "password")
         )
         self.set_status(204)
         self.finish()
@@ -278,19 +299,18 @@ class NotificationsHandler(SettingsHandler):
     """Stores "Receive email notifications from MyKerio"."""
 
     openapi = {
-        "put": op(
+        "put": Operation(
             "Receive email notifications from MyKerio (true or false)",
             TAG,
-            {"204": "Stored"},
-            body={"enabled": "boolean"},
+            {204: Answer("Stored")},
+            {401: "Not logged in"},
+            body=NotificationsRequest,
         )
     }
 
     async def put(self) -> None:
         """Store the choice."""
-        enabled = self.json_body("enabled").get("enabled")
-        if not isinstance(enabled, bool):
-            raise InvalidInput("enabled must be true or false")
+        enabled = self.body(NotificationsRequest).enabled
         await self.for_user(AccountsActor.set_notifications, enabled)
         self.set_status(204)
         self.finish()

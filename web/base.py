@@ -11,16 +11,20 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
+import pydantic
 import structlog
 import tornado.web
 
-from mykerio.accounts.validation import FieldError
 from mykerio.errors import DomainError, Forbidden, InvalidInput, TooManyRequests
 from web.metrics import HubMetrics
+from web.models.errors import field_error, unknown_field
+from web.openapi import Operation
 
+M = TypeVar("M", bound=pydantic.BaseModel)
 log = structlog.get_logger("web")
 
 CSP = (
@@ -71,7 +75,7 @@ class BaseHandler(tornado.web.RequestHandler):
     route: str
     metrics: HubMetrics
     # Filled in by subclasses: what each method does, for the OpenAPI document.
-    openapi: ClassVar[dict[str, dict[str, Any]]] = {}
+    openapi: ClassVar[Mapping[str, Operation]] = {}
 
     def initialize(self, route: str, metrics: HubMetrics) -> None:
         """Store what the application injected."""
@@ -101,16 +105,32 @@ class BaseHandler(tornado.web.RequestHandler):
         except tornado.web.HTTPError:
             raise CsrfFailed("This page is out of date. Reload it and try again.") from None
 
-    def json_body(self, *fields: str) -> dict[str, Any]:
-        """The request body as a JSON object: 415 for another content type, else a clear 400.
-
-        `fields` are the names the handler reads; any other name in the body is refused with a
-        400 naming it (`field`), so a misspelt or unsupported option is never silently ignored.
+    def body(self, model: type[M]) -> M:
+        """The request body as `model`: 415 for another content type, else a clear 400.
 
         A body that is not JSON, not an object, or holds a lone surrogate ("\\ud800", which no
         UTF-8 text can carry and which would crash whatever encodes it later) is refused here,
-        the one place request bodies are parsed.
+        the one place request bodies are parsed. Then the model checks its shape: a field it
+        does not name is refused (so a misspelt or unsupported option is never silently
+        ignored), as is a missing field or a value of the wrong JSON type; the 400 names the
+        first such field (`field`, and `rule`), unknown fields first.
         """
+        try:
+            return model.model_validate(self._json_document())
+        except pydantic.ValidationError as invalid:
+            raise field_error(invalid) from None
+
+    def json_body(self, *fields: str) -> dict[str, Any]:
+        """The request body as a dict of `fields` only (any other is refused as `body` refuses
+        it); for the box set-up handlers until they read `web.models.appliances` models."""
+        document = self._json_document()
+        for name in document:
+            if name not in fields:
+                raise unknown_field(name)
+        return document
+
+    def _json_document(self) -> dict[str, Any]:
+        """The body as a JSON object (an empty body is `{}`), checked as `body` says."""
         body = self.request.body
         if body:
             media_type = self.request.headers.get("Content-Type", "").partition(";")[0]
@@ -124,11 +144,11 @@ class BaseHandler(tornado.web.RequestHandler):
             raise InvalidInput("The request body must be a JSON object.")
         if _has_lone_surrogate(document):
             raise InvalidInput("The request body holds an invalid character (a lone surrogate).")
-        for name in document:
-            if name not in fields:
-                shown = name if len(name) <= 64 else name[:64] + "…"
-                raise FieldError(shown, f'Unknown field "{shown}".', rule="unknown_field")
         return document
+
+    def write_model(self, answer: pydantic.BaseModel, status: int = 200) -> None:
+        """Answer with a response model as JSON."""
+        self.write_json(answer.model_dump(mode="json"), status)
 
     def on_finish(self) -> None:
         """Count the request, log one access line and drop the request's log context."""

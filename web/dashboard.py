@@ -7,17 +7,20 @@ from typing import Any
 import tornado.web
 
 from web.base import BaseHandler, apply_security_headers
+from web.openapi import Answer, Operation
+
+_OBJECT = {"type": "object"}
 
 
 class OpenApiHandler(BaseHandler):
     """Serves the OpenAPI document built from the route table."""
 
     openapi = {
-        "get": {
-            "summary": "This API's OpenAPI 3.1 document",
-            "tags": ["hub"],
-            "responses": {"200": {"description": "OpenAPI document", "schema": {"type": "object"}}},
-        }
+        "get": Operation(
+            "This API's OpenAPI 3.1 document",
+            "hub",
+            {200: Answer("OpenAPI document", media_type="application/json", schema=_OBJECT)},
+        )
     }
 
     def initialize(self, document: dict[str, Any], **kwargs: Any) -> None:  # type: ignore[override]

@@ -43,6 +43,7 @@ from mykerio.organizations.events import (
     MemberRemoved,
     OrganizationDeleted,
 )
+from web.models.ops import LiveQuery
 from web.openapi import op
 from web.orgs import OrgHandler
 
@@ -169,7 +170,7 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler, OrgHandler):
                 "403": "Missing or foreign Origin",
                 "404": "No such organization",
             },
-            query={"org": "string"},
+            query=LiveQuery,
         )
     }
 

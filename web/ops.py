@@ -11,19 +11,21 @@ from actors.health import HealthActor, Readiness
 from actors.router import Router
 from actors.supervisor import Supervisor
 from web.base import BaseHandler
+from web.models.ops import Health, Hub
+from web.openapi import Answer, Operation
 
-_HEALTH_SCHEMA = {"$ref": "#/components/schemas/Health"}
+TAG = "operations"
 
 
 class HealthzHandler(BaseHandler):
     """Liveness: the process serves HTTP."""
 
     openapi = {
-        "get": {
-            "summary": "Liveness probe: 200 while the process serves requests",
-            "tags": ["operations"],
-            "responses": {"200": {"description": "Alive", "schema": _HEALTH_SCHEMA}},
-        }
+        "get": Operation(
+            "Liveness probe: 200 while the process serves requests",
+            TAG,
+            {200: Answer("Alive", Health)},
+        )
     }
 
     def get(self) -> None:
@@ -35,14 +37,11 @@ class ReadyzHandler(BaseHandler):
     """Readiness: the store answers and the supervisor is running."""
 
     openapi = {
-        "get": {
-            "summary": "Readiness probe: 200 when the store answers and actors run, else 503",
-            "tags": ["operations"],
-            "responses": {
-                "200": {"description": "Ready", "schema": _HEALTH_SCHEMA},
-                "503": {"description": "Not ready; `checks` says why", "schema": _HEALTH_SCHEMA},
-            },
-        }
+        "get": Operation(
+            "Readiness probe: 200 when the store answers and actors run, else 503",
+            TAG,
+            {200: Answer("Ready", Health), 503: Answer("Not ready; `checks` says why", Health)},
+        )
     }
 
     def initialize(  # type: ignore[override]
@@ -72,11 +71,11 @@ class MetricsHandler(BaseHandler):
     """Prometheus text exposition of the hub's registry."""
 
     openapi = {
-        "get": {
-            "summary": "Prometheus metrics in the text exposition format",
-            "tags": ["operations"],
-            "responses": {"200": {"description": "Metrics", "content_type": "text/plain"}},
-        }
+        "get": Operation(
+            "Prometheus metrics in the text exposition format",
+            TAG,
+            {200: Answer("Metrics", media_type="text/plain", schema={"type": "string"})},
+        )
     }
 
     def get(self) -> None:
@@ -88,16 +87,8 @@ class MetricsHandler(BaseHandler):
 class HubInfoHandler(BaseHandler):
     """Public facts about this hub that the dashboard shows."""
 
-    openapi = {
-        "get": {
-            "summary": "Name and version of this hub",
-            "tags": ["hub"],
-            "responses": {
-                "200": {"description": "Hub", "schema": {"$ref": "#/components/schemas/Hub"}}
-            },
-        }
-    }
+    openapi = {"get": Operation("Name and version of this hub", "hub", {200: Answer("Hub", Hub)})}
 
     def get(self) -> None:
         """Name and version."""
-        self.write_json({"name": "MyKerio Hub", "version": mykerio.__version__})
+        self.write_model(Hub(name="MyKerio Hub", version=mykerio.__version__))

@@ -8,6 +8,7 @@ login page, saying why when the session expired.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,19 +24,14 @@ from mykerio.errors import Unauthorized, Unavailable
 from mykerio.models import Organization
 from mykerio.organizations.rules import ACTION_LABELS
 from web.auth import AccountHandler
+from web.openapi import Operation, page
 
 TAG = "pages"
 IDLE_MINUTES = int(AccountPolicy().session_idle.total_seconds() // 60)
 
 
-def _page(summary: str) -> dict[str, Any]:
-    return {
-        "get": {
-            "summary": summary,
-            "tags": [TAG],
-            "responses": {"200": {"description": "HTML page", "content_type": "text/html"}},
-        }
-    }
+def _page(summary: str) -> Mapping[str, Operation]:
+    return page(summary, TAG)
 
 
 class PageHandler(AccountHandler):

@@ -22,22 +22,41 @@ from tests.web.org_helpers import member
 from web.hub import Hub
 
 
+def body_schema(document: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any]:
+    """The JSON schema of the operation's request body (its `$ref` followed), or {}."""
+    schema: dict[str, Any] = (
+        operation.get("requestBody", {})
+        .get("content", {})
+        .get("application/json", {})
+        .get("schema", {})
+    )
+    if "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
 def scoped_operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    """(path, method, operation) for every operation that names an organization."""
+    """(path, method, body schema) for every operation that names an organization."""
     found = []
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             query = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
-            body = (
-                operation.get("requestBody", {})
-                .get("content", {})
-                .get("application/json", {})
-                .get("schema", {})
-                .get("properties", {})
-            )
-            if "{" in path or "org_id" in query or "org" in query or "org_id" in body:
-                found.append((path, method, operation))
+            body = body_schema(document, operation)
+            if (
+                "{" in path
+                or "org_id" in query
+                or "org" in query
+                or "org_id" in body.get("properties", {})
+            ):
+                found.append((path, method, {**operation, "body": body}))
     return found
+
+
+def _example(schema: dict[str, Any]) -> Any:
+    """A value of the field's JSON type (its first choice for an enum)."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    return {"boolean": True, "integer": 1}.get(schema.get("type", ""), "x")
 
 
 async def call(
@@ -51,15 +70,12 @@ async def call(
         url += f"?org_id={ids['org_id']}"
     elif "org" in query:
         url += f"?org={ids['org_id']}"
-    fields = (
-        operation.get("requestBody", {})
-        .get("content", {})
-        .get("application/json", {})
-        .get("schema", {})
-        .get("properties", {})
-    )
-    # Only fields the operation takes: an unknown one is refused (400) whoever asks.
-    body = {"org_id": ids["org_id"]} if "org_id" in fields else {}
+    # A body of the right shape (its required fields, of their types): a missing or unknown
+    # field is refused (400) whoever asks, before anyone looks at the organization.
+    schema = operation["body"]
+    body = {name: _example(schema["properties"][name]) for name in schema.get("required", ())}
+    if "org_id" in schema.get("properties", {}):
+        body["org_id"] = ids["org_id"]
     return await client.request(method.upper(), url, body)
 
 
