@@ -17,6 +17,7 @@ from web import (
     api_accounts,
     api_appliances,
     api_audit,
+    api_definitions,
     api_my_sessions,
     api_organizations,
     api_sessions,
@@ -163,6 +164,7 @@ def build_routes(
             api_appliances.ApplianceHistoryHandler,
         ),
         appliance_route("/api/v1/appliances/pairing-preview", api_appliances.PairingPreviewHandler),
+        *api_definitions.routes(org_route),
         Route(
             "/appliance/v1/socket",
             ApplianceSocketHandler,

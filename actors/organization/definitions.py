@@ -30,6 +30,7 @@ from actors.organization.core import OrganizationCore
 from mykerio.accounts.context import Client
 from mykerio.appliances.view import ApplianceView
 from mykerio.definitions import changes, limits
+from mykerio.definitions.events import DefinitionsChanged, DefinitionsSyncChanged
 from mykerio.definitions.model import (
     DefinitionError,
     Entry,
@@ -232,8 +233,11 @@ class DefinitionsPart(OrganizationCore):
             if not why_not(view.product, view.version):
                 for kind in Kind:
                     await self._push(appliance_id, kind)
+            for kind in Kind:
+                self._synced(appliance_id, kind)
         elif envelope.type == "definitions_applied":
             await self._applied(appliance_id, envelope)
+            self._synced(appliance_id, Kind(str(envelope.body["kind"])))
         elif envelope.type == "import_result":
             self._import_answered(appliance_id, envelope)
 
@@ -282,6 +286,9 @@ class DefinitionsPart(OrganizationCore):
             raise Conflict("The definitions changed meanwhile. Reload and try again.") from None
         self._snapshots[kind] = after
         await self._record(user, client, action, target, detail or record.change)
+        self._bus.publish(
+            DefinitionsChanged(self.org_id, self.member_ids(), kind.value, after.version)
+        )
         for appliance_id in list(self._syncs):
             await self._push(appliance_id, kind)
         return after.version
@@ -329,6 +336,11 @@ class DefinitionsPart(OrganizationCore):
             return
         if sync.pending is None:
             await self._push(appliance_id, kind)  # it holds an older one: send the newest
+
+    def _synced(self, appliance_id: str, kind: Kind) -> None:
+        self._bus.publish(
+            DefinitionsSyncChanged(self.org_id, self.member_ids(), appliance_id, kind.value)
+        )
 
     def _import_answered(self, appliance_id: str, envelope: Envelope) -> None:
         waiting = self._imports.pop(envelope.re or "", None)
@@ -396,7 +408,7 @@ def _int(value: object) -> int:
 
 
 def _errors_text(errors: object) -> str:
-    if not isinstance(errors, list) or not errors:
+    if not isinstance(errors, list | tuple) or not errors:
         return "the appliance refused the definitions"
     problems = [
         Problem(str(e.get("group", "")), _int(e.get("entry")), str(e.get("message", "")))

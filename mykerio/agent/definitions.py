@@ -16,10 +16,11 @@ until `apply`, as on a real box; shared entries refuse them.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,7 @@ class LocalDefinitions:
         self._rows: dict[Kind, list[Row]] = {kind: [] for kind in Kind}
         self._working: dict[Kind, list[Row] | None] = dict.fromkeys(Kind)
         self._versions: dict[Kind, int] = dict.fromkeys(Kind, 0)
+        self._changed: asyncio.Event | None = None  # set whenever a push is answered
 
     @classmethod
     def from_file(cls, path: Path, *, refuse_apply: bool = False) -> LocalDefinitions:
@@ -98,8 +100,23 @@ class LocalDefinitions:
         """The version of the shared definitions of `kind` it holds."""
         return self._versions[kind]
 
+    async def wait_for(self, predicate: Callable[[LocalDefinitions], bool], timeout: float) -> None:
+        """Return once `predicate` holds, checked now and after every push it answers."""
+        async with asyncio.timeout(timeout):
+            while not predicate(self):
+                self._changed = self._changed or asyncio.Event()
+                await self._changed.wait()
+
     def answer(self, message: Envelope) -> Envelope:
         """The answer to a `definitions` push or an `import_request`."""
+        try:
+            return self._answer(message)
+        finally:
+            if self._changed is not None:
+                self._changed.set()
+                self._changed = None
+
+    def _answer(self, message: Envelope) -> Envelope:
         kind = Kind(str(message.body["kind"]))
         if message.type == "import_request":
             return message.reply("import_result", {"kind": kind.value, "groups": self.local(kind)})
@@ -124,16 +141,16 @@ class LocalDefinitions:
         return message.reply("definitions_applied", {**body, "version": version, "ok": True})
 
     # What the admin page shows.
-    def local(self, kind: Kind) -> list[JsonValue]:
+    def local(self, kind: Kind) -> list[dict[str, Any]]:
         """The local (not shared) groups of a kind, in the wire form."""
         return self._groups(kind, shared=False)
 
-    def shared(self, kind: Kind) -> list[JsonValue]:
+    def shared(self, kind: Kind) -> list[dict[str, Any]]:
         """The shared groups of a kind, in the wire form (with the hub's ids)."""
         return self._groups(kind, shared=True)
 
     # Kerio's JSON-RPC look-alike.
-    def rpc(self, method: str, params: Mapping[str, Any]) -> JsonValue:
+    def rpc(self, method: str, params: Mapping[str, Any]) -> Any:
         """Run `Interface.method` with `params`; its result, or `RpcError`."""
         interface, _, name = method.partition(".")
         kind = _BY_INTERFACE.get(interface)
@@ -226,7 +243,7 @@ class LocalDefinitions:
         return {"errors": errors}
 
     def _replace_shared(self, kind: Kind, groups: object) -> None:
-        assert isinstance(groups, list)
+        assert isinstance(groups, list | tuple)
         shared_names = {str(g["name"]).casefold() for g in groups}
         # Local groups named as shared ones are adopted: their local entries give way.
         kept = [
@@ -244,11 +261,12 @@ class LocalDefinitions:
             group_id = adopted_ids.get(name.casefold()) or self._new_id()
             entries = group["entries"] or [_placeholder(kind)]
             for entry in entries:
-                kept.append(self._row(entry, group_id, name, str(group["id"])))
+                # (Thawed: a pushed message's body is frozen, the box's rows are its own.)
+                kept.append(self._row(_thawed(entry), group_id, name, str(group["id"])))
         self._rows[kind] = kept
         self._working[kind] = None  # an edit in progress is dropped, as `apply` from MyKerio
 
-    def _groups(self, kind: Kind, *, shared: bool) -> list[JsonValue]:
+    def _groups(self, kind: Kind, *, shared: bool) -> list[dict[str, Any]]:
         groups: dict[str, dict[str, Any]] = {}
         for row in self._rows[kind]:
             if bool(row["sharedId"]) != shared:
@@ -293,6 +311,14 @@ def _entry_of(kind: Kind, item: Mapping[str, Any]) -> dict[str, Any]:
     if problem is not None:
         raise DefinitionError([Problem(group, 0, f"{entry.type}: {problem}")])
     return entry_to_wire(entry)
+
+
+def _thawed(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _thawed(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_thawed(v) for v in value]
+    return value
 
 
 def _placeholder(kind: Kind) -> dict[str, Any]:

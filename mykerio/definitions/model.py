@@ -24,7 +24,7 @@ import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeGuard
 
 from mykerio.errors import InvalidInput
 
@@ -289,7 +289,7 @@ def parse_entry(kind: Kind, value: object, *, group: str = "", number: int = 0) 
                 enabled=enabled,
             )
         days = value.get("days", [])
-        if not isinstance(days, list) or any(d not in DAYS for d in days):
+        if not _is_list(days) or any(d not in DAYS for d in days):
             raise ValueError("days must be a list of Monday ... Sunday")
         return TimeEntry(
             type=str(kind_of),
@@ -318,7 +318,7 @@ def parse_group(kind: Kind, value: object, *, keep_id: bool = True) -> Group:
         if key not in ("id", "name", "entries"):
             raise DefinitionError([Problem(name, 0, f"a group has no field {str(key)[:40]!r}")])
     entries = value.get("entries", [])
-    if not isinstance(entries, list):
+    if not _is_list(entries):
         raise DefinitionError([Problem(name, 0, "entries must be a list")])
     group_id = value.get("id")
     if not keep_id or not isinstance(group_id, str) or not _GROUP_ID_CHARS(group_id):
@@ -334,9 +334,14 @@ def parse_group(kind: Kind, value: object, *, keep_id: bool = True) -> Group:
 
 def parse_groups(kind: Kind, value: object, *, keep_ids: bool = True) -> tuple[Group, ...]:
     """A list of groups from the wire form."""
-    if not isinstance(value, list):
+    if not _is_list(value):
         raise DefinitionError([Problem("", 0, "groups must be a list")])
     return tuple(parse_group(kind, g, keep_id=keep_ids) for g in value)
+
+
+def _is_list(value: object) -> TypeGuard[Sequence[Any]]:
+    # JSON arrays: lists, or the tuples of a decoded (frozen) protocol message.
+    return isinstance(value, list | tuple)
 
 
 def _GROUP_ID_CHARS(value: str) -> bool:  # noqa: N802 - reads as the rule it is
