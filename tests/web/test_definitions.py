@@ -17,11 +17,13 @@ from mykerio.agent.link import ApplianceLink
 from mykerio.agent.profile import Profile
 from mykerio.definitions.events import DefinitionsSyncChanged
 from mykerio.definitions.model import Kind
+from mykerio.protocol.envelope import Envelope
 from tests.agent.conftest import FakeSleep
 from tests.api_client import ApiSession
 from tests.conftest import api_session
 from tests.smtp_server import LoopbackSmtp
 from tests.web.org_helpers import member
+from tests.web.test_appliances import paired
 from web.hub import Hub
 
 WAIT = 10.0
@@ -326,3 +328,21 @@ async def test_rules_are_named_and_other_organizations_see_nothing(
     assert [r.status for r in attempts] == [404, 404, 404, 404]
     view = (await api.get(path(org))).json
     assert [g["name"] for g in view["groups"]] == ["Branch offices"]
+
+
+async def test_a_version_1_link_may_not_speak_definitions(
+    hub: Hub, api: ApiSession, org: str
+) -> None:
+    """Definitions messages on a link that did not negotiate the feature are
+    `unexpected_message`, close 4000, answering the message."""
+    appliance, _appliance_id = await paired(hub, api, org)
+    report = Envelope.new("definitions_versions", {"versions": {IP: 0}})
+    await appliance.send(report)
+
+    refused = await appliance.receive()
+    assert (refused.type, refused.re, refused.body["code"]) == (
+        "error",
+        report.id,
+        "unexpected_message",
+    )
+    assert await appliance.closed() == 4000
