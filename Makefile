@@ -59,6 +59,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python bench/shutdown.py
 	$(BIN)/python bench/appliances.py
 	$(BIN)/python bench/streams.py
+	$(BIN)/python bench/definitions.py
 
 ## constraints: re-resolve every dependency to its newest release and pin the result
 constraints: | python-check
