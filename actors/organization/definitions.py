@@ -50,6 +50,10 @@ from mykerio.models import DefinitionVersion, User, definition_version_id
 from mykerio.protocol.envelope import Envelope, JsonValue
 
 IMPORT_TIMEOUT = 20.0
+# A push not answered within this many seconds shows as failed ("no answer"); a retry, a newer
+# version or the appliance's next connection sends it again.
+PUSH_ANSWER_SECONDS = 60.0
+NO_ANSWER = "the appliance did not answer within 60 s"
 
 
 @dataclasses.dataclass(slots=True)
@@ -59,6 +63,7 @@ class _Sync:
     held: int = 0  # the version it holds
     pending: tuple[str, int] | None = None  # (push message id, version) awaited
     failed: tuple[int, str] | None = None  # (version refused, why)
+    timer: asyncio.TimerHandle | None = None  # the pending push's answer deadline
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -315,7 +320,22 @@ class DefinitionsPart(OrganizationCore):
         }
         message = Envelope.new("definitions", body)
         sync.pending = (message.id, snapshot.version)
+        if sync.timer is not None:
+            sync.timer.cancel()
+        me: ActorClient[DefinitionsPart] = ActorClient(self.actor_ref, 0.0)
+        sync.timer = asyncio.get_running_loop().call_later(
+            PUSH_ANSWER_SECONDS,
+            lambda: me.tell(DefinitionsPart.push_unanswered, appliance_id, kind, message.id),
+        )
         appliance.tell(ApplianceActor.send_feature, message)
+
+    def push_unanswered(self, appliance_id: str, kind: Kind, message_id: str) -> None:
+        """A push's answer deadline passed (told by its timer)."""
+        sync = self._syncs_of(appliance_id).get(kind)
+        if sync is None or sync.pending is None or sync.pending[0] != message_id:
+            return  # answered, or superseded
+        sync.failed, sync.pending, sync.timer = (sync.pending[1], NO_ANSWER), None, None
+        self._synced(appliance_id, kind)
 
     async def _applied(self, appliance_id: str, envelope: Envelope) -> None:
         kind = Kind(str(envelope.body["kind"]))
@@ -324,6 +344,9 @@ class DefinitionsPart(OrganizationCore):
             return
         version = _int(envelope.body.get("version"))
         newest = sync.pending is not None and sync.pending[0] == envelope.re
+        if newest and sync.timer is not None:
+            sync.timer.cancel()
+            sync.timer = None
         if envelope.body.get("ok") is True:
             sync.held = version
             if newest:

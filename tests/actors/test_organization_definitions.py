@@ -15,11 +15,12 @@ import pytest
 
 from actors.appliance import ApplianceActor
 from actors.clients import ActorClient
-from actors.organization import OrganizationActor
+from actors.organization import OrganizationActor, definitions
 from actors.runtime import LoopRuntime, stop
 from mykerio.accounts.context import Client, Links
 from mykerio.bus import LocalBus
 from mykerio.clock import FakeClock
+from mykerio.definitions.events import DefinitionsSyncChanged
 from mykerio.definitions.model import IpEntry, Kind
 from mykerio.models import User
 from mykerio.protocol.envelope import Envelope
@@ -37,6 +38,7 @@ class Setup:
     user: User
     link: RecordingLink
     appliance_id: str
+    bus: LocalBus
 
     async def report(self, **versions: int) -> None:
         body = {"versions": {kind.value: versions.get(kind.name, 0) for kind in Kind}}
@@ -85,6 +87,7 @@ async def setup(store: Store) -> AsyncIterator[Setup]:
         schedule=clock.call_later,
     )
     client: ActorClient[ApplianceActor] = ActorClient(actor, 5.0)
+    bus = LocalBus()
     org_ref = OrganizationActor.start(
         runtime=runtime,
         org_id=org.id,
@@ -92,11 +95,11 @@ async def setup(store: Store) -> AsyncIterator[Setup]:
         clock=clock,
         links=Links("https://hub.example"),
         send_mail=lambda email: asyncio.sleep(0),
-        bus=LocalBus(),
+        bus=bus,
         find_appliance=lambda appliance_id: client if appliance_id == appliance.id else None,
     )
     try:
-        yield Setup(ActorClient(org_ref, 5.0), user, link, appliance.id)
+        yield Setup(ActorClient(org_ref, 5.0), user, link, appliance.id, bus)
     finally:
         await stop(org_ref, timeout=5)
         await stop(actor, timeout=5)
@@ -165,3 +168,20 @@ async def test_a_refused_push_is_failed_until_a_retry_or_a_newer_version(setup: 
     assert len(setup.pushes()) == 3
     await setup.answer(setup.pushes()[-1], 1)
     assert await setup.state(Kind.URL) == ("in_sync", 1, "")
+
+
+async def test_an_unanswered_push_shows_as_failed(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A push with no answer by its deadline is failed ("no answer"); an answer after that,
+    or to a superseded push, changes nothing it should not."""
+    monkeypatch.setattr(definitions, "PUSH_ANSWER_SECONDS", 0.01)
+    await setup.report()
+    synced = asyncio.Event()
+    subscription = setup.bus.subscribe(DefinitionsSyncChanged, lambda _event: synced.set())
+    await setup.org.call(OrganizationActor.create_group, setup.user, CLIENT, Kind.IP, "Quiet")
+    async with asyncio.timeout(5):
+        await synced.wait()
+    subscription.cancel()
+
+    assert await setup.state() == ("failed", 0, definitions.NO_ANSWER)
