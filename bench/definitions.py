@@ -43,6 +43,7 @@ from mykerio.agent.profile import Profile
 from mykerio.config import load_config
 from mykerio.definitions.events import DefinitionsSyncChanged
 from mykerio.definitions.model import Kind
+from mykerio.logs import configure_logging
 from mykerio.models import User, new_id
 from mykerio.security.passwords import PRODUCTION_PARAMETERS, PasswordHasher
 from web.hub import Hub
@@ -114,6 +115,8 @@ async def measure(count: int, rounds: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-definitions-") as tmp:
         workdir = Path(tmp)
         config = load_config(overrides={"server.port": 0, "hub.data_dir": str(workdir / "data")})
+        # Warnings and errors only, on stderr: stdout keeps the report.
+        configure_logging("console", "warning", sys.stderr)
         hub = Hub(config)
         await hub.start()
         links: list[tuple[ApplianceLink, asyncio.Task[None]]] = []
