@@ -23,6 +23,7 @@ from web import (
     api_sessions,
     api_settings,
     pages,
+    pages_definitions,
 )
 from web.appliance_links import ApplianceLinks
 from web.appliance_socket import ApplianceSocketHandler
@@ -165,6 +166,7 @@ def build_routes(
         ),
         appliance_route("/api/v1/appliances/pairing-preview", api_appliances.PairingPreviewHandler),
         *api_definitions.routes(org_route),
+        *pages_definitions.routes(account_route),
         Route(
             "/appliance/v1/socket",
             ApplianceSocketHandler,
