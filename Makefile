@@ -59,6 +59,8 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python bench/shutdown.py
 	$(BIN)/python bench/appliances.py
 	$(BIN)/python bench/streams.py
+	$(BIN)/python bench/appliance_list.py
+	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/definitions.py
 
 ## constraints: re-resolve every dependency to its newest release and pin the result

@@ -87,6 +87,10 @@ class Link(Protocol):
         """The protocol version chosen at `hello` (it says how to ping)."""
         ...
 
+    def admitted(self) -> None:
+        """The handshake is done (pairing or linked): pongs are only noted from now on."""
+        ...
+
     def start_streams(self, appliance_id: str, features: Mapping[str, int]) -> None:
         """Linked with version 2: binary frames and stream control messages may flow now."""
         ...
@@ -388,6 +392,7 @@ class ConnectionActor(LoopActor):
         if self.state is State.CLOSED:
             return  # it hung up meanwhile
         self.state = State.PAIRING
+        self._link.admitted()
         self._cancel(self._deadline)
         self._waiting = WaitingAppliance(
             public_key=public_key,
@@ -471,6 +476,7 @@ class ConnectionActor(LoopActor):
         if self.state is State.CLOSED:
             return  # the appliance hung up while it waited: it is welcomed when it is back
         self.state = State.LINKED
+        self._link.admitted()
         self._stop_timers()
         self._stop_waiting()
         body: dict[str, JsonValue] = {

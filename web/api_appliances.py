@@ -3,6 +3,7 @@ serial number, rename, remove."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +16,7 @@ from actors.organization import OrganizationActor
 from mykerio.accounts.validation import FieldError, clean_email
 from mykerio.appliances.roster import clean_appliance_name, pairing_hash
 from mykerio.appliances.view import ApplianceView
-from mykerio.errors import Conflict, DomainError, InvalidInput, NotFound
+from mykerio.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
 from mykerio.models import StatusChange
 from mykerio.protocol import identity
 from mykerio.protocol.messages import ADMIN_PASSWORD_CHARS, ADMIN_USERNAME_CHARS
@@ -58,10 +59,10 @@ class AppliancesHandler(OrgHandler):
 
     async def get(self, org_id: str) -> None:
         """List."""
-        views: list[ApplianceView] = await self.org_call(org_id, OrganizationActor.appliances)
-        self.write_model(
-            models.Appliances(appliances=[models.Appliance.model_validate(v) for v in views])
-        )
+        # Encoded by the organization's actor once per change (`models.Appliances` is its
+        # schema): thousands of appliances cost a join here, not an encoding per request.
+        listed = await self.org_call(org_id, OrganizationActor.appliance_list)
+        self.write_encoded(b'{"appliances":' + listed + b"}")
 
     async def post(self, org_id: str) -> None:
         """Add."""
@@ -309,9 +310,7 @@ class CheckBoxHandler(_BoxHandler):
 
     async def post(self) -> None:
         """Check."""
-        body = self.json_body(
-            "serial", "box", "admin", "username", "password", "email", "statistics"
-        )
+        body = self.body(models.AdminChoice)
         serial = clean_serial(text(body, "serial"))
         check = _admin_body(body)
         socket = await self.box_found(serial, text(body, "box"))
@@ -345,17 +344,7 @@ class BoxesHandler(_BoxHandler):
 
     async def post(self, org_id: str) -> None:
         """Set up and add."""
-        body = self.json_body(
-            "serial",
-            "box",
-            "name",
-            "admin",
-            "username",
-            "password",
-            "eula_accepted",
-            "email",
-            "statistics",
-        )
+        body = self.body(models.BoxSetupRequest)
         await self.org_call(
             org_id, OrganizationActor.require_member
         )  # outsiders learn nothing, not even why
@@ -389,37 +378,38 @@ class BoxesHandler(_BoxHandler):
 async def ask_box(box: WaitingAppliance, body: dict[str, Any], *, check: bool) -> Mapping[str, Any]:
     """Ask the box's connection to send it `setup` (or `setup_check`); the box's answer."""
     pending = await box.connection.call(ConnectionActor.setup, body, SETUP_TIMEOUT, check)
-    return await pending
+    # The actor settles it within SETUP_TIMEOUT; this bound is only for an actor that crashed.
+    try:
+        async with asyncio.timeout(SETUP_TIMEOUT + box.connection.timeout):
+            return await pending
+    except TimeoutError:
+        raise Unavailable("The box did not answer. Try again in a minute.") from None
 
 
-def _setup_body(body: dict[str, Any]) -> dict[str, Any]:
+def _setup_body(body: models.BoxSetupRequest) -> dict[str, Any]:
     """The `setup` message's body from the form; `FieldError` for what is missing or wrong."""
-    if body.get("eula_accepted") is not True:
+    if not body.eula_accepted:
         raise FieldError(
             "eula_accepted", "Accept the Privacy Policy and the End User License Agreement."
         )
     setup = _admin_body(body)
     setup["eula_accepted"] = True
     if setup["admin"] == "new":
-        setup["email"] = clean_email(text(body, "email"))
-        statistics = body.get("statistics", False)
-        if not isinstance(statistics, bool):
-            raise InvalidInput("statistics must be true or false")
-        setup["statistics"] = statistics
+        setup["email"] = clean_email(body.email or "")
+        setup["statistics"] = body.statistics is True  # not sent: no statistics
     return setup
 
 
-def _admin_body(body: dict[str, Any]) -> dict[str, Any]:
-    """The administrator choice (`setup_check`'s body); `FieldError` for what is wrong."""
-    admin = text(body, "admin")
-    if admin not in ("existing", "new"):
-        raise FieldError("admin", "Choose existing administrator credentials or new ones.")
-    username = text(body, "username").strip()
+def _admin_body(body: models.AdminChoice) -> dict[str, Any]:
+    """The administrator choice (`setup_check`'s body); `FieldError` for what is wrong (the
+    model has checked the shape: `admin` is "existing" or "new")."""
+    admin = body.admin
+    username = body.username.strip()
     if not username or len(username) > ADMIN_USERNAME_CHARS or not username.isprintable():
         raise FieldError(
             "username", f"Enter the user name (at most {ADMIN_USERNAME_CHARS} characters)."
         )
-    password = text(body, "password")
+    password = body.password
     if not password:
         raise FieldError("password", "Enter the password.")
     if text_check(ADMIN_PASSWORD_CHARS)(password) is not None:

@@ -58,6 +58,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         self.heard_at = links.clock.monotonic()  # when the last frame came (the silence rule)
         self.budget = MessageBudget(links.message_burst, links.message_rate, self.heard_at)
         self.over_budget = False
+        self.past_handshake = False  # a pong is then only a sign of life
 
     @property
     def ip(self) -> str:
@@ -106,6 +107,8 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             self._fail(failure)
         else:
             self.heard_at = self.links.clock.monotonic()  # any frame is a sign of life
+            if envelope.type == "pong" and self.past_handshake:
+                return  # (thousands of appliances answer a ping every 30 s: no actor needed)
             if self.streams is not None and envelope.type in CONTROL_TYPES:
                 body = envelope.body
                 self._to_streams(lambda s: s.receive_control(envelope.type, body), envelope.id)
@@ -128,6 +131,10 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
     def negotiated(self, version: int) -> None:
         """The connection chose protocol `version` at `hello`."""
         self.protocol_version = version
+
+    def admitted(self) -> None:
+        """The handshake is done: pongs need not reach the connection's actor."""
+        self.past_handshake = True
 
     def send(self, envelope: Envelope) -> bool:
         """Queue a message; close with 4008 if the appliance does not read fast enough."""
@@ -165,6 +172,14 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         except tornado.websocket.WebSocketClosedError:
             return False
         return True
+
+    def close(self, code: int | None = None, reason: str | None = None) -> None:
+        """Close the socket, after the control lane's last messages (an `error` first)."""
+        if self.streams is not None:
+            for text in self.streams.take_control():
+                with contextlib.suppress(tornado.websocket.WebSocketClosedError):
+                    self.write_message(text)
+        super().close(code, reason)
 
     def hang_up(self, code: int, reason: str) -> None:
         """Send the close frame, then drop the connection at once instead of waiting for the

@@ -21,7 +21,7 @@ import tornado.web
 
 from mykerio.errors import DomainError, Forbidden, InvalidInput, TooManyRequests
 from web.metrics import HubMetrics
-from web.models.errors import field_error, unknown_field
+from web.models.errors import field_error
 from web.openapi import Operation
 
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -120,15 +120,6 @@ class BaseHandler(tornado.web.RequestHandler):
         except pydantic.ValidationError as invalid:
             raise field_error(invalid) from None
 
-    def json_body(self, *fields: str) -> dict[str, Any]:
-        """The request body as a dict of `fields` only (any other is refused as `body` refuses
-        it); for the box set-up handlers until they read `web.models.appliances` models."""
-        document = self._json_document()
-        for name in document:
-            if name not in fields:
-                raise unknown_field(name)
-        return document
-
     def _json_document(self) -> dict[str, Any]:
         """The body as a JSON object (an empty body is `{}`), checked as `body` says."""
         body = self.request.body
@@ -145,6 +136,12 @@ class BaseHandler(tornado.web.RequestHandler):
         if _has_lone_surrogate(document):
             raise InvalidInput("The request body holds an invalid character (a lone surrogate).")
         return document
+
+    def write_encoded(self, document: bytes, status: int = 200) -> None:
+        """Answer with a JSON document encoded already."""
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(document)
 
     def write_model(self, answer: pydantic.BaseModel, status: int = 200) -> None:
         """Answer with a response model as JSON."""

@@ -7,6 +7,7 @@ login page, saying why when the session expired.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from collections.abc import Mapping
 from typing import Any
@@ -39,6 +40,8 @@ class PageHandler(AccountHandler):
 
     template = ""
     needs_login = False
+    # Whether the header shows the organization picker: only pages about one organization.
+    org_picker = False
 
     async def page_user(self) -> CurrentSession | None:
         """The logged-in user, or None (after redirecting to the login page if one is needed)."""
@@ -72,6 +75,7 @@ class PageHandler(AccountHandler):
             csrf_token=self.xsrf_token.decode(),
             organizations=organizations,
             selected_org=selected,
+            org_picker=self.org_picker,
             idle_minutes=(0 if current is None or current.session.persistent else IDLE_MINUTES),
             **values,
         )
@@ -85,7 +89,7 @@ class PageHandler(AccountHandler):
 
 
 class DashboardPage(PageHandler):
-    """The dashboard shell."""
+    """Appliances: every appliance of all the user's organizations, grouped by organization."""
 
     template = "dashboard.html"
     needs_login = True
@@ -198,6 +202,7 @@ class OrganizationsPage(PageHandler):
 
     template = "organizations.html"
     needs_login = True
+    org_picker = True
     openapi = _page("Organizations (HTML; login required)")
 
     async def get(self) -> None:
@@ -228,6 +233,76 @@ class AddBoxPage(PageHandler):
     template = "add_box.html"
     needs_login = True
     openapi = _page("Add a Kerio Control box by serial number (HTML; login required)")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ComingFeature:
+    """A navigation entry built in a later version: its page says what it will do."""
+
+    path: str
+    title: str
+    summary: str
+    details: tuple[str, ...]
+
+
+COMING = (
+    ComingFeature(
+        "/backups",
+        "Backups",
+        "Configuration backups of your appliances, kept in MyKerio.",
+        (
+            "Kerio Connect, Kerio Control and Kerio Operator appliances upload a configuration "
+            "backup to MyKerio automatically once a day.",
+            "You will download a backup and import it in the appliance's administration.",
+        ),
+    ),
+    ComingFeature(
+        "/shared/ip-addresses",
+        "IP Addresses",
+        "IP address groups defined once and shared by every Kerio Control of an organization.",
+        (
+            "A shared group is read-only in each appliance and changes everywhere at once.",
+            "Kerio Control appliances use the groups in traffic rules and other settings.",
+        ),
+    ),
+    ComingFeature(
+        "/shared/url-groups",
+        "URL Groups",
+        "URL groups defined once and shared by every Kerio Control of an organization.",
+        (
+            "A shared group is read-only in each appliance and changes everywhere at once.",
+            "Kerio Control appliances use the groups in URL rules and content filtering.",
+        ),
+    ),
+    ComingFeature(
+        "/shared/time-ranges",
+        "Time Ranges",
+        "Time ranges defined once and shared by every Kerio Control of an organization.",
+        (
+            "A shared time range is read-only in each appliance and changes everywhere at once.",
+            "Kerio Control appliances use the ranges to limit rules to working hours and the like.",
+        ),
+    ),
+)
+
+
+class ComingPage(PageHandler):
+    """A page for a navigation entry not built yet, saying what it will do."""
+
+    template = "coming.html"
+    needs_login = True
+    openapi = _page("A feature of a later version: what it will do (HTML; login required)")
+
+    def initialize(self, feature: ComingFeature, **kwargs: Any) -> None:  # type: ignore[override]
+        """Store the feature the page describes."""
+        super().initialize(**kwargs)
+        self.feature = feature
+
+    async def get(self) -> None:
+        """Render the feature's description (or redirect to log in)."""
+        current = await self.page_user()
+        if current is not None:
+            await self.show(current, feature=self.feature)
 
 
 def _safe_next(path: str) -> str:

@@ -21,6 +21,7 @@ from actors.appliance import ApplianceActor
 from actors.clients import ActorClient
 from actors.runtime import LoopActor, LoopRuntime
 from mykerio.accounts.context import Client, Links
+from mykerio.appliances.listing import Listing
 from mykerio.appliances.roster import ApplianceRoster
 from mykerio.appliances.view import ApplianceView
 from mykerio.bus import EventBus
@@ -66,7 +67,8 @@ class OrganizationCore(LoopActor):
         self._invitations = InvitationDesk(store, clock, links)
         self._org: Organization | None = None
         self._members: dict[str, Membership] = {}
-        self._roster: dict[str, ApplianceView] = {}
+        # The organization's appliances as listed (each one's JSON kept encoded).
+        self._roster = Listing()
 
     async def on_start(self) -> None:  # type: ignore[override]  # LoopActor allows async hooks
         """Load the organization, its members and its appliances."""

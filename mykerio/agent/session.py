@@ -269,6 +269,11 @@ class Session:
             return
         self._closed_with = code
         if self._conn is not None:
+            if self._streams is not None:
+                # The control lane's last messages (an `error`) go before the close frame.
+                for text in self._streams.take_control():
+                    with contextlib.suppress(WebSocketClosedError):
+                        self._conn.write_message(text)
             self._conn.close(code, reason)
 
     async def _converse(self) -> None:

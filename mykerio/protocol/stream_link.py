@@ -224,6 +224,13 @@ class StreamLink:
         self._control_bytes += len(message)
         self.wake()
 
+    def take_control(self) -> list[str]:
+        """The link's own messages not yet written, taken out of the lane: a side about to
+        close writes them itself first, so that its last words (an `error`) precede the close
+        frame instead of being dropped with the writer."""
+        taken, self._control, self._control_bytes = list(self._control), deque(), 0
+        return taken
+
     def queued_control(self) -> tuple[int, int]:
         """The link's own messages queued and not yet written: how many, and their characters
         (the caller bounds its control lane with them; data frames are bounded by credit)."""

@@ -57,9 +57,10 @@ async def test_register_confirm_log_in_and_out(
     await log_in(hub, page, "Wrong-pass-1")
     await expect(page.get_by_role("alert")).to_have_text("Wrong email or password.")
     await log_in(hub, page)
-    await expect(page.get_by_role("heading", name="Appliances")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Appliances", exact=True)).to_be_visible()
     await expect(page.locator("#hub-status")).to_have_text("Hub ready")
-    await expect(page.locator(".who")).to_have_text("Ana Novak")
+    await expect(page.locator("#user-menu-button")).to_have_text("Ana Novak")
+    await page.locator("#user-menu-button").click()
     await page.get_by_role("button", name="Log out").click()
     await expect(page.get_by_role("heading", name="Log in to MyKerio")).to_be_visible()
     await page.goto(hub.url + "/settings")
@@ -108,6 +109,7 @@ async def test_two_step_verification_from_settings_to_login(
     await expect(page.locator("#notifications-saved")).to_be_visible()
 
     for method in ("totp", "backup", "sms"):
+        await page.locator("#user-menu-button").click()
         await page.get_by_role("button", name="Log out").click()
         await expect(page.get_by_role("heading", name="Log in to MyKerio")).to_be_visible()
         await log_in(hub, page)
@@ -126,7 +128,7 @@ async def test_two_step_verification_from_settings_to_login(
             await sms_gateway.wait_for(2)
             await page.get_by_label("SMS code").fill(sms_gateway.last_code())
         await page.get_by_role("button", name="Verify").click()
-        await expect(page.get_by_role("heading", name="Appliances")).to_be_visible()
+        await expect(page.get_by_role("heading", name="Appliances", exact=True)).to_be_visible()
 
 
 async def test_settings_asks_for_the_password_to_add_a_factor_after_five_minutes(
@@ -186,7 +188,7 @@ async def test_forgot_password_reset_and_change_password(
     await expect(page.locator("#reset-done")).to_be_visible()
 
     await log_in(hub, page, "Granite-Meadow-77")
-    await expect(page.get_by_role("heading", name="Appliances")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Appliances", exact=True)).to_be_visible()
     await page.goto(hub.url + "/settings")
     await page.get_by_label("Current password").fill("Granite-Meadow-77")
     await page.get_by_label("New password", exact=True).fill("Copper-Lantern-19")
@@ -238,7 +240,8 @@ async def test_audit_page_lists_and_filters_logins(
     await expect(page.get_by_role("alert")).to_be_visible()
     clock.advance(1)
     await log_in(hub, page)
-    await expect(page.get_by_role("heading", name="Appliances")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Appliances", exact=True)).to_be_visible()
+    await page.locator("#user-menu-button").click()
     await page.get_by_role("link", name="Access audit").click()
     rows = page.locator("#audit-table tbody tr")
     await expect(rows).to_have_count(2)
@@ -256,7 +259,7 @@ async def test_idle_session_returns_to_login_with_a_message(
     page = await page_context.new_page()
     await register_in_browser(hub, page, smtp_server)
     await log_in(hub, page)
-    await expect(page.get_by_role("heading", name="Appliances")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Appliances", exact=True)).to_be_visible()
     # The dashboard's own first requests must be answered before the clock jumps; otherwise
     # they meet the expired session first and leave for the login page before the click.
     await expect(page.locator("#appliances-empty")).to_be_visible()

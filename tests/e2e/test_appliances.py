@@ -69,7 +69,7 @@ async def test_add_a_simulated_appliance_from_its_link(
         await expect(page.get_by_label("Name")).to_have_value("gw-brno")
         await page.get_by_label("Name").fill("Brno gateway")
         await page.get_by_role("button", name="Add").click()
-        await expect(page.get_by_role("heading", name="Appliances")).to_be_visible()
+        await expect(page.get_by_role("heading", name="Appliances", exact=True)).to_be_visible()
         row = page.locator("#appliances tbody tr", has_text="Brno gateway")
         await expect(row).to_have_attribute("data-status", "green")
         await expect(row).to_contain_text("Kerio Control 9.4.0")
@@ -135,7 +135,7 @@ async def test_the_add_link_survives_registration_confirmation_and_login(
         await expect(tab.locator("#add-about")).to_contain_text("Kerio Control 9.4.0")
         await expect(tab.get_by_label("Name")).to_have_value("gw-brno")
         await tab.get_by_role("button", name="Add").click()
-        await expect(tab.get_by_role("heading", name="Appliances")).to_be_visible()
+        await expect(tab.get_by_role("heading", name="Appliances", exact=True)).to_be_visible()
         row = tab.locator("#appliances tbody tr", has_text="gw-brno")
         await expect(row).to_have_attribute("data-status", "green")
         # Used once: the next login goes to the dashboard.
@@ -212,7 +212,10 @@ async def test_add_a_kerio_control_box_by_serial(
         assert simulator.stdout is not None
         ui = (await read_until(simulator.stdout, r"Admin UI: (\S+)")).group(1)
         await read_until(simulator.stdout, r"/appliances/add#code=")
-        await page.get_by_role("link", name="Add new appliance").click()
+        await page.get_by_role("button", name="Add new appliance").click()
+        add = page.get_by_role("dialog", name="Add a New Appliance")
+        await expect(add).to_contain_text("add this appliance")
+        await add.get_by_role("link", name="Find this appliance").click()
         await expect(page.get_by_role("heading", name="Add new appliance")).to_be_visible()
         await page.get_by_label("Serial number").fill("SRLNMR123456")
         await page.get_by_role("button", name="Find this appliance").click()
@@ -269,7 +272,7 @@ async def test_box_set_up_checks_existing_credentials_before_the_next_step(
     try:
         assert simulator.stdout is not None
         await read_until(simulator.stdout, r"/appliances/add#code=")
-        await page.get_by_role("link", name="Add new appliance").click()
+        await page.goto(hub.url + "/appliances/add-box")
         await page.get_by_label("Serial number").fill("SRLNMR123456")
         await page.get_by_role("button", name="Find this appliance").click()
         await expect(page.locator("#box-found")).to_contain_text("SRLNMR123456")

@@ -20,7 +20,7 @@ SHOTS = os.environ.get("MYKERIO_SCREENSHOTS", "")
 async def logged_in_dashboard(hub: Hub, context: BrowserContext) -> Page:
     page = await context.new_page()
     await log_in(hub, page)
-    await expect(page.get_by_role("heading", name="Appliances")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Appliances", exact=True)).to_be_visible()
     await expect(page.locator("body")).to_have_attribute("data-live", "open")
     return page
 
@@ -64,7 +64,7 @@ async def test_settings_lists_sessions_and_ends_others(
             others.append(context)
             dashboards.append(await logged_in_dashboard(hub, context))
         await log_in(hub, first)
-        await expect(first.get_by_role("heading", name="Appliances")).to_be_visible()
+        await expect(first.get_by_role("heading", name="Appliances", exact=True)).to_be_visible()
         await first.goto(hub.url + "/settings")
         rows = first.locator("#sessions-list li")
         await expect(rows).to_have_count(3)

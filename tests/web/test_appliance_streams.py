@@ -214,3 +214,27 @@ async def test_no_stream_goes_to_a_version_1_appliance(
         streams.open(appliance_id, "echo")
     assert link.session is not None
     assert link.session.streams is None
+
+
+async def test_a_bad_frame_gets_its_error_before_the_close(
+    hub: Hub,
+    api: ApiSession,
+    smtp_server: LoopbackSmtp,
+    tmp_path: Path,
+    stopped_after: list[tuple[ApplianceLink, asyncio.Task[None]]],
+) -> None:
+    """A binary frame with a short header is `bad_frame`: the hub's `error` (sent through the
+    control lane) reaches the appliance before the close frame (4000), so it can say why."""
+    link, _org_id, _appliance_id, task = await linked_simulator(
+        hub, api, smtp_server, tmp_path, protocol=2
+    )
+    stopped_after.append((link, task))
+    session = link.session
+    assert session is not None
+    # (The simulator never sends a bad frame: this writes one on its socket, as a broken
+    # appliance would.)
+    connection = session._conn
+    assert connection is not None
+    await connection.write_message(b"\x00\x00", binary=True)
+    view = await link.wait_for(lambda view: view.phase == "waiting", WAIT)
+    assert "the hub reported: a binary frame starts with a 8-byte header" in view.status_text

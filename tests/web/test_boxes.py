@@ -434,3 +434,34 @@ async def test_with_maker_keys_an_uncertified_box_is_not_found(
         assert missing.status == 404
     finally:
         await box.stop()
+
+
+async def test_a_box_that_does_not_answer_gets_503_a_second_set_up_meanwhile_409(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The set-up is an ask to the box's connection: while the box thinks, a second Finish is
+    refused (409); a box that never answers gets 503 once the set-up times out, and it is sent a
+    fresh pairing code (its old one was withdrawn for the set-up)."""
+    import web.api_appliances
+
+    monkeypatch.setattr(web.api_appliances, "SETUP_TIMEOUT", 0.5)
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    silent = TestAppliance(hub.url, str(hub.config.data_dir / "tls" / "cert.pem"))
+    first_code = await silent.connect(serial=SERIAL)
+    assert first_code.type == "pairing"
+    shown = await found(api)
+    path = f"/api/v1/organizations/{org_id}/boxes"
+    finish = asyncio.create_task(api.post(path, setup_new(box=shown["box"])))
+    async with asyncio.timeout(WAIT):
+        setup = await silent.receive()  # the box hears it, and says nothing
+    assert setup.type == "setup"
+    second = await api.post(path, setup_new(box=shown["box"]))
+    assert second.status == 409, second
+    assert "setting up this box" in second.json["error"]["message"]
+    timed_out = await finish
+    assert timed_out.status == 503, timed_out
+    async with asyncio.timeout(WAIT):
+        renewed = await silent.receive()
+    assert renewed.type == "pairing"
+    assert renewed.body["code"] != first_code.body["code"]
+    await silent.hang_up()

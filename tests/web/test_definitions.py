@@ -17,6 +17,7 @@ from mykerio.agent.link import ApplianceLink
 from mykerio.agent.profile import Profile
 from mykerio.definitions.events import DefinitionsSyncChanged
 from mykerio.definitions.model import Kind
+from mykerio.organizations.events import ApplianceChanged
 from mykerio.protocol.envelope import Envelope
 from tests.agent.conftest import FakeSleep
 from tests.api_client import ApiSession
@@ -110,10 +111,13 @@ async def sync_when(
     predicate: Callable[[dict[str, Any]], bool],
     kind: str = IP,
 ) -> dict[str, Any]:
-    """The kind's definitions view once `predicate` holds: read now and after every sync
-    event the hub publishes (no polling)."""
+    """The kind's definitions view once `predicate` holds: read now and after every sync or
+    appliance event the hub publishes (an appliance going offline is a roster change)."""
     changed = asyncio.Event()
-    subscription = hub.bus.subscribe(DefinitionsSyncChanged, lambda _event: changed.set())
+    subscriptions = [
+        hub.bus.subscribe(DefinitionsSyncChanged, lambda _event: changed.set()),
+        hub.bus.subscribe(ApplianceChanged, lambda _event: changed.set()),
+    ]
     try:
         async with asyncio.timeout(WAIT):
             while True:
@@ -123,7 +127,8 @@ async def sync_when(
                     return view
                 await changed.wait()
     finally:
-        subscription.cancel()
+        for subscription in subscriptions:
+            subscription.cancel()
 
 
 def states(view: dict[str, Any]) -> dict[str, tuple[str, int | None]]:

@@ -41,8 +41,10 @@ class AdminChoice(RequestModel):
     admin: Literal["existing", "new"]
     username: str
     password: str
-    email: str = Field("", description="For a new administrator")
-    statistics: bool = Field(False, description="Usage statistics, for a new administrator")
+    email: str | None = Field(None, description="For a new administrator (else ignored)")
+    statistics: bool | None = Field(
+        None, description="Usage statistics, for a new administrator (else ignored)"
+    )
 
 
 class BoxSetupRequest(AdminChoice):
@@ -72,6 +74,20 @@ class Appliances(ResponseModel):
     """The organization's appliances, by name."""
 
     appliances: list[Appliance]
+
+
+class OrganizationAppliances(ResponseModel):
+    """One organization of the user, with its appliances by name."""
+
+    id: str
+    name: str
+    appliances: list[Appliance]
+
+
+class Fleet(ResponseModel):
+    """The appliances of every organization the user belongs to, organizations by name."""
+
+    organizations: list[OrganizationAppliances]
 
 
 class HistoryQuery(PageQuery):

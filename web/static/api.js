@@ -1,6 +1,14 @@
 // Shared by every page: JSON calls with the page's CSRF token, and form error display.
 
+import "./feedback.js"; // every page's messages, submit progress and double-submit guard
+
 const csrfToken = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+let pending = 0; // requests not answered yet
+
+// How many requests are waiting for their answer ("mykerio:idle" fires when none is left).
+export function inFlight() {
+  return pending;
+}
 
 export async function api(path, { method = "GET", body } = {}) {
   const headers = { Accept: "application/json" };
@@ -9,19 +17,29 @@ export async function api(path, { method = "GET", body } = {}) {
     headers["Content-Type"] = "application/json";
   }
   document.dispatchEvent(new Event("mykerio:request"));
-  const response = await fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: "same-origin",
-  });
+  pending += 1;
+  let response;
   let data = {};
-  if (response.status !== 204) {
-    try {
-      data = await response.json();
-    } catch {
-      data = {};
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    });
+    if (response.status !== 204) {
+      try {
+        data = await response.json();
+      } catch {
+        data = {};
+      }
     }
+  } catch {
+    // The hub could not be reached: answered like a server error, with words for people.
+    return { ok: false, status: 0, data: { error: { message: "The hub cannot be reached. Check your connection and try again." } } };
+  } finally {
+    pending -= 1;
+    if (pending === 0) setTimeout(() => document.dispatchEvent(new Event("mykerio:idle")), 0);
   }
   if (response.status === 401 && data.error?.code === "session_expired") {
     window.location.assign("/login?expired=1");

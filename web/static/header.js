@@ -1,5 +1,32 @@
-// The header: the organization switcher and "Log out".
+// The header: the navigation's menu button (narrow screens), the user menu (Settings, Access
+// audit, Log out) and the organization switcher of per-organization pages.
 import { api } from "./api.js";
+
+// A button that shows and hides the element it controls; Escape or a click elsewhere hides it.
+function disclosure(button, { closeOutside = true } = {}) {
+  if (!button) return;
+  const target = document.getElementById(button.getAttribute("aria-controls"));
+  const show = (open) => {
+    button.setAttribute("aria-expanded", String(open));
+    target.classList.toggle("open", open);
+    if (target.id === "user-menu") target.hidden = !open;
+  };
+  button.addEventListener("click", () => show(button.getAttribute("aria-expanded") !== "true"));
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || button.getAttribute("aria-expanded") !== "true") return;
+    if (document.querySelector("dialog[open]")) return; // Escape is the dialog's
+    show(false);
+    button.focus();
+  });
+  if (closeOutside) {
+    document.addEventListener("click", (event) => {
+      if (!button.contains(event.target) && !target.contains(event.target)) show(false);
+    });
+  }
+}
+
+disclosure(document.getElementById("user-menu-button"));
+disclosure(document.getElementById("nav-toggle"));
 
 document.getElementById("logout")?.addEventListener("click", async () => {
   await api("/api/v1/sessions", { method: "DELETE" });

@@ -1,5 +1,8 @@
-// Organizations: create, rename, members and invitations, activity, leave and delete.
-import { api, clearError, formValues, showError, showOk } from "./api.js";
+// Organizations: create, rename, members and invitations, activity, leave and delete; each
+// change asked for in a modal dialog (modal.js), its outcome said in the page's message area.
+import { api, clearError, showError } from "./api.js";
+import { say } from "./feedback.js";
+import { dialogForm, openModal } from "./modal.js";
 import { askNewName } from "./rename_dialog.js";
 
 const $ = (id) => document.getElementById(id);
@@ -42,12 +45,11 @@ async function loadOrganization() {
     row.append(cell(member.full_name), cell(member.email), cell("Member"));
     const actions = document.createElement("td");
     actions.append(
-      button("Remove", "link", async () => {
-        if (!window.confirm(`Remove ${member.email} from ${org.name}?`)) return;
-        const removed = await api(`/api/v1/organizations/${orgId()}/members/${member.user_id}`, {
-          method: "DELETE",
-        });
-        if (removed.ok) refresh();
+      button("Remove", "secondary", () => {
+        removingMember = member;
+        $("remove-member-title").textContent = `Remove ${member.email} from ${org.name}?`;
+        const dialog = $("remove-member-dialog");
+        openModal(dialog, { focus: dialog.querySelector("[data-close]") });
       }),
     );
     row.append(actions);
@@ -61,14 +63,18 @@ async function loadOrganization() {
     const actions = document.createElement("td");
     const base = `/api/v1/organizations/${orgId()}/invitations/${invitation.id}`;
     actions.append(
-      button("Resend", "link", async () => {
+      button("Resend", "secondary", async () => {
         const sent = await api(`${base}/resend`, { method: "POST", body: {} });
-        if (sent.ok) refresh();
+        if (!sent.ok) return say(sent.data?.error?.message ?? "Could not resend.", "error");
+        say(`Invitation sent again to ${invitation.email}.`);
+        return refresh();
       }),
-      document.createTextNode(" · "),
-      button("Revoke", "link", async () => {
+      document.createTextNode(" "),
+      button("Revoke", "secondary", async () => {
         const revoked = await api(base, { method: "DELETE" });
-        if (revoked.ok) refresh();
+        if (!revoked.ok) return say(revoked.data?.error?.message ?? "Could not revoke.", "error");
+        say(`The invitation of ${invitation.email} was revoked.`);
+        return refresh();
       }),
     );
     row.append(actions);
@@ -124,14 +130,24 @@ function refresh() {
   loadActivity(false);
 }
 
-$("create-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = event.target;
-  clearError(form);
-  const result = await api("/api/v1/organizations", { method: "POST", body: formValues(form) });
-  if (!result.ok) return showError(form, result);
-  await api("/api/v1/me/organization", { method: "PUT", body: { org_id: result.data.id } });
-  window.location.reload();
+let removingMember = null; // the member the removal dialog is about
+
+const createForm = dialogForm($("create-dialog"), {
+  check: ({ name }) =>
+    name.trim() ? null : { field: "name", message: "Enter a name for the organization." },
+  send: async (values) => {
+    const result = await api("/api/v1/organizations", { method: "POST", body: values });
+    if (result.ok) {
+      await api("/api/v1/me/organization", { method: "PUT", body: { org_id: result.data.id } });
+    }
+    return result;
+  },
+  // The header's switcher lists the new organization too.
+  done: () => window.location.reload(),
+});
+$("create").addEventListener("click", () => {
+  createForm.reset();
+  openModal($("create-dialog"));
 });
 
 $("rename").addEventListener("click", () => {
@@ -151,18 +167,34 @@ $("rename").addEventListener("click", () => {
   });
 });
 
-$("invite-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = event.target;
-  clearError(form);
-  const result = await api(`/api/v1/organizations/${orgId()}/invitations`, {
-    method: "POST",
-    body: formValues(form),
-  });
-  if (!result.ok) return showError(form, result);
-  showOk(form.querySelector(".ok"), `Invitation sent to ${result.data.email}.`);
-  form.reset();
-  refresh();
+const inviteForm = dialogForm($("invite-dialog"), {
+  // Only blank is caught here: the hub's own check (and message) decides the rest.
+  check: ({ email }) =>
+    email.trim() ? null : { field: "email", message: "Enter the email address to invite." },
+  send: (values) =>
+    api(`/api/v1/organizations/${orgId()}/invitations`, { method: "POST", body: values }),
+  done: (result) => {
+    say(`Invitation sent to ${result.data.email}.`);
+    refresh();
+  },
+});
+$("invite").addEventListener("click", () => {
+  inviteForm.reset();
+  for (const name of document.querySelectorAll(".org-name-text")) {
+    name.textContent = $("org-name").textContent;
+  }
+  openModal($("invite-dialog"));
+});
+
+dialogForm($("remove-member-dialog"), {
+  send: () =>
+    api(`/api/v1/organizations/${orgId()}/members/${removingMember.user_id}`, {
+      method: "DELETE",
+    }),
+  done: () => {
+    say(`${removingMember.email} was removed from ${$("org-name").textContent}.`);
+    refresh();
+  },
 });
 
 $("activity-filter").addEventListener("submit", (event) => {
@@ -173,18 +205,14 @@ $("activity-more").addEventListener("click", () => loadActivity(true));
 
 $("leave").addEventListener("click", async () => {
   const result = await api(`/api/v1/organizations/${orgId()}/leave`, { method: "POST", body: {} });
-  if (!result.ok) {
-    const box = $("leave-error");
-    box.textContent = result.data?.error?.message ?? "Could not leave.";
-    box.hidden = false;
-    return;
-  }
+  if (!result.ok) return say(result.data?.error?.message ?? "Could not leave.", "error");
   window.location.assign("/organizations");
+  return undefined;
 });
 
 $("delete").addEventListener("click", async () => {
   const summary = await api(`/api/v1/organizations/${orgId()}/deletion`);
-  if (!summary.ok) return;
+  if (!summary.ok) return say(summary.data?.error?.message ?? "Could not delete.", "error");
   const { members, invitations, appliances } = summary.data;
   $("delete-name").textContent = $("org-name").textContent;
   const lost = [
@@ -200,13 +228,13 @@ $("delete").addEventListener("click", async () => {
       return item;
     }),
   );
-  $("delete-dialog").showModal();
+  const dialog = $("delete-dialog");
+  openModal(dialog, { focus: dialog.querySelector("[data-close]") });
 });
 
-$("delete-dialog").addEventListener("close", async () => {
-  if ($("delete-dialog").returnValue !== "confirm") return;
-  const result = await api(`/api/v1/organizations/${orgId()}`, { method: "DELETE" });
-  if (result.ok) window.location.assign("/organizations");
+dialogForm($("delete-dialog"), {
+  send: () => api(`/api/v1/organizations/${orgId()}`, { method: "DELETE" }),
+  done: () => window.location.assign("/organizations"),
 });
 
 refresh();

@@ -1,0 +1,83 @@
+"""The appliance listing: the JSON the API answers, in name order, current after every change,
+and exactly what the API's response model says."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mykerio.appliances.listing import Listing
+from mykerio.appliances.view import ApplianceView
+from web.models.appliances import Appliances
+
+
+def view(appliance_id: str, name: str, status: str = "green") -> ApplianceView:
+    return ApplianceView(
+        id=appliance_id,
+        org_id="0" * 32,
+        name=name,
+        product="control",
+        version="9.4.0",
+        status=status,
+        reasons=() if status == "green" else ("Offline",),
+        pending=0,
+        connected=status != "red",
+        ip="192.0.2.1",
+        last_seen="2026-12-02T10:00:00+00:00",
+    )
+
+
+def listed(listing: Listing) -> list[dict[str, object]]:
+    document = json.loads(listing.json_array())
+    assert isinstance(document, list)
+    return document
+
+
+def test_the_array_is_by_name_whatever_the_case() -> None:
+    listing = Listing()
+    for appliance_id, name in (("c", "brno"), ("a", "Zlín"), ("b", "Aš")):
+        listing[appliance_id] = view(appliance_id, name)
+    assert [a["name"] for a in listed(listing)] == ["Aš", "brno", "Zlín"]
+    assert [v.name for v in listing.ordered()] == ["Aš", "brno", "Zlín"]
+
+
+def test_a_change_a_rename_and_a_removal_show_in_the_next_read() -> None:
+    listing = Listing()
+    listing["a"] = view("a", "Alpha")
+    listing["b"] = view("b", "Beta")
+    before = listing.json_array()
+    listing["a"] = view("a", "Alpha", status="red")
+    assert [a["status"] for a in listed(listing)] == ["red", "green"]
+    listing["a"] = view("a", "Gamma", status="red")
+    assert [a["name"] for a in listed(listing)] == ["Beta", "Gamma"]
+    del listing["b"]
+    assert [a["id"] for a in listed(listing)] == ["a"]
+    assert before != listing.json_array()
+
+
+def test_a_repeated_report_reuses_the_built_array() -> None:
+    listing = Listing()
+    listing["a"] = view("a", "Alpha")
+    first = listing.json_array()
+    listing["a"] = view("a", "Alpha")
+    assert listing.json_array() is first
+
+
+names = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=20)
+
+
+@given(st.lists(st.tuples(names, st.sampled_from(["green", "yellow", "red", "grey"])), max_size=8))
+def test_the_array_is_what_the_response_model_answers(rows: list[tuple[str, str]]) -> None:
+    """Byte-level caching must not drift from the API's schema: the model reads the array
+    back as the same appliances, and writes them the same way."""
+    listing = Listing()
+    for index, (name, status) in enumerate(rows):
+        listing[f"id{index}"] = view(f"id{index}", name, status)
+    document = b'{"appliances":' + listing.json_array() + b"}"
+    model = Appliances.model_validate_json(document)
+    assert model.model_dump(mode="json")["appliances"] == [
+        dataclasses.asdict(v) | {"reasons": list(v.reasons)} for v in listing.ordered()
+    ]
