@@ -191,7 +191,10 @@ class DefinitionsPart(OrganizationCore):
         future: asyncio.Future[tuple[Group, ...]] = asyncio.get_running_loop().create_future()
         self._imports[message.id] = (appliance_id, kind, future)
         appliance.tell(ApplianceActor.send_feature, message)
-        asyncio.get_running_loop().call_later(IMPORT_TIMEOUT, self._import_timed_out, future)
+        me: ActorClient[DefinitionsPart] = ActorClient(self.actor_ref, 0.0)
+        asyncio.get_running_loop().call_later(
+            IMPORT_TIMEOUT, lambda: me.tell(DefinitionsPart.import_timed_out, message.id)
+        )
         return future
 
     async def import_groups(
@@ -379,9 +382,11 @@ class DefinitionsPart(OrganizationCore):
             return
         future.set_result(groups)
 
-    def _import_timed_out(self, future: asyncio.Future[Any]) -> None:
-        if not future.done():
-            future.set_exception(Unavailable("The appliance did not answer. Try again."))
+    def import_timed_out(self, message_id: str) -> None:
+        """An import's answer deadline passed (told by its timer)."""
+        waiting = self._imports.pop(message_id, None)
+        if waiting is not None and not waiting[2].done():
+            waiting[2].set_exception(Unavailable("The appliance did not answer. Try again."))
 
     def _eligible_client(self, appliance_id: str) -> ActorClient[ApplianceActor]:
         view = self._roster.get(appliance_id)

@@ -22,6 +22,7 @@ from mykerio.bus import LocalBus
 from mykerio.clock import FakeClock
 from mykerio.definitions.events import DefinitionsSyncChanged
 from mykerio.definitions.model import IpEntry, Kind
+from mykerio.errors import Unavailable
 from mykerio.models import User
 from mykerio.protocol.envelope import Envelope
 from mykerio.store import Store
@@ -185,3 +186,31 @@ async def test_an_unanswered_push_shows_as_failed(
     subscription.cancel()
 
     assert await setup.state() == ("failed", 0, definitions.NO_ANSWER)
+
+
+async def test_an_import_gets_the_local_groups_or_times_out(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`request_import` sends `import_request` and its future settles with the groups the
+    appliance answers; with no answer by the deadline it is `Unavailable`."""
+    await setup.report()
+    future = await setup.org.call(
+        OrganizationActor.request_import, setup.user, setup.appliance_id, Kind.URL
+    )
+    (asked,) = [e for e in setup.link.sent if e.type == "import_request"]
+    groups: Any = [{"name": "Ads", "entries": [{"type": "Url", "url": "ads.example"}]}]
+    await setup.org.call(
+        OrganizationActor.definitions_message,
+        setup.appliance_id,
+        asked.reply("import_result", {"kind": "url_groups", "groups": groups}),
+    )
+    (group,) = await future
+    assert group.name == "Ads"
+
+    monkeypatch.setattr(definitions, "IMPORT_TIMEOUT", 0.01)
+    silent = await setup.org.call(
+        OrganizationActor.request_import, setup.user, setup.appliance_id, Kind.URL
+    )
+    with pytest.raises(Unavailable):
+        async with asyncio.timeout(5):
+            await silent
