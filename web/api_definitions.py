@@ -286,15 +286,19 @@ class LocalGroupsHandler(OrgHandler):
 
     async def get(self, org_id: str, kind: str, appliance_id: str) -> None:
         """List."""
-        groups = await self._local(org_id, kind_of(kind), appliance_id)
+        groups = await local_groups(self, org_id, kind_of(kind), appliance_id)
         self.write_model(models.Groups(groups=[group_model(g) for g in groups]))
 
-    async def _local(self, org_id: str, kind: Kind, appliance_id: str) -> tuple[core.Group, ...]:
-        answer = await self.org_call(org_id, OrganizationActor.request_import, appliance_id, kind)
-        return await answer  # (the actor times it out)
+
+async def local_groups(
+    handler: OrgHandler, org_id: str, kind: Kind, appliance_id: str
+) -> tuple[core.Group, ...]:
+    """An appliance's local groups of a kind, asked of it through the organization."""
+    answer = await handler.org_call(org_id, OrganizationActor.request_import, appliance_id, kind)
+    return await answer  # (the actor times it out)
 
 
-class ImportHandler(LocalGroupsHandler):
+class ImportHandler(OrgHandler):
     """Imports an appliance's local groups as shared ones."""
 
     openapi = {
@@ -317,7 +321,7 @@ class ImportHandler(LocalGroupsHandler):
         """Import."""
         which = kind_of(kind)
         body = self.body(models.ImportRequest)
-        local = await self._local(org_id, which, body.appliance_id)
+        local = await local_groups(self, org_id, which, body.appliance_id)
         by_name = {g.name.casefold(): g for g in local}
         missing = [n for n in body.names if n.casefold() not in by_name]
         if missing:
