@@ -21,6 +21,7 @@ from actors.supervisor import Cancellable, Scheduler
 from mykerio.appliances.view import ApplianceView
 from mykerio.clock import Clock
 from mykerio.models import Appliance, StatusChange, sequential_id
+from mykerio.protocol.backups import FEATURE
 from mykerio.protocol.envelope import Envelope
 from mykerio.protocol.errors import CloseCode
 from mykerio.protocol.link import PING_INTERVAL, SILENCE_LIMIT
@@ -67,6 +68,8 @@ RemovedByAppliance = Callable[[str, str], None]
 # A feature message for the organization (org id, appliance id, message): `definitions_*`.
 FeatureReport = Callable[[str, str, Envelope], None]
 FEATURE_MESSAGES = frozenset({"definitions_versions", "definitions_applied", "import_result"})
+# The appliance's own `backup_state` report: (the appliance, state, message).
+BackupStateReport = Callable[[Appliance, str, str], None]
 
 
 class ApplianceActor(LoopActor):
@@ -92,8 +95,13 @@ class ApplianceActor(LoopActor):
         ping_interval: float = PING_INTERVAL,
         silence_limit: float = SILENCE_LIMIT,
         coalesce: float = 0.0,
+        features: Mapping[str, int] | None = None,
+        backup_state: BackupStateReport | None = None,
     ) -> None:
         super().__init__(runtime=runtime, name=name or f"appliance:{appliance.id}")
+        # The protocol v2 features this connection negotiated (none on version 1).
+        self._features: Mapping[str, int] = features or {}
+        self._backup_state = backup_state
         self._appliance = appliance
         self._link = link
         self._store = store
@@ -148,6 +156,11 @@ class ApplianceActor(LoopActor):
             # (The connection passes these on only when the feature was negotiated.)
             if self._feature_report is not None:
                 self._feature_report(self._appliance.org_id, self._appliance.id, envelope)
+        elif envelope.type == "backup_state":
+            # (Dropped from a connection that did not negotiate `backups`.)
+            if FEATURE in self._features and self._backup_state is not None:
+                message = envelope.body.get("message", "")
+                self._backup_state(self._appliance, str(envelope.body["state"]), str(message))
         elif envelope.type == "removed":
             # "Remove from MyKerio" on the appliance: the organization forgets it.
             self._closing = True
@@ -194,6 +207,13 @@ class ApplianceActor(LoopActor):
     def organization_renamed(self, name: str) -> None:
         """Tell the appliance the new name of its organization."""
         self._link.send(Envelope.new("organization", {"name": sendable_name(name)}))
+
+    def back_up_now(self) -> bool:
+        """Ask the appliance for a backup ("Back up now"); False if its connection has no
+        `backups` feature (nothing of a feature goes to an appliance without it)."""
+        if FEATURE not in self._features or self._closing:
+            return False
+        return self._link.send(Envelope.new("backup_now", {}))
 
     def remove(self) -> None:
         """The hub removed it: say so and close (the key is already revoked)."""

@@ -317,7 +317,7 @@ class ConnectionActor(LoopActor):
         elif state is State.PAIRING and kind == "setup_result":
             self._setup_answered(envelope)
         elif state is State.LINKED and (
-            kind in ("status", "removed")
+            kind in ("status", "removed", "backup_state")
             or (kind in FEATURE_MESSAGES and DEFINITIONS in self._features)
         ):
             if self._appliance is not None:  # (None: the hub is shutting down)

@@ -1,14 +1,14 @@
 """The router: typed clients of the hub's actors, found by what they serve.
 
 `router.organization(org_id)`, `router.accounts(routing_key)`, `router.appliance(id)`,
-`router.mailer()`, `router.gate()` and `router.health()` answer `ActorClient`s; callers never
-learn an actor's supervisor key or which process it runs in, so a later router can send the
-same calls to another hub node. The keys (`org:<id>`, `appliance:<id>`, `accounts:<n>`, …) are
-spelt here and nowhere else.
+`router.mailer()`, `router.gate()`, `router.backups()` and `router.health()` answer
+`ActorClient`s; callers never learn an actor's supervisor key or which process it runs in, so a
+later router can send the same calls to another hub node. The keys (`org:<id>`,
+`appliance:<id>`, `accounts:<n>`, …) are spelt here and nowhere else.
 
 Organization actors start on first use; the router is told once (`serve_organizations`) what
-they are built with. Singletons (mailer, gate, health, housekeeping) and appliance actors are
-started through the router by the composition root, so their keys stay here too.
+they are built with. Singletons (mailer, gate, backups, health, housekeeping) and appliance
+actors are started through the router by the composition root, so their keys stay here too.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 
 from actors.accounts import AccountsActor, shard_key
 from actors.appliance import ApplianceActor
+from actors.backups import BackupActor
 from actors.clients import ActorClient
 from actors.gate import GateActor
 from actors.health import HealthActor
@@ -30,10 +31,12 @@ from actors.runtime import LoopRuntime
 from actors.supervisor import Supervisor
 from mykerio.accounts.context import Links
 from mykerio.appliances.view import ApplianceView
+from mykerio.backups.vault import BackupVault
 from mykerio.bus import EventBus
 from mykerio.clock import Clock
 from mykerio.errors import NotFound, Unavailable
 from mykerio.mail.message import Email
+from mykerio.models import Appliance
 from mykerio.protocol.envelope import Envelope
 from mykerio.store.base import Store
 
@@ -42,6 +45,7 @@ MAILER = "mailer"
 GATE = "gate"
 HEALTH = "health"
 HOUSEKEEPING = "housekeeping"
+BACKUPS = "backups"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -53,6 +57,7 @@ class OrganizationParts:
     links: Links
     send_mail: Callable[[Email], Awaitable[object]]
     bus: EventBus
+    backups: BackupVault | None = None
 
 
 class Router:
@@ -96,6 +101,7 @@ class Router:
             send_mail=parts.send_mail,
             bus=parts.bus,
             find_appliance=self.appliance,
+            backups=parts.backups,
         )
         return ActorClient(ref, self._timeout)
 
@@ -117,6 +123,10 @@ class Router:
         """The gate, which knows what a proven appliance key is."""
         return self._required(GATE, "The hub is restarting; try again in a moment.")
 
+    def backups(self) -> ActorClient[BackupActor]:
+        """The backups actor (uploads and the appliances' backup states)."""
+        return self._required(BACKUPS, "Backups are restarting; try again in a moment.")
+
     def health(self) -> ActorClient[HealthActor] | None:
         """The health actor; None while it restarts."""
         return self._optional(HEALTH)
@@ -135,6 +145,13 @@ class Router:
             OrganizationActor.definitions_message, appliance_id, envelope
         )
 
+    def backup_state_reported(self, appliance: Appliance, state: str, message: str) -> None:
+        """An appliance's own backup state goes to the backups actor (told; dropped while it
+        restarts: the appliance reports again on its next change)."""
+        backups = self._optional(BACKUPS)
+        if backups is not None:
+            backups.tell(BackupActor.state_reported, appliance, state, message)
+
     def start_mailer(self, **kwargs: Any) -> None:
         """Start the mailer (restarted if it crashes)."""
         self._supervisor.start(MAILER, MailerActor, **kwargs)
@@ -142,6 +159,10 @@ class Router:
     def start_gate(self, **kwargs: Any) -> None:
         """Start the gate (restarted if it crashes)."""
         self._supervisor.start(GATE, GateActor, **kwargs)
+
+    def start_backups(self, **kwargs: Any) -> None:
+        """Start the backups actor (restarted if it crashes)."""
+        self._supervisor.start(BACKUPS, BackupActor, **kwargs)
 
     def start_health(self, **kwargs: Any) -> None:
         """Start the health actor (restarted if it crashes)."""

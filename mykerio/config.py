@@ -147,6 +147,16 @@ class AppliancesConfig:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class BackupsConfig:
+    """Configuration backups uploaded by appliances (guide 2.6; docs/protocol.md 9.6)."""
+
+    max_bytes: int = 64 * 1024 * 1024  # per backup file
+    uploads_per_hour: int = 10  # per appliance
+    keep: int = 5  # per appliance, the newest
+    idle_timeout: float = 60.0  # seconds an upload may go without a byte
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Config:
     """Every setting of the hub, grouped by section."""
 
@@ -161,6 +171,7 @@ class Config:
     shutdown: ShutdownConfig = ShutdownConfig()
     metrics: MetricsConfig = MetricsConfig()
     appliances: AppliancesConfig = AppliancesConfig()
+    backups: BackupsConfig = BackupsConfig()
 
     @property
     def data_dir(self) -> Path:
@@ -349,5 +360,10 @@ def _validate(config: Config) -> None:
         raise ConfigError("appliances.message_burst must be at least 1 and message_rate positive")
     if config.appliances.status_coalesce_seconds < 0:
         raise ConfigError("appliances.status_coalesce_seconds must not be negative")
+    backups = config.backups
+    if min(backups.max_bytes, backups.uploads_per_hour, backups.keep) < 1:
+        raise ConfigError("backups.max_bytes, uploads_per_hour and keep must be at least 1")
+    if backups.idle_timeout <= 0:
+        raise ConfigError("backups.idle_timeout must be positive")
     if config.actors.restart_backoff_initial > config.actors.restart_backoff_max:
         raise ConfigError("actors.restart_backoff_initial must not exceed restart_backoff_max")

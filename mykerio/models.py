@@ -263,14 +263,27 @@ class StatusChange:
 
 @dataclass(frozen=True, slots=True)
 class Backup:
-    """One configuration backup uploaded by an appliance, with its SHA-256 hex digest."""
+    """One configuration backup an appliance uploaded, complete and verified (guide 2.6).
+
+    Its bytes are a blob of the store (sealed chunks, `mykerio.backups.blobs`) under the same
+    id; this record is written only once that blob is complete, so a listed backup always has
+    all of its bytes. `stored_at` is the hub's clock and orders "the five newest" (an appliance
+    with a wrong clock cannot push its new backup out); `created_at` is the appliance's own.
+    The appliance's name and product are copied in: a backup outlives the appliance's removal.
+    """
 
     id: str
     appliance_id: str
+    org_id: str
+    appliance_name: str
+    product: str
+    version: str
     created_at: datetime
-    filename: str
-    content: bytes
-    sha256: str
+    stored_at: datetime
+    size: int
+    sha256: str  # hex, of the plaintext the appliance sent
+    reason: str  # scheduled, manual, before_change
+    certificates: bool  # the backup includes certificates and their private keys
 
 
 @dataclass(frozen=True, slots=True)

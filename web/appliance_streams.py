@@ -2,17 +2,24 @@
 
 A linked v2 socket registers its `StreamLink` here with the features it negotiated, and takes
 it back when it closes. `open` refuses a kind whose feature the appliance did not declare:
-nothing of a feature goes to an appliance that does not have it.
+nothing of a feature goes to an appliance that does not have it. Streams an appliance opens go
+to the handler the composition root `serve`s for their kind (backup uploads: the backups
+actor), or are refused as `unsupported`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from mykerio.errors import Conflict, NotFound
 from mykerio.protocol.features import STREAM_KINDS
 from mykerio.protocol.stream_link import Stream, StreamLink, Write, envelope_control
 from mykerio.protocol.streams import StreamMux
+
+# A feature's handler of a stream an appliance opened: (appliance id, its link, the stream,
+# the stream's `meta`); it must accept or refuse the stream (at once, or by a message to the
+# actor that owns the feature).
+StreamHandler = Callable[[str, StreamLink, Stream, Mapping[str, object]], None]
 
 
 class ApplianceStreams:
@@ -20,16 +27,27 @@ class ApplianceStreams:
 
     def __init__(self) -> None:
         self._links: dict[str, tuple[StreamLink, Mapping[str, int]]] = {}
+        self._handlers: dict[str, StreamHandler] = {}
+
+    def serve(self, kind: str, handler: StreamHandler) -> None:
+        """Streams of `kind` that appliances open go to `handler` (the composition root says
+        which actor takes them); on links that negotiated the kind's feature only."""
+        if kind not in STREAM_KINDS:
+            raise ValueError(f"no feature has {kind} streams")
+        self._handlers[kind] = handler
 
     def start(self, appliance_id: str, features: Mapping[str, int], write: Write) -> StreamLink:
         """A v2 appliance is linked: its socket's stream link, started and registered (a newer
         connection replaces an older one)."""
 
-        def refuse(stream: Stream, meta: Mapping[str, object]) -> None:
-            # No feature of this hub takes a stream opened by an appliance yet.
-            link.refuse(stream, "unsupported")
+        def opened(stream: Stream, meta: Mapping[str, object]) -> None:
+            handler = self._handlers.get(stream.kind)
+            if handler is None or STREAM_KINDS[stream.kind] not in features:
+                link.refuse(stream, "unsupported")
+            else:
+                handler(appliance_id, link, stream, meta)
 
-        link = StreamLink(StreamMux("hub"), write, on_open=refuse, encode_control=envelope_control)
+        link = StreamLink(StreamMux("hub"), write, on_open=opened, encode_control=envelope_control)
         link.start()
         self._links[appliance_id] = (link, features)
         return link

@@ -35,7 +35,14 @@ from web.appliance_streams import ApplianceStreams
 from web.live import LiveRegistry
 from web.metrics import HubMetrics
 from web.waiting_appliances import WaitingAppliances
-from web.wiring import appliance_links, serve_organizations, start_accounts, start_mailer
+from web.wiring import (
+    appliance_links,
+    backup_vault,
+    serve_organizations,
+    start_accounts,
+    start_backups,
+    start_mailer,
+)
 
 log = structlog.get_logger("web.hub")
 
@@ -168,11 +175,13 @@ class Hub:
         self._hashing = start_accounts(
             config, data, self.store, self.clock, router, self.bus.publish
         )
-        serve_organizations(config, self.store, self.clock, router, self.bus)
+        vault = backup_vault(config, data, self.store, self.clock)
+        serve_organizations(config, self.store, self.clock, router, self.bus, vault)
         appliances = appliance_links(
             config, data, self.store, self.clock, router, self.waiting, self.schedule
         )
         self.appliance_streams = appliances.streams
+        start_backups(config, vault, self.store, self.clock, router, self.bus, appliances.streams)
         app = make_app(
             config,
             self.metrics,

@@ -247,16 +247,6 @@ class ComingFeature:
 
 COMING = (
     ComingFeature(
-        "/backups",
-        "Backups",
-        "Configuration backups of your appliances, kept in MyKerio.",
-        (
-            "Kerio Connect, Kerio Control and Kerio Operator appliances upload a configuration "
-            "backup to MyKerio automatically once a day.",
-            "You will download a backup and import it in the appliance's administration.",
-        ),
-    ),
-    ComingFeature(
         "/shared/ip-addresses",
         "IP Addresses",
         "IP address groups defined once and shared by every Kerio Control of an organization.",

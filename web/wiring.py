@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 from actors.accounts import SendMail
 from actors.appliance import ApplianceActor
+from actors.backups import BackupActor, BackupLimits
 from actors.clients import ActorClient
 from actors.mailer import MailerActor, RetryPolicy
 from actors.organization import OrganizationActor
@@ -25,20 +26,26 @@ from actors.supervisor import Scheduler
 from mykerio.accounts.context import Links
 from mykerio.accounts.hashing import AsyncPasswords
 from mykerio.accounts.policy import AccountPolicy
+from mykerio.backups.blobs import backup_box
+from mykerio.backups.vault import BackupVault
 from mykerio.bus import EventBus
 from mykerio.clock import Clock
 from mykerio.config import Config
 from mykerio.datadir import DataDir
+from mykerio.errors import Unavailable
 from mykerio.mail.message import Email
 from mykerio.mail.sealing import mail_box
 from mykerio.mail.transport import DirectoryTransport, MailTransport, SmtpSettings, SmtpTransport
 from mykerio.models import Appliance
+from mykerio.protocol.backups import UPLOAD_KIND
 from mykerio.protocol.identity import NonceLedger
+from mykerio.protocol.stream_link import Stream, StreamLink
 from mykerio.security.encryption import SecretBox, derive_key
 from mykerio.security.passwords import PRODUCTION_PARAMETERS, PasswordHasher, common_passwords
 from mykerio.sms import OutboxSmsSender, SmsSender
 from mykerio.store import Store
 from web.appliance_links import ApplianceLinks
+from web.appliance_streams import ApplianceStreams
 from web.sms_gateway import HttpSmsGateway
 from web.waiting_appliances import WaitingAppliances
 
@@ -94,7 +101,12 @@ def mail_sender(router: Router) -> SendMail:
 
 
 def serve_organizations(
-    config: Config, store: Store, clock: Clock, router: Router, bus: EventBus
+    config: Config,
+    store: Store,
+    clock: Clock,
+    router: Router,
+    bus: EventBus,
+    backups: BackupVault | None = None,
 ) -> None:
     """Organization actors are started on first use, one per organization."""
     router.serve_organizations(
@@ -104,6 +116,7 @@ def serve_organizations(
             links=Links(config.hub.public_url),
             send_mail=mail_sender(router),
             bus=bus,
+            backups=backups,
         )
     )
 
@@ -120,6 +133,7 @@ def appliance_links(
     """Start the gate and say how appliance sockets reach their actors and organizations
     (`schedule`: the appliance actors' timers, the event loop's unless a test gives one)."""
     router.start_gate(store=store, clock=clock, public_url=config.hub.public_url)
+    streams = ApplianceStreams()
 
     async def connect(appliance: Appliance, link: Any) -> ActorClient[ApplianceActor]:
         older = router.appliance(appliance.id)
@@ -145,6 +159,8 @@ def appliance_links(
             feature_report=router.appliance_feature,
             schedule=schedule,
             coalesce=config.appliances.status_coalesce_seconds,
+            features=streams.features(appliance.id),
+            backup_state=router.backup_state_reported,
         )
 
     return ApplianceLinks(
@@ -159,7 +175,48 @@ def appliance_links(
         clock=clock,
         message_burst=config.appliances.message_burst,
         message_rate=config.appliances.message_rate,
+        streams=streams,
     )
+
+
+def backup_vault(config: Config, data: DataDir, store: Store, clock: Clock) -> BackupVault:
+    """The backups at rest, sealed with their own key from the data directory's secret."""
+    return BackupVault(store, backup_box(data.secret_key), clock, keep=config.backups.keep)
+
+
+def start_backups(
+    config: Config,
+    vault: BackupVault,
+    store: Store,
+    clock: Clock,
+    router: Router,
+    bus: EventBus,
+    streams: ApplianceStreams,
+) -> None:
+    """Start the backups actor (restarted if it crashes) and hand it the appliances' upload
+    streams."""
+    backups = config.backups
+    router.start_backups(
+        store=store,
+        vault=vault,
+        clock=clock,
+        bus=bus,
+        limits=BackupLimits(
+            max_bytes=backups.max_bytes,
+            uploads_per_hour=backups.uploads_per_hour,
+            idle_timeout=backups.idle_timeout,
+        ),
+    )
+
+    def upload_opened(
+        appliance_id: str, link: StreamLink, stream: Stream, meta: Mapping[str, object]
+    ) -> None:
+        try:
+            router.backups().tell(BackupActor.upload_opened, appliance_id, link, stream, meta)
+        except Unavailable:
+            link.refuse(stream, "busy")  # (restarting: the appliance tries again later)
+
+    streams.serve(UPLOAD_KIND, upload_opened)
 
 
 def start_accounts(

@@ -24,6 +24,7 @@ from mykerio.accounts.context import Client, Links
 from mykerio.appliances.listing import Listing
 from mykerio.appliances.roster import ApplianceRoster
 from mykerio.appliances.view import ApplianceView
+from mykerio.backups.vault import BackupVault
 from mykerio.bus import EventBus
 from mykerio.clock import Clock
 from mykerio.errors import NotFound
@@ -54,6 +55,7 @@ class OrganizationCore(LoopActor):
         send_mail: SendMail,
         bus: EventBus,
         find_appliance: FindAppliance = lambda _id: None,
+        backups: BackupVault | None = None,
     ) -> None:
         super().__init__(runtime=runtime, name=name or f"org:{org_id}")
         self.org_id = org_id
@@ -63,6 +65,7 @@ class OrganizationCore(LoopActor):
         self._send_mail = send_mail
         self._bus = bus
         self._find_appliance = find_appliance
+        self._backups = backups  # (the backups part's downloads; None: not on this hub)
         self._appliances = ApplianceRoster(store, clock)
         self._invitations = InvitationDesk(store, clock, links)
         self._org: Organization | None = None

@@ -66,8 +66,12 @@ class MembershipPart(OrganizationCore):
         """What deleting would remove, for the confirmation dialog."""
         self._require_member(user)
         pending = await self._store.invitations.pending(self.org_id, self._clock.now())
+        backups = await self._store.backups.of_organization(self.org_id)
         return DeletionSummary(
-            members=len(self._members), invitations=len(pending), appliances=len(self._roster)
+            members=len(self._members),
+            invitations=len(pending),
+            appliances=len(self._roster),
+            backups=len(backups),
         )
 
     async def delete(self, user: User, client: Client) -> DeletionSummary:
@@ -79,6 +83,10 @@ class MembershipPart(OrganizationCore):
         await self._store.invitations.delete_for_org(org.id)
         await self._store.definitions.delete_organization(org.id)
         await self._store.appliances.remove_for_org(org.id)
+        # Its backups go with it (the dialog says so): no one could reach them any more, and
+        # they hold the appliances' private keys.
+        for backup in await self._store.backups.of_organization(org.id):
+            await self._store.backups.delete(backup.id)
         for appliance_id in list(self._roster):
             appliance = self._find_appliance(appliance_id)
             if appliance is not None:

@@ -46,6 +46,10 @@ PAGE = Template(
   appliances from one web interface.</p>
   <label class="check"><input type="checkbox" id="enabled"
     {% if view.enabled %}checked{% end %}> Enable communication with MyKerio</label>
+  <label class="check"><input type="checkbox" id="backups"
+    {% if backups["enabled"] %}checked{% end %}> Save configuration to MyKerio</label>
+  <p class="status"><span class="label">Last backup:</span>
+    <span id="backup-state">{{ backups["message"] or backups["state"] }}</span></p>
   <p class="status"><span class="label">Status:</span>
     <span id="status-text" data-phase="{{ view.phase }}">{{ view.status_text }}</span></p>
   <p id="add" {% if not view.add_link %}hidden{% end %}>
@@ -97,6 +101,8 @@ function show(element, visible) {
 
 function render(state) {
   byId("enabled").checked = state.enabled;
+  byId("backups").checked = state.backups.enabled;
+  byId("backup-state").textContent = state.backups.message || state.backups.state;
   const status = byId("status-text");
   status.textContent = state.status_text;
   status.dataset.phase = state.phase;
@@ -151,6 +157,9 @@ async function refresh() {
 
 byId("enabled").addEventListener("change", (event) => {
   act("/api/enable", { enabled: event.target.checked });
+});
+byId("backups").addEventListener("change", (event) => {
+  act("/api/backups", { enabled: event.target.checked });
 });
 for (const box of document.querySelectorAll("input[data-knob]")) {
   box.addEventListener("change", () => act("/api/knobs", { [box.dataset.knob]: box.checked }));

@@ -5,6 +5,7 @@ Served by Tornado on a loopback port. Routes:
 - `GET /`: the settings page (`admin_page`), `GET /static/settings.js|settings.css`;
 - `GET /api/state`: the `LinkView` as JSON (status text, link, connected, knobs, name, ids);
 - `POST /api/knobs` `{knob: bool, ...}`, `POST /api/enable` `{"enabled": bool}`,
+  `POST /api/backups` `{"enabled": bool}` ("Save configuration to MyKerio"),
   `POST /api/remove` `{}`: the user's actions; each answers the new state.
 
 Every answer carries a strict Content-Security-Policy (no inline script). A POST must be
@@ -88,8 +89,8 @@ class _Handler(RequestHandler):
         return body
 
     def answer_state(self) -> None:
-        """Answer the link's current view."""
-        self.finish(self.link.view.to_json())
+        """Answer the link's current view (and "Save configuration to MyKerio")."""
+        self.finish({**self.link.view.to_json(), "backups": self.link.backups.to_json()})
 
     def _same_origin(self) -> bool:
         origin = self.request.headers.get("Origin")
@@ -103,7 +104,11 @@ class SettingsPage(_Handler):
 
     def get(self) -> None:
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(PAGE.generate(view=self.link.view, knob_labels=KNOB_LABELS))
+        self.finish(
+            PAGE.generate(
+                view=self.link.view, knob_labels=KNOB_LABELS, backups=self.link.backups.to_json()
+            )
+        )
 
 
 class Asset(_Handler):
@@ -163,6 +168,21 @@ class EnableApi(_Handler):
         self.answer_state()
 
 
+class BackupsApi(_Handler):
+    """`POST /api/backups {"enabled": bool}`: tick or untick "Save configuration to MyKerio"."""
+
+    def post(self) -> None:
+        body = self.json_body()
+        if body is None:
+            return
+        enabled = body.get("enabled")
+        if set(body) != {"enabled"} or not isinstance(enabled, bool):
+            self.fail(400, "invalid_input", 'send {"enabled": true} or {"enabled": false}')
+            return
+        self.link.backups.set_enabled(enabled)
+        self.answer_state()
+
+
 class RemoveApi(_Handler):
     """`POST /api/remove`: "Remove from MyKerio"."""
 
@@ -202,6 +222,7 @@ def make_app(link: ApplianceLink) -> Application:
             (r"/api/state", StateApi, args),
             (r"/api/knobs", KnobsApi, args),
             (r"/api/enable", EnableApi, args),
+            (r"/api/backups", BackupsApi, args),
             (r"/api/remove", RemoveApi, args),
             *definition_routes(args),
         ],

@@ -15,6 +15,7 @@ import socket
 import sys
 from pathlib import Path
 
+from mykerio.agent.backups import BackupOptions
 from mykerio.agent.box import BoxAdmin
 from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.fleet import FleetOptions, run_fleet
@@ -102,6 +103,29 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     trust.add_argument(
         "--insecure", action="store_true", help="do not check the hub's certificate (dev only)"
     )
+    backups = parser.add_argument_group("configuration backups (Kerio Control and Operator)")
+    backups.add_argument(
+        "--no-backups", action="store_true", help='untick "Save configuration to MyKerio"'
+    )
+    backups.add_argument(
+        "--backup-every",
+        type=float,
+        default=24 * 3600.0,
+        metavar="SECONDS",
+        help="upload a backup this often while linked (default: a day; 0: only when asked)",
+    )
+    backups.add_argument(
+        "--backup-size",
+        type=int,
+        default=0,
+        metavar="BYTES",
+        help="pad each backup to this size, e.g. 5000000 (default: just the configuration)",
+    )
+    backups.add_argument(
+        "--cut-backup-upload",
+        action="store_true",
+        help="close the connection in the middle of the first upload (it is sent again)",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not print status changes")
     parser.add_argument(
         "--log-level", choices=("debug", "info", "warning"), default="warning", help="log level"
@@ -136,6 +160,8 @@ def options_from(args: argparse.Namespace) -> FleetOptions:
             raise ValueError(
                 f"--factory-key: not an Ed25519 private key in PEM ({error})"
             ) from None
+    if args.backup_every < 0 or not 0 <= args.backup_size <= 512 * 1024 * 1024:
+        raise ValueError("--backup-every must not be negative, --backup-size 0 to 512 MiB")
     if ui_port is not None and not 0 <= ui_port <= 65535 - (args.count - 1):
         raise ValueError("--ui-port must leave room for one port per appliance")
     profile = Profile(
@@ -159,6 +185,12 @@ def options_from(args: argparse.Namespace) -> FleetOptions:
         timings=Timings(setup_restart=args.setup_restart),
         definitions_file=args.definitions,
         refuse_definitions=args.refuse_definitions,
+        backups=BackupOptions(
+            enabled=not args.no_backups,
+            every=args.backup_every,
+            size=args.backup_size,
+            cut_first_upload=args.cut_backup_upload,
+        ),
     )
 
 

@@ -34,9 +34,9 @@ from mykerio.definitions.model import (
     parse_groups,
 )
 from mykerio.definitions.validation import entry_problem, validate
+from mykerio.protocol.definitions import FEATURE
 from mykerio.protocol.envelope import Envelope, JsonValue
 
-FEATURE_VERSIONS: list[JsonValue] = [1]
 SHARED_READ_ONLY = "This item is shared in MyKerio and can be changed only there."
 REFUSED = "The appliance refused to apply the configuration (simulated failure)."
 _BY_INTERFACE = {kind.interface: kind for kind in Kind}
@@ -91,7 +91,21 @@ class LocalDefinitions:
                 # Kerio has no empty groups; a placeholder keeps the name (disabled, no effect).
                 self._rows[kind].append(self._row(_placeholder(kind), group_id, group["name"], ""))
 
-    # What the session asks.
+    # A hook of the sessions (mykerio.agent.session.SessionHook).
+    message_types = frozenset({"definitions", "import_request"})
+
+    def linked(self, session: Any) -> None:
+        """Welcomed: report the versions held, if the hub chose the feature."""
+        if FEATURE in session.features:
+            session.send(Envelope.new("definitions_versions", {"versions": self.versions()}))
+
+    def message(self, session: Any, envelope: Envelope) -> None:
+        """A push or an import request: answer it."""
+        session.send(self.answer(envelope))
+
+    def unlinked(self) -> None:
+        """The connection closed (nothing to do: the next one reports again)."""
+
     def versions(self) -> dict[str, JsonValue]:
         """The `definitions_versions` body's `versions`."""
         return {kind.value: self._versions[kind] for kind in Kind}

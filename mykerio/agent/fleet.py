@@ -18,6 +18,7 @@ from typing import TextIO
 import structlog
 
 from mykerio.agent.admin_ui import AdminUi, start_admin_ui
+from mykerio.agent.backups import BackupOptions
 from mykerio.agent.box import BoxAdmin
 from mykerio.agent.definitions import LocalDefinitions
 from mykerio.agent.endpoint import HubEndpoint, Timings
@@ -56,6 +57,8 @@ class FleetOptions:
     # refuses every shared-definitions push (`--refuse-definitions`, to test failures).
     definitions_file: Path | None = None
     refuse_definitions: bool = False
+    # "Save configuration to MyKerio": schedule, size, the cut-upload flag (`--backup-*`).
+    backups: BackupOptions = dataclasses.field(default_factory=BackupOptions)
 
 
 @dataclass(slots=True)
@@ -84,6 +87,7 @@ class Fleet:
                 timings=options.timings,
                 handshakes=self._handshakes,
                 definitions=local_definitions(options, profile),
+                backups=options.backups,
             )
         )
         self._tasks: list[asyncio.Task[None]] = []

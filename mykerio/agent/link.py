@@ -21,6 +21,7 @@ from typing import Literal
 
 import structlog
 
+from mykerio.agent.backups import ApplianceBackups, BackupOptions
 from mykerio.agent.box import apply_setup, check_setup
 from mykerio.agent.definitions import LocalDefinitions
 from mykerio.agent.endpoint import HubEndpoint, Timings
@@ -133,11 +134,20 @@ class ApplianceLink:
         timings: Timings | None = None,
         handshakes: asyncio.Semaphore | None = None,
         definitions: LocalDefinitions | None = None,
+        backups: BackupOptions | None = None,
     ) -> None:
         self._store = store
-        # A Kerio Control keeps local and shared definitions (and offers the feature).
+        # A Kerio Control keeps local and shared definitions (a hook of its sessions).
         self.definitions = definitions or (
             LocalDefinitions() if profile.product == "control" else None
+        )
+        # "Save configuration to MyKerio" (a hook of every session; mykerio.agent.backups).
+        self.backups = ApplianceBackups(
+            profile,
+            lambda: self._store.state.name or profile.host_name or "",
+            backups,
+            clock,
+            sleep,
         )
         self._profile = profile
         self._endpoint = endpoint
@@ -342,7 +352,7 @@ class ApplianceLink:
             clock=self._clock,
             timings=self._timings,
             handshakes=self._handshakes,
-            definitions=self.definitions,
+            hooks=(self.backups,) if self.definitions is None else (self.backups, self.definitions),
         )
         self._session = session
         try:

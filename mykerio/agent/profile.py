@@ -26,8 +26,11 @@ PRODUCT_TITLES: dict[str, str] = {
 
 _SERIAL = re.compile(r"[A-Z0-9]{12}")
 _VERSION = re.compile(r"[0-9A-Za-z.+-]{1,32}")
-# What a version 2 simulator declares: the echo and discard streams (for tests and benchmarks).
+# What a version 2 simulator declares: the echo and discard streams (for tests and benchmarks)
+# and, but for Kerio Connect (whose own backups are whole mail stores, guide 2.6),
+# configuration backups (mykerio.agent.backups).
 SIMULATOR_FEATURES: dict[str, JsonValue] = {"diagnostics": [1]}
+BACKUP_PRODUCTS = ("control", "operator")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,5 +91,11 @@ class Profile:
         if self.multi_server:
             body["multi_server"] = True
         if self.protocol >= STREAMS_VERSION:
-            body["features"] = SIMULATOR_FEATURES
+            features = dict(SIMULATOR_FEATURES)
+            if self.product in BACKUP_PRODUCTS:
+                features["backups"] = [1]
+            if self.product == "control":
+                # Shared definitions (mykerio.agent.definitions): Kerio Control only.
+                features["definitions"] = [1]
+            body["features"] = features
         return body

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NoReturn, Protocol, cast
@@ -35,12 +35,10 @@ from tornado.websocket import (
     websocket_connect,
 )
 
-from mykerio.agent.definitions import FEATURE_VERSIONS, LocalDefinitions
 from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.profile import Profile
 from mykerio.clock import Clock
 from mykerio.protocol import link
-from mykerio.protocol.definitions import FEATURE as DEFINITIONS
 from mykerio.protocol.envelope import MAX_MESSAGE_BYTES, Envelope, JsonValue, decode, encode
 from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
 from mykerio.protocol.identity import (
@@ -70,7 +68,6 @@ CLOCK_SKEW_WARNING = timedelta(minutes=5)
 _PAIRING_STATE = frozenset({"ping", "pairing", "welcome", "setup_check", "setup"})
 _LINKED_STATE = frozenset({"ping", "rename", "organization", "remove", "refused"})
 _LINKED_STREAMS_STATE = _LINKED_STATE | frozenset(CONTROL_TYPES)
-_DEFINITIONS_TYPES = frozenset({"definitions", "import_request"})  # (mykerio.agent.definitions)
 _SERVED_KINDS = frozenset({"echo", "discard"})
 _CONNECT_ERRORS = (OSError, HTTPClientError, StreamClosedError, WebSocketError)
 _HUB_CLOSES: dict[int, str] = {
@@ -127,6 +124,23 @@ class SessionEvents(Protocol):
         body (`ok` true means the box restarts to apply it)."""
 
 
+class SessionHook(Protocol):
+    """A feature of the appliance that rides on its sessions (e.g. `mykerio.agent.backups`):
+    it gets the hub's messages of its `message_types` once linked, and hears when the link is
+    up and when it went."""
+
+    message_types: frozenset[str]
+
+    def linked(self, session: Session) -> None:
+        """Welcomed (its `features` and `streams` are known now)."""
+
+    def message(self, session: Session, envelope: Envelope) -> None:
+        """One of its message types arrived."""
+
+    def unlinked(self) -> None:
+        """The connection closed."""
+
+
 class _Closed(Exception):
     """The socket is closed (or closing); nothing more will be read."""
 
@@ -146,10 +160,11 @@ class Session:
         clock: Clock,
         timings: Timings,
         handshakes: asyncio.Semaphore | None = None,
-        definitions: LocalDefinitions | None = None,
+        hooks: Sequence[SessionHook] = (),
     ) -> None:
         self._endpoint = endpoint
-        self._definitions = definitions  # a Kerio Control's: offers the `definitions` feature
+        self._hooks = tuple(hooks)
+        self._hooked = {kind: hook for hook in hooks for kind in hook.message_types}
         # Shared by the appliances of one process: how many may be in a handshake at once.
         self._handshakes = handshakes
         self._holds_handshake = False
@@ -185,6 +200,16 @@ class Session:
     def streams(self) -> StreamLink | None:
         """The streams of a welcomed version 2 connection (None otherwise)."""
         return self._streams
+
+    @property
+    def features(self) -> Mapping[str, JsonValue]:
+        """The features the hub chose in its `challenge` (version 2; empty on version 1)."""
+        return self._features
+
+    def send(self, envelope: Envelope) -> None:
+        """Send a message of a hook's feature, if linked."""
+        if self.linked:
+            self._send(envelope)
 
     @property
     def linked(self) -> bool:
@@ -233,6 +258,9 @@ class Session:
         except _Closed:
             pass
         finally:
+            if self._linked:
+                for hook in self._hooks:
+                    hook.unlinked()
             self._linked = False
             if self._remove_timer is not None:
                 self._remove_timer.cancel()
@@ -279,11 +307,7 @@ class Session:
     async def _converse(self) -> None:
         deadline = asyncio.get_running_loop().time() + self._timings.handshake
         nonce = new_nonce()
-        hello_body = self._profile.hello_body(nonce)
-        features = hello_body.get("features")
-        if self._definitions is not None and isinstance(features, dict):
-            hello_body["features"] = {**features, DEFINITIONS: FEATURE_VERSIONS}
-        hello = Envelope.new("hello", hello_body)
+        hello = Envelope.new("hello", self._profile.hello_body(nonce))
         self._send(hello)
         challenge = await self._next({"challenge", "refused"}, deadline)
         if challenge.type == "refused":
@@ -305,9 +329,7 @@ class Session:
             if not self._linked:
                 expected = _PAIRING_STATE
             elif self._streams is not None:
-                expected = _LINKED_STREAMS_STATE
-                if self._definitions is not None and DEFINITIONS in self._features:
-                    expected = expected | _DEFINITIONS_TYPES
+                expected = _LINKED_STREAMS_STATE | self._hooked.keys()
             else:
                 expected = _LINKED_STATE
             message = await self._next(expected, None)
@@ -364,11 +386,8 @@ class Session:
             if self._version >= STREAMS_VERSION:
                 self._start_streams()
             self.send_status()
-            if self._definitions is not None and DEFINITIONS in self._features:
-                versions = self._definitions.versions()
-                self._send(Envelope.new("definitions_versions", {"versions": versions}))
-        elif message.type in _DEFINITIONS_TYPES and self._definitions is not None:
-            self._send(self._definitions.answer(message))
+            for hook in self._hooks:
+                hook.linked(self)
         elif message.type == "setup_check":
             # Carries credentials: checked by the box's own code, never logged here.
             self._send(message.reply("setup_result", dict(self._events.on_setup_check(body))))
@@ -389,6 +408,8 @@ class Session:
         elif message.type == "refused":
             self._note(str(body["message"]))
             self._events.on_refused(str(body["code"]), str(body["message"]))
+        elif message.type in self._hooked:
+            self._hooked[message.type].message(self, message)
 
     async def _until_closed(self) -> NoReturn:
         """After a refusal in the handshake: wait for the hub to close (4005)."""

@@ -34,6 +34,9 @@ ACTION_LABELS = {
     "definition_changed": "Shared group changed",
     "definitions_reverted": "Shared definitions reverted",
     "definitions_imported": "Shared definitions imported",
+    "backup_downloaded": "Backup downloaded",
+    "backup_deleted": "Backup deleted",
+    "backup_requested": "Backup requested",
 }
 """Each kind of activity-log entry and the words the dashboard shows for it (and filters by)."""
 
@@ -90,3 +93,4 @@ class DeletionSummary:
     members: int
     invitations: int
     appliances: int
+    backups: int = 0  # configuration backups, deleted with it (removed appliances' too)

@@ -1,4 +1,4 @@
-"""The messages of the `definitions` feature (protocol v2; docs/protocol.md, section 9.6).
+"""The messages of the `definitions` feature (protocol v2; docs/protocol.md, section 9.7).
 
 `definitions_versions` (appliance → hub, right after `welcome`): the version of each kind the
 appliance holds. `definitions` (hub → appliance): one kind's full snapshot. The appliance

@@ -27,7 +27,11 @@ HUB_FEATURES: Mapping[str, tuple[int, ...]] = {
 }
 # Which feature each stream kind belongs to: a stream of a kind is opened only on a link that
 # negotiated its feature (either way; the receiver refuses others as `unsupported`).
-STREAM_KINDS: Mapping[str, str] = {"echo": "diagnostics", "discard": "diagnostics"}
+STREAM_KINDS: Mapping[str, str] = {
+    "echo": "diagnostics",
+    "discard": "diagnostics",
+    "backup_upload": "backups",
+}
 MAX_FEATURES = 32
 MAX_VERSIONS = 16
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")

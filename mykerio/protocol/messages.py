@@ -16,8 +16,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Literal
 
+from mykerio.protocol import backups, features, frames, identity, pairing, status, streams
 from mykerio.protocol import definitions as defs
-from mykerio.protocol import features, frames, identity, pairing, status, streams
 from mykerio.protocol.errors import ProtocolError
 from mykerio.protocol.text import NAME_CHARS as NAME_CHARS  # (re-exported: agents use it)
 from mykerio.protocol.text import text_problem
@@ -40,6 +40,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _SERIAL = re.compile(r"[A-Z0-9]{12}")
 _KIND = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +244,21 @@ MESSAGE_TYPES: Mapping[str, MessageType] = MappingProxyType(
                     "eula_accepted": Field(boolean),
                 },
             ),
+            # hub -> appliance, feature `backups` (mykerio.protocol.backups)
+            MessageType("backup_now", HUB, {}),
+            MessageType(
+                "backup_refused", HUB, {"stream": STREAM, "code": CODE, "message": MESSAGE}
+            ),
+            MessageType(
+                "backup_stored",
+                HUB,
+                {
+                    "stream": STREAM,
+                    "backup_id": APPLIANCE_ID,
+                    "size": Field(whole(1, backups.MAX_BACKUP_BYTES)),
+                    "sha256": Field(pattern(_SHA256, "64 lowercase hex digits")),
+                },
+            ),
             # appliance -> hub
             MessageType(
                 "hello",
@@ -273,6 +289,14 @@ MESSAGE_TYPES: Mapping[str, MessageType] = MappingProxyType(
                 {"knobs": Field(knobs), "version": Field(text(32), required=False)},
             ),
             MessageType("pong", APPLIANCE, {}, needs_re=True),
+            MessageType(
+                "backup_state",
+                APPLIANCE,
+                {
+                    "state": Field(one_of(*backups.STATES)),
+                    "message": Field(MESSAGE.check, required=False),
+                },
+            ),
             MessageType("removed", APPLIANCE, {}),
             MessageType(
                 "setup_result",
@@ -349,7 +373,6 @@ RESERVED_TYPES: frozenset[str] = frozenset(
         "backup_begin",
         "backup_chunk",
         "backup_end",
-        "backup_stored",
         "notification",
         "relay_email",
         "relay_result",

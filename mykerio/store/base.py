@@ -15,7 +15,7 @@ pass the same contract tests (`tests/store/test_*.py`). Rules shared by every ad
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Protocol
 
@@ -114,23 +114,63 @@ class UserRepository(Protocol):
         ...
 
 
+class BlobWriter(Protocol):
+    """A blob being written: records appended in order, listed nowhere until published."""
+
+    async def append(self, record: bytes) -> None:
+        """Add the next record (one sealed chunk, at most a few hundred KiB)."""
+        ...
+
+    async def discard(self) -> None:
+        """Drop what was written (an upload that failed or was cut); calling it again, or
+        after `publish`, does nothing."""
+        ...
+
+
 class BackupRepository(Protocol):
-    """Configuration backups, a bounded number kept per appliance."""
+    """Configuration backups: a record per backup and its blob of records, a bounded number
+    kept per appliance (`newest first` is by `stored_at`, ties by the greater id).
 
-    async def add_keep_newest(self, backup: Backup, keep: int) -> list[str]:
-        """Store `backup`, then delete all but the `keep` newest of its appliance's backups.
+    A backup is listed only once its blob is complete: `begin` writes a temporary blob that no
+    read sees, `publish` makes it durable and lists it in one step. Leftovers of a hub that
+    stopped in between (temporary blobs, blobs without a record) go at `clean_leftovers`.
+    """
 
-        Returns the ids this call removed. Newest means latest `created_at`, ties broken by the
-        greater id. `keep` must be at least 1.
-        """
+    async def begin(self, backup_id: str) -> BlobWriter:
+        """A new temporary blob for the backup `backup_id` will become."""
+        ...
+
+    async def publish(self, backup: Backup, blob: BlobWriter, keep: int) -> list[str]:
+        """Make `blob` durable and list `backup` with it, then delete all but the `keep`
+        newest of its appliance's backups (records and blobs). Returns the ids this call
+        removed; `keep` must be at least 1. On failure the blob is discarded and nothing is
+        listed."""
         ...
 
     async def newest(self, appliance_id: str, limit: int) -> list[Backup]:
         """At most `limit` (at least 1) backups of the appliance, newest first."""
         ...
 
-    async def content(self, backup_id: str) -> bytes:
-        """The bytes of one backup; `NotFound` if it does not exist (any more)."""
+    async def of_organization(self, org_id: str) -> list[Backup]:
+        """Every backup of the organization's appliances (removed ones too), newest first."""
+        ...
+
+    async def get(self, backup_id: str) -> Backup:
+        """One backup; `NotFound` if it does not exist (any more)."""
+        ...
+
+    def records(self, backup_id: str) -> AsyncIterator[bytes]:
+        """The records of a listed backup's blob, in order, read as they are consumed (never
+        the whole blob at once); `NotFound` if it does not exist."""
+        ...
+
+    async def delete(self, backup_id: str) -> Backup:
+        """Delete one backup (record, then blob) and return it; `NotFound` if there is none."""
+        ...
+
+    async def clean_leftovers(self) -> int:
+        """Delete temporary blobs and blobs without a record (at start, before any upload);
+        returns how many went."""
         ...
 
 

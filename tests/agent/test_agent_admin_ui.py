@@ -83,6 +83,7 @@ async def test_the_state_api_describes_the_appliance(fake_hub: FakeHub, applianc
         "gw-brno",
     )
     assert state["public_key_id"] == device.store.key_id
+    assert state["backups"] == {"enabled": True, "state": "ok", "message": "", "stored": 0}
 
 
 @pytest.mark.parametrize(
@@ -92,6 +93,7 @@ async def test_the_state_api_describes_the_appliance(fake_hub: FakeHub, applianc
         ("/api/knobs", {"low_memory": "yes"}, {}, 400, "invalid_input"),
         ("/api/knobs", [1, 2], {}, 400, "invalid_input"),
         ("/api/enable", {"enabled": 1}, {}, 400, "invalid_input"),
+        ("/api/backups", {"enabled": "no"}, {}, 400, "invalid_input"),
         ("/api/enable", {"enabled": True}, {"Content-Type": "text/plain"}, 415, None),
         ("/api/enable", {"enabled": True}, {"Origin": "https://evil.example"}, 403, None),
         ("/api/remove", {}, {}, 409, "conflict"),
@@ -129,3 +131,16 @@ async def test_knobs_and_enable_answer_the_new_state(fake_hub: FakeHub, applianc
     page = (await device.get("/")).body.decode()
     assert re.search(r'id="enabled"\s+>', page)
     assert re.search(r'data-knob="update_available"\s+checked', page)
+
+
+async def test_save_configuration_to_mykerio_can_be_unticked(
+    fake_hub: FakeHub, appliance: Start
+) -> None:
+    """`POST /api/backups` ticks or unticks the switch; the page shows it."""
+    device = appliance()
+    answer = await device.post("/api/backups", {"enabled": False})
+    assert answer.code == 200
+    assert json.loads(answer.body)["backups"]["enabled"] is False
+    assert not device.link.backups.back_up_now()  # (and nothing is uploaded)
+    page = (await device.get("/")).body.decode()
+    assert "checked" not in page.split('id="backups"')[1].split(">")[0]

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import AsyncHTTPClient
 
+from mykerio.agent.backups import BackupOptions
 from mykerio.agent.cli import add_simulate_arguments, options_from
 from mykerio.agent.endpoint import HubEndpoint
 from mykerio.agent.fleet import Fleet, FleetOptions
@@ -194,3 +195,29 @@ async def test_a_factory_key_certifies_the_boxs_serial_and_key(tmp_path: Path) -
         )
     finally:
         await fleet.stop()
+
+
+def test_the_backup_flags(tmp_path: Path) -> None:
+    """A day's schedule by default; --backup-every, --backup-size, --cut-backup-upload and
+    --no-backups say otherwise; a negative schedule is refused."""
+    plain = options_from(parse("--hub", "https://h", "--state", str(tmp_path)))
+    assert plain.backups == BackupOptions(every=86400.0)
+    flagged = options_from(
+        parse(
+            "--hub",
+            "https://h",
+            "--state",
+            str(tmp_path),
+            "--backup-every",
+            "60",
+            "--backup-size",
+            "5000000",
+            "--cut-backup-upload",
+            "--no-backups",
+        )
+    )
+    assert flagged.backups == BackupOptions(
+        enabled=False, every=60.0, size=5_000_000, cut_first_upload=True
+    )
+    with pytest.raises(ValueError, match="--backup-every"):
+        options_from(parse("--hub", "https://h", "--state", "d", "--backup-every", "-1"))

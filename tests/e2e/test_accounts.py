@@ -106,7 +106,7 @@ async def test_two_step_verification_from_settings_to_login(
     await expect(page.locator("#phone-state")).to_contain_text("901")
 
     await page.get_by_label("Receive email notifications from MyKerio").uncheck()
-    await expect(page.locator("#notifications-saved")).to_be_visible()
+    await expect(page.locator("#messages")).to_contain_text("Saved.")
 
     for method in ("totp", "backup", "sms"):
         await page.locator("#user-menu-button").click()
@@ -124,7 +124,7 @@ async def test_two_step_verification_from_settings_to_login(
         else:
             await page.get_by_text("Don't have a code?").click()
             await page.get_by_role("button", name="Text me a code").click()
-            await expect(page.locator("#sms-status")).to_contain_text("901")
+            await expect(page.locator("#messages")).to_contain_text("901")
             await sms_gateway.wait_for(2)
             await page.get_by_label("SMS code").fill(sms_gateway.last_code())
         await page.get_by_role("button", name="Verify").click()
@@ -175,7 +175,7 @@ async def test_forgot_password_reset_and_change_password(
     await page.get_by_role("link", name="Forgot password?").click()
     await page.get_by_label("Email").fill(EMAIL)
     await page.get_by_role("button", name="Send me a reset link").click()
-    await expect(page.locator("#forgot-done")).to_contain_text("If that address has an account")
+    await expect(page.locator("#messages")).to_contain_text("If that address has an account")
     [*_, mail] = await smtp_server.wait_for(2)
     assert mail["Subject"] == "Reset your MyKerio password"
     await page.goto(local(hub, link_in(mail)))
@@ -194,7 +194,7 @@ async def test_forgot_password_reset_and_change_password(
     await page.get_by_label("New password", exact=True).fill("Copper-Lantern-19")
     await page.get_by_label("Confirm new password").fill("Copper-Lantern-19")
     await page.get_by_role("button", name="Change password").click()
-    await expect(page.locator("#password-form .ok")).to_contain_text("Your password was changed")
+    await expect(page.locator("#messages")).to_contain_text("Your password was changed")
 
 
 async def test_a_used_or_expired_reset_link_says_so_when_it_opens(

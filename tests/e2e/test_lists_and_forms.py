@@ -124,7 +124,7 @@ async def test_forms_clear_earlier_messages_and_marks_on_submit(
     await page.get_by_label("New password", exact=True).fill("Quartz-Meadow-77")
     await page.get_by_label("Confirm new password").fill("Quartz-Meadow-77")
     await page.get_by_role("button", name="Change password").click()
-    await expect(form.locator(".ok")).to_contain_text("Your password was changed")
+    await expect(page.locator("#messages")).to_contain_text("Your password was changed")
     await expect(form.locator(".error")).to_be_hidden()
     assert await form.locator("[aria-invalid]").count() == 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from mykerio.models import (
@@ -21,7 +22,9 @@ from mykerio.models import (
     StatusChange,
     User,
     new_id,
+    sequential_id,
 )
+from mykerio.store import Store
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 WEEK = timedelta(days=7)
@@ -108,16 +111,39 @@ def make_status_change(
     )
 
 
-def make_backup(appliance_id: str, created_at: datetime, content: bytes = b"cfg") -> Backup:
-    """A backup of `appliance_id` taken at `created_at`."""
+def make_backup(
+    appliance_id: str, stored_at: datetime, content: bytes = b"cfg", org_id: str = "org1"
+) -> Backup:
+    """A backup of `appliance_id` stored at `stored_at` (its bytes: `content`)."""
     return Backup(
-        id=new_id(),
+        id=sequential_id(),
         appliance_id=appliance_id,
-        created_at=created_at,
-        filename="backup.tgz",
-        content=content,
+        org_id=org_id,
+        appliance_name="Brno gateway",
+        product="control",
+        version="9.4.5",
+        created_at=stored_at - timedelta(seconds=3),
+        stored_at=stored_at,
+        size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
+        reason="scheduled",
+        certificates=True,
     )
+
+
+async def store_backup(
+    store: Store, backup: Backup, records: Sequence[bytes] = (b"cfg",), keep: int = 5
+) -> list[str]:
+    """Write `records` as the backup's blob and publish it; the ids the trim removed."""
+    blob = await store.backups.begin(backup.id)
+    for record in records:
+        await blob.append(record)
+    return await store.backups.publish(backup, blob, keep)
+
+
+async def records_of(store: Store, backup_id: str) -> list[bytes]:
+    """Every record of a listed backup's blob."""
+    return [record async for record in store.backups.records(backup_id)]
 
 
 def make_organization(name: str = "acme.example", created_at: datetime = T0) -> Organization:

@@ -24,7 +24,15 @@ from mykerio.store import SQLITE_FILENAME, Store, open_store
 from mykerio.store.sqlite.connection import SqliteDatabase
 from mykerio.store.sqlite.migrations import LATEST_VERSION, MIGRATIONS
 from mykerio.store.values import to_millis
-from tests.store.factories import KEY, T0, make_appliance, make_backup, make_user
+from tests.store.factories import (
+    KEY,
+    T0,
+    make_appliance,
+    make_backup,
+    make_user,
+    records_of,
+    store_backup,
+)
 
 
 async def test_duplicate_email_conflicts_and_keeps_first(store: Store) -> None:
@@ -47,33 +55,6 @@ async def test_duplicate_user_id_conflicts(store: Store) -> None:
         await store.users.add(dataclasses.replace(first, email="bob@example.com"))
 
 
-async def test_add_keep_newest_keeps_five_newest(store: Store) -> None:
-    """Adding eight backups keeps the five newest and reports each removed id once."""
-    backups = [make_backup("a1", T0 + timedelta(minutes=i)) for i in range(8)]
-    other = await store.backups.add_keep_newest(make_backup("a2", T0), keep=5)
-
-    removed = [await store.backups.add_keep_newest(backup, keep=5) for backup in backups]
-
-    assert other == []
-    assert removed == [[], [], [], [], [], [backups[0].id], [backups[1].id], [backups[2].id]]
-    assert await store.backups.newest("a1", 10) == backups[:2:-1]
-    assert [b.id for b in await store.backups.newest("a1", 2)] == [backups[7].id, backups[6].id]
-    assert len(await store.backups.newest("a2", 10)) == 1
-
-
-async def test_concurrent_backups_leave_five_newest(store: Store) -> None:
-    """Twenty simultaneous adds leave exactly the five newest backups."""
-    backups = [make_backup("a1", T0 + timedelta(seconds=i)) for i in range(20)]
-
-    removed = await asyncio.gather(
-        *(store.backups.add_keep_newest(backup, keep=5) for backup in backups)
-    )
-
-    newest = await store.backups.newest("a1", 50)
-    assert [backup.id for backup in newest] == [backup.id for backup in reversed(backups[-5:])]
-    assert {i for ids in removed for i in ids} == {backup.id for backup in backups[:-5]}
-
-
 async def test_datetimes_come_back_utc_truncated_to_milliseconds(store: Store) -> None:
     """Datetimes in any timezone come back as `datetime.UTC` at millisecond precision."""
     plus_two = timezone(timedelta(hours=2))
@@ -92,11 +73,11 @@ async def test_datetimes_come_back_utc_truncated_to_milliseconds(store: Store) -
         ip="192.0.2.9",
         at=moment,
     )
-    await store.backups.add_keep_newest(make_backup("a1", moment), keep=5)
+    await store_backup(store, make_backup("a1", moment))
     [backup] = await store.backups.newest("a1", 5)
 
     assert found is not None
-    for value in (added.created_at, found.created_at, seen.last_seen, backup.created_at):
+    for value in (added.created_at, found.created_at, seen.last_seen, backup.stored_at):
         assert value == expected
         assert value is not None
         assert value.tzinfo is UTC
@@ -123,7 +104,7 @@ async def test_naive_datetime_is_rejected(store: Store) -> None:
             at=naive,
         )
     with pytest.raises(InvalidInput):
-        await store.backups.add_keep_newest(make_backup("a1", naive), keep=5)
+        await store_backup(store, make_backup("a1", naive))
 
     assert await store.users.by_email("ann@example.com") is None
     assert await store.backups.newest("a1", 5) == []
@@ -139,9 +120,9 @@ async def test_bytes_round_trip(store: Store, content: bytes) -> None:
     appliance = await store.appliances.add(make_appliance(public_key=content[:64] + b"\x80"))
     backup = make_backup(appliance.id, T0, content)
 
-    await store.backups.add_keep_newest(backup, keep=5)
+    await store_backup(store, backup, [content, b"\x00"])
 
-    assert await store.backups.content(backup.id) == content
+    assert await records_of(store, backup.id) == [content, b"\x00"]
     assert await store.backups.newest(appliance.id, 1) == [backup]
     found = await store.appliances.by_id(appliance.id)
     assert found is not None
@@ -157,13 +138,13 @@ async def test_missing_things_are_none_empty_or_not_found(store: Store) -> None:
     with pytest.raises(NotFound):
         await store.appliances.rename("missing", "Office firewall")
     with pytest.raises(NotFound):
-        await store.backups.content("missing")
+        await store.backups.get("missing")
 
 
 async def test_counts_below_one_are_invalid(store: Store) -> None:
     """`keep` and `limit` below 1 raise `InvalidInput` and store nothing."""
     with pytest.raises(InvalidInput):
-        await store.backups.add_keep_newest(make_backup("a1", T0), keep=0)
+        await store_backup(store, make_backup("a1", T0), keep=0)
     with pytest.raises(InvalidInput):
         await store.backups.newest("a1", 0)
 

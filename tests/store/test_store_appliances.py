@@ -20,7 +20,15 @@ from mykerio.models import Appliance
 from mykerio.store import SQLITE_FILENAME, Store, open_store
 from mykerio.store.sqlite.migrations import MIGRATIONS
 from mykerio.store.values import to_millis
-from tests.store.factories import KEY, SERIAL, T0, make_appliance, make_backup, make_reserved
+from tests.store.factories import (
+    KEY,
+    SERIAL,
+    T0,
+    make_appliance,
+    make_backup,
+    make_reserved,
+    store_backup,
+)
 
 OTHER_KEY = b"\x01other-key\x80"
 MINUTE = timedelta(minutes=1)
@@ -204,7 +212,7 @@ async def test_remove_for_org_revokes_its_keys_and_keeps_backups(store: Store) -
     reserved = await store.appliances.add(make_reserved())
     theirs = await store.appliances.add(make_appliance(OTHER_KEY, org_id="org2"))
     backup = make_backup(mine.id, T0)
-    await store.backups.add_keep_newest(backup, keep=5)
+    await store_backup(store, backup)
 
     assert await store.appliances.remove_for_org("org1") == 2
     assert await store.appliances.remove_for_org("org1") == 0

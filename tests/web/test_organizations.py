@@ -191,7 +191,7 @@ async def test_last_member_cannot_leave_but_can_delete(
     assert "Delete the organization instead" in refused.json["error"]["message"]
     await invite(api, org_id, "bob@other.example")
     summary = await api.get(f"/api/v1/organizations/{org_id}/deletion")
-    assert summary.json == {"members": 1, "invitations": 1, "appliances": 0}
+    assert summary.json == {"members": 1, "invitations": 1, "appliances": 0, "backups": 0}
     deleted = await api.request("DELETE", f"/api/v1/organizations/{org_id}")
     assert deleted.status == 200
     assert deleted.json["removed"]["invitations"] == 1

@@ -76,6 +76,7 @@ class DeletionSummary(ResponseModel):
     members: int
     invitations: int
     appliances: int
+    backups: int = Field(0, description="Configuration backups, deleted with it")
 
 
 class Deleted(ResponseModel):

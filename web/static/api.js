@@ -1,6 +1,6 @@
 // Shared by every page: JSON calls with the page's CSRF token, and form error display.
-
-import "./feedback.js"; // every page's messages, submit progress and double-submit guard
+// (feedback.js also gives every page its submit progress and double-submit guard.)
+import { say } from "./feedback.js";
 
 const csrfToken = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 let pending = 0; // requests not answered yet
@@ -79,9 +79,15 @@ export function clearError(form) {
   for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
 }
 
+// A success goes to the page's one message area (#messages, under its title bar), as every
+// page's successes do; `element` (the form's own note) is used only on a page without one.
 export function showOk(element, text) {
   const form = element.closest("form, section");
   if (form) clearError(form);
+  if (document.getElementById("messages")) {
+    say(text, "ok");
+    return;
+  }
   element.textContent = text;
   element.hidden = false;
 }

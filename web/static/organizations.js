@@ -213,12 +213,13 @@ $("leave").addEventListener("click", async () => {
 $("delete").addEventListener("click", async () => {
   const summary = await api(`/api/v1/organizations/${orgId()}/deletion`);
   if (!summary.ok) return say(summary.data?.error?.message ?? "Could not delete.", "error");
-  const { members, invitations, appliances } = summary.data;
+  const { members, invitations, appliances, backups } = summary.data;
   $("delete-name").textContent = $("org-name").textContent;
   const lost = [
     `${members === 1 ? "1 member's" : `${members} members'`} access to this organization`,
     `${invitations} pending invitation${invitations === 1 ? "" : "s"}`,
     `${appliances} appliance link${appliances === 1 ? "" : "s"} (the appliances keep running, disconnected)`,
+    `${backups} configuration backup${backups === 1 ? "" : "s"} stored in MyKerio (removed appliances' too)`,
     "the organization's shared definitions",
   ];
   $("delete-lost").replaceChildren(

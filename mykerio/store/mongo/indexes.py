@@ -37,6 +37,9 @@ EVENTS_NEWEST_FIRST = [("at", DESCENDING), ("_id", DESCENDING)]
 ties broken by the greater id.
 """
 
+BACKUPS_NEWEST_FIRST = [("stored_at", DESCENDING), ("_id", DESCENDING)]
+"""Backups from newest to oldest by when the hub stored them, ties by the greater id."""
+
 _OLD_UNIQUE_KEY_INDEX = "public_key_unique"
 """The unique index keys had before boxes reserved by serial (no key yet) existed."""
 
@@ -53,8 +56,16 @@ async def ensure_indexes(database: AsyncDatabase[Document]) -> None:
         [("user_id", ASCENDING), ("step", ASCENDING)], unique=True, name="steps_claims"
     )
     await _ensure_appliance_indexes(database)
+    # (Not `backups_newest`: that name held `created_at`, the order before issue 12.)
     await database.backups.create_index(
-        [("appliance_id", ASCENDING), *NEWEST_FIRST], name="backups_newest"
+        [("appliance_id", ASCENDING), *BACKUPS_NEWEST_FIRST], name="backups_stored_newest"
+    )
+    await database.backups.create_index(
+        [("org_id", ASCENDING), *BACKUPS_NEWEST_FIRST], name="backups_of_organization"
+    )
+    # A blob's chunks, in order; one document per (blob, index).
+    await database.backup_chunks.create_index(
+        [("blob_id", ASCENDING), ("n", ASCENDING)], unique=True, name="backup_chunks_order"
     )
     await database.definition_versions.create_index(
         [("org_id", ASCENDING), ("kind", ASCENDING), ("version", DESCENDING)],

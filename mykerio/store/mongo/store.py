@@ -60,7 +60,7 @@ class MongoStore:
         )
         self.pairings = MongoPairings(database.pairings, on_operation)
         self.status_history = StatusHistoryLog(self._events(STATUS_CHANGES), on_operation)
-        self.backups = MongoBackups(database.backups, on_operation)
+        self.backups = MongoBackups(database.backups, database.backup_chunks, on_operation)
         self.organizations = MongoOrganizations(
             database.organizations, database.memberships, on_operation
         )

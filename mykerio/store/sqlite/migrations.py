@@ -275,6 +275,30 @@ MIGRATIONS: tuple[Migration, ...] = (
         "UPDATE outbox SET text = '', html = '' WHERE status != 'pending'",
     ),
     (
+        # Backups (issue 12): the bytes move out of the row into an encrypted blob file, and a
+        # backup says what it is. No hub ever stored a row in the table of migration 1 (nothing
+        # uploaded backups before), so it is replaced rather than converted.
+        "DROP TABLE backups",
+        """
+        CREATE TABLE backups (
+            id TEXT PRIMARY KEY,
+            appliance_id TEXT NOT NULL,
+            org_id TEXT NOT NULL,
+            appliance_name TEXT NOT NULL,
+            product TEXT NOT NULL,
+            version TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            stored_at INTEGER NOT NULL,
+            size INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            certificates INTEGER NOT NULL
+        ) STRICT
+        """,
+        "CREATE INDEX backups_newest ON backups (appliance_id, stored_at DESC, id DESC)",
+        "CREATE INDEX backups_of_organization ON backups (org_id, stored_at DESC, id DESC)",
+    ),
+    (
         # Shared definitions: one row per saved version of one kind of an organization; the
         # key holds (org, kind, version), so a second save of one version is refused.
         """

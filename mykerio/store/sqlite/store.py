@@ -26,6 +26,9 @@ from mykerio.store.sqlite.throttle import SqliteThrottle
 from mykerio.store.sqlite.tokens import SqliteTokens
 from mykerio.store.sqlite.users import SqliteUsers
 
+BLOBS_DIR = "backups"
+"""Where the backups' blob files are, beside the database file."""
+
 
 def _select_one(connection: sqlite3.Connection) -> None:
     connection.execute("SELECT 1").fetchall()
@@ -36,13 +39,18 @@ class SqliteStore:
 
     kind = "sqlite"
 
-    def __init__(self, database: SqliteDatabase, on_operation: OperationObserver | None) -> None:
+    def __init__(
+        self,
+        database: SqliteDatabase,
+        on_operation: OperationObserver | None,
+        blobs: Path,
+    ) -> None:
         self._database = database
         self.users = SqliteUsers(database, on_operation)
         self.appliances = SqliteAppliances(database, on_operation)
         self.pairings = SqlitePairings(database, on_operation)
         self.status_history = StatusHistoryLog(SqliteEvents(database, STATUS_CHANGES), on_operation)
-        self.backups = SqliteBackups(database, on_operation)
+        self.backups = SqliteBackups(database, blobs, on_operation)
         self.organizations = SqliteOrganizations(database, on_operation)
         self.invitations = SqliteInvitations(database, on_operation)
         self.definitions = SqliteDefinitions(database, on_operation)
@@ -79,4 +87,4 @@ async def open_sqlite_store(
     except BaseException:
         await database.close()
         raise
-    return SqliteStore(database, on_operation)
+    return SqliteStore(database, on_operation, path.parent / BLOBS_DIR)

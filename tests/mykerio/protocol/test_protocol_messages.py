@@ -65,6 +65,15 @@ VALID: dict[str, dict[str, object]] = {
     "definitions_applied": {"kind": "url_groups", "version": 2, "ok": True},
     "import_request": {"kind": "url_groups"},
     "import_result": {"kind": "ip_address_groups", "groups": [{"name": "A", "entries": []}]},
+    "backup_now": {},
+    "backup_refused": {"stream": 5, "code": "too_large", "message": "The backup is too large."},
+    "backup_stored": {
+        "stream": 5,
+        "backup_id": "18ed7ab0d2d48d30",
+        "size": 5243,
+        "sha256": "a" * 64,
+    },
+    "backup_state": {"state": "ok"},
 }
 
 OPTIONAL: dict[str, dict[str, object]] = {
@@ -81,6 +90,7 @@ OPTIONAL: dict[str, dict[str, object]] = {
     "status": {"version": "9.4.1"},
     "setup": {"email": "it@example.com", "statistics": True},
     "setup_result": {"code": "bad_credentials", "message": "The password is not correct."},
+    "backup_state": {"message": "The hub could not store the backup."},
 }
 
 # (type, field, bad value): one wrong value per field.
@@ -163,12 +173,18 @@ INVALID: list[tuple[str, str, object]] = [
     ("definitions_applied", "errors", [{"group": "A", "entry": 1}]),
     ("definitions_applied", "errors", [{"group": "A", "entry": 1, "message": ""}]),
     ("import_result", "groups", [1]),
+    ("backup_refused", "stream", 0),
+    ("backup_stored", "size", 0),
+    ("backup_stored", "sha256", "A" * 64),
+    ("backup_state", "state", "done"),
+    ("backup_state", "message", ""),
 ]
 
 
 def test_the_registry_has_exactly_the_documented_types() -> None:
     """The registry holds the seventeen version 1 types, the five stream types of version 2
-    and the five of its `definitions` feature, each with a valid example here."""
+    and the four of its `backups` feature and the five of its `definitions` feature, each with
+    a valid example here."""
     assert set(MESSAGE_TYPES) == set(VALID)
     assert not RESERVED_TYPES & set(MESSAGE_TYPES)
 
@@ -190,6 +206,9 @@ def test_each_type_is_sent_by_the_documented_side() -> None:
         "setup",
         "definitions",
         "import_request",
+        "backup_now",
+        "backup_refused",
+        "backup_stored",
     }
     both = {"error", *CONTROL_TYPES}  # (the stream messages of version 2 go both ways)
     assert from_hub == hub_only | both
@@ -201,6 +220,7 @@ def test_each_type_is_sent_by_the_documented_side() -> None:
         "proof",
         "status",
         "pong",
+        "backup_state",
         "removed",
         "setup_result",
     }

@@ -1,0 +1,28 @@
+"""Events of appliance backups, published on the bus (`mykerio.bus`) by the backups actor.
+
+Plain values only (ids, names, states), like the organizations' events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class BackupStored:
+    """An upload was verified and listed (`removed`: the ids the five-newest trim deleted)."""
+
+    org_id: str
+    appliance_id: str
+    backup_id: str
+    removed: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BackupStateChanged:
+    """An appliance's backup state: `ok`, `in_progress` or `failed` (with its `message`)."""
+
+    org_id: str
+    appliance_id: str
+    state: str
+    message: str

@@ -1,0 +1,70 @@
+"""In Chromium: the Backups page lists the simulator's backup after "Back up now", downloads it,
+deletes it, and shows the guide's import instructions with the network-interface warning."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+
+from playwright.async_api import BrowserContext, expect
+
+from mykerio.agent.backups import BackupOptions
+from tests.api_client import ApiSession
+from tests.e2e.test_organizations import PASSWORD, register_and_log_in
+from tests.smtp_server import LoopbackSmtp
+from tests.web.test_backups_upload import Simulated, add_simulator, stop_simulators
+from web.hub import Hub
+
+__all__ = ["stop_simulators"]
+
+
+async def test_back_up_now_download_and_delete_on_the_backups_page(
+    hub: Hub,
+    api: ApiSession,
+    page_context: BrowserContext,
+    smtp_server: LoopbackSmtp,
+    tmp_path: Path,
+) -> None:
+    """The page shows the appliance; "Back up now" brings a row (date, size, product,
+    version, reason); Download saves the file the appliance sent; Delete removes the row."""
+    sim: Simulated = await add_simulator(hub, api, smtp_server, tmp_path, BackupOptions())
+    page = await page_context.new_page()
+    await register_and_log_in(hub, page, smtp_server, "Bob Novak", "bob@acme.example")
+    # Bob's own organization has no appliance.
+    await page.goto(f"{hub.url}/backups")
+    await expect(page.locator("#backups-empty")).to_be_visible()
+    await expect(page.locator("#restore")).to_contain_text("unselect the restoration of Network")
+
+    await page_context.clear_cookies()  # now Ana, whose organization has the simulator
+    await page.goto(hub.url + "/login")
+    await page.get_by_label("Email").fill("ana@acme.example")
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_role("heading", name="Appliances")).to_be_visible()
+    await page.goto(f"{hub.url}/backups")
+    group = page.locator(".backup-group", has_text="Brno gateway")
+    await expect(group).to_be_visible()
+    await group.get_by_role("button", name="Back up now").click()
+    stored = await sim.next_stored()
+    await page.reload()
+    row = group.locator("tbody tr")
+    await expect(row).to_have_count(1)
+    await expect(row).to_contain_text("Kerio Control")
+    await expect(row).to_contain_text("9.4.5")
+    await expect(row).to_contain_text("Back up now")
+
+    async with page.expect_download() as waiting:
+        await row.get_by_role("link", name="Download").click()
+    download = await waiting.value
+    saved = await download.path()
+    assert hub.store is not None
+    backup = await hub.store.backups.get(stored.backup_id)
+    content = await asyncio.to_thread(Path(saved).read_bytes)
+    assert hashlib.sha256(content).hexdigest() == backup.sha256
+    assert download.suggested_filename.endswith(".tgz")
+
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await row.get_by_role("button", name="Delete").click()
+    await expect(row).to_have_count(0)
+    assert await hub.store.backups.newest(sim.appliance_id, 5) == []

@@ -1,0 +1,190 @@
+"""API: an organization's configuration backups (guide 2.6.2) — list by appliance, download
+(streamed), delete, "Back up now" (one appliance or all).
+
+Everything goes through the organization's actor (membership, the activity log, the 404 for
+another organization's backup); the list adds each appliance's backup state from the backups
+actor. A download is written chunk by chunk, each flushed before the next is read, so the hub
+never holds a whole backup in memory and a slow browser slows only its own download.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import structlog
+import tornado.web
+
+from actors.backups import BackupActor, BackupState
+from actors.organization import OrganizationActor
+from mykerio.backups.views import ApplianceBackups, BackupDownload, file_name
+from mykerio.errors import Unavailable
+from mykerio.models import Backup
+from web.models.backups import (
+    ApplianceBackupsEntry,
+    BackupEntry,
+    BackupNowAnswer,
+    BackupNowRequest,
+    BackupsList,
+)
+from web.openapi import Answer, Operation, Route
+from web.orgs import OrgHandler
+
+TAG = "backups"
+log = structlog.get_logger("web.backups")
+
+
+def backup_entry(backup: Backup) -> BackupEntry:
+    """A backup as the API shows it."""
+    return BackupEntry(
+        id=backup.id,
+        filename=file_name(backup),
+        created_at=backup.created_at,
+        stored_at=backup.stored_at,
+        size=backup.size,
+        sha256=backup.sha256,
+        product=backup.product,
+        version=backup.version,
+        reason=backup.reason,  # type: ignore[arg-type]  # (one of the protocol's reasons)
+        certificates=backup.certificates,
+    )
+
+
+class BackupsHandler(OrgHandler):
+    """Lists the organization's backups by appliance."""
+
+    openapi = {
+        "get": Operation(
+            "The organization's configuration backups by appliance (removed ones too), newest "
+            "first, with each appliance's backup state",
+            TAG,
+            {200: Answer("List", BackupsList)},
+        )
+    }
+
+    async def get(self, org_id: str) -> None:
+        """List."""
+        groups: list[ApplianceBackups] = await self.org_call(org_id, OrganizationActor.backups)
+        states = await self._states(tuple(group.appliance_id for group in groups))
+        self.write_model(
+            BackupsList(
+                appliances=[
+                    ApplianceBackupsEntry(
+                        appliance_id=group.appliance_id,
+                        name=group.name,
+                        product=group.product,
+                        removed=group.removed,
+                        connected=group.connected,
+                        state=states[group.appliance_id].state  # type: ignore[arg-type]
+                        if group.appliance_id in states
+                        else "",
+                        state_message=states[group.appliance_id].message
+                        if group.appliance_id in states
+                        else "",
+                        backups=[backup_entry(backup) for backup in group.backups],
+                    )
+                    for group in groups
+                ]
+            )
+        )
+
+    async def _states(self, appliance_ids: tuple[str, ...]) -> dict[str, BackupState]:
+        try:
+            return await self.router.backups().call(BackupActor.states, appliance_ids)
+        except Unavailable:
+            return {}  # (restarting: the list shows no state rather than failing)
+
+
+class BackupHandler(OrgHandler):
+    """Deletes one backup."""
+
+    openapi = {
+        "delete": Operation(
+            "Delete one backup for good (the activity log notes who and from where)",
+            TAG,
+            {204: Answer("Deleted")},
+            {404: "No such backup in the organization"},
+        )
+    }
+
+    async def delete(self, org_id: str, backup_id: str) -> None:
+        """Delete."""
+        await self.org_call(org_id, OrganizationActor.delete_backup, backup_id, self.client)
+        self.set_status(204)
+        self.finish()
+
+
+class BackupDownloadHandler(OrgHandler):
+    """Downloads one backup, streamed."""
+
+    openapi = {
+        "get": Operation(
+            "Download one backup (a .tgz to import on the appliance); the activity log notes "
+            "who and from where",
+            TAG,
+            {
+                200: Answer(
+                    "The backup file",
+                    media_type="application/gzip",
+                    schema={"type": "string", "format": "binary"},
+                )
+            },
+            {404: "No such backup in the organization"},
+        )
+    }
+
+    async def get(self, org_id: str, backup_id: str) -> None:
+        """Stream the file."""
+        download: BackupDownload = await self.org_call(
+            org_id, OrganizationActor.download_backup, backup_id, self.client
+        )
+        self.set_header("Content-Type", "application/gzip")
+        self.set_header("Content-Length", str(download.backup.size))
+        self.set_header("Content-Disposition", f'attachment; filename="{download.filename}"')
+        self.set_header("Cache-Control", "no-store")  # it holds private keys
+        sent = 0
+        try:
+            async for chunk in download.chunks:
+                self.write(chunk)
+                sent += len(chunk)
+                await self.flush()  # (back-pressure: the next chunk waits for this one)
+        except Exception as error:  # noqa: BLE001 - the store, the key, the browser went
+            # The headers are out: the only honest answer left is a cut connection.
+            log.error("backup download failed", backup=backup_id, error=type(error).__name__)
+            stream = getattr(self.request.connection, "stream", None)  # (HTTP/1's iostream)
+            if stream is not None:
+                stream.close()
+            return
+        self.finish()
+
+
+class BackupNowHandler(OrgHandler):
+    """Asks appliances for a backup now."""
+
+    openapi = {
+        "post": Operation(
+            '"Back up now": one appliance (`appliance_id`), or every connected one that can',
+            TAG,
+            {202: Answer("Asked", BackupNowAnswer)},
+            {404: "No such appliance", 409: "The appliance is offline or does not back up"},
+            body=BackupNowRequest,
+        )
+    }
+
+    async def post(self, org_id: str) -> None:
+        """Ask."""
+        body = self.body(BackupNowRequest)
+        asked: int = await self.org_call(
+            org_id, OrganizationActor.back_up_now, body.appliance_id or None, self.client
+        )
+        self.write_model(BackupNowAnswer(asked=asked), 202)
+
+
+def routes(org_route: Callable[[str, type[tornado.web.RequestHandler]], Route]) -> list[Route]:
+    """The Backups section's routes (registered in `web.app`)."""
+    base = "/api/v1/organizations/{org_id}/backups"
+    return [
+        org_route(base, BackupsHandler),
+        org_route(f"{base}/now", BackupNowHandler),
+        org_route(base + "/{backup_id}", BackupHandler),
+        org_route(base + "/{backup_id}/download", BackupDownloadHandler),
+    ]

@@ -1,0 +1,55 @@
+"""Bodies of the Backups section: an organization's backups by appliance, "Back up now"."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from web.models.base import RequestModel, ResponseModel, Timestamp
+
+
+class BackupEntry(ResponseModel):
+    """One configuration backup, complete and verified."""
+
+    id: str
+    filename: str = Field(description="What a download saves it as")
+    created_at: Timestamp = Field(description="When the appliance made it (its clock)")
+    stored_at: Timestamp = Field(description="When the hub stored it; orders the newest five")
+    size: int = Field(description="Bytes")
+    sha256: str = Field(description="Hex SHA-256 of the file")
+    product: str
+    version: str
+    reason: Literal["scheduled", "manual", "before_change"]
+    certificates: bool = Field(description="It holds certificates and their private keys")
+
+
+class ApplianceBackupsEntry(ResponseModel):
+    """One appliance's backups, newest first, and its backup state."""
+
+    appliance_id: str
+    name: str
+    product: str
+    removed: bool = Field(description="No longer in the organization; its backups are kept")
+    connected: bool
+    state: Literal["", "ok", "in_progress", "failed"] = Field(description='"": not known yet')
+    state_message: str = Field(description="Why the last backup failed")
+    backups: list[BackupEntry]
+
+
+class BackupsList(ResponseModel):
+    """The organization's backups by appliance (by name; removed appliances last)."""
+
+    appliances: list[ApplianceBackupsEntry]
+
+
+class BackupNowRequest(RequestModel):
+    """Which appliance to back up now; `""` (or no field): every connected one that can."""
+
+    appliance_id: str = ""
+
+
+class BackupNowAnswer(ResponseModel):
+    """How many appliances were asked for a backup."""
+
+    asked: int

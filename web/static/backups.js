@@ -1,0 +1,100 @@
+// The Backups page: the selected organization's backups by appliance; download, delete,
+// "Back up now" (one appliance or all). Everything comes from the Backups API.
+import { api, clearError, showError, showOk } from "./api.js";
+
+const main = document.querySelector("main");
+const groups = document.getElementById("backup-groups");
+const empty = document.getElementById("backups-empty");
+const all = document.getElementById("backup-all");
+const org = document.body.dataset.org;
+const base = `/api/v1/organizations/${org}/backups`;
+
+const REASONS = { scheduled: "Scheduled", manual: "Back up now", before_change: "Before a change" };
+const STATES = { ok: "Backed up", in_progress: "Backing up…", failed: "Backup failed" };
+
+function size(bytes) {
+  if (bytes >= 1048576) return `${(bytes / 1048576).toFixed(1)} MB`;
+  return `${Math.max(1, Math.round(bytes / 1024))} KB`;
+}
+
+function cell(row, text) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  row.append(td);
+  return td;
+}
+
+function button(label, action) {
+  const element = document.createElement("button");
+  element.type = "button";
+  element.textContent = label;
+  element.addEventListener("click", action);
+  return element;
+}
+
+async function backUpNow(applianceId) {
+  clearError(main);
+  const result = await api(`${base}/now`, { method: "POST", body: applianceId ? { appliance_id: applianceId } : {} });
+  if (!result.ok) return showError(main, result);
+  showOk(main.querySelector(".ok"), `Asked ${result.data.asked} appliance(s) for a backup.`);
+  setTimeout(load, 2000);
+}
+
+async function remove(backup) {
+  if (!window.confirm(`Delete the backup ${backup.filename}? This cannot be undone.`)) return;
+  const result = await api(`${base}/${backup.id}`, { method: "DELETE" });
+  if (!result.ok) return showError(main, result);
+  load();
+}
+
+function group(entry) {
+  const section = document.createElement("section");
+  section.className = "backup-group";
+  section.dataset.appliance = entry.appliance_id;
+  const title = document.createElement("h2");
+  title.textContent = entry.removed ? `${entry.name} (removed)` : entry.name;
+  section.append(title);
+  const state = document.createElement("p");
+  state.className = "backup-state";
+  state.textContent = STATES[entry.state] ?? "";
+  if (entry.state === "failed" && entry.state_message) state.textContent += `: ${entry.state_message}`;
+  section.append(state);
+  if (!entry.removed) {
+    const now = button("Back up now", () => backUpNow(entry.appliance_id));
+    now.disabled = !entry.connected;
+    section.append(now);
+  }
+  const table = document.createElement("table");
+  table.className = "grid";
+  table.innerHTML = "<thead><tr><th>Date</th><th>Size</th><th>Product</th><th>Version</th><th>Reason</th><th></th></tr></thead>";
+  const body = document.createElement("tbody");
+  for (const backup of entry.backups) {
+    const row = document.createElement("tr");
+    cell(row, new Date(backup.stored_at).toLocaleString());
+    cell(row, size(backup.size));
+    cell(row, backup.product === "operator" ? "Kerio Operator" : "Kerio Control");
+    cell(row, backup.version);
+    cell(row, REASONS[backup.reason] ?? backup.reason);
+    const actions = cell(row, "");
+    const link = document.createElement("a");
+    link.href = `${base}/${backup.id}/download`;
+    link.textContent = "Download";
+    link.setAttribute("download", backup.filename);
+    actions.append(link, " ", button("Delete", () => remove(backup)));
+    body.append(row);
+  }
+  table.append(body);
+  section.append(entry.backups.length ? table : Object.assign(document.createElement("p"), { textContent: "No backups yet." }));
+  return section;
+}
+
+async function load() {
+  const result = await api(base);
+  if (!result.ok) return showError(main, result);
+  groups.replaceChildren(...result.data.appliances.map(group));
+  empty.hidden = result.data.appliances.length > 0;
+}
+
+all.addEventListener("click", () => backUpNow(""));
+if (org) load();
+else empty.hidden = false;
