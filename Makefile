@@ -62,6 +62,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python bench/streams.py
 	$(BIN)/python bench/appliance_list.py
 	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/definitions.py
 	$(BIN)/python bench/backups.py
 
 ## constraints: re-resolve every dependency to its newest release and pin the result

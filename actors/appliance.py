@@ -65,6 +65,9 @@ class Link(Protocol):
 
 Report = Callable[[ApplianceView], None]
 RemovedByAppliance = Callable[[str, str], None]
+# A feature message for the organization (org id, appliance id, message): `definitions_*`.
+FeatureReport = Callable[[str, str, Envelope], None]
+FEATURE_MESSAGES = frozenset({"definitions_versions", "definitions_applied", "import_result"})
 # The appliance's own `backup_state` report: (the appliance, state, message).
 BackupStateReport = Callable[[Appliance, str, str], None]
 
@@ -87,6 +90,7 @@ class ApplianceActor(LoopActor):
         clock: Clock,
         report: Report,
         removed_by_appliance: RemovedByAppliance,
+        feature_report: FeatureReport | None = None,
         schedule: Scheduler | None = None,
         ping_interval: float = PING_INTERVAL,
         silence_limit: float = SILENCE_LIMIT,
@@ -104,6 +108,7 @@ class ApplianceActor(LoopActor):
         self._clock = clock
         self._report = report
         self._removed_by_appliance = removed_by_appliance
+        self._feature_report = feature_report
         self._schedule: Scheduler = schedule or runtime.loop.call_later
         self._ping_interval = ping_interval
         self._silence_limit = silence_limit
@@ -147,6 +152,10 @@ class ApplianceActor(LoopActor):
             if isinstance(version, str):
                 self._held_version = version
             await self._record_status()
+        elif envelope.type in FEATURE_MESSAGES:
+            # (The connection passes these on only when the feature was negotiated.)
+            if self._feature_report is not None:
+                self._feature_report(self._appliance.org_id, self._appliance.id, envelope)
         elif envelope.type == "backup_state":
             # (Dropped from a connection that did not negotiate `backups`.)
             if FEATURE in self._features and self._backup_state is not None:
@@ -189,6 +198,11 @@ class ApplianceActor(LoopActor):
         """Tell the appliance its new name."""
         self._appliance = dataclasses.replace(self._appliance, name=name)
         self._link.send(Envelope.new("rename", {"name": sendable_name(name)}))
+
+    def send_feature(self, envelope: Envelope) -> None:
+        """Send a feature's message (its organization built it, e.g. `definitions`)."""
+        if not self._closing:
+            self._link.send(envelope)
 
     def organization_renamed(self, name: str) -> None:
         """Tell the appliance the new name of its organization."""

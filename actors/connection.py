@@ -23,7 +23,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Protocol
 
-from actors.appliance import ApplianceActor
+from actors.appliance import FEATURE_MESSAGES, ApplianceActor
 from actors.clients import ActorClient
 from actors.gate import Admission, GateActor, PairingOffer
 from actors.runtime import LoopActor, LoopRuntime
@@ -31,6 +31,7 @@ from actors.supervisor import Cancellable, ShuttingDown
 from mykerio.errors import Conflict, NotFound, Unavailable
 from mykerio.models import Appliance
 from mykerio.protocol import identity
+from mykerio.protocol.definitions import FEATURE as DEFINITIONS
 from mykerio.protocol.envelope import Envelope, JsonValue
 from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
 from mykerio.protocol.features import check_offered, negotiate_features
@@ -324,7 +325,10 @@ class ConnectionActor(LoopActor):
             return  # (the socket noted it was heard)
         elif state is State.PAIRING and kind == "setup_result":
             self._setup_answered(envelope)
-        elif state is State.LINKED and kind in ("status", "removed", "backup_state"):
+        elif state is State.LINKED and (
+            kind in ("status", "removed", "backup_state")
+            or (kind in FEATURE_MESSAGES and DEFINITIONS in self._features)
+        ):
             if self._appliance is not None:  # (None: the hub is shutting down)
                 self._appliance.tell(ApplianceActor.received, envelope)
         elif kind == "error":

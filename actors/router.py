@@ -37,6 +37,7 @@ from mykerio.clock import Clock
 from mykerio.errors import NotFound, Unavailable
 from mykerio.mail.message import Email
 from mykerio.models import Appliance
+from mykerio.protocol.envelope import Envelope
 from mykerio.store.base import Store
 
 _ORG_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -137,6 +138,12 @@ class Router:
     def appliance_left(self, org_id: str, appliance_id: str) -> None:
         """An appliance removed itself ("Remove from MyKerio"): its organization forgets it."""
         self.organization(org_id).tell(OrganizationActor.removed_by_appliance, appliance_id)
+
+    def appliance_feature(self, org_id: str, appliance_id: str, envelope: Envelope) -> None:
+        """A feature message of an appliance (`definitions_*`) goes to its organization."""
+        self.organization(org_id).tell(
+            OrganizationActor.definitions_message, appliance_id, envelope
+        )
 
     def backup_state_reported(self, appliance: Appliance, state: str, message: str) -> None:
         """An appliance's own backup state goes to the backups actor (told; dropped while it

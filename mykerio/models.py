@@ -284,3 +284,28 @@ class Backup:
     sha256: str  # hex, of the plaintext the appliance sent
     reason: str  # scheduled, manual, before_change
     certificates: bool  # the backup includes certificates and their private keys
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionVersion:
+    """One version of one kind of an organization's shared definitions (`kind`: the value of
+    `mykerio.definitions.model.Kind`), as it was saved: its groups as Kerio-form JSON text,
+    who saved it (empty email: the hub itself) and what changed from the version before.
+
+    `id` is `<org_id>:<kind>:<version as 10 digits>`, so that two saves of one version collide
+    on the key in either store: that is how concurrent editors (or hub nodes) are refused.
+    """
+
+    id: str
+    org_id: str
+    kind: str
+    version: int
+    at: datetime
+    actor_email: str
+    change: str
+    groups: str
+
+
+def definition_version_id(org_id: str, kind: str, version: int) -> str:
+    """The key of one version (see `DefinitionVersion`)."""
+    return f"{org_id}:{kind}:{version:010d}"

@@ -18,6 +18,7 @@ from web import (
     api_appliances,
     api_audit,
     api_backups,
+    api_definitions,
     api_fleet,
     api_my_sessions,
     api_organizations,
@@ -25,6 +26,7 @@ from web import (
     api_settings,
     page_backups,
     pages,
+    pages_definitions,
 )
 from web.appliance_links import ApplianceLinks
 from web.appliance_socket import ApplianceSocketHandler
@@ -173,6 +175,8 @@ def build_routes(
         ),
         *api_backups.routes(org_route),
         appliance_route("/api/v1/appliances/pairing-preview", api_appliances.PairingPreviewHandler),
+        *api_definitions.routes(org_route),
+        *pages_definitions.routes(account_route),
         Route(
             "/appliance/v1/socket",
             ApplianceSocketHandler,

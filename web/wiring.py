@@ -159,6 +159,7 @@ def appliance_links(
             clock=clock,
             report=router.appliance_reported,
             removed_by_appliance=router.appliance_left,
+            feature_report=router.appliance_feature,
             schedule=schedule,
             coalesce=config.appliances.status_coalesce_seconds,
             features=streams.features(appliance.id),

@@ -2,8 +2,9 @@
 
 Its parts each own one thing — `membership` (name, members, invitations), `roster` (the
 appliances and their history), `activity` (the activity log), `backups` (the Backups
-section) — on the state and checks of
-`core`. Callers reach it through `actors.router.Router.organization`, with typed calls:
+section), `definitions` (the shared definitions and each appliance's sync of them) — on the
+state and checks of `core`. Callers reach it through `actors.router.Router.organization`, with
+typed calls:
 `await router.organization(org_id).call(OrganizationActor.view, user)`.
 """
 
@@ -12,12 +13,13 @@ from __future__ import annotations
 from actors.organization.activity import ActivityPart
 from actors.organization.backups import BackupsPart
 from actors.organization.core import FindAppliance, SendMail
+from actors.organization.definitions import DefinitionsPart
 from actors.organization.membership import MembershipPart
 from actors.organization.roster import RosterPart
 
 __all__ = ["FindAppliance", "OrganizationActor", "SendMail"]
 
 
-class OrganizationActor(MembershipPart, RosterPart, ActivityPart, BackupsPart):
-    """Membership, invitations, appliances, the activity log and the backups of one
-    organization."""
+class OrganizationActor(MembershipPart, RosterPart, ActivityPart, BackupsPart, DefinitionsPart):
+    """Membership, invitations, appliances, the activity log, the backups and the shared
+    definitions of one organization."""

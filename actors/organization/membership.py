@@ -81,6 +81,7 @@ class MembershipPart(OrganizationCore):
         members = tuple(self._members)
         await self._record(user, client, "organization_deleted", org.name, "")
         await self._store.invitations.delete_for_org(org.id)
+        await self._store.definitions.delete_organization(org.id)
         await self._store.appliances.remove_for_org(org.id)
         # Its backups go with it (the dialog says so): no one could reach them any more, and
         # they hold the appliances' private keys.

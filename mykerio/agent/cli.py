@@ -95,6 +95,17 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         " with --count, appliance i listens on N+i",
     )
     parser.add_argument("--ui-address", default="127.0.0.1", help="admin UI address")
+    parser.add_argument(
+        "--definitions",
+        type=Path,
+        metavar="FILE",
+        help="a Kerio Control's local definitions at start: JSON {kind: [groups]}",
+    )
+    parser.add_argument(
+        "--refuse-definitions",
+        action="store_true",
+        help="refuse every shared-definitions push from the hub (to test failures)",
+    )
     trust = parser.add_mutually_exclusive_group()
     trust.add_argument("--cafile", metavar="FILE", help="trust the hub certificate(s) in FILE")
     trust.add_argument(
@@ -183,6 +194,8 @@ def options_from(args: argparse.Namespace) -> FleetOptions:
         admin=admin,
         factory_key_pem=factory_key_pem,
         timings=Timings(setup_restart=args.setup_restart),
+        definitions_file=args.definitions,
+        refuse_definitions=args.refuse_definitions,
         backups=BackupOptions(
             enabled=not args.no_backups,
             every=args.backup_every,

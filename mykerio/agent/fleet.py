@@ -20,6 +20,7 @@ import structlog
 from mykerio.agent.admin_ui import AdminUi, start_admin_ui
 from mykerio.agent.backups import BackupOptions
 from mykerio.agent.box import BoxAdmin
+from mykerio.agent.definitions import LocalDefinitions
 from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.identity import IdentityStore
 from mykerio.agent.link import ApplianceLink, LinkView
@@ -54,6 +55,10 @@ class FleetOptions:
     # The box maker's private key (`--factory-key`): the box's serial and key are certified.
     factory_key_pem: bytes | None = None
     timings: Timings = dataclasses.field(default_factory=Timings)
+    # A Kerio Control's local definitions at start (`--definitions FILE`), and whether it
+    # refuses every shared-definitions push (`--refuse-definitions`, to test failures).
+    definitions_file: Path | None = None
+    refuse_definitions: bool = False
     # "Save configuration to MyKerio": schedule, size, the cut-upload flag (`--backup-*`).
     backups: BackupOptions = dataclasses.field(default_factory=BackupOptions)
 
@@ -83,6 +88,7 @@ class Fleet:
                 endpoint,
                 timings=options.timings,
                 handshakes=self._handshakes,
+                definitions=local_definitions(options, profile),
                 backups=options.backups,
             )
         )
@@ -167,3 +173,14 @@ def _write(out: TextIO, line: str) -> None:
     # What the appliance shows its user (the "add this appliance" link included), not a log.
     out.write(line + "\n")
     out.flush()
+
+
+def local_definitions(options: FleetOptions, profile: Profile) -> LocalDefinitions | None:
+    """A Kerio Control's definitions as the options say (None for other products)."""
+    if profile.product != "control":
+        return None
+    if options.definitions_file is not None:
+        return LocalDefinitions.from_file(
+            options.definitions_file, refuse_apply=options.refuse_definitions
+        )
+    return LocalDefinitions(refuse_apply=options.refuse_definitions)

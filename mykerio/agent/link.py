@@ -24,6 +24,7 @@ import structlog
 
 from mykerio.agent.backups import ApplianceBackups, BackupOptions
 from mykerio.agent.box import apply_setup, check_setup
+from mykerio.agent.definitions import LocalDefinitions
 from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.identity import AgentState, IdentityStore, knobs_from
 from mykerio.agent.profile import Profile
@@ -133,9 +134,14 @@ class ApplianceLink:
         clock: Clock | None = None,
         timings: Timings | None = None,
         handshakes: asyncio.Semaphore | None = None,
+        definitions: LocalDefinitions | None = None,
         backups: BackupOptions | None = None,
     ) -> None:
         self._store = store
+        # A Kerio Control keeps local and shared definitions (a hook of its sessions).
+        self.definitions = definitions or (
+            LocalDefinitions() if profile.product == "control" else None
+        )
         # "Save configuration to MyKerio" (a hook of every session; mykerio.agent.backups).
         self.backups = ApplianceBackups(
             profile,
@@ -347,7 +353,7 @@ class ApplianceLink:
             clock=self._clock,
             timings=self._timings,
             handshakes=self._handshakes,
-            hooks=(self.backups,),
+            hooks=(self.backups,) if self.definitions is None else (self.backups, self.definitions),
         )
         self._session = session
         try:

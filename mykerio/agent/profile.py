@@ -94,5 +94,8 @@ class Profile:
             features = dict(SIMULATOR_FEATURES)
             if self.product in BACKUP_PRODUCTS:
                 features["backups"] = [1]
+            if self.product == "control":
+                # Shared definitions (mykerio.agent.definitions): Kerio Control only.
+                features["definitions"] = [1]
             body["features"] = features
         return body

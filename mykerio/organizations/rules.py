@@ -27,6 +27,13 @@ ACTION_LABELS = {
     "appliance_removed": "Appliance removed",
     # A second socket of its key replaced the first (recorded by the hub, not by a member).
     "appliance_connection_replaced": "Appliance connection replaced",
+    # Shared definitions (IP address groups, URL groups, time ranges).
+    "definition_group_created": "Shared group created",
+    "definition_group_renamed": "Shared group renamed",
+    "definition_group_deleted": "Shared group deleted",
+    "definition_changed": "Shared group changed",
+    "definitions_reverted": "Shared definitions reverted",
+    "definitions_imported": "Shared definitions imported",
     "backup_downloaded": "Backup downloaded",
     "backup_deleted": "Backup deleted",
     "backup_requested": "Backup requested",

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from mykerio.protocol import backups, features, frames, identity, pairing, status, streams
+from mykerio.protocol import definitions as defs
 from mykerio.protocol.errors import ProtocolError
 from mykerio.protocol.text import NAME_CHARS as NAME_CHARS  # (re-exported: agents use it)
 from mykerio.protocol.text import text_problem
@@ -307,6 +308,37 @@ MESSAGE_TYPES: Mapping[str, MessageType] = MappingProxyType(
                 },
                 needs_re=True,
             ),
+            # version 2, feature `definitions` (mykerio.protocol.definitions)
+            MessageType(
+                "definitions",
+                HUB,
+                {
+                    "kind": Field(defs.kind_problem),
+                    "version": Field(defs.version_problem),
+                    "groups": Field(defs.groups_problem),
+                },
+            ),
+            MessageType("import_request", HUB, {"kind": Field(defs.kind_problem)}),
+            MessageType(
+                "definitions_versions", APPLIANCE, {"versions": Field(defs.versions_problem)}
+            ),
+            MessageType(
+                "definitions_applied",
+                APPLIANCE,
+                {
+                    "kind": Field(defs.kind_problem),
+                    "version": Field(defs.version_problem),
+                    "ok": Field(boolean),
+                    "errors": Field(defs.errors_problem, required=False),
+                },
+                needs_re=True,
+            ),
+            MessageType(
+                "import_result",
+                APPLIANCE,
+                {"kind": Field(defs.kind_problem), "groups": Field(defs.groups_problem)},
+                needs_re=True,
+            ),
             # both ways
             MessageType("error", BOTH, {"code": CODE, "message": MESSAGE}),
             # both ways, version 2 only: streams (mykerio.protocol.streams)
@@ -338,10 +370,6 @@ MESSAGE_TYPES: Mapping[str, MessageType] = MappingProxyType(
 
 RESERVED_TYPES: frozenset[str] = frozenset(
     {
-        "definitions",
-        "definitions_applied",
-        "import_request",
-        "import_result",
         "backup_begin",
         "backup_chunk",
         "backup_end",

@@ -37,6 +37,9 @@ from mykerio.store.appliances_base import (
 from mykerio.store.appliances_base import (
     StatusHistoryRepository as StatusHistoryRepository,
 )
+from mykerio.store.definitions_base import (
+    DefinitionRepository as DefinitionRepository,
+)
 from mykerio.store.signin import (
     AuditRepository as AuditRepository,
 )
@@ -399,6 +402,11 @@ class Store(Protocol):
     @property
     def organizations(self) -> OrganizationRepository:
         """Organizations and their members."""
+        ...
+
+    @property
+    def definitions(self) -> DefinitionRepository:
+        """The organizations' shared definitions, one version history per kind."""
         ...
 
     @property

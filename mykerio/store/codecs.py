@@ -14,6 +14,7 @@ from mykerio.models import (
     ActivityEvent,
     Appliance,
     Backup,
+    DefinitionVersion,
     Invitation,
     LoginAttempt,
     Membership,
@@ -60,3 +61,4 @@ APPLIANCES = table(
 PAIRINGS = table(Pairing, "pairings", key="code_hash")
 STATUS_CHANGES = table(StatusChange, "status_changes")
 BACKUPS = table(Backup, "backups")
+DEFINITION_VERSIONS = table(DefinitionVersion, "definition_versions")

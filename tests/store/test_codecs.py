@@ -379,6 +379,29 @@ CASES = [
         created_at=0,
         stored_at=2,
     ),
+    case(
+        codecs.DEFINITION_VERSIONS,
+        models.DefinitionVersion(
+            id="o1:url_groups:0000000003",
+            org_id="o1",
+            kind="url_groups",
+            version=3,
+            at=T0,
+            actor_email="ann@example.com",
+            change='added "Ads"',
+            groups='[{"id":"a1","name":"Ads","entries":[]}]',
+        ),
+        {
+            "org_id": "o1",
+            "kind": "url_groups",
+            "version": 3,
+            "actor_email": "ann@example.com",
+            "change": 'added "Ads"',
+            "groups": '[{"id":"a1","name":"Ads","entries":[]}]',
+        },
+        key=("id", "o1:url_groups:0000000003"),
+        at=0,
+    ),
 ]
 
 

@@ -67,6 +67,10 @@ async def ensure_indexes(database: AsyncDatabase[Document]) -> None:
     await database.backup_chunks.create_index(
         [("blob_id", ASCENDING), ("n", ASCENDING)], unique=True, name="backup_chunks_order"
     )
+    await database.definition_versions.create_index(
+        [("org_id", ASCENDING), ("kind", ASCENDING), ("version", DESCENDING)],
+        name="definition_versions_newest",
+    )
     await database.memberships.create_index(
         [("org_id", ASCENDING), ("user_id", ASCENDING)], unique=True, name="membership_unique"
     )

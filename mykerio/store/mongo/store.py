@@ -15,6 +15,7 @@ from mykerio.store.codecs import ACCESS_EVENTS, ACTIVITY_EVENTS, STATUS_CHANGES
 from mykerio.store.events import ActivityLog, AuditLog, StatusHistoryLog
 from mykerio.store.mongo.appliances import MongoAppliances
 from mykerio.store.mongo.backups import MongoBackups
+from mykerio.store.mongo.definitions import MongoDefinitions
 from mykerio.store.mongo.events import MongoEvents
 from mykerio.store.mongo.indexes import Document, ensure_indexes
 from mykerio.store.mongo.invitations import MongoInvitations
@@ -67,6 +68,7 @@ class MongoStore:
             database.invitations, database.invitation_tokens, on_operation
         )
         self.activity = ActivityLog(self._events(ACTIVITY_EVENTS), on_operation)
+        self.definitions = MongoDefinitions(database.definition_versions, on_operation)
         self.sessions = MongoSessions(database.sessions, on_operation)
         self.login_attempts = MongoLoginAttempts(
             database.login_attempts, database.login_guesses, on_operation

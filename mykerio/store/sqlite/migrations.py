@@ -298,6 +298,26 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX backups_newest ON backups (appliance_id, stored_at DESC, id DESC)",
         "CREATE INDEX backups_of_organization ON backups (org_id, stored_at DESC, id DESC)",
     ),
+    (
+        # Shared definitions: one row per saved version of one kind of an organization; the
+        # key holds (org, kind, version), so a second save of one version is refused.
+        """
+        CREATE TABLE definition_versions (
+            id TEXT PRIMARY KEY,
+            org_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            at INTEGER NOT NULL,
+            actor_email TEXT NOT NULL,
+            change TEXT NOT NULL,
+            groups TEXT NOT NULL
+        ) STRICT
+        """,
+        """
+        CREATE INDEX definition_versions_newest
+        ON definition_versions (org_id, kind, version DESC)
+        """,
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)

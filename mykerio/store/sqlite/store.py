@@ -13,6 +13,7 @@ from mykerio.store.events import ActivityLog, AuditLog, StatusHistoryLog
 from mykerio.store.sqlite.appliances import SqliteAppliances
 from mykerio.store.sqlite.backups import SqliteBackups
 from mykerio.store.sqlite.connection import SqliteDatabase
+from mykerio.store.sqlite.definitions import SqliteDefinitions
 from mykerio.store.sqlite.events import SqliteEvents
 from mykerio.store.sqlite.invitations import SqliteInvitations
 from mykerio.store.sqlite.login_attempts import SqliteLoginAttempts
@@ -52,6 +53,7 @@ class SqliteStore:
         self.backups = SqliteBackups(database, blobs, on_operation)
         self.organizations = SqliteOrganizations(database, on_operation)
         self.invitations = SqliteInvitations(database, on_operation)
+        self.definitions = SqliteDefinitions(database, on_operation)
         self.activity = ActivityLog(SqliteEvents(database, ACTIVITY_EVENTS), on_operation)
         self.sessions = SqliteSessions(database, on_operation)
         self.login_attempts = SqliteLoginAttempts(database, on_operation)

@@ -60,6 +60,11 @@ VALID: dict[str, dict[str, object]] = {
     "stream_refuse": {"stream": 3, "reason": "unsupported"},
     "stream_credit": {"stream": 2, "bytes": 524288},
     "stream_reset": {"stream": 2, "reason": "cancelled"},
+    "definitions_versions": {"versions": {"ip_address_groups": 3, "url_groups": 0}},
+    "definitions": {"kind": "time_ranges", "version": 1, "groups": []},
+    "definitions_applied": {"kind": "url_groups", "version": 2, "ok": True},
+    "import_request": {"kind": "url_groups"},
+    "import_result": {"kind": "ip_address_groups", "groups": [{"name": "A", "entries": []}]},
     "backup_now": {},
     "backup_refused": {"stream": 5, "code": "too_large", "message": "The backup is too large."},
     "backup_stored": {
@@ -160,6 +165,14 @@ INVALID: list[tuple[str, str, object]] = [
     ("stream_refuse", "reason", "nope"),
     ("stream_credit", "bytes", 2**31),
     ("stream_reset", "reason", "busy"),
+    ("definitions_versions", "versions", {"dns": 1}),
+    ("definitions_versions", "versions", {"url_groups": -1}),
+    ("definitions", "kind", "services"),
+    ("definitions", "version", 2**31),
+    ("definitions", "groups", "[]"),
+    ("definitions_applied", "errors", [{"group": "A", "entry": 1}]),
+    ("definitions_applied", "errors", [{"group": "A", "entry": 1, "message": ""}]),
+    ("import_result", "groups", [1]),
     ("backup_refused", "stream", 0),
     ("backup_stored", "size", 0),
     ("backup_stored", "sha256", "A" * 64),
@@ -170,7 +183,8 @@ INVALID: list[tuple[str, str, object]] = [
 
 def test_the_registry_has_exactly_the_documented_types() -> None:
     """The registry holds the seventeen version 1 types, the five stream types of version 2
-    and the four of its `backups` feature, each with a valid example here."""
+    and the four of its `backups` feature and the five of its `definitions` feature, each with
+    a valid example here."""
     assert set(MESSAGE_TYPES) == set(VALID)
     assert not RESERVED_TYPES & set(MESSAGE_TYPES)
 
@@ -190,6 +204,8 @@ def test_each_type_is_sent_by_the_documented_side() -> None:
         "refused",
         "setup_check",
         "setup",
+        "definitions",
+        "import_request",
         "backup_now",
         "backup_refused",
         "backup_stored",
@@ -197,6 +213,9 @@ def test_each_type_is_sent_by_the_documented_side() -> None:
     both = {"error", *CONTROL_TYPES}  # (the stream messages of version 2 go both ways)
     assert from_hub == hub_only | both
     assert from_appliance == both | {
+        "definitions_versions",
+        "definitions_applied",
+        "import_result",
         "hello",
         "proof",
         "status",
@@ -248,9 +267,17 @@ def test_a_wrong_value_is_refused_without_echoing_it(name: str, field: str, valu
 
 
 def test_answers_must_say_what_they_answer() -> None:
-    """challenge, proof, pong and setup_result need `re`; the others do not."""
+    """challenge, proof, pong, setup_result, definitions_applied and import_result need `re`;
+    the others do not."""
     needing = {name for name, kind in MESSAGE_TYPES.items() if kind.needs_re}
-    assert needing == {"challenge", "proof", "pong", "setup_result"}
+    assert needing == {
+        "challenge",
+        "proof",
+        "pong",
+        "setup_result",
+        "definitions_applied",
+        "import_result",
+    }
 
 
 def test_reserved_types_say_they_are_for_later() -> None:
