@@ -155,10 +155,6 @@ def build_routes(
         org_route("/api/v1/invitations/preview", api_organizations.InvitationPreviewHandler),
         org_route("/api/v1/me/organization", api_organizations.SelectedOrganizationHandler),
         account_route("/api/v1/me/appliances", api_fleet.FleetHandler),
-        *(
-            route(feature.path, pages.ComingPage, feature=feature, **accounts)
-            for feature in pages.COMING
-        ),
         account_route("/appliances/add", pages.AddAppliancePage),
         account_route("/appliances/add-box", pages.AddBoxPage),
         org_route("/api/v1/organizations/{org_id}/appliances", api_appliances.AppliancesHandler),

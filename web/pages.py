@@ -7,7 +7,6 @@ login page, saying why when the session expired.
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 from collections.abc import Mapping
 from typing import Any
@@ -233,66 +232,6 @@ class AddBoxPage(PageHandler):
     template = "add_box.html"
     needs_login = True
     openapi = _page("Add a Kerio Control box by serial number (HTML; login required)")
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ComingFeature:
-    """A navigation entry built in a later version: its page says what it will do."""
-
-    path: str
-    title: str
-    summary: str
-    details: tuple[str, ...]
-
-
-COMING = (
-    ComingFeature(
-        "/shared/ip-addresses",
-        "IP Addresses",
-        "IP address groups defined once and shared by every Kerio Control of an organization.",
-        (
-            "A shared group is read-only in each appliance and changes everywhere at once.",
-            "Kerio Control appliances use the groups in traffic rules and other settings.",
-        ),
-    ),
-    ComingFeature(
-        "/shared/url-groups",
-        "URL Groups",
-        "URL groups defined once and shared by every Kerio Control of an organization.",
-        (
-            "A shared group is read-only in each appliance and changes everywhere at once.",
-            "Kerio Control appliances use the groups in URL rules and content filtering.",
-        ),
-    ),
-    ComingFeature(
-        "/shared/time-ranges",
-        "Time Ranges",
-        "Time ranges defined once and shared by every Kerio Control of an organization.",
-        (
-            "A shared time range is read-only in each appliance and changes everywhere at once.",
-            "Kerio Control appliances use the ranges to limit rules to working hours and the like.",
-        ),
-    ),
-)
-
-
-class ComingPage(PageHandler):
-    """A page for a navigation entry not built yet, saying what it will do."""
-
-    template = "coming.html"
-    needs_login = True
-    openapi = _page("A feature of a later version: what it will do (HTML; login required)")
-
-    def initialize(self, feature: ComingFeature, **kwargs: Any) -> None:  # type: ignore[override]
-        """Store the feature the page describes."""
-        super().initialize(**kwargs)
-        self.feature = feature
-
-    async def get(self) -> None:
-        """Render the feature's description (or redirect to log in)."""
-        current = await self.page_user()
-        if current is not None:
-            await self.show(current, feature=self.feature)
 
 
 def _safe_next(path: str) -> str:

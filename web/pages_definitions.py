@@ -21,6 +21,7 @@ class DefinitionsPage(PageHandler):
 
     template = "definitions.html"
     needs_login = True
+    org_picker = True  # one organization's definitions at a time
     kind = Kind.IP
     title = ""
     entry_types: tuple[str, ...] = ()

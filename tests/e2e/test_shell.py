@@ -44,9 +44,9 @@ SIGNED_IN = {
     "settings": "/settings",
     "audit": "/audit",
     "backups": "/backups",
-    "ip-addresses": "/shared/ip-addresses",
-    "url-groups": "/shared/url-groups",
-    "time-ranges": "/shared/time-ranges",
+    "ip-addresses": "/definitions/ip-addresses",
+    "url-groups": "/definitions/url-groups",
+    "time-ranges": "/definitions/time-ranges",
     "add-box": "/appliances/add-box",
     "add-link": "/appliances/add",
 }
