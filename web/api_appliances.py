@@ -34,11 +34,6 @@ TAG = "appliances"
 log = structlog.get_logger("web.appliances")
 
 
-def view_json(view: ApplianceView) -> dict[str, Any]:
-    """An appliance in API answers and live messages."""
-    return models.Appliance.model_validate(view).model_dump(mode="json")
-
-
 class AppliancesHandler(OrgHandler):
     """Lists an organization's appliances and adds new ones."""
 
@@ -372,7 +367,7 @@ class BoxesHandler(_BoxHandler):
                 f"The box is set up, but MyKerio could not add it: {error} Find it again and "
                 "choose the box's existing administrator with the credentials you just gave."
             ) from error
-        self.write_json(view_json(view), 201)
+        self.write_model(models.Appliance.model_validate(view), 201)
 
 
 async def ask_box(box: WaitingAppliance, body: dict[str, Any], *, check: bool) -> Mapping[str, Any]:
