@@ -183,6 +183,22 @@ class Router:
         ref = self._supervisor.start(key, ApplianceActor, restart=False, **kwargs)
         return ActorClient(ref, self._timeout)
 
+    async def replace_appliance(self, appliance: Appliance, newer_ip: str) -> None:
+        """A newer connection proved the key of an appliance that may still be linked: the old
+        connection closes with 4002 and its actor stops, and the organization's activity log
+        says so with both addresses. Nothing happens when it is not linked."""
+        older = self.appliance(appliance.id)
+        if older is None:
+            return
+        try:
+            older_ip = await older.call(ApplianceActor.supersede)
+        except Exception:  # noqa: BLE001 - gone or stuck: it is stopped below anyway
+            older_ip = ""
+        await self.stop_appliance(appliance.id)
+        self.organization(appliance.org_id).tell(
+            OrganizationActor.appliance_connection_replaced, appliance.id, older_ip, newer_ip
+        )
+
     async def stop_appliance(self, appliance_id: str) -> None:
         """Stop the actor of an appliance (its connection was replaced)."""
         await self._supervisor.stop_child(_appliance_key(appliance_id), timeout=self._timeout)

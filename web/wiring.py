@@ -22,7 +22,6 @@ from actors.backups import BackupActor, BackupLimits
 from actors.clients import ActorClient
 from actors.gate import admit
 from actors.mailer import MailerActor, RetryPolicy
-from actors.organization import OrganizationActor
 from actors.router import OrganizationParts, Router
 from actors.supervisor import Scheduler
 from mykerio.accounts.context import Links
@@ -139,18 +138,7 @@ def appliance_links(
     streams = ApplianceStreams()
 
     async def connect(appliance: Appliance, link: Any) -> ActorClient[ApplianceActor]:
-        older = router.appliance(appliance.id)
-        if older is not None:
-            # A newer connection proved the same key: the old one closes with 4002, and the
-            # organization's activity log says so with both addresses.
-            try:
-                older_ip = await older.call(ApplianceActor.supersede)
-            except Exception:  # noqa: BLE001 - gone or stuck: it is stopped below anyway
-                older_ip = ""
-            await router.stop_appliance(appliance.id)
-            router.organization(appliance.org_id).tell(
-                OrganizationActor.appliance_connection_replaced, appliance.id, older_ip, link.ip
-            )
+        await router.replace_appliance(appliance, link.ip)
         return router.start_appliance(
             appliance.id,
             appliance=appliance,
