@@ -4,6 +4,7 @@ and exactly what the API's response model says."""
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 
 from hypothesis import given
@@ -81,3 +82,20 @@ def test_the_array_is_what_the_response_model_answers(rows: list[tuple[str, str]
     assert model.model_dump(mode="json")["appliances"] == [
         dataclasses.asdict(v) | {"reasons": list(v.reasons)} for v in listing.ordered()
     ]
+
+
+def test_the_compressed_document_is_the_plain_one_and_follows_changes() -> None:
+    listing = Listing()
+    listing["a"] = view("a", "Alpha")
+    plain = listing.document()
+    assert json.loads(plain) == {"appliances": json.loads(listing.json_array())}
+    compressed = listing.document(gzipped=True)
+    assert gzip.decompress(compressed) == plain
+    assert listing.document(gzipped=True) is compressed  # made once, shared by every reader
+    listing["a"] = view("a", "Alpha", status="red")
+    assert (
+        json.loads(gzip.decompress(listing.document(gzipped=True)))["appliances"][0]["status"]
+        == "red"
+    )
+    del listing["a"]
+    assert gzip.decompress(listing.document(gzipped=True)) == b'{"appliances":[]}'
