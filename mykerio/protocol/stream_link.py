@@ -211,9 +211,10 @@ class StreamLink:
         self.wake()
         return stream
 
-    def accept(self, stream: Stream) -> None:
-        """Accept a stream the peer opened (given to `on_open`)."""
-        self.mux.accept(stream.stream_id)
+    def accept(self, stream: Stream, window: int | None = None) -> None:
+        """Accept a stream the peer opened (given to `on_open`), granting `window` bytes
+        (the mux's window by default)."""
+        self.mux.accept(stream.stream_id, window)
         stream._accepted.set()
         self.wake()
 

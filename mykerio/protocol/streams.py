@@ -240,12 +240,17 @@ class StreamMux:
         self._control.append(Control("stream_open", body))
         return stream_id
 
-    def accept(self, stream_id: int) -> None:
-        """Accept a stream the peer opened (`StreamOpened`)."""
+    def accept(self, stream_id: int, window: int | None = None) -> None:
+        """Accept a stream the peer opened (`StreamOpened`), granting `window` bytes (the
+        mux's own window by default; a bulk transfer may be given more)."""
+        window = self.window if window is None else window
+        if not 1 <= window <= MAX_WINDOW:
+            raise ValueError(f"window must be 1 to {MAX_WINDOW}")
         stream = self._require(stream_id, StreamState.PENDING)
         stream.state = StreamState.OPEN
-        stream.receive_credit = self.window
-        self._control.append(Control("stream_accept", {"stream": stream_id, "window": self.window}))
+        stream.receive_credit = window
+        stream.receive_window = window
+        self._control.append(Control("stream_accept", {"stream": stream_id, "window": window}))
         self._mark_ready(stream)
 
     def refuse(self, stream_id: int, reason: RefuseReason) -> None:
