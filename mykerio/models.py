@@ -183,6 +183,11 @@ class OutboxMessage:
     next_attempt_at: datetime
     last_error: str
     sent_at: datetime | None
+    # Relayed mail (`mykerio.relay`): the sender it came from (`key:<key id>`; empty for the
+    # hub's own mail), its `From` and `Reply-To` headers (empty: the hub's own `From`, none).
+    origin: str = ""
+    from_header: str = ""
+    reply_to: str = ""
 
 
 @dataclass(frozen=True, slots=True)
