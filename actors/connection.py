@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from actors.appliance import FEATURE_MESSAGES, ApplianceActor
 from actors.clients import ActorClient
 from actors.gate import Admission, GateActor, PairingOffer
+from actors.relay import RelayActor
 from actors.runtime import LoopActor, LoopRuntime
 from actors.supervisor import Cancellable, ShuttingDown
 from mykerio.errors import Conflict, NotFound, Unavailable
@@ -37,8 +38,10 @@ from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
 from mykerio.protocol.features import check_offered, negotiate_features
 from mykerio.protocol.link import HANDSHAKE_TIMEOUT, PING_INTERVAL
 from mykerio.protocol.pairing import PAIRING_VALID
+from mykerio.protocol.relay import FEATURE as RELAY
 from mykerio.protocol.text import sendable_name
 from mykerio.protocol.versions import STREAMS_VERSION, negotiate
+from mykerio.relay.submission import RelaySubmission, unavailable_body
 
 MULTI_SERVER = (
     "Kerio Connect Multi-Server cannot be added to MyKerio. Only Kerio Connect installed on "
@@ -148,6 +151,8 @@ class ConnectionContext:
     waiting: Waiting
     ask_timeout: float
     factory_keys: tuple[bytes, ...] = ()
+    # The notification relay (None: this hub relays nothing; `relay_email` is unexpected).
+    relay: Callable[[], ActorClient[RelayActor]] | None = None
 
 
 class ConnectionActor(LoopActor):
@@ -183,6 +188,9 @@ class ConnectionActor(LoopActor):
         # The set-up in flight: its message id, its answer, and its timer.
         self._setup: tuple[str, asyncio.Future[Mapping[str, Any]], Cancellable] | None = None
         self._setup_sent_as = "setup"  # or "setup_check": only a `setup` makes the box restart
+        # Who relays (once linked: the appliance's name and organization; before: its hello).
+        self._relay_name = ""
+        self._org_id = ""
 
     def on_start(self) -> None:
         """Start the handshake clock."""
@@ -325,6 +333,13 @@ class ConnectionActor(LoopActor):
             return  # (the socket noted it was heard)
         elif state is State.PAIRING and kind == "setup_result":
             self._setup_answered(envelope)
+        elif (
+            kind == "relay_email"
+            and state in (State.PAIRING, State.LINKED)
+            and RELAY in self._features
+            and self._context.relay is not None
+        ):
+            await self._relay(envelope, self._context.relay)
         elif state is State.LINKED and (
             kind in ("status", "removed", "backup_state")
             or (kind in FEATURE_MESSAGES and DEFINITIONS in self._features)
@@ -335,6 +350,25 @@ class ConnectionActor(LoopActor):
             self._link.close(CloseCode.NORMAL, "peer_error")
         elif state is not State.CLOSED:
             raise ProtocolError("unexpected_message", f"{kind} is not expected now")
+
+    async def _relay(self, email: Envelope, relay: Callable[[], ActorClient[RelayActor]]) -> None:
+        """Any proven key may relay, paired or not; the answer goes back at once."""
+        submission = RelaySubmission.from_body(
+            email.body,
+            key_id=identity.public_key_id(self._public_key),
+            appliance_name=self._relay_name or self.host_name or self.product,
+            org_id=self._org_id,
+            source_ip=self._link.ip,
+        )
+        try:
+            answer = await relay().call(RelayActor.submit, submission)
+        except (Unavailable, TimeoutError) as error:
+            # (Restarting or overloaded: nothing was counted or queued; the appliance retries.)
+            self.log.warning("relay unavailable", error=type(error).__name__)
+            body = unavailable_body(submission.to)
+            self._link.send(Envelope.new("relay_result", body, re=email.id))
+            return
+        self._link.send(Envelope.new("relay_result", answer.body(), re=email.id))
 
     def _on_hello(self, hello: Envelope) -> None:
         body = hello.body
@@ -497,6 +531,7 @@ class ConnectionActor(LoopActor):
         if self.state is State.CLOSED:
             return  # the appliance hung up while it waited: it is welcomed when it is back
         self.state = State.LINKED
+        self._relay_name, self._org_id = appliance.name, appliance.org_id
         self._link.admitted()
         self._stop_timers()
         self._stop_waiting()

@@ -43,6 +43,7 @@ from web.wiring import (
     start_accounts,
     start_backups,
     start_mailer,
+    start_relay,
 )
 
 log = structlog.get_logger("web.hub")
@@ -174,7 +175,8 @@ class Hub:
             lag_interval=config.metrics.loop_lag_interval,
             on_lag=self.metrics.observe_lag,
         )
-        start_mailer(config, data, self.store, self.clock, router)
+        start_mailer(config, data, self.store, self.clock, router, self.bus, self.schedule)
+        start_relay(config, data, self.store, self.clock, router, self.bus)
         self._hashing = start_accounts(
             config, data, self.store, self.clock, router, self.bus.publish
         )

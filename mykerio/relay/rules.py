@@ -9,8 +9,9 @@ Each recipient of a submitted email is accepted or refused, checked in this orde
    last bounce (`BLACKLISTED`; trying one counts it against the appliance, as in 2.);
 4. the appliance has quota left: at most `QUOTA` (100) accepted emails in a window of 24 hours
    that starts with the first email in it (`QUOTA`). A key in no organization is also held to
-   `SOURCE_QUOTA` (300) per window across all such keys from one source address, so that fresh
-   keys cannot multiply the quota; past it the refusal is the same quota text.
+   `SOURCE_QUOTA` (300, `[relay] source_quota`) per window across all such keys from one
+   source address, so that fresh keys cannot multiply the quota; past it the refusal is the
+   same quota text.
 
 Each accepted recipient is one email (counted against the quota); refusals are counted by
 reason. Everything here is pure: the time comes in, new records go out.
@@ -143,6 +144,7 @@ def decide(
     source: RelaySender | None,
     blacklisted: Blacklisted,
     now: datetime,
+    source_quota: int = SOURCE_QUOTA,
 ) -> Decision:
     """Accept or refuse each recipient of one email (see the module's rules).
 
@@ -168,7 +170,7 @@ def decide(
             reason = Reason.BLACKLISTED
             sender = remember_bounced(sender, key)
         elif sender.window_count >= QUOTA or (
-            source is not None and source.window_count >= SOURCE_QUOTA
+            source is not None and source.window_count >= source_quota
         ):
             reason = Reason.QUOTA
         if reason is None:
