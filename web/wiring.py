@@ -8,6 +8,7 @@ the SMS gateway or its development file) are chosen and handed to the actors.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import os
@@ -22,6 +23,7 @@ from actors.backups import BackupActor, BackupLimits
 from actors.clients import ActorClient
 from actors.gate import admit
 from actors.mailer import MailerActor, RetryPolicy
+from actors.relay import RelayActor
 from actors.router import OrganizationParts, Router
 from actors.supervisor import Scheduler
 from mykerio.accounts.context import Links
@@ -43,6 +45,7 @@ from mykerio.protocol.backups import UPLOAD_KIND
 from mykerio.protocol.identity import NonceLedger
 from mykerio.protocol.stream_link import Stream, StreamLink
 from mykerio.relay.events import RelayedMailRefused
+from mykerio.relay.inbound import start_bounce_endpoint
 from mykerio.relay.submission import RelaySettings
 from mykerio.relay.verp import ReturnPaths
 from mykerio.security.encryption import SecretBox, derive_key
@@ -316,3 +319,16 @@ def start_relay(
         ),
     )
     bus.subscribe(RelayedMailRefused, router.relayed_mail_refused)
+
+
+async def start_bounces(config: Config, data: DataDir, router: Router) -> asyncio.Server | None:
+    """Listen for bounces of relayed mail (`[relay] inbound_smtp`), or None when it is off."""
+    relay = config.relay
+    if not relay.inbound_smtp:
+        return None
+
+    async def on_bounce(return_path: str, raw: bytes) -> bool:
+        return await router.relay().call(RelayActor.dsn_received, return_path, raw)
+
+    paths = relay_return_paths(config, data)
+    return await start_bounce_endpoint(relay.inbound_host, relay.inbound_port, paths, on_bounce)

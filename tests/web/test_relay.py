@@ -175,7 +175,7 @@ async def test_quota_is_100_a_window_that_resets_24_hours_after_its_first_email(
     clock.advance(3600)
     [again] = await link.relay.send(["late@example.com"], "Report", "ok\n")
     assert again.accepted
-    await smtp_server.find("late@example.com", "Report")
+    await smtp_server.find("late@example.com", "Report", WAIT)
     delivered = await smtp_server.wait_for(101 + 1, WAIT)  # (+ Ana's confirmation email)
     assert sum(str(m["Subject"]) == "Report" for m in delivered) == 101
 
