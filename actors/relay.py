@@ -190,6 +190,10 @@ class RelayActor(LoopActor):
             refused_altogether=len(blacklisted) >= BOUNCED_LIMIT,
         )
 
+    async def sender_views(self, key_ids: tuple[str, ...]) -> tuple[RelaySenderView, ...]:
+        """The views of several appliances' keys, in order."""
+        return tuple([await self.sender_view(key_id) for key_id in key_ids])
+
     async def blacklist(self) -> tuple[BlacklistEntry, ...]:
         """Every active entry, soonest released first."""
         now = self._clock.now()

@@ -134,3 +134,13 @@ class RelaySenderView:
     refused: tuple[tuple[str, int], ...]  # (reason, count)
     blacklisted: tuple[BlacklistedRecipient, ...]
     refused_altogether: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RelayAppliance:
+    """An appliance of an organization that may relay, and the key it relays with."""
+
+    appliance_id: str
+    name: str
+    product: str
+    key_id: str
