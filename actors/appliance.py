@@ -16,6 +16,8 @@ from typing import Protocol
 
 from pykka.messages import ProxyCall
 
+from actors.clients import ActorClient
+from actors.relay import RelayActor, RelayFrom, answer_relay_email
 from actors.runtime import LoopActor, LoopRuntime
 from actors.supervisor import Cancellable, Scheduler
 from mykerio.appliances.view import ApplianceView
@@ -25,7 +27,9 @@ from mykerio.protocol.backups import FEATURE
 from mykerio.protocol.definitions import FEATURE as DEFINITIONS
 from mykerio.protocol.envelope import Envelope, JsonValue
 from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
+from mykerio.protocol.identity import public_key_id
 from mykerio.protocol.link import PING_INTERVAL, SILENCE_LIMIT
+from mykerio.protocol.relay import FEATURE as RELAY
 from mykerio.protocol.status import Knobs, colour, pending_notifications, reasons
 from mykerio.protocol.text import sendable_name
 from mykerio.store.base import Store
@@ -98,11 +102,13 @@ class ApplianceActor(LoopActor):
         coalesce: float = 0.0,
         features: Mapping[str, int] | None = None,
         backup_state: BackupStateReport | None = None,
+        relay: Callable[[], ActorClient[RelayActor]] | None = None,
     ) -> None:
         super().__init__(runtime=runtime, name=name or f"appliance:{appliance.id}")
         # The protocol v2 features this connection negotiated (none on version 1).
         self._features: Mapping[str, int] = features or {}
         self._backup_state = backup_state
+        self._relay = relay  # the notification relay (None: `relay_email` is unexpected)
         self._appliance = appliance
         self._link = link
         self._store = store
@@ -180,6 +186,11 @@ class ApplianceActor(LoopActor):
             self._closing = True
             self._removed_by_appliance(self._appliance.org_id, self._appliance.id)
             self._link.close(CloseCode.REMOVED, "removed")
+        elif kind == "relay_email" and RELAY in self._features and self._relay is not None:
+            appliance = self._appliance
+            key_id = public_key_id(appliance.public_key) if appliance.public_key else ""
+            sender = RelayFrom(key_id, appliance.name, appliance.org_id)
+            await answer_relay_email(self._relay, self._link, envelope, sender)
         elif kind == "error":
             self._link.close(CloseCode.NORMAL, "peer_error")
         elif kind != "pong":  # (a version 1 pong is a sign of life, noted above)
