@@ -26,6 +26,7 @@ from actors.gate import GateActor
 from actors.health import HealthActor
 from actors.housekeeping import HousekeepingActor
 from actors.mailer import MailerActor
+from actors.notifier import NotifierActor
 from actors.organization import OrganizationActor
 from actors.runtime import LoopRuntime
 from actors.supervisor import Supervisor
@@ -46,6 +47,7 @@ GATE = "gate"
 HEALTH = "health"
 HOUSEKEEPING = "housekeeping"
 BACKUPS = "backups"
+NOTIFIER = "notifier"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -127,6 +129,10 @@ class Router:
         """The backups actor (uploads and the appliances' backup states)."""
         return self._required(BACKUPS, "Backups are restarting; try again in a moment.")
 
+    def notifier(self) -> ActorClient[NotifierActor]:
+        """The notifier (online/offline emails and notification settings)."""
+        return self._required(NOTIFIER, "Notifications are restarting; try again in a moment.")
+
     def health(self) -> ActorClient[HealthActor] | None:
         """The health actor; None while it restarts."""
         return self._optional(HEALTH)
@@ -163,6 +169,10 @@ class Router:
     def start_backups(self, **kwargs: Any) -> None:
         """Start the backups actor (restarted if it crashes)."""
         self._supervisor.start(BACKUPS, BackupActor, **kwargs)
+
+    def start_notifier(self, **kwargs: Any) -> None:
+        """Start the notifier (restarted if it crashes)."""
+        self._supervisor.start(NOTIFIER, NotifierActor, **kwargs)
 
     def start_health(self, **kwargs: Any) -> None:
         """Start the health actor (restarted if it crashes)."""

@@ -309,3 +309,52 @@ class DefinitionVersion:
 def definition_version_id(org_id: str, kind: str, version: int) -> str:
     """The key of one version (see `DefinitionVersion`)."""
     return f"{org_id}:{kind}:{version:010d}"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """One fact the notifier (`actors/notifier.py`) must not forget across a restart.
+
+    `kind` says which:
+
+    - `grace`: the appliance went offline at `at` and is not announced yet (`user_id` empty);
+    - `queued`: a line of `user_id`'s next email, queued at `at`: the appliance went `change`
+      (`offline` or `online`) at `changed_at`; `repeats` counts the offline episodes the flap
+      floor held back before it;
+    - `floor`: `user_id` was last told the appliance went offline at `at` (queued then);
+      `repeats` offline episodes were held back since; `told_down`: the last they were told is
+      "offline", so a "back online" is owed.
+    """
+
+    id: str
+    at: datetime
+    kind: str
+    org_id: str
+    appliance_id: str
+    user_id: str
+    appliance_name: str
+    change: str
+    changed_at: datetime
+    repeats: int
+    told_down: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSetting:
+    """One notification setting, as text (`mykerio.notifications.settings` reads it): of an
+    organization (`appliance_id` and `user_id` empty), of one appliance, or of one person in an
+    organization or for one appliance. `id` is `alert_setting_id(...)`, so that setting it again
+    replaces it."""
+
+    id: str
+    at: datetime
+    org_id: str
+    appliance_id: str
+    user_id: str
+    name: str
+    value: str
+
+
+def alert_setting_id(org_id: str, appliance_id: str, user_id: str, name: str) -> str:
+    """The key of one setting (see `AlertSetting`)."""
+    return f"{org_id}:{appliance_id}:{user_id}:{name}"

@@ -16,6 +16,8 @@ class _Collector:
         self._inbox = inbox
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self._inbox.refuse_with is not None:
+            return self._inbox.refuse_with
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         self._inbox.received(message)
@@ -28,6 +30,8 @@ class LoopbackSmtp:
     def __init__(self, port: int) -> None:
         self.port = port
         self.messages: list[EmailMessage] = []
+        # A reply such as "451 Try again later" given to every message instead of taking it.
+        self.refuse_with: str | None = None
         self._loop = asyncio.get_running_loop()
         self._arrived = asyncio.Event()
         self._controller: Controller | None = None

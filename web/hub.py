@@ -43,6 +43,7 @@ from web.wiring import (
     start_accounts,
     start_backups,
     start_mailer,
+    start_notifier,
 )
 
 log = structlog.get_logger("web.hub")
@@ -92,12 +93,18 @@ class Hub:
     """One hub process's parts, started and stopped in order."""
 
     def __init__(
-        self, config: Config, clock: Clock | None = None, schedule: Scheduler | None = None
+        self,
+        config: Config,
+        clock: Clock | None = None,
+        schedule: Scheduler | None = None,
+        alert_schedule: Scheduler | None = None,
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
         # The appliance actors' timers (pings, silence); None: the event loop's.
         self.schedule = schedule
+        # The notifier's timers (grace, batching); None: the event loop's.
+        self.alert_schedule = alert_schedule
         self.metrics = HubMetrics()
         self.port = 0
         self.store: Store | None = None
@@ -175,6 +182,7 @@ class Hub:
             on_lag=self.metrics.observe_lag,
         )
         start_mailer(config, data, self.store, self.clock, router)
+        start_notifier(config, self.store, self.clock, router, self.bus, self.alert_schedule)
         self._hashing = start_accounts(
             config, data, self.store, self.clock, router, self.bus.publish
         )

@@ -39,6 +39,7 @@ from mykerio.mail.message import Email
 from mykerio.mail.sealing import mail_box
 from mykerio.mail.transport import DirectoryTransport, MailTransport, SmtpSettings, SmtpTransport
 from mykerio.models import Appliance
+from mykerio.notifications.timing import AlertTiming
 from mykerio.protocol.backups import UPLOAD_KIND
 from mykerio.protocol.identity import NonceLedger
 from mykerio.protocol.stream_link import Stream, StreamLink
@@ -268,4 +269,30 @@ def account_policy(config: Config) -> AccountPolicy:
         audit_retention=timedelta(days=config.accounts.audit_retention_days),
         session_lifetime=timedelta(hours=config.accounts.session_lifetime_hours),
         persistent_session=timedelta(days=config.accounts.persistent_session_days),
+    )
+
+
+def start_notifier(
+    config: Config,
+    store: Store,
+    clock: Clock,
+    router: Router,
+    bus: EventBus,
+    schedule: Scheduler | None = None,
+) -> None:
+    """Start the notifier (restarted if it crashes); `schedule`: its timers, the event loop's
+    unless a test gives one."""
+    alerts = config.notifications
+    router.start_notifier(
+        store=store,
+        clock=clock,
+        bus=bus,
+        send_mail=mail_sender(router),
+        dashboard_url=config.hub.public_url.rstrip("/") + "/",
+        timing=AlertTiming(
+            grace=timedelta(seconds=alerts.grace_seconds),
+            window=timedelta(seconds=alerts.batch_seconds),
+            floor=timedelta(hours=alerts.flap_floor_hours),
+        ),
+        schedule=schedule,
     )

@@ -28,6 +28,12 @@ from mykerio.models import (
     OutboxMessage,
     User,
 )
+from mykerio.store.alerts_base import (
+    AlertRepository as AlertRepository,
+)
+from mykerio.store.alerts_base import (
+    AlertSettingRepository as AlertSettingRepository,
+)
 from mykerio.store.appliances_base import (
     ApplianceRepository as ApplianceRepository,
 )
@@ -447,6 +453,16 @@ class Store(Protocol):
     @property
     def audit(self) -> AuditRepository:
         """The access audit."""
+        ...
+
+    @property
+    def alerts(self) -> AlertRepository:
+        """What the notifier remembers: grace periods, queued lines, flap floors."""
+        ...
+
+    @property
+    def alert_settings(self) -> AlertSettingRepository:
+        """Notification settings of organizations, appliances and people."""
         ...
 
     async def ping(self) -> None:

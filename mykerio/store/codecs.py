@@ -12,6 +12,8 @@ from __future__ import annotations
 from mykerio.models import (
     AccessEvent,
     ActivityEvent,
+    AlertRecord,
+    AlertSetting,
     Appliance,
     Backup,
     DefinitionVersion,
@@ -62,3 +64,5 @@ PAIRINGS = table(Pairing, "pairings", key="code_hash")
 STATUS_CHANGES = table(StatusChange, "status_changes")
 BACKUPS = table(Backup, "backups")
 DEFINITION_VERSIONS = table(DefinitionVersion, "definition_versions")
+ALERT_RECORDS = table(AlertRecord, "alert_records")
+ALERT_SETTINGS = table(AlertSetting, "alert_settings")

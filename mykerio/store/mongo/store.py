@@ -9,9 +9,16 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 
 from mykerio.errors import ConfigError, Unavailable
+from mykerio.store.alerts import AlertLog, AlertSettings
 from mykerio.store.base import OperationObserver
 from mykerio.store.codec import Table
-from mykerio.store.codecs import ACCESS_EVENTS, ACTIVITY_EVENTS, STATUS_CHANGES
+from mykerio.store.codecs import (
+    ACCESS_EVENTS,
+    ACTIVITY_EVENTS,
+    ALERT_RECORDS,
+    ALERT_SETTINGS,
+    STATUS_CHANGES,
+)
 from mykerio.store.events import ActivityLog, AuditLog, StatusHistoryLog
 from mykerio.store.mongo.appliances import MongoAppliances
 from mykerio.store.mongo.backups import MongoBackups
@@ -77,6 +84,8 @@ class MongoStore:
         self.tokens = MongoTokens(database.tokens, on_operation)
         self.outbox = MongoOutbox(database.outbox, on_operation)
         self.audit = AuditLog(self._events(ACCESS_EVENTS), on_operation)
+        self.alerts = AlertLog(self._events(ALERT_RECORDS), on_operation)
+        self.alert_settings = AlertSettings(self._events(ALERT_SETTINGS), on_operation)
 
     def _events(self, table: Table[M]) -> MongoEvents[M]:
         return MongoEvents(self._database[table.name], table)

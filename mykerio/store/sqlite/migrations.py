@@ -318,6 +318,41 @@ MIGRATIONS: tuple[Migration, ...] = (
         ON definition_versions (org_id, kind, version DESC)
         """,
     ),
+    (
+        # Notifications (issue 15): the notifier's memory and the notification settings.
+        """
+        CREATE TABLE alert_records (
+            id TEXT PRIMARY KEY,
+            at INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            org_id TEXT NOT NULL,
+            appliance_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            appliance_name TEXT NOT NULL,
+            change TEXT NOT NULL,
+            changed_at INTEGER NOT NULL,
+            repeats INTEGER NOT NULL,
+            told_down INTEGER NOT NULL
+        ) STRICT
+        """,
+        "CREATE INDEX alert_records_of_kind ON alert_records (kind, at DESC, id DESC)",
+        """
+        CREATE INDEX alert_records_of_appliance
+        ON alert_records (appliance_id, at DESC, id DESC)
+        """,
+        """
+        CREATE TABLE alert_settings (
+            id TEXT PRIMARY KEY,
+            at INTEGER NOT NULL,
+            org_id TEXT NOT NULL,
+            appliance_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL
+        ) STRICT
+        """,
+        "CREATE INDEX alert_settings_of_org ON alert_settings (org_id, at DESC, id DESC)",
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -7,8 +7,15 @@ from functools import partial
 from pathlib import Path
 
 from mykerio.errors import Unavailable
+from mykerio.store.alerts import AlertLog, AlertSettings
 from mykerio.store.base import OperationObserver
-from mykerio.store.codecs import ACCESS_EVENTS, ACTIVITY_EVENTS, STATUS_CHANGES
+from mykerio.store.codecs import (
+    ACCESS_EVENTS,
+    ACTIVITY_EVENTS,
+    ALERT_RECORDS,
+    ALERT_SETTINGS,
+    STATUS_CHANGES,
+)
 from mykerio.store.events import ActivityLog, AuditLog, StatusHistoryLog
 from mykerio.store.sqlite.appliances import SqliteAppliances
 from mykerio.store.sqlite.backups import SqliteBackups
@@ -61,6 +68,8 @@ class SqliteStore:
         self.tokens = SqliteTokens(database, on_operation)
         self.outbox = SqliteOutbox(database, on_operation)
         self.audit = AuditLog(SqliteEvents(database, ACCESS_EVENTS), on_operation)
+        self.alerts = AlertLog(SqliteEvents(database, ALERT_RECORDS), on_operation)
+        self.alert_settings = AlertSettings(SqliteEvents(database, ALERT_SETTINGS), on_operation)
 
     async def ping(self) -> None:
         """Return once the database answers a query; `Unavailable` if it cannot."""

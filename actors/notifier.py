@@ -1,0 +1,452 @@
+"""NotifierActor: online/offline emails to the members of organizations, without alert storms.
+
+It hears the organizations' typed events on the bus (`ApplianceChanged` and its kin) and applies
+`mykerio.notifications.timing`: an appliance that goes offline starts its organization's grace;
+one back within it is forgotten. When the grace ends, each member gets an "offline" line queued
+for their next email — unless the flap floor holds it back (counted in the next one). A "back
+online" line goes only to those who were told "offline". A person's first queued line opens
+their batching window; when it ends, every line goes out as one email through the mailer (whose
+outbox persists and retries it), to members who still belong to the organization and have not
+turned off "Receive email notifications from MyKerio".
+
+Everything pending lives in the store (`AlertRecord`: grace periods, queued lines, floors)
+before it is acted on, so a restarted hub still sends each batch once. After a restart every
+grace still running is given the whole grace again from the start: appliances reconnecting to
+the restarted hub are not announced as offline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from actors.clients import ActorClient
+from actors.runtime import LoopActor, LoopRuntime
+from actors.supervisor import Cancellable, Scheduler
+from mykerio.appliances.view import ApplianceView
+from mykerio.bus import EventBus, Subscription
+from mykerio.clock import Clock
+from mykerio.errors import DomainError, NotFound
+from mykerio.mail.message import Email
+from mykerio.models import AlertRecord, AlertSetting, User, alert_setting_id, new_id
+from mykerio.notifications.digest import OFFLINE, ONLINE, DigestLine, status_digest
+from mykerio.notifications.timing import GRACE, AlertTiming, checked_grace_minutes, grace_of
+from mykerio.organizations.events import (
+    ApplianceAdded,
+    ApplianceChanged,
+    ApplianceRemoved,
+    MemberRemoved,
+    OrganizationDeleted,
+)
+from mykerio.store.base import Store
+
+SendMail = Callable[[Email], Awaitable[Any]]
+RETRY_MAIL_SECONDS = 30.0  # the mailer was restarting: the batch waits in the store meanwhile
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NotifierBacklog:
+    """What waits: appliances in their grace, and lines queued for emails."""
+
+    graces: int
+    queued: int
+    people: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OrgNotificationSettings:
+    """An organization's notification settings as its members see them."""
+
+    grace_minutes: float
+    default_grace_minutes: float
+
+
+class NotifierActor(LoopActor):
+    """Turns appliances' online/offline changes into few, batched emails."""
+
+    kind = "notifier"
+
+    def __init__(
+        self,
+        *,
+        runtime: LoopRuntime,
+        name: str | None = None,
+        store: Store,
+        clock: Clock,
+        bus: EventBus,
+        send_mail: SendMail,
+        dashboard_url: str,
+        timing: AlertTiming | None = None,
+        schedule: Scheduler | None = None,
+    ) -> None:
+        super().__init__(runtime=runtime, name=name)
+        self._store = store
+        self._clock = clock
+        self._bus = bus
+        self._send_mail = send_mail
+        self._dashboard = dashboard_url
+        self._timing = timing or AlertTiming()
+        self._schedule: Scheduler = schedule or runtime.loop.call_later
+        self._subscriptions: list[Subscription] = []
+        self._online: dict[str, bool] = {}  # appliance → connected, as last heard
+        self._members: dict[str, tuple[str, ...]] = {}  # organization → members, as last heard
+        self._graces: dict[str, float] = {}  # organization → grace seconds (read once)
+        self._grace: dict[str, AlertRecord] = {}  # appliance → its running grace
+        self._grace_timers: dict[str, Cancellable] = {}
+        self._floors: dict[str, dict[str, AlertRecord]] = {}  # appliance → user → floor
+        self._queued: dict[str, list[AlertRecord]] = {}  # user → lines of their next email
+        self._batch_timers: dict[str, Cancellable] = {}
+
+    async def on_start(self) -> None:  # type: ignore[override]  # LoopActor allows async hooks
+        """Hear the organizations' events, then resume what the store says is pending."""
+        listener = _Listener(ActorClient(self.actor_ref, 60.0))
+        bus = self._bus
+        self._subscriptions = [
+            bus.subscribe(ApplianceAdded, listener.appliance_added),
+            bus.subscribe(ApplianceChanged, listener.appliance_changed),
+            bus.subscribe(ApplianceRemoved, listener.appliance_removed),
+            bus.subscribe(MemberRemoved, listener.member_removed),
+            bus.subscribe(OrganizationDeleted, listener.organization_deleted),
+        ]
+        alerts = self._store.alerts
+        started = self._clock.now()
+        stale = []
+        for floor in await alerts.of_kind("floor"):
+            if not floor.told_down and started - floor.at >= self._timing.floor:
+                stale.append(floor.id)  # no longer holds anything back, owes nothing
+                continue
+            floors = self._floors.setdefault(floor.appliance_id, {})
+            older = floors.get(floor.user_id)
+            if older is not None:
+                stale.append(older.id)  # left by a crash between adding and deleting
+            floors[floor.user_id] = floor
+        await alerts.delete(stale)
+        for line in await alerts.of_kind("queued"):
+            self._queued.setdefault(line.user_id, []).append(line)
+        for user_id, lines in self._queued.items():
+            self._arm_batch(user_id, lines[0].at)
+        for record in await alerts.of_kind("grace"):
+            self._grace[record.appliance_id] = record
+            grace = await self._grace_of(record.org_id)
+            self._arm_grace(record.appliance_id, max(record.at, started) + grace)
+        pending = sum(len(lines) for lines in self._queued.values())
+        if pending or self._grace:
+            self.log.info("notifications resumed", queued=pending, graces=len(self._grace))
+
+    def on_stop(self) -> None:
+        """Stop hearing events and forget the timers (the store keeps what is pending)."""
+        for subscription in self._subscriptions:
+            subscription.cancel()
+        for timer in (*self._grace_timers.values(), *self._batch_timers.values()):
+            timer.cancel()
+
+    # Events (told by the listener)
+
+    def appliance_added(self, event: ApplianceAdded) -> None:
+        """A new appliance: note its state and its organization's members."""
+        self._members[event.org_id] = event.user_ids
+        self._online[event.appliance.id] = event.appliance.connected
+
+    async def appliance_changed(self, event: ApplianceChanged) -> None:
+        """An appliance's state changed: start a grace, or end one, or owe a "back online"."""
+        view = event.appliance
+        self._members[event.org_id] = event.user_ids
+        before = self._online.get(view.id)
+        self._online[view.id] = view.connected
+        if view.connected and before is not True:
+            await self._came_back(view)
+        elif not view.connected and before is True:
+            await self._went_offline(view)
+
+    async def appliance_removed(self, event: ApplianceRemoved) -> None:
+        """A removed appliance is no longer announced (its queued lines go too)."""
+        appliance_id = event.appliance.id
+        self._online.pop(appliance_id, None)
+        self._grace.pop(appliance_id, None)
+        timer = self._grace_timers.pop(appliance_id, None)
+        if timer is not None:
+            timer.cancel()
+        self._floors.pop(appliance_id, None)
+        for lines in self._queued.values():
+            lines[:] = [line for line in lines if line.appliance_id != appliance_id]
+        await self._store.alerts.delete_for_appliance(appliance_id)
+
+    def member_removed(self, event: MemberRemoved) -> None:
+        """Removed people hear no more of the organization (checked again when sending)."""
+        gone = set(event.user_ids)
+        known = self._members.get(event.org_id)
+        if known is not None:
+            self._members[event.org_id] = tuple(u for u in known if u not in gone)
+
+    def organization_deleted(self, event: OrganizationDeleted) -> None:
+        """A deleted organization has no members to tell."""
+        self._members[event.org_id] = ()
+        self._graces.pop(event.org_id, None)
+
+    # Timers (told by the scheduler)
+
+    async def grace_over(self, appliance_id: str) -> None:
+        """The appliance is still offline after its grace: announce it."""
+        self._grace_timers.pop(appliance_id, None)
+        record = self._grace.pop(appliance_id, None)
+        if record is None:
+            return
+        await self._announce_offline(record)
+        await self._store.alerts.delete([record.id])
+
+    async def send_batch(self, user_id: str) -> None:
+        """The person's window ended: send every queued line as one email."""
+        self._batch_timers.pop(user_id, None)
+        lines = self._queued.pop(user_id, [])
+        if not lines:
+            return
+        user = await self._store.users.by_id(user_id)
+        digest = await self._digest_lines(user, lines)
+        if user is not None and digest:
+            try:
+                await self._send_mail(
+                    status_digest(user.email, user.full_name, digest, self._dashboard)
+                )
+            except DomainError as error:  # the mailer is restarting: keep the lines, try later
+                self._queued[user_id] = lines + self._queued.get(user_id, [])
+                self._batch_timers[user_id] = self._later(
+                    RETRY_MAIL_SECONDS, NotifierActor.send_batch, user_id
+                )
+                self.log.warning("notification email delayed", error=error.message)
+                return
+            self.log.info("notification email queued", user_id=user_id, changes=len(digest))
+        await self._store.alerts.delete([line.id for line in lines])
+
+    def backlog(self) -> NotifierBacklog:
+        """How much is pending (for metrics, benchmarks and tests)."""
+        return NotifierBacklog(
+            graces=len(self._grace),
+            queued=sum(len(lines) for lines in self._queued.values()),
+            people=sum(1 for lines in self._queued.values() if lines),
+        )
+
+    # Settings (asked by the web layer)
+
+    async def org_settings(self, user_id: str, org_id: str) -> OrgNotificationSettings:
+        """The organization's notification settings, for one of its members."""
+        await self._require_member(user_id, org_id)
+        grace = await self._grace_of(org_id)
+        return OrgNotificationSettings(
+            grace_minutes=grace.total_seconds() / 60,
+            default_grace_minutes=self._timing.grace.total_seconds() / 60,
+        )
+
+    async def set_org_grace(
+        self, user_id: str, org_id: str, minutes: float
+    ) -> OrgNotificationSettings:
+        """A member sets the organization's grace before "offline" (0 to 30 minutes)."""
+        await self._require_member(user_id, org_id)
+        grace = checked_grace_minutes(minutes)
+        await self._store.alert_settings.put(
+            AlertSetting(
+                id=alert_setting_id(org_id, "", "", GRACE),
+                at=self._clock.now(),
+                org_id=org_id,
+                appliance_id="",
+                user_id="",
+                name=GRACE,
+                value=f"{grace.total_seconds():g}",
+            )
+        )
+        self._graces[org_id] = grace.total_seconds()
+        return await self.org_settings(user_id, org_id)
+
+    # The rules
+
+    async def _went_offline(self, view: ApplianceView) -> None:
+        if view.id in self._grace:
+            return
+        now = self._clock.now()
+        record = AlertRecord(
+            id=new_id(),
+            at=now,
+            kind="grace",
+            org_id=view.org_id,
+            appliance_id=view.id,
+            user_id="",
+            appliance_name=view.name,
+            change=OFFLINE,
+            changed_at=now,
+            repeats=0,
+            told_down=False,
+        )
+        grace = await self._grace_of(view.org_id)
+        if grace <= timedelta(0):
+            await self._announce_offline(record)
+            return
+        await self._store.alerts.add(record)
+        self._grace[view.id] = record
+        self._arm_grace(view.id, now + grace)
+
+    async def _came_back(self, view: ApplianceView) -> None:
+        record = self._grace.pop(view.id, None)
+        if record is not None:  # back within its grace: nobody hears of it
+            timer = self._grace_timers.pop(view.id, None)
+            if timer is not None:
+                timer.cancel()
+            await self._store.alerts.delete([record.id])
+            return
+        now = self._clock.now()
+        for user_id, floor in list(self._floors.get(view.id, {}).items()):
+            if not floor.told_down:
+                continue  # never told "offline" (or held back): no "back online" either
+            await self._queue(user_id, view.org_id, view.id, view.name, ONLINE, now, 0)
+            await self._replace_floor(floor, dataclasses.replace(floor, told_down=False))
+
+    async def _announce_offline(self, record: AlertRecord) -> None:
+        now = self._clock.now()
+        floors = self._floors.setdefault(record.appliance_id, {})
+        for user_id in await self._members_of(record.org_id):
+            floor = floors.get(user_id)
+            if floor is not None and now - floor.at < self._timing.floor:
+                held = dataclasses.replace(floor, repeats=floor.repeats + 1)
+                await self._replace_floor(floor, held)
+                continue
+            repeats = floor.repeats if floor is not None else 0
+            await self._queue(
+                user_id,
+                record.org_id,
+                record.appliance_id,
+                record.appliance_name,
+                OFFLINE,
+                record.changed_at,
+                repeats,
+            )
+            told = AlertRecord(
+                id=new_id(),
+                at=now,
+                kind="floor",
+                org_id=record.org_id,
+                appliance_id=record.appliance_id,
+                user_id=user_id,
+                appliance_name=record.appliance_name,
+                change=OFFLINE,
+                changed_at=record.changed_at,
+                repeats=0,
+                told_down=True,
+            )
+            await self._replace_floor(floor, told)
+
+    async def _queue(
+        self,
+        user_id: str,
+        org_id: str,
+        appliance_id: str,
+        name: str,
+        change: str,
+        changed_at: datetime,
+        repeats: int,
+    ) -> None:
+        now = self._clock.now()
+        line = AlertRecord(
+            id=new_id(),
+            at=now,
+            kind="queued",
+            org_id=org_id,
+            appliance_id=appliance_id,
+            user_id=user_id,
+            appliance_name=name,
+            change=change,
+            changed_at=changed_at,
+            repeats=repeats,
+            told_down=False,
+        )
+        await self._store.alerts.add(line)
+        self._queued.setdefault(user_id, []).append(line)
+        if user_id not in self._batch_timers:
+            self._arm_batch(user_id, now)
+
+    async def _replace_floor(self, old: AlertRecord | None, new: AlertRecord) -> None:
+        # Add the new state before deleting the old: a crash in between leaves both, and the
+        # newer wins when the store is read again (`of_kind` is oldest first).
+        new = dataclasses.replace(new, id=new_id())
+        await self._store.alerts.add(new)
+        if old is not None:
+            await self._store.alerts.delete([old.id])
+        self._floors.setdefault(new.appliance_id, {})[new.user_id] = new
+
+    async def _digest_lines(self, user: User | None, lines: list[AlertRecord]) -> list[DigestLine]:
+        if user is None or not user.notifications:
+            return []
+        names: dict[str, str | None] = {}
+        digest = []
+        for line in lines:
+            if line.org_id not in names:
+                organization = await self._store.organizations.by_id(line.org_id)
+                member = await self._store.organizations.is_member(line.org_id, user.id)
+                names[line.org_id] = organization.name if organization and member else None
+            organization_name = names[line.org_id]
+            if organization_name is not None:
+                digest.append(
+                    DigestLine(
+                        organization_name,
+                        line.appliance_name,
+                        line.change,
+                        line.changed_at,
+                        line.repeats,
+                    )
+                )
+        return digest
+
+    async def _members_of(self, org_id: str) -> tuple[str, ...]:
+        known = self._members.get(org_id)
+        if known is None:
+            members = await self._store.organizations.members(org_id)
+            known = self._members[org_id] = tuple(m.user_id for m in members)
+        return known
+
+    async def _grace_of(self, org_id: str) -> timedelta:
+        seconds = self._graces.get(org_id)
+        if seconds is None:
+            settings = await self._store.alert_settings.for_org(org_id)
+            seconds = self._graces[org_id] = grace_of(settings, self._timing.grace).total_seconds()
+        return timedelta(seconds=seconds)
+
+    async def _require_member(self, user_id: str, org_id: str) -> None:
+        if not await self._store.organizations.is_member(org_id, user_id):
+            raise NotFound(f"organization {org_id}")
+
+    def _arm_grace(self, appliance_id: str, due: datetime) -> None:
+        delay = (due - self._clock.now()).total_seconds()
+        self._grace_timers[appliance_id] = self._later(
+            delay, NotifierActor.grace_over, appliance_id
+        )
+
+    def _arm_batch(self, user_id: str, opened_at: datetime) -> None:
+        delay = (opened_at + self._timing.window - self._clock.now()).total_seconds()
+        self._batch_timers[user_id] = self._later(delay, NotifierActor.send_batch, user_id)
+
+    def _later(
+        self, delay: float, method: Callable[[NotifierActor, str], Awaitable[None]], key: str
+    ) -> Cancellable:
+        me: ActorClient[NotifierActor] = ActorClient(self.actor_ref, 60.0)
+        return self._schedule(max(0.0, delay), lambda: me.tell(method, key))
+
+
+class _Listener:
+    """The notifier's bus subscriber: one typed method per event, each told to the actor."""
+
+    def __init__(self, notifier: ActorClient[NotifierActor]) -> None:
+        self._notifier = notifier
+
+    def appliance_added(self, event: ApplianceAdded) -> None:
+        self._notifier.tell(NotifierActor.appliance_added, event)
+
+    def appliance_changed(self, event: ApplianceChanged) -> None:
+        self._notifier.tell(NotifierActor.appliance_changed, event)
+
+    def appliance_removed(self, event: ApplianceRemoved) -> None:
+        self._notifier.tell(NotifierActor.appliance_removed, event)
+
+    def member_removed(self, event: MemberRemoved) -> None:
+        self._notifier.tell(NotifierActor.member_removed, event)
+
+    def organization_deleted(self, event: OrganizationDeleted) -> None:
+        self._notifier.tell(NotifierActor.organization_deleted, event)

@@ -1,0 +1,46 @@
+"""When online/offline changes are announced: grace, batching window and flap floor.
+
+- **Grace**: an appliance that is back within its organization's grace (default 2 minutes,
+  0 to 30) was never offline as far as email is concerned.
+- **Batching window**: a person's first change opens a window; everything that happens in
+  their organizations until it ends goes out as one email.
+- **Flap floor**: at most one "offline" email per appliance and person per floor (6 hours);
+  offline episodes held back are counted in the next one. Someone who was not told "offline"
+  is not told "back online" either.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from datetime import timedelta
+
+from mykerio.errors import InvalidInput
+from mykerio.models import AlertSetting
+
+GRACE = "grace_seconds"
+MAX_GRACE_MINUTES = 30
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AlertTiming:
+    """The hub-wide numbers (`[notifications]`); grace is each organization's own default."""
+
+    grace: timedelta = timedelta(minutes=2)
+    window: timedelta = timedelta(minutes=2)
+    floor: timedelta = timedelta(hours=6)
+
+
+def grace_of(settings: Iterable[AlertSetting], default: timedelta) -> timedelta:
+    """The organization's grace: its own setting, else `default`."""
+    for setting in settings:
+        if setting.name == GRACE and not setting.appliance_id and not setting.user_id:
+            return timedelta(seconds=float(setting.value))
+    return default
+
+
+def checked_grace_minutes(minutes: float) -> timedelta:
+    """A grace a member chose, or `InvalidInput` outside 0 to 30 minutes."""
+    if not 0 <= minutes <= MAX_GRACE_MINUTES:
+        raise InvalidInput(f"The grace period is from 0 to {MAX_GRACE_MINUTES} minutes.")
+    return timedelta(minutes=minutes)

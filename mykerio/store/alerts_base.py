@@ -1,0 +1,49 @@
+"""The store's interface for notifications: what the notifier remembers and the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from mykerio.models import AlertRecord, AlertSetting
+
+
+class AlertRepository(Protocol):
+    """The notifier's memory (`AlertRecord`): grace periods running, lines waiting for their
+    email, and what each person was last told about each appliance."""
+
+    async def add(self, record: AlertRecord) -> AlertRecord:
+        """Store a new record; `Conflict` if its id is taken."""
+        ...
+
+    async def of_kind(self, kind: str) -> list[AlertRecord]:
+        """Every record of this kind, oldest first."""
+        ...
+
+    async def delete(self, record_ids: Sequence[str]) -> int:
+        """Delete these records; return how many there were."""
+        ...
+
+    async def delete_for_appliance(self, appliance_id: str) -> int:
+        """Delete every record about the appliance (it was removed); return how many."""
+        ...
+
+
+class AlertSettingRepository(Protocol):
+    """Notification settings of organizations, appliances and people."""
+
+    async def put(self, setting: AlertSetting) -> AlertSetting:
+        """Store the setting, replacing the one with its id."""
+        ...
+
+    async def for_org(self, org_id: str) -> list[AlertSetting]:
+        """Every setting of the organization (its own, its appliances', its members')."""
+        ...
+
+    async def remove(self, setting_id: str) -> int:
+        """Forget one setting (back to its default); return 1, or 0 if it was not set."""
+        ...
+
+    async def delete_for_org(self, org_id: str) -> int:
+        """Delete the organization's settings; return how many."""
+        ...
