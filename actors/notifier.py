@@ -61,6 +61,7 @@ class OrgNotificationSettings:
 
     grace_minutes: float
     default_grace_minutes: float
+    batch_minutes: float
 
 
 class NotifierActor(LoopActor):
@@ -236,6 +237,7 @@ class NotifierActor(LoopActor):
         return OrgNotificationSettings(
             grace_minutes=grace.total_seconds() / 60,
             default_grace_minutes=self._timing.grace.total_seconds() / 60,
+            batch_minutes=self._timing.window.total_seconds() / 60,
         )
 
     async def set_org_grace(

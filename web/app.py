@@ -21,6 +21,7 @@ from web import (
     api_definitions,
     api_fleet,
     api_my_sessions,
+    api_notifications,
     api_organizations,
     api_sessions,
     api_settings,
@@ -173,6 +174,7 @@ def build_routes(
         appliance_route("/api/v1/appliances/pairing-preview", api_appliances.PairingPreviewHandler),
         *api_definitions.routes(org_route),
         *pages_definitions.routes(account_route),
+        *api_notifications.routes(org_route),
         Route(
             "/appliance/v1/socket",
             ApplianceSocketHandler,
