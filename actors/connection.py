@@ -23,7 +23,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Protocol
 
-from actors.appliance import FEATURE_MESSAGES, ApplianceActor
+from actors.appliance import FEATURE_MESSAGES, NOTICE_MESSAGES, ApplianceActor
 from actors.clients import ActorClient
 from actors.gate import Admission, GateActor, PairingOffer
 from actors.runtime import LoopActor, LoopRuntime
@@ -36,6 +36,7 @@ from mykerio.protocol.envelope import Envelope, JsonValue
 from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
 from mykerio.protocol.features import check_offered, negotiate_features
 from mykerio.protocol.link import HANDSHAKE_TIMEOUT, PING_INTERVAL
+from mykerio.protocol.notifications import FEATURE as NOTIFICATIONS
 from mykerio.protocol.pairing import PAIRING_VALID
 from mykerio.protocol.text import sendable_name
 from mykerio.protocol.versions import STREAMS_VERSION, negotiate
@@ -328,7 +329,14 @@ class ConnectionActor(LoopActor):
         elif state is State.LINKED and (
             kind in ("status", "removed", "backup_state")
             or (kind in FEATURE_MESSAGES and DEFINITIONS in self._features)
+            or (kind in NOTICE_MESSAGES and NOTIFICATIONS in self._features)
         ):
+            if kind == "notification_cleared" and ("id" in envelope.body) == (
+                "except" in envelope.body
+            ):
+                raise ProtocolError(
+                    "bad_body", "notification_cleared has either id or except, not both"
+                )
             if self._appliance is not None:  # (None: the hub is shutting down)
                 self._appliance.tell(ApplianceActor.received, envelope)
         elif kind == "error":

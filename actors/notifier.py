@@ -30,9 +30,36 @@ from mykerio.bus import EventBus, Subscription
 from mykerio.clock import Clock
 from mykerio.errors import DomainError, NotFound
 from mykerio.mail.message import Email
-from mykerio.models import AlertRecord, AlertSetting, User, alert_setting_id, new_id
-from mykerio.notifications.digest import OFFLINE, ONLINE, DigestLine, status_digest
-from mykerio.notifications.timing import GRACE, AlertTiming, checked_grace_minutes, grace_of
+from mykerio.models import (
+    AlertRecord,
+    AlertSetting,
+    Appliance,
+    ApplianceNotification,
+    User,
+    new_id,
+)
+from mykerio.notifications.digest import (
+    NOTIFICATION,
+    OFFLINE,
+    ONLINE,
+    DigestLine,
+    status_digest,
+)
+from mykerio.notifications.notices import NoticeBook, NoticeView
+from mykerio.notifications.preferences import (
+    EMAIL_FROM,
+    GRACE,
+    MAINTENANCE,
+    STATUS_EMAIL,
+    Choice,
+    OrgPreferences,
+    checked_grace_minutes,
+    checked_maintenance,
+    checked_threshold,
+    setting,
+    severity_reaches,
+)
+from mykerio.notifications.timing import AlertTiming
 from mykerio.organizations.events import (
     ApplianceAdded,
     ApplianceChanged,
@@ -40,6 +67,7 @@ from mykerio.organizations.events import (
     MemberRemoved,
     OrganizationDeleted,
 )
+from mykerio.protocol.notifications import TYPES, Cleared, Notice
 from mykerio.store.base import Store
 
 SendMail = Callable[[Email], Awaitable[Any]]
@@ -53,6 +81,15 @@ class NotifierBacklog:
     graces: int
     queued: int
     people: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Preferences:
+    """One member's notification choices in an organization, and its maintenance windows."""
+
+    org_id: str
+    choices: dict[str, Choice]  # "" (the organization) and appliances with their own
+    maintenance: dict[str, datetime]  # appliance → end of its maintenance (past ones too)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -93,7 +130,8 @@ class NotifierActor(LoopActor):
         self._subscriptions: list[Subscription] = []
         self._online: dict[str, bool] = {}  # appliance → connected, as last heard
         self._members: dict[str, tuple[str, ...]] = {}  # organization → members, as last heard
-        self._graces: dict[str, float] = {}  # organization → grace seconds (read once)
+        self._prefs: dict[str, OrgPreferences] = {}  # organization → its settings (read once)
+        self._notices = NoticeBook(store, clock)
         self._grace: dict[str, AlertRecord] = {}  # appliance → its running grace
         self._grace_timers: dict[str, Cancellable] = {}
         self._floors: dict[str, dict[str, AlertRecord]] = {}  # appliance → user → floor
@@ -112,6 +150,7 @@ class NotifierActor(LoopActor):
             bus.subscribe(OrganizationDeleted, listener.organization_deleted),
         ]
         alerts = self._store.alerts
+        await self._notices.load()
         started = self._clock.now()
         stale = []
         for floor in await alerts.of_kind("floor"):
@@ -130,7 +169,7 @@ class NotifierActor(LoopActor):
             self._arm_batch(user_id, lines[0].at)
         for record in await alerts.of_kind("grace"):
             self._grace[record.appliance_id] = record
-            grace = await self._grace_of(record.org_id)
+            grace = (await self._prefs_of(record.org_id)).grace()
             self._arm_grace(record.appliance_id, max(record.at, started) + grace)
         pending = sum(len(lines) for lines in self._queued.values())
         if pending or self._grace:
@@ -172,6 +211,7 @@ class NotifierActor(LoopActor):
         self._floors.pop(appliance_id, None)
         for lines in self._queued.values():
             lines[:] = [line for line in lines if line.appliance_id != appliance_id]
+        await self._notices.forget_appliance(appliance_id)
         await self._store.alerts.delete_for_appliance(appliance_id)
 
     def member_removed(self, event: MemberRemoved) -> None:
@@ -184,7 +224,7 @@ class NotifierActor(LoopActor):
     def organization_deleted(self, event: OrganizationDeleted) -> None:
         """A deleted organization has no members to tell."""
         self._members[event.org_id] = ()
-        self._graces.pop(event.org_id, None)
+        self._prefs.pop(event.org_id, None)
 
     # Timers (told by the scheduler)
 
@@ -230,10 +270,70 @@ class NotifierActor(LoopActor):
 
     # Settings (asked by the web layer)
 
+    async def notice_reported(self, appliance: Appliance, change: Notice | Cleared) -> None:
+        """An appliance raised or cleared a notification: keep it; announce what is news."""
+        news = await self._notices.apply(appliance, change)
+        if news is not None:
+            await self._announce_notice(appliance, news)
+
+    async def appliance_notifications(self, user_id: str, org_id: str) -> list[NoticeView]:
+        """The notifications of the organization's appliances, for one of its members."""
+        await self._require_member(user_id, org_id)
+        return await self._notices.of_org(user_id, org_id)
+
+    async def dismiss_notification(self, user_id: str, org_id: str, notification_id: str) -> None:
+        """A member dismisses a notification for themselves."""
+        await self._require_member(user_id, org_id)
+        await self._notices.dismiss(user_id, org_id, notification_id)
+
+    async def preferences(self, user_id: str, org_id: str) -> Preferences:
+        """The member's choices in the organization and its maintenance windows."""
+        await self._require_member(user_id, org_id)
+        prefs = await self._prefs_of(org_id)
+        return Preferences(org_id, prefs.own_choices(user_id), prefs.maintenance())
+
+    async def set_choice(
+        self, user_id: str, org_id: str, appliance_id: str, choice: Choice
+    ) -> Preferences:
+        """A member's choice for the organization (`appliance_id` `""`) or one appliance."""
+        await self._require_member(user_id, org_id)
+        if appliance_id:
+            await self._require_appliance(org_id, appliance_id)
+        checked_threshold(choice.email_from)
+        now = self._clock.now()
+        status = "on" if choice.status_email else "off"
+        await self._put(setting(org_id, appliance_id, user_id, STATUS_EMAIL, status, now))
+        await self._put(setting(org_id, appliance_id, user_id, EMAIL_FROM, choice.email_from, now))
+        return await self.preferences(user_id, org_id)
+
+    async def set_maintenance(
+        self, user_id: str, org_id: str, appliance_id: str, until: datetime | None
+    ) -> Preferences:
+        """Silence an appliance's alerts until `until` (for everyone), or end that now."""
+        await self._require_member(user_id, org_id)
+        await self._require_appliance(org_id, appliance_id)
+        now = self._clock.now()
+        if until is None:
+            await self._store.alert_settings.remove(
+                setting(org_id, appliance_id, "", MAINTENANCE, "", now).id
+            )
+            self._prefs.pop(org_id, None)
+        else:
+            end = checked_maintenance(until, now).isoformat()
+            await self._put(setting(org_id, appliance_id, "", MAINTENANCE, end, now))
+            # A grace running now is dropped: what happens in maintenance is never announced.
+            record = self._grace.pop(appliance_id, None)
+            if record is not None:
+                timer = self._grace_timers.pop(appliance_id, None)
+                if timer is not None:
+                    timer.cancel()
+                await self._store.alerts.delete([record.id])
+        return await self.preferences(user_id, org_id)
+
     async def org_settings(self, user_id: str, org_id: str) -> OrgNotificationSettings:
         """The organization's notification settings, for one of its members."""
         await self._require_member(user_id, org_id)
-        grace = await self._grace_of(org_id)
+        grace = (await self._prefs_of(org_id)).grace()
         return OrgNotificationSettings(
             grace_minutes=grace.total_seconds() / 60,
             default_grace_minutes=self._timing.grace.total_seconds() / 60,
@@ -246,26 +346,17 @@ class NotifierActor(LoopActor):
         """A member sets the organization's grace before "offline" (0 to 30 minutes)."""
         await self._require_member(user_id, org_id)
         grace = checked_grace_minutes(minutes)
-        await self._store.alert_settings.put(
-            AlertSetting(
-                id=alert_setting_id(org_id, "", "", GRACE),
-                at=self._clock.now(),
-                org_id=org_id,
-                appliance_id="",
-                user_id="",
-                name=GRACE,
-                value=f"{grace.total_seconds():g}",
-            )
-        )
-        self._graces[org_id] = grace.total_seconds()
+        value = f"{grace.total_seconds():g}"
+        await self._put(setting(org_id, "", "", GRACE, value, self._clock.now()))
         return await self.org_settings(user_id, org_id)
 
     # The rules
 
     async def _went_offline(self, view: ApplianceView) -> None:
-        if view.id in self._grace:
-            return
         now = self._clock.now()
+        prefs = await self._prefs_of(view.org_id)
+        if view.id in self._grace or prefs.in_maintenance(view.id, now):
+            return
         record = AlertRecord(
             id=new_id(),
             at=now,
@@ -279,7 +370,7 @@ class NotifierActor(LoopActor):
             repeats=0,
             told_down=False,
         )
-        grace = await self._grace_of(view.org_id)
+        grace = prefs.grace()
         if grace <= timedelta(0):
             await self._announce_offline(record)
             return
@@ -296,16 +387,23 @@ class NotifierActor(LoopActor):
             await self._store.alerts.delete([record.id])
             return
         now = self._clock.now()
+        silent = (await self._prefs_of(view.org_id)).in_maintenance(view.id, now)
         for user_id, floor in list(self._floors.get(view.id, {}).items()):
             if not floor.told_down:
                 continue  # never told "offline" (or held back): no "back online" either
-            await self._queue(user_id, view.org_id, view.id, view.name, ONLINE, now, 0)
+            if not silent:  # (back in maintenance: not announced, and not owed later)
+                await self._queue(user_id, view.org_id, view.id, view.name, ONLINE, now, 0)
             await self._replace_floor(floor, dataclasses.replace(floor, told_down=False))
 
     async def _announce_offline(self, record: AlertRecord) -> None:
         now = self._clock.now()
+        prefs = await self._prefs_of(record.org_id)
+        if prefs.in_maintenance(record.appliance_id, now):
+            return
         floors = self._floors.setdefault(record.appliance_id, {})
         for user_id in await self._members_of(record.org_id):
+            if not prefs.choice(user_id, record.appliance_id).status_email:
+                continue
             floor = floors.get(user_id)
             if floor is not None and now - floor.at < self._timing.floor:
                 held = dataclasses.replace(floor, repeats=floor.repeats + 1)
@@ -336,6 +434,29 @@ class NotifierActor(LoopActor):
             )
             await self._replace_floor(floor, told)
 
+    async def _announce_notice(
+        self, appliance: Appliance, notification: ApplianceNotification
+    ) -> None:
+        now = self._clock.now()
+        prefs = await self._prefs_of(appliance.org_id)
+        if prefs.in_maintenance(appliance.id, now):
+            return
+        title = TYPES.get(notification.type, notification.type)
+        detail = f"{title} ({notification.severity}): {notification.text}"
+        for user_id in await self._members_of(appliance.org_id):
+            threshold = prefs.choice(user_id, appliance.id).email_from
+            if severity_reaches(notification.severity, threshold):
+                await self._queue(
+                    user_id,
+                    appliance.org_id,
+                    appliance.id,
+                    appliance.name,
+                    NOTIFICATION,
+                    notification.raised_at,
+                    0,
+                    detail,
+                )
+
     async def _queue(
         self,
         user_id: str,
@@ -345,6 +466,7 @@ class NotifierActor(LoopActor):
         change: str,
         changed_at: datetime,
         repeats: int,
+        detail: str = "",
     ) -> None:
         now = self._clock.now()
         line = AlertRecord(
@@ -359,6 +481,7 @@ class NotifierActor(LoopActor):
             changed_at=changed_at,
             repeats=repeats,
             told_down=False,
+            detail=detail,
         )
         await self._store.alerts.add(line)
         self._queued.setdefault(user_id, []).append(line)
@@ -393,6 +516,7 @@ class NotifierActor(LoopActor):
                         line.change,
                         line.changed_at,
                         line.repeats,
+                        line.detail,
                     )
                 )
         return digest
@@ -404,12 +528,21 @@ class NotifierActor(LoopActor):
             known = self._members[org_id] = tuple(m.user_id for m in members)
         return known
 
-    async def _grace_of(self, org_id: str) -> timedelta:
-        seconds = self._graces.get(org_id)
-        if seconds is None:
+    async def _prefs_of(self, org_id: str) -> OrgPreferences:
+        prefs = self._prefs.get(org_id)
+        if prefs is None:
             settings = await self._store.alert_settings.for_org(org_id)
-            seconds = self._graces[org_id] = grace_of(settings, self._timing.grace).total_seconds()
-        return timedelta(seconds=seconds)
+            prefs = self._prefs[org_id] = OrgPreferences(org_id, settings, self._timing.grace)
+        return prefs
+
+    async def _put(self, value: AlertSetting) -> None:
+        await self._store.alert_settings.put(value)
+        self._prefs.pop(value.org_id, None)  # read again when next needed
+
+    async def _require_appliance(self, org_id: str, appliance_id: str) -> None:
+        appliance = await self._store.appliances.by_id(appliance_id)
+        if appliance is None or appliance.org_id != org_id:
+            raise NotFound(f"appliance {appliance_id}")
 
     async def _require_member(self, user_id: str, org_id: str) -> None:
         if not await self._store.organizations.is_member(org_id, user_id):

@@ -39,6 +39,7 @@ from mykerio.errors import NotFound, Unavailable
 from mykerio.mail.message import Email
 from mykerio.models import Appliance
 from mykerio.protocol.envelope import Envelope
+from mykerio.protocol.notifications import Cleared, Notice
 from mykerio.store.base import Store
 
 _ORG_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -157,6 +158,13 @@ class Router:
         backups = self._optional(BACKUPS)
         if backups is not None:
             backups.tell(BackupActor.state_reported, appliance, state, message)
+
+    def notice_reported(self, appliance: Appliance, change: Notice | Cleared) -> None:
+        """An appliance raised or cleared a notification: the notifier keeps and announces it
+        (told; dropped while it restarts: the appliance raises them again on its next link)."""
+        notifier = self._optional(NOTIFIER)
+        if notifier is not None:
+            notifier.tell(NotifierActor.notice_reported, appliance, change)
 
     def start_mailer(self, **kwargs: Any) -> None:
         """Start the mailer (restarted if it crashes)."""

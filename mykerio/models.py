@@ -323,7 +323,11 @@ class AlertRecord:
       floor held back before it;
     - `floor`: `user_id` was last told the appliance went offline at `at` (queued then);
       `repeats` offline episodes were held back since; `told_down`: the last they were told is
-      "offline", so a "back online" is owed.
+      "offline", so a "back online" is owed;
+    - `dismissed`: `user_id` dismissed the appliance notification `change` for themselves.
+
+    A queued line of an appliance notification has `change` `notification` and its words in
+    `detail`.
     """
 
     id: str
@@ -337,6 +341,7 @@ class AlertRecord:
     changed_at: datetime
     repeats: int
     told_down: bool
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,3 +363,22 @@ class AlertSetting:
 def alert_setting_id(org_id: str, appliance_id: str, user_id: str, name: str) -> str:
     """The key of one setting (see `AlertSetting`)."""
     return f"{org_id}:{appliance_id}:{user_id}:{name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ApplianceNotification:
+    """A notification an appliance reported and has not cleared (docs/protocol.md 9.10).
+
+    `id` is `<appliance_id>:<notice_id>` (the appliance's own id of it); `at` is when the hub
+    first heard it, `raised_at` the appliance's time for it.
+    """
+
+    id: str
+    at: datetime
+    org_id: str
+    appliance_id: str
+    notice_id: str
+    type: str
+    severity: str
+    text: str
+    raised_at: datetime

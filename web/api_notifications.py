@@ -1,4 +1,5 @@
-"""API: notifications — an organization's grace before "offline" is announced (issue 15).
+"""API: notifications (issue 15) — an organization's grace before "offline" is announced, the
+appliances' notifications (listed, dismissed by each member for themselves).
 
 Handlers ask the notifier actor, which checks membership (404 for an organization the caller
 is not in) and keeps the settings.
@@ -11,8 +12,14 @@ from collections.abc import Callable
 import tornado.web
 
 from actors.notifier import NotifierActor, OrgNotificationSettings
+from mykerio.notifications.notices import NoticeView
 from web.auth import AccountHandler
-from web.models.notifications import OrgNotificationsAnswer, OrgNotificationsRequest
+from web.models.notifications import (
+    ApplianceNotificationEntry,
+    ApplianceNotificationsList,
+    OrgNotificationsAnswer,
+    OrgNotificationsRequest,
+)
 from web.openapi import Answer, Operation, Route
 
 TAG = "notifications"
@@ -63,6 +70,74 @@ class OrgNotificationsHandler(AccountHandler):
         self.write_model(_answer(settings))
 
 
+def notification_entry(notice: NoticeView) -> ApplianceNotificationEntry:
+    """A notification as the API shows it."""
+    return ApplianceNotificationEntry(
+        id=notice.id,
+        appliance_id=notice.appliance_id,
+        type=notice.type,  # type: ignore[arg-type]  # (one of the protocol's types)
+        title=notice.title,
+        severity=notice.severity,  # type: ignore[arg-type]  # (warning or error)
+        text=notice.text,
+        raised_at=notice.raised_at,
+        dismissed=notice.dismissed,
+    )
+
+
+class ApplianceNotificationsHandler(AccountHandler):
+    """Lists the notifications of the organization's appliances."""
+
+    openapi = {
+        "get": Operation(
+            "The notifications the organization's appliances reported and have not cleared, "
+            "oldest first, each marked if the caller dismissed it",
+            TAG,
+            {200: Answer("List", ApplianceNotificationsList)},
+            {404: "No such organization (or not a member)"},
+        )
+    }
+
+    async def get(self, org_id: str) -> None:
+        """List."""
+        current = await self.current_session()
+        notices = await self.router.notifier().call(
+            NotifierActor.appliance_notifications, current.user.id, org_id
+        )
+        self.write_model(
+            ApplianceNotificationsList(notifications=[notification_entry(n) for n in notices])
+        )
+
+
+class DismissNotificationHandler(AccountHandler):
+    """Dismisses one notification for the caller."""
+
+    openapi = {
+        "post": Operation(
+            "Dismiss a notification for yourself (the other members still see it)",
+            TAG,
+            {204: Answer("Dismissed")},
+            {404: "No such notification in the organization"},
+        )
+    }
+
+    async def post(self, org_id: str, notification_id: str) -> None:
+        """Dismiss."""
+        current = await self.current_session()
+        await self.router.notifier().call(
+            NotifierActor.dismiss_notification, current.user.id, org_id, notification_id
+        )
+        self.set_status(204)
+        self.finish()
+
+
 def routes(org_route: Callable[[str, type[tornado.web.RequestHandler]], Route]) -> list[Route]:
     """The notifications routes (web/app.py adds them to its table)."""
-    return [org_route("/api/v1/organizations/{org_id}/notifications", OrgNotificationsHandler)]
+    base = "/api/v1/organizations/{org_id}"
+    return [
+        org_route(f"{base}/notifications", OrgNotificationsHandler),
+        org_route(f"{base}/appliance-notifications", ApplianceNotificationsHandler),
+        org_route(
+            base + "/appliance-notifications/{notification_id}/dismiss",
+            DismissNotificationHandler,
+        ),
+    ]

@@ -27,6 +27,7 @@ from mykerio.agent.box import apply_setup, check_setup
 from mykerio.agent.definitions import LocalDefinitions
 from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.identity import AgentState, IdentityStore, knobs_from
+from mykerio.agent.notifications import ApplianceNotifications
 from mykerio.agent.profile import Profile
 from mykerio.agent.session import Session
 from mykerio.clock import Clock, SystemClock
@@ -154,6 +155,11 @@ class ApplianceLink:
         self._endpoint = endpoint
         self._sleep = sleep
         self._clock = clock or SystemClock()
+        # Its status knobs (and failed backups) as notifications (mykerio.agent.notifications).
+        self.notifications = ApplianceNotifications(
+            lambda: self._store.state.knobs, self._clock.now
+        )
+        self.backups.state_listener = self.notifications.backup_state
         self._timings = timings or Timings()
         self._backoff = Backoff(uniform)
         self._handshakes = handshakes
@@ -255,6 +261,7 @@ class ApplianceLink:
         if self._store.update(dataclasses.replace(state, knobs=knobs)):
             if self._session is not None:
                 self._session.send_status()
+            self.notifications.knobs_changed(state.knobs, knobs)
             self._publish(self._phase)
         return self._view
 
@@ -353,7 +360,9 @@ class ApplianceLink:
             clock=self._clock,
             timings=self._timings,
             handshakes=self._handshakes,
-            hooks=(self.backups,) if self.definitions is None else (self.backups, self.definitions),
+            hooks=(self.backups, self.notifications)
+            if self.definitions is None
+            else (self.backups, self.notifications, self.definitions),
         )
         self._session = session
         try:

@@ -13,6 +13,7 @@ from mykerio.mail.templates import notification_email
 
 OFFLINE = "offline"
 ONLINE = "online"
+NOTIFICATION = "notification"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -25,6 +26,7 @@ class DigestLine:
     change: str
     at: datetime
     held_back: int = 0
+    detail: str = ""  # a notification's words
 
 
 def _when(at: datetime) -> str:
@@ -32,6 +34,8 @@ def _when(at: datetime) -> str:
 
 
 def _describe(line: DigestLine) -> str:
+    if line.change == NOTIFICATION:
+        return f"{line.appliance}: {line.detail} (at {_when(line.at)})"
     if line.change == ONLINE:
         return f"{line.appliance}: back online at {_when(line.at)}"
     text = f"{line.appliance}: offline since {_when(line.at)}"
@@ -45,15 +49,20 @@ def subject(lines: Sequence[DigestLine]) -> str:
     """`Brno gateway is offline`, or a count for several changes."""
     if len(lines) == 1:
         line = lines[0]
+        if line.change == NOTIFICATION:
+            return f"{line.appliance}: {line.detail.partition(':')[0]}"
         state = "back online" if line.change == ONLINE else "offline"
         return f"{line.appliance} is {state}"
     offline = sum(1 for line in lines if line.change == OFFLINE)
-    online = len(lines) - offline
+    online = sum(1 for line in lines if line.change == ONLINE)
+    notices = len(lines) - offline - online
     parts = []
     if offline:
         parts.append(f"{offline} went offline")
     if online:
         parts.append(f"{online} came back online")
+    if notices:
+        parts.append(f"{notices} new notification{'s' if notices > 1 else ''}")
     return f"MyKerio appliances: {', '.join(parts)}"
 
 

@@ -12,14 +12,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
 from datetime import timedelta
-
-from mykerio.errors import InvalidInput
-from mykerio.models import AlertSetting
-
-GRACE = "grace_seconds"
-MAX_GRACE_MINUTES = 30
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -29,18 +22,3 @@ class AlertTiming:
     grace: timedelta = timedelta(minutes=2)
     window: timedelta = timedelta(minutes=2)
     floor: timedelta = timedelta(hours=6)
-
-
-def grace_of(settings: Iterable[AlertSetting], default: timedelta) -> timedelta:
-    """The organization's grace: its own setting, else `default`."""
-    for setting in settings:
-        if setting.name == GRACE and not setting.appliance_id and not setting.user_id:
-            return timedelta(seconds=float(setting.value))
-    return default
-
-
-def checked_grace_minutes(minutes: float) -> timedelta:
-    """A grace a member chose, or `InvalidInput` outside 0 to 30 minutes."""
-    if not 0 <= minutes <= MAX_GRACE_MINUTES:
-        raise InvalidInput(f"The grace period is from 0 to {MAX_GRACE_MINUTES} minutes.")
-    return timedelta(minutes=minutes)

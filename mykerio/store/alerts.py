@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from mykerio.models import AlertRecord, AlertSetting
+from mykerio.models import AlertRecord, AlertSetting, ApplianceNotification
 from mykerio.store.base import OperationObserver
 from mykerio.store.events import EventTable, Where
 from mykerio.store.observed import observed
@@ -109,3 +109,43 @@ class AlertSettings:
     async def delete_for_org(self, org_id: str) -> int:
         """Delete the organization's settings; return how many."""
         return await self._events.delete(Where(equal={"org_id": org_id}))
+
+
+class ApplianceNotifications:
+    """`ApplianceNotificationRepository` on the `appliance_notifications` table."""
+
+    domain = "appliance_notifications"
+
+    def __init__(
+        self, events: EventTable[ApplianceNotification], on_operation: OperationObserver | None
+    ) -> None:
+        self._events = events
+        self.on_operation = on_operation
+
+    @observed
+    async def put(self, notification: ApplianceNotification) -> ApplianceNotification:
+        """Store the notification, replacing the one with its id."""
+        await self._events.delete(Where(equal={"id": notification.id}))
+        return await self._events.add(notification, f"the notification {notification.id}")
+
+    @observed
+    async def of_appliance(self, appliance_id: str) -> list[ApplianceNotification]:
+        """The appliance's notifications, oldest first."""
+        return await _every(self._events, Where(equal={"appliance_id": appliance_id}))
+
+    @observed
+    async def of_org(self, org_id: str) -> list[ApplianceNotification]:
+        """The notifications of the organization's appliances, oldest first."""
+        return await _every(self._events, Where(equal={"org_id": org_id}))
+
+    @observed
+    async def delete(self, notification_ids: Sequence[str]) -> int:
+        """Delete these notifications; return how many there were."""
+        if not notification_ids:
+            return 0
+        return await self._events.delete(Where(one_of={"id": tuple(notification_ids)}))
+
+    @observed
+    async def delete_for_appliance(self, appliance_id: str) -> int:
+        """Delete the appliance's notifications; return how many."""
+        return await self._events.delete(Where(equal={"appliance_id": appliance_id}))

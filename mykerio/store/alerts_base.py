@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from mykerio.models import AlertRecord, AlertSetting
+from mykerio.models import AlertRecord, AlertSetting, ApplianceNotification
 
 
 class AlertRepository(Protocol):
@@ -46,4 +46,28 @@ class AlertSettingRepository(Protocol):
 
     async def delete_for_org(self, org_id: str) -> int:
         """Delete the organization's settings; return how many."""
+        ...
+
+
+class ApplianceNotificationRepository(Protocol):
+    """The notifications appliances reported and have not cleared."""
+
+    async def put(self, notification: ApplianceNotification) -> ApplianceNotification:
+        """Store the notification, replacing the one with its id."""
+        ...
+
+    async def of_appliance(self, appliance_id: str) -> list[ApplianceNotification]:
+        """The appliance's notifications, oldest first."""
+        ...
+
+    async def of_org(self, org_id: str) -> list[ApplianceNotification]:
+        """The notifications of the organization's appliances, oldest first."""
+        ...
+
+    async def delete(self, notification_ids: Sequence[str]) -> int:
+        """Delete these notifications; return how many there were."""
+        ...
+
+    async def delete_for_appliance(self, appliance_id: str) -> int:
+        """Delete the appliance's notifications; return how many."""
         ...

@@ -34,6 +34,9 @@ from mykerio.store.alerts_base import (
 from mykerio.store.alerts_base import (
     AlertSettingRepository as AlertSettingRepository,
 )
+from mykerio.store.alerts_base import (
+    ApplianceNotificationRepository as ApplianceNotificationRepository,
+)
 from mykerio.store.appliances_base import (
     ApplianceRepository as ApplianceRepository,
 )
@@ -463,6 +466,11 @@ class Store(Protocol):
     @property
     def alert_settings(self) -> AlertSettingRepository:
         """Notification settings of organizations, appliances and people."""
+        ...
+
+    @property
+    def appliance_notifications(self) -> ApplianceNotificationRepository:
+        """Notifications the appliances reported and have not cleared."""
         ...
 
     async def ping(self) -> None:

@@ -15,6 +15,7 @@ from mykerio.models import (
     AlertRecord,
     AlertSetting,
     Appliance,
+    ApplianceNotification,
     Backup,
     DefinitionVersion,
     Invitation,
@@ -66,3 +67,4 @@ BACKUPS = table(Backup, "backups")
 DEFINITION_VERSIONS = table(DefinitionVersion, "definition_versions")
 ALERT_RECORDS = table(AlertRecord, "alert_records")
 ALERT_SETTINGS = table(AlertSetting, "alert_settings")
+APPLIANCE_NOTIFICATIONS = table(ApplianceNotification, "appliance_notifications")

@@ -416,6 +416,7 @@ CASES = [
             changed_at=T0 + MS,
             repeats=3,
             told_down=True,
+            detail="",
         ),
         {
             "kind": "floor",
@@ -425,6 +426,7 @@ CASES = [
             "appliance_name": "Brno gateway",
             "change": "offline",
             "repeats": 3,
+            "detail": "",
         },
         key=("id", "r1"),
         sqlite={"told_down": 1},
@@ -452,6 +454,31 @@ CASES = [
         },
         key=("id", "o1:ap1::grace_seconds"),
         at=0,
+    ),
+    case(
+        codecs.APPLIANCE_NOTIFICATIONS,
+        models.ApplianceNotification(
+            id="ap1:n1",
+            at=T0,
+            org_id="o1",
+            appliance_id="ap1",
+            notice_id="n1",
+            type="low_memory",
+            severity="warning",
+            text="Low memory",
+            raised_at=T0 + MS,
+        ),
+        {
+            "org_id": "o1",
+            "appliance_id": "ap1",
+            "notice_id": "n1",
+            "type": "low_memory",
+            "severity": "warning",
+            "text": "Low memory",
+        },
+        key=("id", "ap1:n1"),
+        at=0,
+        raised_at=1,
     ),
 ]
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from mykerio.errors import Conflict
-from mykerio.models import AlertSetting, alert_setting_id
+from mykerio.models import AlertSetting, ApplianceNotification, alert_setting_id
 from mykerio.store import Store
 from tests.store.factories import T0, make_alert_record
 
@@ -55,3 +55,20 @@ async def test_a_setting_set_again_replaces_the_first(store: Store) -> None:
     assert await store.alert_settings.remove(setting_id) == 0
     assert await store.alert_settings.delete_for_org("org2") == 1
     assert await store.alert_settings.for_org("org2") == []
+
+
+async def test_appliance_notifications_are_replaced_by_id_and_listed(store: Store) -> None:
+    """A notification raised again replaces itself; lists are per appliance and per org."""
+    first = ApplianceNotification(
+        "a1:n1", T0, "org1", "a1", "n1", "low_memory", "warning", "Low memory", T0
+    )
+    await store.appliance_notifications.put(first)
+    again = dataclasses.replace(first, severity="error", text="Very low memory")
+    await store.appliance_notifications.put(again)
+    other = dataclasses.replace(first, id="a2:n1", appliance_id="a2", at=T0 + timedelta(seconds=1))
+    await store.appliance_notifications.put(other)
+    assert await store.appliance_notifications.of_appliance("a1") == [again]
+    assert await store.appliance_notifications.of_org("org1") == [again, other]
+    assert await store.appliance_notifications.delete(["a1:n1"]) == 1
+    assert await store.appliance_notifications.delete_for_appliance("a2") == 1
+    assert await store.appliance_notifications.of_org("org1") == []

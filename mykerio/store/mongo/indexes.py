@@ -163,3 +163,9 @@ async def _ensure_alert_indexes(database: AsyncDatabase[Document]) -> None:
     await database.alert_settings.create_index(
         [("org_id", ASCENDING), *EVENTS_NEWEST_FIRST], name="alert_settings_of_org"
     )
+    await database.appliance_notifications.create_index(
+        [("appliance_id", ASCENDING), *EVENTS_NEWEST_FIRST], name="notifications_of_appliance"
+    )
+    await database.appliance_notifications.create_index(
+        [("org_id", ASCENDING), *EVENTS_NEWEST_FIRST], name="notifications_of_org"
+    )

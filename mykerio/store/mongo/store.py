@@ -9,7 +9,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 
 from mykerio.errors import ConfigError, Unavailable
-from mykerio.store.alerts import AlertLog, AlertSettings
+from mykerio.store.alerts import AlertLog, AlertSettings, ApplianceNotifications
 from mykerio.store.base import OperationObserver
 from mykerio.store.codec import Table
 from mykerio.store.codecs import (
@@ -17,6 +17,7 @@ from mykerio.store.codecs import (
     ACTIVITY_EVENTS,
     ALERT_RECORDS,
     ALERT_SETTINGS,
+    APPLIANCE_NOTIFICATIONS,
     STATUS_CHANGES,
 )
 from mykerio.store.events import ActivityLog, AuditLog, StatusHistoryLog
@@ -86,6 +87,9 @@ class MongoStore:
         self.audit = AuditLog(self._events(ACCESS_EVENTS), on_operation)
         self.alerts = AlertLog(self._events(ALERT_RECORDS), on_operation)
         self.alert_settings = AlertSettings(self._events(ALERT_SETTINGS), on_operation)
+        self.appliance_notifications = ApplianceNotifications(
+            self._events(APPLIANCE_NOTIFICATIONS), on_operation
+        )
 
     def _events(self, table: Table[M]) -> MongoEvents[M]:
         return MongoEvents(self._database[table.name], table)

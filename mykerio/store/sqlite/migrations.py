@@ -332,7 +332,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             change TEXT NOT NULL,
             changed_at INTEGER NOT NULL,
             repeats INTEGER NOT NULL,
-            told_down INTEGER NOT NULL
+            told_down INTEGER NOT NULL,
+            detail TEXT NOT NULL
         ) STRICT
         """,
         "CREATE INDEX alert_records_of_kind ON alert_records (kind, at DESC, id DESC)",
@@ -352,6 +353,27 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) STRICT
         """,
         "CREATE INDEX alert_settings_of_org ON alert_settings (org_id, at DESC, id DESC)",
+        """
+        CREATE TABLE appliance_notifications (
+            id TEXT PRIMARY KEY,
+            at INTEGER NOT NULL,
+            org_id TEXT NOT NULL,
+            appliance_id TEXT NOT NULL,
+            notice_id TEXT NOT NULL,
+            type TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            text TEXT NOT NULL,
+            raised_at INTEGER NOT NULL
+        ) STRICT
+        """,
+        """
+        CREATE INDEX appliance_notifications_of_appliance
+        ON appliance_notifications (appliance_id, at DESC, id DESC)
+        """,
+        """
+        CREATE INDEX appliance_notifications_of_org
+        ON appliance_notifications (org_id, at DESC, id DESC)
+        """,
     ),
 )
 

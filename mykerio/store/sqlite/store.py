@@ -7,13 +7,14 @@ from functools import partial
 from pathlib import Path
 
 from mykerio.errors import Unavailable
-from mykerio.store.alerts import AlertLog, AlertSettings
+from mykerio.store.alerts import AlertLog, AlertSettings, ApplianceNotifications
 from mykerio.store.base import OperationObserver
 from mykerio.store.codecs import (
     ACCESS_EVENTS,
     ACTIVITY_EVENTS,
     ALERT_RECORDS,
     ALERT_SETTINGS,
+    APPLIANCE_NOTIFICATIONS,
     STATUS_CHANGES,
 )
 from mykerio.store.events import ActivityLog, AuditLog, StatusHistoryLog
@@ -70,6 +71,9 @@ class SqliteStore:
         self.audit = AuditLog(SqliteEvents(database, ACCESS_EVENTS), on_operation)
         self.alerts = AlertLog(SqliteEvents(database, ALERT_RECORDS), on_operation)
         self.alert_settings = AlertSettings(SqliteEvents(database, ALERT_SETTINGS), on_operation)
+        self.appliance_notifications = ApplianceNotifications(
+            SqliteEvents(database, APPLIANCE_NOTIFICATIONS), on_operation
+        )
 
     async def ping(self) -> None:
         """Return once the database answers a query; `Unavailable` if it cannot."""

@@ -74,6 +74,15 @@ VALID: dict[str, dict[str, object]] = {
         "sha256": "a" * 64,
     },
     "backup_state": {"state": "ok"},
+    "notification": {
+        "id": "low_memory",
+        "type": "low_memory",
+        "severity": "warning",
+        "text": "Low memory",
+        "at": "2026-03-02T09:14:05Z",
+    },
+    # (Exactly one of `id` and `except`: the connection checks that, not the registry.)
+    "notification_cleared": {},
 }
 
 OPTIONAL: dict[str, dict[str, object]] = {
@@ -91,6 +100,7 @@ OPTIONAL: dict[str, dict[str, object]] = {
     "setup": {"email": "it@example.com", "statistics": True},
     "setup_result": {"code": "bad_credentials", "message": "The password is not correct."},
     "backup_state": {"message": "The hub could not store the backup."},
+    "notification_cleared": {"id": "low_memory"},
 }
 
 # (type, field, bad value): one wrong value per field.
@@ -178,13 +188,20 @@ INVALID: list[tuple[str, str, object]] = [
     ("backup_stored", "sha256", "A" * 64),
     ("backup_state", "state", "done"),
     ("backup_state", "message", ""),
+    ("notification", "type", "fire"),
+    ("notification", "severity", "info"),
+    ("notification", "id", "no spaces"),
+    ("notification", "text", ""),
+    ("notification", "at", "2026-03-02T09:14:05"),
+    ("notification_cleared", "except", ["x"] * 65),
+    ("notification_cleared", "except", "low_memory"),
 ]
 
 
 def test_the_registry_has_exactly_the_documented_types() -> None:
     """The registry holds the seventeen version 1 types, the five stream types of version 2
-    and the four of its `backups` feature and the five of its `definitions` feature, each with
-    a valid example here."""
+    and the four of its `backups` feature, the five of its `definitions` feature and the two
+    of its `notifications` feature, each with a valid example here."""
     assert set(MESSAGE_TYPES) == set(VALID)
     assert not RESERVED_TYPES & set(MESSAGE_TYPES)
 
@@ -221,6 +238,8 @@ def test_each_type_is_sent_by_the_documented_side() -> None:
         "status",
         "pong",
         "backup_state",
+        "notification",
+        "notification_cleared",
         "removed",
         "setup_result",
     }
