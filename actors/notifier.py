@@ -90,6 +90,7 @@ class Preferences:
     org_id: str
     choices: dict[str, Choice]  # "" (the organization) and appliances with their own
     maintenance: dict[str, datetime]  # appliance → end of its maintenance (past ones too)
+    at: datetime  # the hub's time of this answer (which windows are still open)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -290,7 +291,9 @@ class NotifierActor(LoopActor):
         """The member's choices in the organization and its maintenance windows."""
         await self._require_member(user_id, org_id)
         prefs = await self._prefs_of(org_id)
-        return Preferences(org_id, prefs.own_choices(user_id), prefs.maintenance())
+        return Preferences(
+            org_id, prefs.own_choices(user_id), prefs.maintenance(), self._clock.now()
+        )
 
     async def set_choice(
         self, user_id: str, org_id: str, appliance_id: str, choice: Choice

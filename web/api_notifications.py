@@ -8,17 +8,25 @@ is not in) and keeps the settings.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import tornado.web
 
-from actors.notifier import NotifierActor, OrgNotificationSettings
+from actors.notifier import NotifierActor, OrgNotificationSettings, Preferences
+from mykerio.errors import InvalidInput
 from mykerio.notifications.notices import NoticeView
+from mykerio.notifications.preferences import Choice
 from web.auth import AccountHandler
 from web.models.notifications import (
     ApplianceNotificationEntry,
     ApplianceNotificationsList,
+    ChoiceEntry,
+    ChoiceRequest,
+    MaintenanceEntry,
+    MaintenanceRequest,
     OrgNotificationsAnswer,
     OrgNotificationsRequest,
+    PreferencesAnswer,
 )
 from web.openapi import Answer, Operation, Route
 
@@ -130,12 +138,106 @@ class DismissNotificationHandler(AccountHandler):
         self.finish()
 
 
+def preferences_answer(preferences: Preferences, now: datetime) -> PreferencesAnswer:
+    """A member's preferences as the API shows them."""
+    return PreferencesAnswer(
+        choices=[
+            ChoiceEntry(
+                appliance_id=scope,
+                status_email=choice.status_email,
+                email_from=choice.email_from,  # type: ignore[arg-type]  # (checked when set)
+            )
+            for scope, choice in sorted(preferences.choices.items())
+        ],
+        maintenance=[
+            MaintenanceEntry(appliance_id=appliance_id, until=until, active=now < until)
+            for appliance_id, until in sorted(preferences.maintenance.items())
+        ],
+    )
+
+
+class PreferencesHandler(AccountHandler):
+    """Reads and sets the caller's notification choices in an organization."""
+
+    openapi = {
+        "get": Operation(
+            "Your notification choices in the organization (and for single appliances), and "
+            "its appliances' maintenance windows",
+            TAG,
+            {200: Answer("Preferences", PreferencesAnswer)},
+            {404: "No such organization (or not a member)"},
+        ),
+        "put": Operation(
+            "Set your choice for the organization or one of its appliances: online/offline "
+            "emails, and from which severity appliance notifications are emailed",
+            TAG,
+            {200: Answer("Preferences", PreferencesAnswer)},
+            {404: "No such organization or appliance"},
+            body=ChoiceRequest,
+        ),
+    }
+
+    async def get(self, org_id: str) -> None:
+        """Read."""
+        current = await self.current_session()
+        found = await self.router.notifier().call(
+            NotifierActor.preferences, current.user.id, org_id
+        )
+        self.write_model(preferences_answer(found, found.at))
+
+    async def put(self, org_id: str) -> None:
+        """Set."""
+        body = self.body(ChoiceRequest)
+        current = await self.current_session()
+        found = await self.router.notifier().call(
+            NotifierActor.set_choice,
+            current.user.id,
+            org_id,
+            body.appliance_id,
+            Choice(status_email=body.status_email, email_from=body.email_from),
+        )
+        self.write_model(preferences_answer(found, found.at))
+
+
+class MaintenanceHandler(AccountHandler):
+    """Starts or ends an appliance's maintenance window."""
+
+    openapi = {
+        "put": Operation(
+            "Silence the appliance's alerts (offline, notifications) for everyone until a "
+            "time within 30 days; nothing that happens meanwhile is announced, also not when "
+            "the window ends. `null` ends it now.",
+            TAG,
+            {200: Answer("Preferences", PreferencesAnswer)},
+            {404: "No such organization or appliance"},
+            body=MaintenanceRequest,
+        )
+    }
+
+    async def put(self, org_id: str, appliance_id: str) -> None:
+        """Set."""
+        body = self.body(MaintenanceRequest)
+        until = None
+        if body.until is not None:
+            try:
+                until = datetime.fromisoformat(body.until)
+            except ValueError:
+                raise InvalidInput("until must be an ISO 8601 time.") from None
+        current = await self.current_session()
+        found = await self.router.notifier().call(
+            NotifierActor.set_maintenance, current.user.id, org_id, appliance_id, until
+        )
+        self.write_model(preferences_answer(found, found.at))
+
+
 def routes(org_route: Callable[[str, type[tornado.web.RequestHandler]], Route]) -> list[Route]:
     """The notifications routes (web/app.py adds them to its table)."""
     base = "/api/v1/organizations/{org_id}"
     return [
         org_route(f"{base}/notifications", OrgNotificationsHandler),
         org_route(f"{base}/appliance-notifications", ApplianceNotificationsHandler),
+        org_route(f"{base}/notification-preferences", PreferencesHandler),
+        org_route(base + "/appliances/{appliance_id}/maintenance", MaintenanceHandler),
         org_route(
             base + "/appliance-notifications/{notification_id}/dismiss",
             DismissNotificationHandler,

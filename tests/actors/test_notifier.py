@@ -23,12 +23,14 @@ from mykerio.errors import InvalidInput, NotFound
 from mykerio.mail.message import Email
 from mykerio.mail.sealing import mail_box
 from mykerio.mail.transport import SmtpSettings, SmtpTransport
-from mykerio.models import User
+from mykerio.models import Appliance, User
+from mykerio.notifications.preferences import Choice
 from mykerio.notifications.timing import AlertTiming
 from mykerio.organizations.events import ApplianceChanged, ApplianceRemoved
+from mykerio.protocol.notifications import Cleared, Notice
 from mykerio.store import Store
 from tests.smtp_server import LoopbackSmtp
-from tests.store.factories import T0, make_organization, make_user
+from tests.store.factories import T0, make_appliance, make_organization, make_user
 
 MINUTE = 60.0
 
@@ -355,3 +357,100 @@ async def test_the_grace_is_set_per_organization_from_0_to_30_minutes(hub: Hub) 
     await offline(hub, org, "Brno gateway")
     await hub.move(2 * MINUTE)
     assert await hub.sent() == [("ana@acme.example", "Brno gateway is offline")]
+
+
+async def stored_appliance(hub: Hub, org: Org, name: str) -> Appliance:
+    """An appliance of `org` in the store, with the id `report` gives it."""
+    appliance = dataclasses.replace(make_appliance(None, org_id=org.id, name=name), id=f"ap-{name}")
+    return await hub.store.appliances.add(appliance)
+
+
+async def test_a_maintenance_window_silences_the_appliance_without_a_burst_at_its_end(
+    hub: Hub,
+) -> None:
+    """Offline and back during maintenance: no email, none when it ends; already announced
+    offline, back in maintenance: no "back online" then or later; after it, alerts again."""
+    org = await hub.org("ana@acme.example")
+    ana = org.members[0].id
+    assert hub.notifier is not None
+    await stored_appliance(hub, org, "Brno gateway")
+    await stored_appliance(hub, org, "Plzen office")
+    await online(hub, org, "Brno gateway", "Plzen office")
+    await offline(hub, org, "Plzen office")
+    await hub.move(4 * MINUTE + 1)
+    assert await hub.sent() == [("ana@acme.example", "Plzen office is offline")]
+    until = hub.clock.now() + timedelta(hours=1)
+    for name in ("ap-Brno gateway", "ap-Plzen office"):
+        answer = await hub.notifier.call(NotifierActor.set_maintenance, ana, org.id, name, until)
+    assert answer.maintenance == {"ap-Brno gateway": until, "ap-Plzen office": until}
+    await offline(hub, org, "Brno gateway")
+    await hub.move(5 * MINUTE)
+    await online(hub, org, "Brno gateway", "Plzen office")
+    await hub.move(5 * MINUTE)
+    await hub.jump(60 * MINUTE)
+    await hub.move(5 * MINUTE)
+    assert await hub.sent() == [("ana@acme.example", "Plzen office is offline")]
+    await offline(hub, org, "Brno gateway")
+    await hub.move(4 * MINUTE + 1)
+    assert ("ana@acme.example", "Brno gateway is offline") in await hub.sent()
+    with pytest.raises(InvalidInput):
+        await hub.notifier.call(
+            NotifierActor.set_maintenance,
+            ana,
+            org.id,
+            "ap-Brno gateway",
+            until + timedelta(days=31),
+        )
+    with pytest.raises(NotFound):
+        await hub.notifier.call(NotifierActor.set_maintenance, ana, org.id, "ap-other", until)
+
+
+async def test_each_member_chooses_per_organization_and_per_appliance(hub: Hub) -> None:
+    """Ana turns online/offline email off for the organization but on for Brno; Bob keeps the
+    defaults: only Brno reaches Ana, both reach Bob."""
+    org = await hub.org("ana@acme.example", "bob@acme.example")
+    ana = org.members[0].id
+    assert hub.notifier is not None
+    await stored_appliance(hub, org, "Brno gateway")
+    await hub.notifier.call(NotifierActor.set_choice, ana, org.id, "", Choice(False, "error"))
+    chosen = await hub.notifier.call(
+        NotifierActor.set_choice, ana, org.id, "ap-Brno gateway", Choice(True, "warning")
+    )
+    assert chosen.choices == {
+        "": Choice(False, "error"),
+        "ap-Brno gateway": Choice(True, "warning"),
+    }
+    with pytest.raises(InvalidInput):
+        await hub.notifier.call(NotifierActor.set_choice, ana, org.id, "", Choice(True, "info"))
+    await online(hub, org, "Brno gateway", "Plzen office")
+    await offline(hub, org, "Brno gateway", "Plzen office")
+    await hub.move(4 * MINUTE + 1)
+    assert await hub.sent() == [
+        ("ana@acme.example", "Brno gateway is offline"),
+        ("bob@acme.example", "MyKerio appliances: 2 went offline"),
+    ]
+
+
+async def test_appliance_notifications_are_emailed_from_each_members_severity(hub: Hub) -> None:
+    """A warning reaches the member who chose "from warning", not the one on the default
+    ("from error"); raised again unchanged it is not news; an error reaches both."""
+    org = await hub.org("ana@acme.example", "bob@acme.example")
+    ana = org.members[0].id
+    assert hub.notifier is not None
+    appliance = await stored_appliance(hub, org, "Brno gateway")
+    await hub.notifier.call(NotifierActor.set_choice, ana, org.id, "", Choice(True, "warning"))
+    low = Notice("low_memory", "low_memory", "warning", "Low memory", T0)
+    for _ in range(2):
+        await hub.notifier.call(NotifierActor.notice_reported, appliance, low)
+    await hub.move(2 * MINUTE)
+    assert await hub.sent() == [("ana@acme.example", "Brno gateway: Low memory (warning)")]
+    expired = Notice("licence", "licence_expiry", "error", "The licence has expired.", T0)
+    await hub.notifier.call(NotifierActor.notice_reported, appliance, expired)
+    await hub.move(2 * MINUTE)
+    subject = "Brno gateway: Expiration of licence (error)"
+    assert [s for _, s in await hub.sent()].count(subject) == 2
+    listed = await hub.notifier.call(NotifierActor.appliance_notifications, ana, org.id)
+    assert [n.type for n in listed] == ["low_memory", "licence_expiry"]
+    await hub.notifier.call(NotifierActor.notice_reported, appliance, Cleared(None, ("licence",)))
+    listed = await hub.notifier.call(NotifierActor.appliance_notifications, ana, org.id)
+    assert [n.type for n in listed] == ["licence_expiry"]

@@ -52,3 +52,44 @@ class ApplianceNotificationsList(ResponseModel):
     """The organization's appliance notifications, oldest first."""
 
     notifications: list[ApplianceNotificationEntry]
+
+
+Threshold = Literal["off", "warning", "error"]
+
+
+class ChoiceEntry(ResponseModel):
+    """A member's choice for the organization (`appliance_id` empty) or one appliance."""
+
+    appliance_id: str = Field(description='"": the whole organization')
+    status_email: bool = Field(description="Online/offline changes by email")
+    email_from: Threshold = Field(description="Appliance notifications by email from")
+
+
+class MaintenanceEntry(ResponseModel):
+    """An appliance's maintenance window: its alerts are silenced until `until`."""
+
+    appliance_id: str
+    until: Timestamp
+    active: bool = Field(description="The window has not ended yet")
+
+
+class PreferencesAnswer(ResponseModel):
+    """The caller's notification choices in an organization, and its maintenance windows."""
+
+    choices: list[ChoiceEntry] = Field(description="The organization's first, then appliances")
+    maintenance: list[MaintenanceEntry]
+
+
+class ChoiceRequest(RequestModel):
+    """Set the caller's choice for the organization (`appliance_id` `""`) or one appliance."""
+
+    appliance_id: str = ""
+    status_email: bool
+    email_from: Threshold
+
+
+class MaintenanceRequest(RequestModel):
+    """Silence an appliance's alerts until `until` (ISO 8601 with an offset, within 30
+    days), or end the window now (`null`)."""
+
+    until: str | None
