@@ -36,6 +36,7 @@ from mykerio.models import (
     Appliance,
     ApplianceNotification,
     User,
+    Webhook,
     new_id,
 )
 from mykerio.notifications.digest import (
@@ -71,6 +72,9 @@ from mykerio.protocol.notifications import TYPES, Cleared, Notice
 from mykerio.store.base import Store
 
 SendMail = Callable[[Email], Awaitable[Any]]
+# Hands one webhook's lines of a window to the webhooks actor (which persists and posts them).
+DeliverWebhook = Callable[[Webhook, tuple[DigestLine, ...]], Awaitable[Any]]
+WEBHOOK = "webhook:"  # the recipient key of a webhook, beside people's user ids
 RETRY_MAIL_SECONDS = 30.0  # the mailer was restarting: the batch waits in the store meanwhile
 
 
@@ -119,8 +123,11 @@ class NotifierActor(LoopActor):
         dashboard_url: str,
         timing: AlertTiming | None = None,
         schedule: Scheduler | None = None,
+        deliver_webhook: DeliverWebhook | None = None,
     ) -> None:
         super().__init__(runtime=runtime, name=name)
+        self._deliver_webhook = deliver_webhook
+        self._webhooks: dict[str, list[Webhook]] = {}  # organization → its endpoints (read once)
         self._store = store
         self._clock = clock
         self._bus = bus
@@ -238,11 +245,19 @@ class NotifierActor(LoopActor):
         await self._announce_offline(record)
         await self._store.alerts.delete([record.id])
 
+    def webhooks_changed(self, org_id: str) -> None:
+        """The organization's webhooks changed: read them again when next needed."""
+        self._webhooks.pop(org_id, None)
+
     async def send_batch(self, user_id: str) -> None:
-        """The person's window ended: send every queued line as one email."""
+        """The person's (or webhook's) window ended: send every queued line as one email (one
+        webhook delivery)."""
         self._batch_timers.pop(user_id, None)
         lines = self._queued.pop(user_id, [])
         if not lines:
+            return
+        if user_id.startswith(WEBHOOK):
+            await self._send_webhook(user_id, lines)
             return
         user = await self._store.users.by_id(user_id)
         digest = await self._digest_lines(user, lines)
@@ -259,6 +274,23 @@ class NotifierActor(LoopActor):
                 self.log.warning("notification email delayed", error=error.message)
                 return
             self.log.info("notification email queued", user_id=user_id, changes=len(digest))
+        await self._store.alerts.delete([line.id for line in lines])
+
+    async def _send_webhook(self, key: str, lines: list[AlertRecord]) -> None:
+        webhook = next(
+            (w for w in await self._webhooks_of(lines[0].org_id) if WEBHOOK + w.id == key), None
+        )
+        if webhook is not None and self._deliver_webhook is not None:
+            digest = await self._digest_lines(None, lines)
+            try:
+                await self._deliver_webhook(webhook, tuple(digest))
+            except DomainError as error:  # restarting: keep the lines, try later
+                self._queued[key] = lines + self._queued.get(key, [])
+                self._batch_timers[key] = self._later(
+                    RETRY_MAIL_SECONDS, NotifierActor.send_batch, key
+                )
+                self.log.warning("webhook delivery delayed", error=error.message)
+                return
         await self._store.alerts.delete([line.id for line in lines])
 
     def backlog(self) -> NotifierBacklog:
@@ -404,9 +436,7 @@ class NotifierActor(LoopActor):
         if prefs.in_maintenance(record.appliance_id, now):
             return
         floors = self._floors.setdefault(record.appliance_id, {})
-        for user_id in await self._members_of(record.org_id):
-            if not prefs.choice(user_id, record.appliance_id).status_email:
-                continue
+        for user_id in await self._status_recipients(record.org_id, record.appliance_id, prefs):
             floor = floors.get(user_id)
             if floor is not None and now - floor.at < self._timing.floor:
                 held = dataclasses.replace(floor, repeats=floor.repeats + 1)
@@ -446,19 +476,30 @@ class NotifierActor(LoopActor):
             return
         title = TYPES.get(notification.type, notification.type)
         detail = f"{title} ({notification.severity}): {notification.text}"
-        for user_id in await self._members_of(appliance.org_id):
-            threshold = prefs.choice(user_id, appliance.id).email_from
-            if severity_reaches(notification.severity, threshold):
-                await self._queue(
-                    user_id,
-                    appliance.org_id,
-                    appliance.id,
-                    appliance.name,
-                    NOTIFICATION,
-                    notification.raised_at,
-                    0,
-                    detail,
-                )
+        recipients = [
+            user_id
+            for user_id in await self._members_of(appliance.org_id)
+            if severity_reaches(
+                notification.severity, prefs.choice(user_id, appliance.id).email_from
+            )
+        ]
+        recipients.extend(
+            WEBHOOK + webhook.id
+            for webhook in await self._webhooks_of(appliance.org_id)
+            if "notification" in webhook.events
+            and severity_reaches(notification.severity, webhook.severity_from)
+        )
+        for user_id in recipients:
+            await self._queue(
+                user_id,
+                appliance.org_id,
+                appliance.id,
+                appliance.name,
+                NOTIFICATION,
+                notification.raised_at,
+                0,
+                detail,
+            )
 
     async def _queue(
         self,
@@ -501,14 +542,18 @@ class NotifierActor(LoopActor):
         self._floors.setdefault(new.appliance_id, {})[new.user_id] = new
 
     async def _digest_lines(self, user: User | None, lines: list[AlertRecord]) -> list[DigestLine]:
-        if user is None or not user.notifications:
+        """The lines as the email (`user`) or a webhook (None) shows them: only of
+        organizations the person still belongs to, none if they opted out."""
+        if user is not None and not user.notifications:
             return []
         names: dict[str, str | None] = {}
         digest = []
         for line in lines:
             if line.org_id not in names:
                 organization = await self._store.organizations.by_id(line.org_id)
-                member = await self._store.organizations.is_member(line.org_id, user.id)
+                member = user is None or await self._store.organizations.is_member(
+                    line.org_id, user.id
+                )
                 names[line.org_id] = organization.name if organization and member else None
             organization_name = names[line.org_id]
             if organization_name is not None:
@@ -523,6 +568,29 @@ class NotifierActor(LoopActor):
                     )
                 )
         return digest
+
+    async def _status_recipients(
+        self, org_id: str, appliance_id: str, prefs: OrgPreferences
+    ) -> list[str]:
+        """Who hears the appliance's online/offline changes: members who want the email, and
+        the webhooks with the `status` event."""
+        recipients = [
+            user_id
+            for user_id in await self._members_of(org_id)
+            if prefs.choice(user_id, appliance_id).status_email
+        ]
+        recipients.extend(
+            WEBHOOK + webhook.id
+            for webhook in await self._webhooks_of(org_id)
+            if "status" in webhook.events
+        )
+        return recipients
+
+    async def _webhooks_of(self, org_id: str) -> list[Webhook]:
+        known = self._webhooks.get(org_id)
+        if known is None:
+            known = self._webhooks[org_id] = await self._store.webhooks.of_org(org_id)
+        return known
 
     async def _members_of(self, org_id: str) -> tuple[str, ...]:
         known = self._members.get(org_id)

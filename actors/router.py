@@ -30,6 +30,7 @@ from actors.notifier import NotifierActor
 from actors.organization import OrganizationActor
 from actors.runtime import LoopRuntime
 from actors.supervisor import Supervisor
+from actors.webhooks import WebhookActor
 from mykerio.accounts.context import Links
 from mykerio.appliances.view import ApplianceView
 from mykerio.backups.vault import BackupVault
@@ -49,6 +50,7 @@ HEALTH = "health"
 HOUSEKEEPING = "housekeeping"
 BACKUPS = "backups"
 NOTIFIER = "notifier"
+WEBHOOKS = "webhooks"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -134,6 +136,16 @@ class Router:
         """The notifier (online/offline emails and notification settings)."""
         return self._required(NOTIFIER, "Notifications are restarting; try again in a moment.")
 
+    def webhooks(self) -> ActorClient[WebhookActor]:
+        """The webhooks actor (endpoints, deliveries)."""
+        return self._required(WEBHOOKS, "Webhooks are restarting; try again in a moment.")
+
+    def webhooks_changed(self, org_id: str) -> None:
+        """An organization's webhooks changed: the notifier reads them again (told)."""
+        notifier = self._optional(NOTIFIER)
+        if notifier is not None:
+            notifier.tell(NotifierActor.webhooks_changed, org_id)
+
     def health(self) -> ActorClient[HealthActor] | None:
         """The health actor; None while it restarts."""
         return self._optional(HEALTH)
@@ -181,6 +193,10 @@ class Router:
     def start_notifier(self, **kwargs: Any) -> None:
         """Start the notifier (restarted if it crashes)."""
         self._supervisor.start(NOTIFIER, NotifierActor, **kwargs)
+
+    def start_webhooks(self, **kwargs: Any) -> None:
+        """Start the webhooks actor (restarted if it crashes)."""
+        self._supervisor.start(WEBHOOKS, WebhookActor, **kwargs)
 
     def start_health(self, **kwargs: Any) -> None:
         """Start the health actor (restarted if it crashes)."""

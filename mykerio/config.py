@@ -165,6 +165,11 @@ class NotificationsConfig:
     grace_seconds: float = 120.0  # an organization's default grace before "offline"
     batch_seconds: float = 120.0  # one email per person per window
     flap_floor_hours: float = 6.0  # at most one offline email per appliance and person
+    webhook_timeout: float = 10.0  # seconds a webhook endpoint has to answer
+    webhook_retry_initial: float = 10.0  # seconds before the first retry (doubling, ≤ 1 h)
+    webhook_max_attempts: int = 8
+    # Webhooks may post to loopback and private addresses (a trusted, internal hub only).
+    webhook_allow_private: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

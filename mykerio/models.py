@@ -382,3 +382,40 @@ class ApplianceNotification:
     severity: str
     text: str
     raised_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """An organization's webhook endpoint (`mykerio.webhooks`): where to post, in which body
+    format, for which events (`status`, `notification`) and from which notification severity.
+    `secret` is its signing secret, sealed: shown once when made, never readable after."""
+
+    id: str
+    at: datetime
+    org_id: str
+    name: str
+    url: str
+    format: str
+    events: tuple[str, ...]
+    severity_from: str
+    secret: bytes
+    created_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    """One post to a webhook, kept as its delivery log: `pending` until it is answered 2xx
+    (`sent`) or given up (`failed`); `response_status` is the last answer (0: none)."""
+
+    id: str
+    at: datetime
+    org_id: str
+    webhook_id: str
+    event: str
+    body: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    response_status: int
+    last_error: str
+    done_at: datetime | None

@@ -25,6 +25,7 @@ from web import (
     api_organizations,
     api_sessions,
     api_settings,
+    api_webhooks,
     page_backups,
     pages,
     pages_definitions,
@@ -175,6 +176,7 @@ def build_routes(
         *api_definitions.routes(org_route),
         *pages_definitions.routes(account_route),
         *api_notifications.routes(org_route),
+        *api_webhooks.routes(org_route),
         Route(
             "/appliance/v1/socket",
             ApplianceSocketHandler,

@@ -36,6 +36,7 @@ from web.appliance_streams import ApplianceStreams
 from web.live import LiveRegistry
 from web.metrics import HubMetrics
 from web.waiting_appliances import WaitingAppliances
+from web.webhook_client import TornadoWebhookTransport
 from web.wiring import (
     appliance_links,
     backup_vault,
@@ -44,6 +45,7 @@ from web.wiring import (
     start_backups,
     start_mailer,
     start_notifier,
+    start_webhooks,
 )
 
 log = structlog.get_logger("web.hub")
@@ -112,6 +114,7 @@ class Hub:
         self.supervisor: Supervisor | None = None
         self._server: tornado.httpserver.HTTPServer | None = None
         self._hashing: ThreadPoolExecutor | None = None
+        self._webhook_transport: TornadoWebhookTransport | None = None
         self.bus = LocalBus()
         self.live = LiveRegistry(self.clock)
         self.live.subscribe(self.bus)
@@ -182,6 +185,9 @@ class Hub:
             on_lag=self.metrics.observe_lag,
         )
         start_mailer(config, data, self.store, self.clock, router)
+        self._webhook_transport = start_webhooks(
+            config, data, self.store, self.clock, router, self.alert_schedule
+        )
         start_notifier(config, self.store, self.clock, router, self.bus, self.alert_schedule)
         self._hashing = start_accounts(
             config, data, self.store, self.clock, router, self.bus.publish
@@ -253,6 +259,8 @@ class Hub:
         finally:
             if self._hashing is not None:
                 self._hashing.shutdown(wait=False, cancel_futures=True)
+            if self._webhook_transport is not None:
+                self._webhook_transport.close()
             if self.store is not None:
                 await self.store.close()
         log.info("hub stopped", seconds=round(budget - (end - time.monotonic()), 3))

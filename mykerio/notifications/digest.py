@@ -33,7 +33,8 @@ def _when(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _describe(line: DigestLine) -> str:
+def describe(line: DigestLine) -> str:
+    """One change in words."""
     if line.change == NOTIFICATION:
         return f"{line.appliance}: {line.detail} (at {_when(line.at)})"
     if line.change == ONLINE:
@@ -77,9 +78,9 @@ def status_digest(
     html = [f"<p>Hello {escape(full_name)},</p><p>The status of appliances in MyKerio changed:</p>"]
     for organization, members in groups.items():
         text.append(organization)
-        text.extend(f"- {_describe(line)}" for line in members)
+        text.extend(f"- {describe(line)}" for line in members)
         text.append("")
         html.append(f"<p><strong>{escape(organization)}</strong></p><ul>")
-        html.extend(f"<li>{escape(_describe(line))}</li>" for line in members)
+        html.extend(f"<li>{escape(describe(line))}</li>" for line in members)
         html.append("</ul>")
     return notification_email(to, subject(lines), "\n".join(text), "".join(html), dashboard_url)

@@ -11,7 +11,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from mykerio.models import AlertRecord, AlertSetting, ApplianceNotification
+from mykerio.models import (
+    AlertRecord,
+    AlertSetting,
+    ApplianceNotification,
+    Webhook,
+    WebhookDelivery,
+)
 from mykerio.store.base import OperationObserver
 from mykerio.store.events import EventTable, Where
 from mykerio.store.observed import observed
@@ -149,3 +155,62 @@ class ApplianceNotifications:
     async def delete_for_appliance(self, appliance_id: str) -> int:
         """Delete the appliance's notifications; return how many."""
         return await self._events.delete(Where(equal={"appliance_id": appliance_id}))
+
+
+class Webhooks:
+    """`WebhookRepository` on the `webhooks` table."""
+
+    domain = "webhooks"
+
+    def __init__(self, events: EventTable[Webhook], on_operation: OperationObserver | None):
+        self._events = events
+        self.on_operation = on_operation
+
+    @observed
+    async def add(self, webhook: Webhook) -> Webhook:
+        """Store a new endpoint; `Conflict` if its id is taken."""
+        return await self._events.add(webhook, f"a webhook with id {webhook.id}")
+
+    @observed
+    async def of_org(self, org_id: str) -> list[Webhook]:
+        """The organization's endpoints, oldest first."""
+        return await _every(self._events, Where(equal={"org_id": org_id}))
+
+    @observed
+    async def delete(self, webhook_id: str) -> int:
+        """Delete one endpoint; return 1, or 0 if there was none."""
+        return await self._events.delete(Where(equal={"id": webhook_id}))
+
+
+class WebhookDeliveries:
+    """`WebhookDeliveryRepository` on the `webhook_deliveries` table."""
+
+    domain = "webhook_deliveries"
+
+    def __init__(
+        self, events: EventTable[WebhookDelivery], on_operation: OperationObserver | None
+    ) -> None:
+        self._events = events
+        self.on_operation = on_operation
+
+    @observed
+    async def put(self, delivery: WebhookDelivery) -> WebhookDelivery:
+        """Store the delivery, replacing the one with its id."""
+        await self._events.delete(Where(equal={"id": delivery.id}))
+        return await self._events.add(delivery, f"the delivery {delivery.id}")
+
+    @observed
+    async def pending(self) -> list[WebhookDelivery]:
+        """Every delivery still to be made, oldest first."""
+        return await _every(self._events, Where(equal={"status": "pending"}))
+
+    @observed
+    async def of_webhook(self, webhook_id: str, limit: int) -> list[WebhookDelivery]:
+        """The endpoint's newest deliveries, newest first."""
+        where = Where(equal={"webhook_id": webhook_id})
+        return await self._events.page(where, limit=limit, before=None)
+
+    @observed
+    async def delete_for_webhook(self, webhook_id: str) -> int:
+        """Delete the endpoint's deliveries; return how many."""
+        return await self._events.delete(Where(equal={"webhook_id": webhook_id}))

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from mykerio.models import AlertRecord, AlertSetting, ApplianceNotification
+from mykerio.models import (
+    AlertRecord,
+    AlertSetting,
+    ApplianceNotification,
+    Webhook,
+    WebhookDelivery,
+)
 
 
 class AlertRepository(Protocol):
@@ -70,4 +76,40 @@ class ApplianceNotificationRepository(Protocol):
 
     async def delete_for_appliance(self, appliance_id: str) -> int:
         """Delete the appliance's notifications; return how many."""
+        ...
+
+
+class WebhookRepository(Protocol):
+    """Organizations' webhook endpoints."""
+
+    async def add(self, webhook: Webhook) -> Webhook:
+        """Store a new endpoint; `Conflict` if its id is taken."""
+        ...
+
+    async def of_org(self, org_id: str) -> list[Webhook]:
+        """The organization's endpoints, oldest first."""
+        ...
+
+    async def delete(self, webhook_id: str) -> int:
+        """Delete one endpoint; return 1, or 0 if there was none."""
+        ...
+
+
+class WebhookDeliveryRepository(Protocol):
+    """Webhook posts: the persisted outbox and the delivery log."""
+
+    async def put(self, delivery: WebhookDelivery) -> WebhookDelivery:
+        """Store the delivery, replacing the one with its id."""
+        ...
+
+    async def pending(self) -> list[WebhookDelivery]:
+        """Every delivery still to be made, oldest first."""
+        ...
+
+    async def of_webhook(self, webhook_id: str, limit: int) -> list[WebhookDelivery]:
+        """The endpoint's newest deliveries, newest first."""
+        ...
+
+    async def delete_for_webhook(self, webhook_id: str) -> int:
+        """Delete the endpoint's deliveries; return how many."""
         ...

@@ -37,6 +37,12 @@ from mykerio.store.alerts_base import (
 from mykerio.store.alerts_base import (
     ApplianceNotificationRepository as ApplianceNotificationRepository,
 )
+from mykerio.store.alerts_base import (
+    WebhookDeliveryRepository as WebhookDeliveryRepository,
+)
+from mykerio.store.alerts_base import (
+    WebhookRepository as WebhookRepository,
+)
 from mykerio.store.appliances_base import (
     ApplianceRepository as ApplianceRepository,
 )
@@ -471,6 +477,16 @@ class Store(Protocol):
     @property
     def appliance_notifications(self) -> ApplianceNotificationRepository:
         """Notifications the appliances reported and have not cleared."""
+        ...
+
+    @property
+    def webhooks(self) -> WebhookRepository:
+        """Organizations' webhook endpoints."""
+        ...
+
+    @property
+    def webhook_deliveries(self) -> WebhookDeliveryRepository:
+        """Webhook posts: the outbox and the delivery log."""
         ...
 
     async def ping(self) -> None:

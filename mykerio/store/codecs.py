@@ -28,6 +28,8 @@ from mykerio.models import (
     Session,
     StatusChange,
     User,
+    Webhook,
+    WebhookDelivery,
     email_key,
 )
 from mykerio.store.codec import table
@@ -68,3 +70,5 @@ DEFINITION_VERSIONS = table(DefinitionVersion, "definition_versions")
 ALERT_RECORDS = table(AlertRecord, "alert_records")
 ALERT_SETTINGS = table(AlertSetting, "alert_settings")
 APPLIANCE_NOTIFICATIONS = table(ApplianceNotification, "appliance_notifications")
+WEBHOOKS = table(Webhook, "webhooks")
+WEBHOOK_DELIVERIES = table(WebhookDelivery, "webhook_deliveries")

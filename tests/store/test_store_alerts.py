@@ -11,7 +11,13 @@ from datetime import timedelta
 import pytest
 
 from mykerio.errors import Conflict
-from mykerio.models import AlertSetting, ApplianceNotification, alert_setting_id
+from mykerio.models import (
+    AlertSetting,
+    ApplianceNotification,
+    Webhook,
+    WebhookDelivery,
+    alert_setting_id,
+)
 from mykerio.store import Store
 from tests.store.factories import T0, make_alert_record
 
@@ -72,3 +78,24 @@ async def test_appliance_notifications_are_replaced_by_id_and_listed(store: Stor
     assert await store.appliance_notifications.delete(["a1:n1"]) == 1
     assert await store.appliance_notifications.delete_for_appliance("a2") == 1
     assert await store.appliance_notifications.of_org("org1") == []
+
+
+async def test_webhooks_and_their_deliveries(store: Store) -> None:
+    """Endpoints are listed per organization; deliveries replace themselves by id, pending
+    ones are found after a restart, and the log is newest first."""
+    hook = Webhook(
+        "w1", T0, "org1", "Ops", "https://chat.example/h", "json", ("status",), "error", b"s", "a"
+    )
+    await store.webhooks.add(hook)
+    assert await store.webhooks.of_org("org1") == [hook]
+    first = WebhookDelivery("d1", T0, "org1", "w1", "status", "{}", "pending", 0, T0, 0, "", None)
+    await store.webhook_deliveries.put(first)
+    later = dataclasses.replace(first, id="d2", at=T0 + timedelta(seconds=1))
+    await store.webhook_deliveries.put(later)
+    sent = dataclasses.replace(first, status="sent", attempts=1, response_status=200, done_at=T0)
+    await store.webhook_deliveries.put(sent)
+    assert await store.webhook_deliveries.pending() == [later]
+    assert await store.webhook_deliveries.of_webhook("w1", 10) == [later, sent]
+    assert await store.webhook_deliveries.delete_for_webhook("w1") == 2
+    assert await store.webhooks.delete("w1") == 1
+    assert await store.webhooks.of_org("org1") == []

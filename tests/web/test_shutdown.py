@@ -71,13 +71,14 @@ def test_signal_stops_the_hub_cleanly_within_the_deadline(
     assert elapsed < 10
     stopped = [line for line in lines if line["event"] == "actor stopped"]
     # Reverse start order: backups, gate, accounts workers, housekeeping, the notifier, the
-    # mailer, health.
+    # webhooks, the mailer, health.
     assert [line["actor"] for line in stopped] == [
         "backups",
         "gate",
         *(f"accounts:{n}" for n in reversed(range(8))),
         "housekeeping",
         "notifier",
+        "webhooks",
         "mailer",
         "health",
     ]

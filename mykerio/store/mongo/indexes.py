@@ -169,3 +169,12 @@ async def _ensure_alert_indexes(database: AsyncDatabase[Document]) -> None:
     await database.appliance_notifications.create_index(
         [("org_id", ASCENDING), *EVENTS_NEWEST_FIRST], name="notifications_of_org"
     )
+    await database.webhooks.create_index(
+        [("org_id", ASCENDING), *EVENTS_NEWEST_FIRST], name="webhooks_of_org"
+    )
+    await database.webhook_deliveries.create_index(
+        [("webhook_id", ASCENDING), *EVENTS_NEWEST_FIRST], name="deliveries_of_webhook"
+    )
+    await database.webhook_deliveries.create_index(
+        [("status", ASCENDING), *EVENTS_NEWEST_FIRST], name="deliveries_by_status"
+    )

@@ -9,7 +9,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 
 from mykerio.errors import ConfigError, Unavailable
-from mykerio.store.alerts import AlertLog, AlertSettings, ApplianceNotifications
+from mykerio.store.alerts import (
+    AlertLog,
+    AlertSettings,
+    ApplianceNotifications,
+    WebhookDeliveries,
+    Webhooks,
+)
 from mykerio.store.base import OperationObserver
 from mykerio.store.codec import Table
 from mykerio.store.codecs import (
@@ -19,6 +25,8 @@ from mykerio.store.codecs import (
     ALERT_SETTINGS,
     APPLIANCE_NOTIFICATIONS,
     STATUS_CHANGES,
+    WEBHOOK_DELIVERIES,
+    WEBHOOKS,
 )
 from mykerio.store.events import ActivityLog, AuditLog, StatusHistoryLog
 from mykerio.store.mongo.appliances import MongoAppliances
@@ -90,6 +98,8 @@ class MongoStore:
         self.appliance_notifications = ApplianceNotifications(
             self._events(APPLIANCE_NOTIFICATIONS), on_operation
         )
+        self.webhooks = Webhooks(self._events(WEBHOOKS), on_operation)
+        self.webhook_deliveries = WebhookDeliveries(self._events(WEBHOOK_DELIVERIES), on_operation)
 
     def _events(self, table: Table[M]) -> MongoEvents[M]:
         return MongoEvents(self._database[table.name], table)

@@ -374,6 +374,45 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX appliance_notifications_of_org
         ON appliance_notifications (org_id, at DESC, id DESC)
         """,
+        """
+        CREATE TABLE webhooks (
+            id TEXT PRIMARY KEY,
+            at INTEGER NOT NULL,
+            org_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            url TEXT NOT NULL,
+            format TEXT NOT NULL,
+            events TEXT NOT NULL,
+            severity_from TEXT NOT NULL,
+            secret BLOB NOT NULL,
+            created_by TEXT NOT NULL
+        ) STRICT
+        """,
+        "CREATE INDEX webhooks_of_org ON webhooks (org_id, at DESC, id DESC)",
+        """
+        CREATE TABLE webhook_deliveries (
+            id TEXT PRIMARY KEY,
+            at INTEGER NOT NULL,
+            org_id TEXT NOT NULL,
+            webhook_id TEXT NOT NULL,
+            event TEXT NOT NULL,
+            body TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            response_status INTEGER NOT NULL,
+            last_error TEXT NOT NULL,
+            done_at INTEGER
+        ) STRICT
+        """,
+        """
+        CREATE INDEX webhook_deliveries_of_webhook
+        ON webhook_deliveries (webhook_id, at DESC, id DESC)
+        """,
+        """
+        CREATE INDEX webhook_deliveries_by_status
+        ON webhook_deliveries (status, at DESC, id DESC)
+        """,
     ),
 )
 

@@ -7,7 +7,13 @@ from functools import partial
 from pathlib import Path
 
 from mykerio.errors import Unavailable
-from mykerio.store.alerts import AlertLog, AlertSettings, ApplianceNotifications
+from mykerio.store.alerts import (
+    AlertLog,
+    AlertSettings,
+    ApplianceNotifications,
+    WebhookDeliveries,
+    Webhooks,
+)
 from mykerio.store.base import OperationObserver
 from mykerio.store.codecs import (
     ACCESS_EVENTS,
@@ -16,6 +22,8 @@ from mykerio.store.codecs import (
     ALERT_SETTINGS,
     APPLIANCE_NOTIFICATIONS,
     STATUS_CHANGES,
+    WEBHOOK_DELIVERIES,
+    WEBHOOKS,
 )
 from mykerio.store.events import ActivityLog, AuditLog, StatusHistoryLog
 from mykerio.store.sqlite.appliances import SqliteAppliances
@@ -73,6 +81,10 @@ class SqliteStore:
         self.alert_settings = AlertSettings(SqliteEvents(database, ALERT_SETTINGS), on_operation)
         self.appliance_notifications = ApplianceNotifications(
             SqliteEvents(database, APPLIANCE_NOTIFICATIONS), on_operation
+        )
+        self.webhooks = Webhooks(SqliteEvents(database, WEBHOOKS), on_operation)
+        self.webhook_deliveries = WebhookDeliveries(
+            SqliteEvents(database, WEBHOOK_DELIVERIES), on_operation
         )
 
     async def ping(self) -> None:
