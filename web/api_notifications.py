@@ -7,12 +7,15 @@ is not in) and keeps the settings.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 
 import tornado.web
 
+from actors.accounts import AccountsActor
 from actors.notifier import NotifierActor, OrgNotificationSettings, Preferences
+from actors.organization import OrganizationActor
 from mykerio.errors import InvalidInput
 from mykerio.notifications.notices import NoticeView
 from mykerio.notifications.preferences import Choice
@@ -24,11 +27,13 @@ from web.models.notifications import (
     ChoiceRequest,
     MaintenanceEntry,
     MaintenanceRequest,
+    MyStatus,
     OrgNotificationsAnswer,
     OrgNotificationsRequest,
     PreferencesAnswer,
 )
 from web.openapi import Answer, Operation, Route
+from web.orgs import OrgHandler
 
 TAG = "notifications"
 
@@ -230,6 +235,44 @@ class MaintenanceHandler(AccountHandler):
         self.write_model(preferences_answer(found, found.at))
 
 
+class MyStatusHandler(OrgHandler):
+    """The status of all the caller's appliances and their notifications."""
+
+    openapi = {
+        "get": Operation(
+            "Every appliance of all your organizations with its status, and the notifications "
+            "they reported (each marked if you dismissed it); for the mobile app and scripts",
+            TAG,
+            {200: Answer("Status", MyStatus)},
+            {401: "Not logged in"},
+        )
+    }
+
+    async def get(self) -> None:
+        """Read."""
+        current = await self.current_session()
+        orgs = await self.call(current.user.id, AccountsActor.my_organizations, current.user)
+        parts = []
+        for org in orgs:
+            # The appliance list comes encoded by the organization's actor (as for its own
+            # route); the rest is encoded here around it.
+            listed = await self.org_call(org.id, OrganizationActor.appliance_list)
+            notices = await self.router.notifier().call(
+                NotifierActor.appliance_notifications, current.user.id, org.id
+            )
+            head = json.dumps({"id": org.id, "name": org.name})[:-1]
+            entries = [notification_entry(n).model_dump(mode="json") for n in notices]
+            parts.append(
+                head.encode()
+                + b', "appliances": '
+                + listed
+                + b', "notifications": '
+                + json.dumps(entries).encode()
+                + b"}"
+            )
+        self.write_encoded(b'{"organizations": [' + b", ".join(parts) + b"]}")
+
+
 def routes(org_route: Callable[[str, type[tornado.web.RequestHandler]], Route]) -> list[Route]:
     """The notifications routes (web/app.py adds them to its table)."""
     base = "/api/v1/organizations/{org_id}"
@@ -237,6 +280,7 @@ def routes(org_route: Callable[[str, type[tornado.web.RequestHandler]], Route]) 
         org_route(f"{base}/notifications", OrgNotificationsHandler),
         org_route(f"{base}/appliance-notifications", ApplianceNotificationsHandler),
         org_route(f"{base}/notification-preferences", PreferencesHandler),
+        org_route("/api/v1/me/status", MyStatusHandler),
         org_route(base + "/appliances/{appliance_id}/maintenance", MaintenanceHandler),
         org_route(
             base + "/appliance-notifications/{notification_id}/dismiss",

@@ -136,3 +136,28 @@ async def test_an_error_is_emailed_once_and_a_reconnect_does_not_repeat_it(
     await row(api, org_id, lambda found: found["connected"] and found["pending"] == 1)
     await asyncio.sleep(0.5)  # longer than the batching window: a repeat would have gone
     assert sum("licence" in str(m["Subject"]) for m in smtp_server.messages) == 1
+
+
+async def test_my_status_lists_every_appliance_and_its_notifications(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, simulator: ApplianceLink
+) -> None:
+    """GET /api/v1/me/status: each organization with its appliances (status, pending) and
+    their notifications, in the shape the OpenAPI document gives."""
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    appliance_id = await added(api, org_id, simulator)
+    simulator.set_knobs({"certificate_expiring": True})
+    await notifications_when(api, org_id, lambda found: len(found) == 1)
+    await row(api, org_id, lambda found: found["pending"] == 1)
+    status = (await api.get("/api/v1/me/status")).json
+    [org] = status["organizations"]
+    assert org["id"] == org_id
+    [appliance] = org["appliances"]
+    assert (appliance["id"], appliance["status"], appliance["pending"]) == (
+        appliance_id,
+        "yellow",
+        1,
+    )
+    [notice] = org["notifications"]
+    assert (notice["type"], notice["severity"]) == ("certificate_expiry", "warning")
+    document = (await api.get("/api/v1/openapi.json")).json
+    assert "/api/v1/me/status" in document["paths"]

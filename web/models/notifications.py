@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from web.models.appliances import Appliance
 from web.models.base import RequestModel, ResponseModel, Timestamp
 
 
@@ -93,3 +94,19 @@ class MaintenanceRequest(RequestModel):
     days), or end the window now (`null`)."""
 
     until: str | None
+
+
+class OrganizationStatus(ResponseModel):
+    """One organization's appliances and their notifications."""
+
+    id: str
+    name: str
+    appliances: list[Appliance]
+    notifications: list[ApplianceNotificationEntry]
+
+
+class MyStatus(ResponseModel):
+    """Every appliance of all your organizations with its status, and their notifications
+    (for the mobile app and scripts)."""
+
+    organizations: list[OrganizationStatus]
