@@ -31,6 +31,8 @@ STREAM_KINDS: Mapping[str, str] = {
     "echo": "diagnostics",
     "discard": "diagnostics",
     "backup_upload": "backups",
+    # One browser request through "Open administration" (section 9.8).
+    "tunnel_http": "tunnel",
 }
 MAX_FEATURES = 32
 MAX_VERSIONS = 16
