@@ -24,6 +24,7 @@ from web import (
     api_organizations,
     api_sessions,
     api_settings,
+    api_tunnel,
     page_backups,
     pages,
     pages_definitions,
@@ -36,6 +37,7 @@ from web.live import LiveRegistry, LiveSocketHandler
 from web.metrics import HubMetrics
 from web.openapi import Route, build_document
 from web.ops import HealthzHandler, HubInfoHandler, MetricsHandler, ReadyzHandler
+from web.tunnel_proxy import TunnelOrigin
 
 HERE = Path(__file__).parent
 
@@ -49,6 +51,7 @@ def build_routes(
     appliances: ApplianceLinks,
     *,
     dev_outbox: bool,
+    tunnel: TunnelOrigin | None = None,
 ) -> list[Route]:
     """Every route of the hub, each with exactly the collaborators its handler needs."""
     common: dict[str, Any] = {"metrics": metrics}
@@ -173,6 +176,7 @@ def build_routes(
         appliance_route("/api/v1/appliances/pairing-preview", api_appliances.PairingPreviewHandler),
         *api_definitions.routes(org_route),
         *pages_definitions.routes(account_route),
+        *api_tunnel.routes(org_route, tunnel),
         Route(
             "/appliance/v1/socket",
             ApplianceSocketHandler,
@@ -219,6 +223,7 @@ def make_app(
     appliances: ApplianceLinks,
     *,
     dev_outbox: bool = False,
+    tunnel: TunnelOrigin | None = None,
 ) -> tornado.web.Application:
     """The Tornado application: routes, static files, templates, CSRF, the JSON 404."""
     routes = build_routes(
@@ -229,6 +234,7 @@ def make_app(
         registry,
         appliances,
         dev_outbox=dev_outbox,
+        tunnel=tunnel,
     )
     handlers: list[Any] = [(r.pattern, r.handler, r.kwargs) for r in routes]
     return HubApplication(

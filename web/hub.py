@@ -7,6 +7,7 @@ command line (`web/__main__.py`) and the tests both drive a hub through them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import gc
 import ipaddress
@@ -32,9 +33,12 @@ from mykerio.organizations.events import ApplianceAdded
 from mykerio.security.passwords import common_passwords
 from mykerio.store import Store, open_store
 from web.app import make_app
+from web.appliance_links import ApplianceLinks
 from web.appliance_streams import ApplianceStreams
 from web.live import LiveRegistry
 from web.metrics import HubMetrics
+from web.tunnel_proxy import TunnelOrigin, make_tunnel_app
+from web.tunnel_sessions import TunnelSessions
 from web.waiting_appliances import WaitingAppliances
 from web.wiring import (
     appliance_links,
@@ -114,6 +118,10 @@ class Hub:
         self.appliance_streams: ApplianceStreams | None = None  # (v2 links' streams, once started)
         # Appliance handshakes in progress, and upgrades waiting for a slot (once started).
         self.handshakes: HandshakeBudget | None = None
+        # "Open administration": the tunnel origin's listener and state (when enabled).
+        self.tunnel: TunnelOrigin | None = None
+        self.tunnel_port = 0
+        self._tunnel_server: tornado.httpserver.HTTPServer | None = None
 
     @property
     def url(self) -> str:
@@ -185,6 +193,7 @@ class Hub:
         )
         self.appliance_streams = appliances.streams
         self.handshakes = appliances.handshakes
+        tunnel = self._start_tunnel(data, appliances)
         start_backups(config, vault, self.store, self.clock, router, self.bus, appliances.streams)
         app = make_app(
             config,
@@ -194,6 +203,7 @@ class Hub:
             self.live,
             appliances,
             dev_outbox=config.hub.dev_mode and not config.mail.smtp_host,
+            tunnel=tunnel,
         )
         self._server = tornado.httpserver.HTTPServer(
             app,
@@ -220,6 +230,42 @@ class Hub:
             actors=len(self.supervisor),
         )
 
+    def _start_tunnel(self, data: DataDir, appliances: ApplianceLinks) -> TunnelOrigin | None:
+        """The tunnel origin's listener, a second port on the same host ([tunnel])."""
+        config = self.config
+        if not config.tunnel.enabled:
+            return None
+        try:
+            sockets = tornado.netutil.bind_sockets(config.tunnel.port, config.server.host)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {config.server.host}:{config.tunnel.port} (tunnel): "
+                f"{exc.strerror}"
+            ) from None
+        self.tunnel_port = _bound_port(sockets)
+        sessions = TunnelSessions(self.clock, config.tunnel.ticket_seconds)
+        sessions.subscribe(self.bus)
+        self.tunnel = TunnelOrigin(
+            sessions=sessions,
+            streams=appliances.streams,
+            hub_key_pem=appliances.hub_key_pem,
+            clock=self.clock,
+            public_url=config.tunnel.public_url or served_url(config, self.tunnel_port),
+            dashboard_url=config.hub.public_url,
+            max_streams=config.tunnel.max_streams,
+            idle_timeout=config.tunnel.idle_timeout,
+        )
+        self._tunnel_server = tornado.httpserver.HTTPServer(
+            make_tunnel_app(self.tunnel),
+            ssl_options=tls_context(data),
+            max_body_size=config.server.max_body_bytes,
+            idle_connection_timeout=config.server.idle_timeout,
+            body_timeout=config.server.body_timeout,
+        )
+        self._tunnel_server.add_sockets(sockets)
+        log.info("tunnel origin listening", url=self.tunnel.public_url)
+        return self.tunnel
+
     async def stop(self, deadline: float | None = None) -> None:
         """Stop accepting, stop actors in reverse start order, close the store — in `deadline`."""
         budget = deadline if deadline is not None else self.config.shutdown.deadline
@@ -227,6 +273,8 @@ class Hub:
         try:
             if self._server is not None:
                 self._server.stop()
+            if self._tunnel_server is not None:
+                self._tunnel_server.stop()
             if self.handshakes is not None:
                 # Upgrades waiting for a handshake slot are answered 503 now, not in 5 s:
                 # appliances keep knocking while the hub stops (and come back after it).
@@ -242,6 +290,10 @@ class Hub:
                         await self._server.close_all_connections()
                 except TimeoutError:
                     log.warning("connections still open at the shutdown deadline")
+            if self._tunnel_server is not None:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(max(0.1, end - time.monotonic())):
+                        await self._tunnel_server.close_all_connections()
         finally:
             if self._hashing is not None:
                 self._hashing.shutdown(wait=False, cancel_futures=True)

@@ -2,7 +2,8 @@
 
 Its parts each own one thing — `membership` (name, members, invitations), `roster` (the
 appliances and their history), `activity` (the activity log), `backups` (the Backups
-section), `definitions` (the shared definitions and each appliance's sync of them) — on the
+section), `definitions` (the shared definitions and each appliance's sync of them),
+`administration` ("Open administration") — on the
 state and checks of `core`. Callers reach it through `actors.router.Router.organization`, with
 typed calls:
 `await router.organization(org_id).call(OrganizationActor.view, user)`.
@@ -11,6 +12,7 @@ typed calls:
 from __future__ import annotations
 
 from actors.organization.activity import ActivityPart
+from actors.organization.administration import AdministrationPart
 from actors.organization.backups import BackupsPart
 from actors.organization.core import FindAppliance, SendMail
 from actors.organization.definitions import DefinitionsPart
@@ -20,6 +22,8 @@ from actors.organization.roster import RosterPart
 __all__ = ["FindAppliance", "OrganizationActor", "SendMail"]
 
 
-class OrganizationActor(MembershipPart, RosterPart, ActivityPart, BackupsPart, DefinitionsPart):
-    """Membership, invitations, appliances, the activity log, the backups and the shared
-    definitions of one organization."""
+class OrganizationActor(
+    MembershipPart, RosterPart, ActivityPart, BackupsPart, DefinitionsPart, AdministrationPart
+):
+    """Membership, invitations, appliances, the activity log, the backups, the shared
+    definitions and the opening of appliances' administration of one organization."""

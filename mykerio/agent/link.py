@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import structlog
+from tornado.web import Application
 
 from mykerio.agent.backups import ApplianceBackups, BackupOptions
 from mykerio.agent.box import apply_setup, check_setup
@@ -29,6 +30,7 @@ from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.identity import AgentState, IdentityStore, knobs_from
 from mykerio.agent.profile import Profile
 from mykerio.agent.session import Session
+from mykerio.agent.tunnel import ApplianceTunnel
 from mykerio.clock import Clock, SystemClock
 from mykerio.errors import Conflict
 from mykerio.protocol import link
@@ -149,6 +151,14 @@ class ApplianceLink:
             backups,
             clock,
             sleep,
+        )
+        # "Open administration": the hub's tunnel_http streams, answered by the admin UI.
+        self.tunnel = ApplianceTunnel(
+            lambda: _admin_application(self),
+            lambda: (self._store.state.hub_key, self._store.state.appliance_id),
+            remote_admin=profile.remote_admin,
+            host_name=profile.host_name or "kerio",
+            clock=clock,
         )
         self._profile = profile
         self._endpoint = endpoint
@@ -354,6 +364,7 @@ class ApplianceLink:
             timings=self._timings,
             handshakes=self._handshakes,
             hooks=(self.backups,) if self.definitions is None else (self.backups, self.definitions),
+            stream_hooks=(self.tunnel,),
         )
         self._session = session
         try:
@@ -455,3 +466,10 @@ class ApplianceLink:
                 f"Next attempt in {self._next_delay:.0f} s"
             )
         return f"Not connected to MyKerio: {self._problem}. Connecting again…"
+
+
+def _admin_application(link: ApplianceLink) -> Application:
+    """The admin UI's application, which answers the tunnel's requests in-process."""
+    from mykerio.agent.admin_ui import make_app  # (the admin UI imports this module)
+
+    return make_app(link)

@@ -19,6 +19,9 @@ HUB_FEATURES: Mapping[str, tuple[int, ...]] = {
     "backups": (1,),
     "definitions": (1,),
     "tunnel": (1,),
+    # Declared instead of `tunnel` by an appliance whose owner turned remote administration
+    # off (section 9.8): the dashboard says so instead of offering "Open administration".
+    "tunnel_off": (1,),
     "relay": (1,),
     "notifications": (1,),
     # `echo` and `discard` streams: a link's own throughput and latency, measured by the hub

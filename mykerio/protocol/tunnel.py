@@ -191,7 +191,7 @@ def request_meta(
 
 def read_request(meta: Mapping[str, object]) -> TunnelRequest:
     """The request head of a `tunnel_http` stream's meta, checked (`ProtocolError`)."""
-    if len(json.dumps(meta)) > MAX_HEAD_BYTES:
+    if len(json.dumps(meta, default=_plain)) > MAX_HEAD_BYTES:
         raise ProtocolError("bad_body", f"the request head is over {MAX_HEAD_BYTES} bytes")
     if set(meta) - {"method", "path", "headers", "assertion"}:
         raise ProtocolError("bad_body", "the request head has an unknown field")
@@ -310,6 +310,13 @@ def verify_assertion(
     )
 
 
+def _plain(value: object) -> object:
+    # (A decoded envelope's objects are read-only mappings.)
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(type(value).__name__)
+
+
 def _transcript(claims: Mapping[str, object], appliance_id: str) -> bytes:
-    body = json.dumps({**claims, "appliance_id": appliance_id}, sort_keys=True)
+    body = json.dumps({**claims, "appliance_id": appliance_id}, sort_keys=True, default=_plain)
     return _DOMAIN + body.encode()
