@@ -126,6 +126,10 @@ function buildRow(appliance) {
   const actions = cell();
   const box = document.createElement("div");
   box.className = "actions";
+  // "Open administration" (guide 2.2): only while the appliance is connected.
+  if (appliance.connected) {
+    box.append(actionButton("administration", "Open administration", appliance.name));
+  }
   box.append(
     actionButton("history", "History", appliance.name),
     actionButton("rename", "Rename", appliance.name),
@@ -448,6 +452,27 @@ dialogForm(removeDialog, {
   },
 });
 
+// "Open administration": the tab opens at the click (no popup blocker), then goes to the
+// tunnel origin with a single-use ticket; the appliance's own pages never share this origin.
+async function openAdministration(appliance) {
+  const tab = window.open("about:blank", "_blank");
+  const result = await api(
+    `/api/v1/organizations/${appliance.org_id}/appliances/${appliance.id}/administration`,
+    { method: "POST" },
+  );
+  if (!result.ok) {
+    if (tab) tab.close();
+    say(result.data?.error?.message ?? "The administration could not be opened.", "error");
+    return;
+  }
+  if (tab) {
+    tab.opener = null;
+    tab.location.href = result.data.url;
+  } else {
+    window.location.assign(result.data.url);
+  }
+}
+
 function remove(appliance) {
   removing = appliance;
   $("remove-title").textContent = `Remove ${appliance.name} from MyKerio?`;
@@ -470,7 +495,8 @@ table.addEventListener("click", (event) => {
   }
   const { appliance } = findAppliance(button.closest("tr").dataset.id);
   if (!appliance) return;
-  if (button.dataset.action === "history") showHistory(appliance);
+  if (button.dataset.action === "administration") openAdministration(appliance);
+  else if (button.dataset.action === "history") showHistory(appliance);
   else if (button.dataset.action === "rename") rename(appliance);
   else if (button.dataset.action === "remove") remove(appliance);
 });
