@@ -192,3 +192,21 @@ async def test_logout_ends_the_tunnel_and_another_user_is_not_let_in(
     await api.request("DELETE", "/api/v1/sessions")
     after = await browser.get("/admin/")
     assert after.status == 401
+
+
+async def test_a_page_of_many_requests_does_not_spend_the_appliances_message_budget(
+    hub: Hub, api: ApiSession, opened: tuple[ApplianceLink, str, str]
+) -> None:
+    """200 requests through the tunnel (each a stream the appliance accepts) leave the
+    appliance linked: answers to the hub's opens spend no token of its message budget."""
+    link, org_id, appliance_id = opened
+    browser = await enter(hub, api, org_id, appliance_id)
+
+    async def icon(number: int) -> int:
+        return (await browser.get(f"/admin/icon/{number % 50}.svg")).status
+
+    statuses = []
+    for start in range(0, 200, 10):
+        statuses += await asyncio.gather(*(icon(n) for n in range(start, start + 10)))
+    assert statuses == [200] * 200
+    assert link.view.phase == "linked"
