@@ -61,6 +61,7 @@ STATISTICS = re.compile(r"^/(admin/)?(statistics|stats)(/|$|\?)", re.IGNORECASE)
 _BODY_TAG = re.compile(rb"<body[^>]*>", re.IGNORECASE)
 _BANNER_SCAN = 64 * 1024
 _NO_BODY = frozenset({204, 304})
+_FLUSH_BYTES = 256 * 1024
 BANNER_CSS = """#mykerio-banner{all:initial;display:flex;gap:.8rem;align-items:center;
 font:14px/1.4 system-ui,sans-serif;background:#0b2a44;color:#fff;padding:.4rem .8rem}
 #mykerio-banner a{color:#fff;font-weight:600;text-decoration:none}
@@ -318,12 +319,18 @@ class TunnelHandler(_TunnelPage):
             head, rest = found
             banner = self._start(head)
             pending = rest
+            unflushed = 0
             while True:
                 if banner is not None:
                     pending, banner = _insert_banner(pending, banner, final=False)
                 if pending:
                     self.write(pending)
+                    unflushed += len(pending)
+                # Flush when the next read would wait (nothing is held back while the
+                # appliance is slow) or every 256 KiB (memory stays bounded).
+                if unflushed and (unflushed >= _FLUSH_BYTES or not stream.readable()):
                     await self._within(self.flush())
+                    unflushed = 0
                 chunk = await self._within(stream.read())
                 if not chunk:
                     break

@@ -45,6 +45,7 @@ from mykerio.protocol.tunnel import (
 # Request bodies the admin UI takes through the tunnel (its forms and JSON-RPC calls).
 MAX_BODY_BYTES = 1024 * 1024
 SERVED_PREFIX = "/admin"
+_NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 
 log = structlog.get_logger(__name__)
 
@@ -168,6 +169,15 @@ class ApplianceTunnel:
             )
             length = request.header("content-length")
             expected = int(length) if length is not None else None
+            if expected is None and request.method in _NO_BODY_METHODS:
+                # No body to wait for: answer now, without waiting a round trip for the hub's
+                # FIN (which may come only after our accept reached it); a byte of body that
+                # comes anyway fails the stream.
+                delegate.finish()
+                await connection.finished.wait()
+                if await stream.read():
+                    stream.reset("stream_error")
+                return
             received = 0
             while chunk := await stream.read():
                 received += len(chunk)
