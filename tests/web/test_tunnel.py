@@ -6,6 +6,7 @@ hub; Statistics, used or stale tickets, ended sessions and other organizations a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -25,18 +26,29 @@ from web.hub import Hub
 WAIT = 30.0
 
 
-@pytest.fixture
-async def opened(
+@contextlib.asynccontextmanager
+async def linked_appliance(
     hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, tmp_path: Path
 ) -> AsyncIterator[tuple[ApplianceLink, str, str]]:
     """A linked simulator in Ana's organization: (link, org id, appliance id)."""
     link, org_id, appliance_id, task = await linked_simulator(
         hub, api, smtp_server, tmp_path, protocol=2
     )
-    yield link, org_id, appliance_id
-    link.stop()
-    async with asyncio.timeout(WAIT):
-        await task
+    try:
+        yield link, org_id, appliance_id
+    finally:
+        link.stop()
+        async with asyncio.timeout(WAIT):
+            await task
+
+
+@pytest.fixture
+async def opened(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, tmp_path: Path
+) -> AsyncIterator[tuple[ApplianceLink, str, str]]:
+    """A linked simulator in Ana's organization: (link, org id, appliance id)."""
+    async with linked_appliance(hub, api, smtp_server, tmp_path) as linked:
+        yield linked
 
 
 def tunnel_client(hub: Hub) -> ApiSession:
