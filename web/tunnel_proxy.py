@@ -33,8 +33,10 @@ from collections.abc import Awaitable
 from typing import Any
 
 import structlog
+import tornado.httputil
 import tornado.iostream
 import tornado.web
+import tornado.websocket
 
 from mykerio.clock import Clock
 from mykerio.errors import DomainError
@@ -43,9 +45,12 @@ from mykerio.protocol.stream_link import Stream, StreamError
 from mykerio.protocol.tunnel import (
     KIND,
     REQUEST_HEADERS,
+    WS_KIND,
     Identity,
     ResponseHead,
     ResponseHeadReader,
+    WsMessageReader,
+    encode_ws_message,
     forwarded_headers,
     request_meta,
     sign_assertion,
@@ -90,7 +95,22 @@ class TunnelOrigin:
     dashboard_url: str  # the hub's public URL (the return arrow)
     max_streams: int = 6
     idle_timeout: float = 60.0
+    # WebSockets of one appliance at once (the 8 streams of a link less `max_streams`).
+    max_sockets: int = 2
     _lines: dict[str, asyncio.Semaphore] = dataclasses.field(default_factory=dict)
+    _sockets: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def take_socket(self, appliance_id: str) -> bool:
+        """Count one more WebSocket of the appliance, if under `max_sockets`."""
+        open_now = self._sockets.get(appliance_id, 0)
+        if open_now >= self.max_sockets:
+            return False
+        self._sockets[appliance_id] = open_now + 1
+        return True
+
+    def give_socket(self, appliance_id: str) -> None:
+        """One WebSocket of the appliance closed."""
+        self._sockets[appliance_id] = max(0, self._sockets.get(appliance_id, 1) - 1)
 
     def line(self, appliance_id: str) -> asyncio.Semaphore:
         """The requests of one appliance: `max_streams` at once."""
@@ -232,33 +252,11 @@ class TunnelHandler(_TunnelPage):
 
     async def prepare(self) -> None:
         origin = self.origin
-        session = origin.sessions.session(self.get_cookie(COOKIE))
         path = self.request.uri or "/"
+        session = _admitted(self)
         if session is None:
-            self.explain(
-                401,
-                "Open the administration from MyKerio",
-                "This tunnel has ended or was never opened for you. Open the appliance's"
-                " administration from the MyKerio dashboard.",
-            )
-            return
-        if STATISTICS.match(path):
-            self.explain(
-                403,
-                "Kerio Control Statistics is not available here",
-                "Kerio Control Statistics cannot be opened from an administration opened in"
-                " MyKerio. Open it on the appliance itself.",
-            )
             return
         appliance_id = session.grant.appliance_id
-        if origin.state(appliance_id) != "available":
-            self.explain(
-                503,
-                "The appliance is not connected",
-                f"{session.grant.appliance_name} is not connected to MyKerio now; its"
-                " administration opens again once it is back.",
-            )
-            return
         line = origin.line(appliance_id)
         try:
             async with asyncio.timeout(QUEUE_SECONDS):
@@ -402,6 +400,127 @@ class TunnelHandler(_TunnelPage):
         self._release()
 
 
+def _admitted(handler: _TunnelPage) -> TunnelSession | None:
+    """The request's live session, if its path may be opened and the appliance is there;
+    otherwise None, after a page that says why."""
+    session = handler.origin.sessions.session(handler.get_cookie(COOKIE))
+    if session is None:
+        handler.explain(
+            401,
+            "Open the administration from MyKerio",
+            "This tunnel has ended or was never opened for you. Open the appliance's"
+            " administration from the MyKerio dashboard.",
+        )
+        return None
+    if STATISTICS.match(handler.request.uri or "/"):
+        handler.explain(
+            403,
+            "Kerio Control Statistics is not available here",
+            "Kerio Control Statistics cannot be opened from an administration opened in"
+            " MyKerio. Open it on the appliance itself.",
+        )
+        return None
+    if handler.origin.state(session.grant.appliance_id) != "available":
+        handler.explain(
+            503,
+            "The appliance is not connected",
+            f"{session.grant.appliance_name} is not connected to MyKerio now; its"
+            " administration opens again once it is back.",
+        )
+        return None
+    return session
+
+
+class TunnelSocketHandler(tornado.websocket.WebSocketHandler, _TunnelPage):
+    """A WebSocket the appliance's administration opens: one `tunnel_ws` stream, its
+    messages as frames both ways; the upgrade is answered only once the appliance accepted."""
+
+    session: TunnelSession | None = None
+    stream: Stream | None = None
+    _pump: asyncio.Task[None] | None = None
+    _counted = ""  # the appliance whose WebSocket count this one holds
+
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        session = _admitted(self)
+        if session is None:
+            return
+        appliance_id = session.grant.appliance_id
+        if not self.origin.take_socket(appliance_id):
+            self.explain(503, "Too many live connections", "Close another tab and try again.")
+            return
+        self._counted = appliance_id
+        headers = forwarded_headers(list(self.request.headers.get_all()), REQUEST_HEADERS)
+        cookies = session.cookie_header()
+        extra: tuple[tuple[str, str], ...] = (("x-mykerio-client", self.request.remote_ip or ""),)
+        if cookies is not None:
+            extra = (("cookie", cookies), *extra)
+        try:
+            meta = request_meta("GET", self.request.uri or "/", headers + extra)
+            stream = self.origin.streams.open(appliance_id, WS_KIND, meta)
+            async with asyncio.timeout(self.origin.idle_timeout):
+                await stream.accepted()
+        except (ProtocolError, DomainError, StreamError, TimeoutError):
+            self._uncount()
+            self.explain(404, "No such live connection", "The appliance has no WebSocket here.")
+            return
+        self.session, self.stream = session, stream
+        session.streams.add(stream)
+        await super().get(*args, **kwargs)
+
+    def check_origin(self, origin: str) -> bool:
+        """Only the tunnel origin's own pages (no other site can ride the tunnel cookie)."""
+        return origin.rstrip("/") == self.origin.public_url.rstrip("/")
+
+    def open(self, *args: str, **kwargs: str) -> None:
+        self._pump = asyncio.ensure_future(self._from_appliance())
+
+    async def _from_appliance(self) -> None:
+        assert self.stream is not None
+        reader = WsMessageReader()
+        try:
+            while chunk := await self.stream.read():
+                for message in reader.feed(chunk):
+                    await self.write_message(message, binary=isinstance(message, bytes))
+        except (StreamError, ProtocolError, tornado.websocket.WebSocketClosedError):
+            pass
+        self.close()
+
+    async def on_message(self, message: str | bytes) -> None:
+        if self.stream is None:
+            return
+        try:
+            await self.stream.write(encode_ws_message(message))
+        except (StreamError, ProtocolError):
+            self.close()
+
+    def on_close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            if self.session is not None:
+                self.session.streams.discard(self.stream)
+        self._uncount()
+
+    def _uncount(self) -> None:
+        if self._counted:
+            self.origin.give_socket(self._counted)
+            self._counted = ""
+
+
+class _TunnelApplication(tornado.web.Application):
+    """Routes a WebSocket upgrade to `TunnelSocketHandler`, anything else by path."""
+
+    def __init__(self, origin: TunnelOrigin, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.origin = origin
+
+    def find_handler(
+        self, request: tornado.httputil.HTTPServerRequest, **kwargs: Any
+    ) -> tornado.web._HandlerDelegate:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return self.get_handler_delegate(request, TunnelSocketHandler, {"origin": self.origin})
+        return super().find_handler(request, **kwargs)
+
+
 def _insert_banner(
     data: bytes, banner: list[bytes], *, final: bool
 ) -> tuple[bytes, list[bytes] | None]:
@@ -427,7 +546,8 @@ def _local(location: str) -> str:
 def make_tunnel_app(origin: TunnelOrigin) -> tornado.web.Application:
     """The tunnel origin's application."""
     args = {"origin": origin}
-    return tornado.web.Application(
+    return _TunnelApplication(
+        origin,
         [
             (r"/__mykerio/enter", EnterHandler, args),
             (r"/__mykerio/banner\.css", BannerStyle, args),

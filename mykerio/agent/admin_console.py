@@ -15,14 +15,17 @@ login), `/logout`, `/settings` (GET form, POST urlencoded), `/api/jsonrpc/` (POS
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import html
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tornado.template import Template
 from tornado.web import RequestHandler
+from tornado.websocket import WebSocketHandler
 
 from mykerio.agent.tunnel import ApplianceTunnel, TunnelContext
 from mykerio.protocol.tunnel import Identity
@@ -45,6 +48,19 @@ text-align:left}label{display:block;margin:.5rem 0}.ok{color:#17643a}
 """
 SCRIPT = """document.addEventListener("DOMContentLoaded", () => {
   const button = document.getElementById("rpc");
+  const live = document.getElementById("ws");
+  if (live) live.addEventListener("click", () => {
+    const log = document.getElementById("ws-log");
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${location.host}/admin/ws`);
+    socket.addEventListener("open", () => socket.send("ping"));
+    socket.addEventListener("message", (event) => {
+      const line = document.createElement("li");
+      line.textContent = event.data;
+      log.append(line);
+      if (event.data === "ping") socket.close();
+    });
+  });
   if (button) button.addEventListener("click", async () => {
     const answer = await fetch("/admin/api/session/jsonrpc/", {method: "POST",
       headers: {"Content-Type": "application/json"},
@@ -131,7 +147,9 @@ class Home(ConsoleHandler):
             f"<p>Signed in as <strong>{_escape(who.name)} via MyKerio</strong>"
             f" ({_escape(who.email)}, organization {_escape(who.organization)}).</p>"
             '<p><button type="button" id="rpc">Ask the appliance who I am</button>'
-            ' <span id="rpc-result"></span></p>',
+            ' <span id="rpc-result"></span></p>'
+            '<p><button type="button" id="ws">Test the live connection</button></p>'
+            '<ul id="ws-log"></ul>',
             who,
         )
 
@@ -329,12 +347,46 @@ class Audit(ConsoleHandler):
         )
 
 
+async def echo(
+    who: Identity | None,
+    receive: Callable[[], Awaitable[str | bytes | None]],
+    send: Callable[[str | bytes], Awaitable[None]],
+) -> None:
+    """`/admin/ws`: the console's WebSocket; says hello, then sends back every message."""
+    await send(f"hello {_shown(who)}")
+    while (message := await receive()) is not None:
+        await send(message)
+
+
+class EchoSocket(WebSocketHandler):
+    """`/admin/ws` served directly (through MyKerio the tunnel serves `echo` itself)."""
+
+    def initialize(self, tunnel: ApplianceTunnel, link: Any = None) -> None:
+        self.tunnel = tunnel
+        self.messages: asyncio.Queue[str | bytes | None] = asyncio.Queue()
+
+    def open(self, *args: str, **kwargs: str) -> None:
+        who = self.tunnel.sessions.who(self.get_cookie(COOKIE))
+        self.task = asyncio.ensure_future(echo(who, self.messages.get, self._send))
+
+    async def _send(self, message: str | bytes) -> None:
+        await self.write_message(message, binary=isinstance(message, bytes))
+
+    def on_message(self, message: str | bytes) -> None:
+        self.messages.put_nowait(message)
+
+    def on_close(self) -> None:
+        self.messages.put_nowait(None)
+
+
 def console_routes(
     tunnel: ApplianceTunnel,
 ) -> list[tuple[str, type[RequestHandler], dict[str, Any]]]:
     """The console's routes for the admin UI's application."""
     args = {"tunnel": tunnel}
+    tunnel.sockets["/admin/ws"] = echo
     return [
+        (r"/admin/ws", EchoSocket, args),
         (r"/admin/?", Home, args),
         (r"/admin/login/mykerio", Login, args),
         (r"/admin/logout", Logout, args),

@@ -33,14 +33,29 @@ from mykerio.protocol.stream_link import Stream, StreamError, StreamLink
 from mykerio.protocol.tunnel import (
     KIND,
     RESPONSE_HEADERS,
+    WS_KIND,
     AssertionRefused,
     Identity,
     TunnelRequest,
+    WsMessageReader,
     encode_response_head,
+    encode_ws_message,
     forwarded_headers,
     read_request,
     verify_assertion,
 )
+
+Message = str | bytes
+# A WebSocket service of the administration: (who is signed in, if anyone; the next message
+# or None at the end; send one message).
+SocketService = Callable[
+    [
+        Identity | None,
+        Callable[[], Awaitable[Message | None]],
+        Callable[[Message], Awaitable[None]],
+    ],
+    Awaitable[None],
+]
 
 # Request bodies the admin UI takes through the tunnel (its forms and JSON-RPC calls).
 MAX_BODY_BYTES = 1024 * 1024
@@ -96,7 +111,7 @@ class AdminSessions:
 class ApplianceTunnel:
     """Answers the hub's `tunnel_http` streams with the admin UI (a hook of every session)."""
 
-    stream_kinds = frozenset({KIND})
+    stream_kinds = frozenset({KIND, WS_KIND})
 
     def __init__(
         self,
@@ -117,6 +132,8 @@ class ApplianceTunnel:
         self.form_key = secrets.token_bytes(32)  # the console's forms' tokens
         self.host_name = host_name
         self._tasks: set[asyncio.Task[None]] = set()
+        # The administration's WebSockets by path (the console registers its own).
+        self.sockets: dict[str, SocketService] = {}
 
     def record(self, who: str, what: str, ip: str) -> None:
         """Write one line to the audit log."""
@@ -136,8 +153,17 @@ class ApplianceTunnel:
             log.info("tunnel request refused", reason=error.message)
             streams.refuse(stream, "forbidden")
             return
-        streams.accept(stream)
-        task = asyncio.ensure_future(self._serve(stream, request))
+        if stream.kind == WS_KIND:
+            service = self.sockets.get(request.path.partition("?")[0])
+            if service is None or request.method != "GET":
+                streams.refuse(stream, "unsupported")
+                return
+            streams.accept(stream)
+            work = self._serve_socket(stream, request, service)
+        else:
+            streams.accept(stream)
+            work = self._serve(stream, request)
+        task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -194,6 +220,36 @@ class ApplianceTunnel:
             await connection.finished.wait()
         except StreamError:
             connection.lost()  # the browser or the hub gave up on it
+
+    async def _serve_socket(
+        self, stream: Stream, request: TunnelRequest, service: SocketService
+    ) -> None:
+        """One tunnelled WebSocket: messages as frames on the stream, both ways."""
+        cookies = httputil.parse_cookie(request.header("cookie") or "")
+        who = self.sessions.who(cookies.get("KSESSION"))
+        reader = WsMessageReader()
+        waiting: list[Message] = []
+
+        async def receive() -> Message | None:
+            while not waiting:
+                chunk = await stream.read()
+                if not chunk:
+                    return None
+                waiting.extend(reader.feed(chunk))
+            return waiting.pop(0)
+
+        async def send(message: Message) -> None:
+            await stream.write(encode_ws_message(message))
+
+        try:
+            await service(who, receive, send)
+            stream.close()
+            while await stream.read():
+                pass
+        except ProtocolError:
+            stream.reset("stream_error")
+        except StreamError:
+            return  # the browser closed it, or the link went
 
     def _identity(self, request: TunnelRequest, ip: str) -> Identity | None:
         if request.assertion is None:

@@ -36,6 +36,8 @@ STREAM_KINDS: Mapping[str, str] = {
     "backup_upload": "backups",
     # One browser request through "Open administration" (section 9.8).
     "tunnel_http": "tunnel",
+    # One WebSocket the appliance's administration opens, through the hub (section 9.8).
+    "tunnel_ws": "tunnel",
 }
 MAX_FEATURES = 32
 MAX_VERSIONS = 16

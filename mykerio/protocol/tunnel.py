@@ -320,3 +320,49 @@ def _plain(value: object) -> object:
 def _transcript(claims: Mapping[str, object], appliance_id: str) -> bytes:
     body = json.dumps({**claims, "appliance_id": appliance_id}, sort_keys=True, default=_plain)
     return _DOMAIN + body.encode()
+
+
+# WebSockets (`tunnel_ws`): after the open (the handshake's path and headers in `meta`, as for
+# `tunnel_http`) each WebSocket message is one frame on the stream, both ways: 1 byte of type,
+# 4 bytes of length (u32 big-endian), the payload. FIN (or a reset) closes the WebSocket.
+WS_KIND = "tunnel_ws"
+WS_TEXT = 1
+WS_BINARY = 2
+MAX_WS_MESSAGE = 1024 * 1024
+
+
+def encode_ws_message(payload: str | bytes) -> bytes:
+    """One WebSocket message as a `tunnel_ws` frame."""
+    kind, data = (WS_TEXT, payload.encode()) if isinstance(payload, str) else (WS_BINARY, payload)
+    if len(data) > MAX_WS_MESSAGE:
+        raise ProtocolError(
+            "too_large", f"a tunnelled WebSocket message is at most {MAX_WS_MESSAGE}"
+        )
+    return struct.pack(">BI", kind, len(data)) + data
+
+
+class WsMessageReader:
+    """WebSocket messages out of a `tunnel_ws` stream's bytes, whatever their chunking."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, data: bytes) -> list[str | bytes]:
+        """The complete messages so far (`ProtocolError` for a bad or oversized frame)."""
+        self._buffer += data
+        messages: list[str | bytes] = []
+        while len(self._buffer) >= 5:
+            kind, length = struct.unpack(">BI", self._buffer[:5])
+            if kind not in (WS_TEXT, WS_BINARY) or length > MAX_WS_MESSAGE:
+                raise ProtocolError("bad_body", "not a tunnelled WebSocket frame")
+            if len(self._buffer) < 5 + length:
+                break
+            payload, self._buffer = self._buffer[5 : 5 + length], self._buffer[5 + length :]
+            if kind == WS_TEXT:
+                try:
+                    messages.append(payload.decode())
+                except UnicodeDecodeError:
+                    raise ProtocolError("bad_body", "a text message is not UTF-8") from None
+            else:
+                messages.append(payload)
+        return messages

@@ -12,7 +12,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from tornado.httpclient import HTTPRequest
+from tornado.httpclient import HTTPClientError, HTTPRequest
+from tornado.websocket import websocket_connect
 
 from mykerio.agent.link import ApplianceLink
 from mykerio.clock import FakeClock
@@ -222,3 +223,33 @@ async def test_a_page_of_many_requests_does_not_spend_the_appliances_message_bud
         statuses += await asyncio.gather(*(icon(n) for n in range(start, start + 10)))
     assert statuses == [200] * 200
     assert link.view.phase == "linked"
+
+
+async def test_the_consoles_websocket_goes_through_the_tunnel(
+    hub: Hub, api: ApiSession, opened: tuple[ApplianceLink, str, str]
+) -> None:
+    """The console's WebSocket greets Ana via MyKerio and echoes; a page of another origin
+    cannot open it with the tunnel cookie."""
+    _, org_id, appliance_id = opened
+    browser = await enter(hub, api, org_id, appliance_id)
+    assert hub.tunnel is not None
+    url = hub.tunnel.public_url.replace("https://", "wss://") + "/admin/ws"
+    cookie = f"__Host-mk_tunnel={browser.cookies['__Host-mk_tunnel']}"
+    request = HTTPRequest(
+        url,
+        headers={"Cookie": cookie, "Origin": hub.tunnel.public_url},
+        ssl_options=browser.ssl,
+    )
+    socket = await websocket_connect(request)
+    assert await socket.read_message() == "hello Ana Novak via MyKerio"
+    await socket.write_message("ping")
+    assert await socket.read_message() == "ping"
+    await socket.write_message(b"\x00\x01", binary=True)
+    assert await socket.read_message() == b"\x00\x01"
+    socket.close()
+    hostile = HTTPRequest(
+        url, headers={"Cookie": cookie, "Origin": hub.url}, ssl_options=browser.ssl
+    )
+    with pytest.raises(HTTPClientError) as refused:
+        await websocket_connect(hostile)
+    assert refused.value.code == 403

@@ -13,7 +13,9 @@ from mykerio.protocol.tunnel import (
     AssertionRefused,
     Identity,
     ResponseHeadReader,
+    WsMessageReader,
     encode_response_head,
+    encode_ws_message,
     forwarded_headers,
     read_request,
     request_meta,
@@ -140,3 +142,16 @@ def test_forged_expired_or_misdirected_assertions_are_refused() -> None:
     for assertion, appliance_id, now in cases:
         with pytest.raises(AssertionRefused):
             verify_assertion(hub_key, assertion, appliance_id, now, {})
+
+
+def test_websocket_messages_are_framed_whatever_the_chunking() -> None:
+    """Text and binary messages come out of a byte-at-a-time feed as they went in; a frame of
+    an unknown type is refused."""
+    data = encode_ws_message("héllo") + encode_ws_message(b"\x00\xff")
+    reader = WsMessageReader()
+    messages: list[str | bytes] = []
+    for index in range(len(data)):
+        messages += reader.feed(data[index : index + 1])
+    assert messages == ["héllo", b"\x00\xff"]
+    with pytest.raises(ProtocolError):
+        WsMessageReader().feed(b"\x07\x00\x00\x00\x00")
