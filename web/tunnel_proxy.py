@@ -67,9 +67,11 @@ _BODY_TAG = re.compile(rb"<body[^>]*>", re.IGNORECASE)
 _BANNER_SCAN = 64 * 1024
 _NO_BODY = frozenset({204, 304})
 _FLUSH_BYTES = 256 * 1024
-BANNER_CSS = """#mykerio-banner{all:initial;display:flex;gap:.8rem;align-items:center;
+BANNER_CSS = """body.mykerio-page{margin:0;font:15px/1.5 system-ui,sans-serif;color:#1d2733}
+.mykerio-page main{padding:1rem 1.5rem;max-width:44rem}.mykerio-page h1{font-size:1.5rem}
+#mykerio-banner{all:initial;display:flex;gap:.8rem;align-items:center;
 font:14px/1.4 system-ui,sans-serif;background:#0b2a44;color:#fff;padding:.4rem .8rem}
-#mykerio-banner a{color:#fff;font-weight:600;text-decoration:none}
+#mykerio-banner a{color:#fff;font-weight:600;text-decoration:none;white-space:nowrap}
 #mykerio-banner span{color:#cfe0ef;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 """
 SECURITY = {
@@ -157,7 +159,7 @@ class _TunnelPage(tornado.web.RequestHandler):
         self.finish(
             '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport"'
             ' content="width=device-width, initial-scale=1"><title>MyKerio</title>'
-            '<link rel="stylesheet" href="/__mykerio/banner.css"></head><body>'
+            '<link rel="stylesheet" href="/__mykerio/banner.css"></head><body class="mykerio-page">'
             f'<div id="mykerio-banner"><a href="{dashboard}" id="mykerio-return">'
             "&larr; MyKerio</a></div>"
             f'<main><h1 id="tunnel-title">{html.escape(title)}</h1>'
