@@ -18,6 +18,7 @@ from tests.e2e.test_organizations import PASSWORD
 from tests.e2e.test_shell import SHOTS
 from tests.smtp_server import LoopbackSmtp
 from tests.web.test_tunnel import linked_appliance
+from tests.web.test_tunnel_security import refusing_appliance
 from web.hub import Hub
 
 
@@ -143,3 +144,17 @@ async def test_a_tunnelled_page_can_neither_read_hub_cookies_nor_use_the_hub_api
     listed = await api.get("/api/v1/organizations")
     assert "Evil" not in listed.raw.decode()
     assert org_id in listed.raw.decode()
+
+
+async def test_the_button_says_when_the_appliance_refuses_remote_administration(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, tmp_path: Path, context: BrowserContext
+) -> None:
+    """An appliance started with --no-remote-admin shows "Remote administration off" instead
+    of an Open administration button."""
+    async with refusing_appliance(hub, api, smtp_server, tmp_path):
+        page = await context.new_page()
+        await log_in_as_ana(hub, page)
+        row = page.locator("tr.appliance", has_text="Locked gateway")
+        button = row.locator('[data-action="administration"]')
+        await expect(button).to_have_text("Remote administration off")
+        await expect(button).to_be_disabled()

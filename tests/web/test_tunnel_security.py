@@ -5,6 +5,7 @@ smuggling or oversized heads are refused at the tunnel origin."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 from collections.abc import AsyncIterator
@@ -82,6 +83,15 @@ async def refusing(
     hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, tmp_path: Path
 ) -> AsyncIterator[tuple[str, str]]:
     """A linked simulator with remote administration turned off: (org id, appliance id)."""
+    async with refusing_appliance(hub, api, smtp_server, tmp_path) as linked:
+        yield linked
+
+
+@contextlib.asynccontextmanager
+async def refusing_appliance(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, tmp_path: Path
+) -> AsyncIterator[tuple[str, str]]:
+    """A linked simulator with remote administration turned off: (org id, appliance id)."""
     org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
     endpoint = HubEndpoint.of(hub.url, cafile=str(hub.config.data_dir / "tls" / "cert.pem"))
     profile = Profile("control", "9.4.0", host_name="gw", protocol=2, remote_admin=False)
@@ -95,10 +105,12 @@ async def refusing(
     )
     await until(link, "linked")
     await row(api, org_id, lambda found: found["status"] == "green")
-    yield org_id, str(added.json["id"])
-    link.stop()
-    async with asyncio.timeout(WAIT):
-        await task
+    try:
+        yield org_id, str(added.json["id"])
+    finally:
+        link.stop()
+        async with asyncio.timeout(WAIT):
+            await task
 
 
 async def test_an_appliance_that_refuses_remote_administration_says_so(
