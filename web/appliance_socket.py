@@ -238,6 +238,9 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             return
         if self.ws_connection.stream is not None:
             keep_unsent_small(self.ws_connection.stream.socket)
+        # Streams carry request/answer traffic (a tunnelled page is 51 of them): Nagle would
+        # hold each small frame until the last one is acknowledged (up to a delayed ACK).
+        self.set_nodelay(True)
         self.appliance_id = appliance_id
         self.streams = self.links.streams.start(appliance_id, features, self._write)
 

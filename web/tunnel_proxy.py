@@ -474,6 +474,7 @@ class TunnelSocketHandler(tornado.websocket.WebSocketHandler, _TunnelPage):
         return origin.rstrip("/") == self.origin.public_url.rstrip("/")
 
     def open(self, *args: str, **kwargs: str) -> None:
+        self.set_nodelay(True)  # (messages are small and interactive)
         self._pump = asyncio.ensure_future(self._from_appliance())
 
     async def _from_appliance(self) -> None:

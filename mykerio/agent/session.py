@@ -512,6 +512,10 @@ class Session:
         if self._conn.stream is not None:
             keep_unsent_small(self._conn.stream.socket)
         conn = self._conn
+        # Streams carry request/answer traffic (a tunnelled page is 51 of them): Nagle would
+        # hold each small frame until the last one is acknowledged (up to a delayed ACK).
+        if conn.stream is not None:
+            conn.stream.set_nodelay(True)
 
         async def write(message: str | bytes, binary: bool) -> None:
             with contextlib.suppress(WebSocketClosedError, StreamClosedError):
