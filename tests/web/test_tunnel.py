@@ -253,3 +253,24 @@ async def test_the_consoles_websocket_goes_through_the_tunnel(
     with pytest.raises(HTTPClientError) as refused:
         await websocket_connect(hostile)
     assert refused.value.code == 403
+
+
+async def test_tickets_never_reach_the_log(
+    hub: Hub,
+    api: ApiSession,
+    opened: tuple[ApplianceLink, str, str],
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The tunnel origin's access lines name the path, never the ticket in its query."""
+    _, org_id, appliance_id = opened
+    path = f"/api/v1/organizations/{org_id}/appliances/{appliance_id}/administration"
+    url = urlparse((await api.post(path)).json["url"])
+    ticket = url.query.removeprefix("ticket=")
+    browser = tunnel_client(hub)
+    await browser.get(f"{url.path}?{url.query}")
+    await browser.get(f"{url.path}?{url.query}")  # (refused: logged as a warning by default)
+    captured = capsys.readouterr()
+    logged = captured.out + captured.err + caplog.text
+    assert "/__mykerio/enter" in logged
+    assert ticket not in logged
