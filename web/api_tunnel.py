@@ -71,6 +71,7 @@ class OpenAdministrationHandler(_TunnelHandler):
             appliance_name=view.name,
             hub_session=current.session.id_hash,
             session_expires_at=current.expires_at,
+            hub_token=self.session_token(),
         )
         ticket = self.origin.sessions.issue(grant)
         url = f"{self.origin.public_url}/__mykerio/enter?ticket={ticket}"

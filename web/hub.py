@@ -15,11 +15,13 @@ import socket
 import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import structlog
 import tornado.httpserver
 import tornado.netutil
 
+from actors.accounts import AccountsActor
 from actors.router import Router
 from actors.runtime import LoopRuntime
 from actors.supervisor import GC_THRESHOLDS, Backoff, HeapFreezer, Scheduler, Supervisor
@@ -28,7 +30,7 @@ from mykerio.bus import LocalBus
 from mykerio.clock import Clock, SystemClock
 from mykerio.config import Config
 from mykerio.datadir import DataDir, prepare_data_dir
-from mykerio.errors import ConfigError
+from mykerio.errors import ConfigError, DomainError
 from mykerio.organizations.events import ApplianceAdded
 from mykerio.security.passwords import common_passwords
 from mykerio.store import Store, open_store
@@ -254,6 +256,7 @@ class Hub:
             dashboard_url=config.hub.public_url,
             max_streams=config.tunnel.max_streams,
             idle_timeout=config.tunnel.idle_timeout,
+            check_session=self._check_session,
         )
         self._tunnel_server = tornado.httpserver.HTTPServer(
             make_tunnel_app(self.tunnel),
@@ -265,6 +268,16 @@ class Hub:
         self._tunnel_server.add_sockets(sockets)
         log.info("tunnel origin listening", url=self.tunnel.public_url)
         return self.tunnel
+
+    async def _check_session(self, token: str) -> datetime | None:
+        """When a hub session ends unless used (its use through a tunnel counts), or None
+        when it is gone."""
+        assert self.router is not None
+        try:
+            current = await self.router.accounts(token).call(AccountsActor.resolve, token)
+        except DomainError:
+            return None
+        return current.expires_at
 
     async def stop(self, deadline: float | None = None) -> None:
         """Stop accepting, stop actors in reverse start order, close the store — in `deadline`."""

@@ -29,7 +29,8 @@ import dataclasses
 import html
 import re
 import urllib.parse
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -99,6 +100,9 @@ class TunnelOrigin:
     idle_timeout: float = 60.0
     # WebSockets of one appliance at once (the 8 streams of a link less `max_streams`).
     max_sockets: int = 2
+    # Whether a hub session (by its cookie value) is still valid: when it ends unless used, or
+    # None when it is gone; asked at most once a minute per tunnel session.
+    check_session: Callable[[str], Awaitable[datetime | None]] | None = None
     _lines: dict[str, asyncio.Semaphore] = dataclasses.field(default_factory=dict)
     _sockets: dict[str, int] = dataclasses.field(default_factory=dict)
 
@@ -255,7 +259,7 @@ class TunnelHandler(_TunnelPage):
     async def prepare(self) -> None:
         origin = self.origin
         path = self.request.uri or "/"
-        session = _admitted(self)
+        session = await _admitted(self)
         if session is None:
             return
         appliance_id = session.grant.appliance_id
@@ -402,10 +406,18 @@ class TunnelHandler(_TunnelPage):
         self._release()
 
 
-def _admitted(handler: _TunnelPage) -> TunnelSession | None:
+async def _admitted(handler: _TunnelPage) -> TunnelSession | None:
     """The request's live session, if its path may be opened and the appliance is there;
     otherwise None, after a page that says why."""
-    session = handler.origin.sessions.session(handler.get_cookie(COOKIE))
+    origin = handler.origin
+    session = origin.sessions.session(handler.get_cookie(COOKIE))
+    check = origin.check_session
+    if (
+        session is not None
+        and check is not None
+        and not await origin.sessions.checked(session, check)
+    ):
+        session = None
     if session is None:
         handler.explain(
             401,
@@ -443,7 +455,7 @@ class TunnelSocketHandler(tornado.websocket.WebSocketHandler, _TunnelPage):
     _counted = ""  # the appliance whose WebSocket count this one holds
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
-        session = _admitted(self)
+        session = await _admitted(self)
         if session is None:
             return
         appliance_id = session.grant.appliance_id

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from mykerio.accounts.sessions import SessionEnded, UserSessionsEnded
@@ -35,7 +35,10 @@ class TunnelGrant:
     appliance_id: str
     appliance_name: str
     hub_session: str  # the hub session's id hash
-    session_expires_at: datetime  # the hub session's end at the latest, as known at the ticket
+    session_expires_at: datetime  # when the hub session ends unless used, as of the ticket
+    # The hub session's cookie value, to check it (and count the tunnel's use as activity)
+    # now and then: held in memory only, never logged (repr) nor stored.
+    hub_token: str = dataclasses.field(default="", repr=False)
 
 
 @dataclasses.dataclass(eq=False)
@@ -43,6 +46,8 @@ class TunnelSession:
     """One browser's tunnel into one appliance."""
 
     grant: TunnelGrant
+    expires_at: datetime  # the hub session's end unless used (updated by each check)
+    checked_at: float  # when the hub session was last checked (monotonic seconds)
     jar: dict[str, str] = dataclasses.field(default_factory=dict)  # the appliance's cookies
     streams: set[Stream] = dataclasses.field(default_factory=set)  # its requests now
     ended: bool = False
@@ -64,6 +69,10 @@ class TunnelSession:
             self.jar.pop(name, None)
         elif len(self.jar) < 32 and len(value) <= 4096:
             self.jar[name] = value
+
+
+# How often a tunnel session's hub session is checked (the bus ends it at once on logout).
+CHECK_SECONDS = 60.0
 
 
 class TunnelSessions:
@@ -98,7 +107,8 @@ class TunnelSessions:
         if found is None or found[1] <= self._clock.monotonic():
             return None
         token = secrets.token_urlsafe(32)
-        session = TunnelSession(found[0])
+        grant = found[0]
+        session = TunnelSession(grant, grant.session_expires_at, self._clock.monotonic())
         self._sessions[token] = session
         return token, session
 
@@ -107,10 +117,30 @@ class TunnelSessions:
         session = self._sessions.get(token or "")
         if session is None:
             return None
-        if session.grant.session_expires_at <= self._clock.now():
-            self._end(lambda s: s is session)
+        if session.expires_at <= self._clock.now():
+            self.end(session)
             return None
         return session
+
+    async def checked(
+        self, session: TunnelSession, check: Callable[[str], Awaitable[datetime | None]]
+    ) -> bool:
+        """Whether the hub session is still valid, asking `check` at most once a minute (it
+        also counts the tunnel's use as activity of the hub session); a gone one ends now."""
+        now = self._clock.monotonic()
+        if now - session.checked_at < CHECK_SECONDS or not session.grant.hub_token:
+            return not session.ended
+        session.checked_at = now
+        expires_at = await check(session.grant.hub_token)
+        if expires_at is None:
+            self.end(session)
+            return False
+        session.expires_at = expires_at
+        return not session.ended
+
+    def end(self, session: TunnelSession) -> None:
+        """End one session (its requests with it)."""
+        self._end(lambda s: s is session)
 
     def open_sessions(self) -> int:
         """How many tunnel sessions exist (tests, metrics)."""

@@ -20,6 +20,7 @@ from mykerio.clock import FakeClock
 from tests.api_client import ApiSession
 from tests.conftest import api_session
 from tests.smtp_server import LoopbackSmtp
+from tests.web.accounts_helpers import login
 from tests.web.org_helpers import member
 from tests.web.test_appliance_streams import linked_simulator
 from web.hub import Hub
@@ -274,3 +275,20 @@ async def test_tickets_never_reach_the_log(
     logged = captured.out + captured.err + caplog.text
     assert "/__mykerio/enter" in logged
     assert ticket not in logged
+
+
+async def test_using_the_tunnel_keeps_the_hub_session_alive_and_its_end_ends_the_tunnel(
+    hub: Hub, api: ApiSession, clock: FakeClock, opened: tuple[ApplianceLink, str, str]
+) -> None:
+    """Without "Keep me logged in" the hub session ends after 15 idle minutes: work in the
+    tunnel counts as activity (checked once a minute), and 15 idle minutes end both."""
+    _, org_id, appliance_id = opened
+    ana = api_session(hub)
+    assert (await login(ana, "ana@acme.example", keep=False)).status == 200
+    browser = await enter(hub, ana, org_id, appliance_id)
+    for _ in range(3):  # 30 minutes of work in the tunnel alone
+        clock.advance(10 * 60)
+        assert (await browser.get("/admin/")).status == 200
+    assert (await ana.get(f"/api/v1/organizations/{org_id}")).status == 200
+    clock.advance(16 * 60)
+    assert (await browser.get("/admin/")).status == 401
