@@ -20,7 +20,7 @@ from mykerio.errors import Conflict
 from web.models.tunnel import AdministrationState, AdministrationStates, AdministrationTicket
 from web.openapi import Answer, Operation, Route
 from web.orgs import OrgHandler
-from web.tunnel_proxy import TunnelOrigin
+from web.tunnel_origin import TunnelOrigin
 from web.tunnel_sessions import TunnelGrant
 
 TAG = "appliances"

@@ -37,7 +37,7 @@ from web.live import LiveRegistry, LiveSocketHandler
 from web.metrics import HubMetrics
 from web.openapi import Route, build_document
 from web.ops import HealthzHandler, HubInfoHandler, MetricsHandler, ReadyzHandler
-from web.tunnel_proxy import TunnelOrigin
+from web.tunnel_origin import TunnelOrigin
 
 HERE = Path(__file__).parent
 

@@ -39,7 +39,8 @@ from web.appliance_links import ApplianceLinks
 from web.appliance_streams import ApplianceStreams
 from web.live import LiveRegistry
 from web.metrics import HubMetrics
-from web.tunnel_proxy import TunnelOrigin, make_tunnel_app
+from web.tunnel_origin import TunnelOrigin
+from web.tunnel_proxy import make_tunnel_app
 from web.tunnel_sessions import TunnelSessions
 from web.waiting_appliances import WaitingAppliances
 from web.wiring import (
