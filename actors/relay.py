@@ -14,14 +14,20 @@ hub reads them back. Relayed mail is counted here only, apart from the hub's own
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from typing import Protocol
+
+import structlog
 
 from actors.clients import ActorClient
 from actors.mailer import MailerActor
 from actors.runtime import LoopActor, LoopRuntime
 from mykerio.clock import Clock
+from mykerio.errors import Unavailable
 from mykerio.mail.message import Email
 from mykerio.models import BlacklistEntry, RelaySender
+from mykerio.protocol.envelope import Envelope
 from mykerio.relay.addresses import normal_address
 from mykerio.relay.dsn import failed_recipients
 from mykerio.relay.events import RelayedMailRefused
@@ -43,12 +49,58 @@ from mykerio.relay.submission import (
     RelaySenderView,
     RelaySettings,
     RelaySubmission,
+    unavailable_body,
 )
 from mykerio.relay.verp import ReturnPaths
 from mykerio.store.base import Store
 
+log = structlog.get_logger("actors.relay")
 # Senders kept in memory at most (the least recently used go; the store has them all).
 MAX_CACHED_SENDERS = 20_000
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RelayFrom:
+    """Who relays: the appliance's key, its name and organization ("" before it is paired)."""
+
+    key_id: str
+    name: str
+    org_id: str
+
+
+class RelayLink(Protocol):
+    """What answering a `relay_email` needs of the appliance's socket."""
+
+    def send(self, envelope: Envelope) -> bool: ...
+
+    @property
+    def ip(self) -> str: ...
+
+
+async def answer_relay_email(
+    relay: Callable[[], ActorClient[RelayActor]],
+    link: RelayLink,
+    email: Envelope,
+    sender: RelayFrom,
+) -> None:
+    """Hand an appliance's `relay_email` to the relay and answer `relay_result` at once (by the
+    connection before pairing, by the appliance's actor once linked): any proven key may relay."""
+    submission = RelaySubmission.from_body(
+        email.body,
+        key_id=sender.key_id,
+        appliance_name=sender.name,
+        org_id=sender.org_id,
+        source_ip=link.ip,
+    )
+    try:
+        answer = await relay().call(RelayActor.submit, submission)
+    except (Unavailable, TimeoutError) as error:
+        # (Restarting or overloaded: nothing was counted or queued; the appliance retries.)
+        log.warning("relay unavailable", error=type(error).__name__)
+        body = unavailable_body(submission.to)
+        link.send(Envelope.new("relay_result", body, re=email.id))
+        return
+    link.send(Envelope.new("relay_result", answer.body(), re=email.id))
 
 
 def key_sender(key_id: str) -> str:

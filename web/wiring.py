@@ -175,6 +175,7 @@ def appliance_links(
             coalesce=config.appliances.status_coalesce_seconds,
             features=streams.features(appliance.id),
             backup_state=router.backup_state_reported,
+            relay=router.relay,
         )
 
     return ApplianceLinks(

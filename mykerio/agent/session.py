@@ -42,6 +42,7 @@ from mykerio.clock import Clock
 from mykerio.protocol import link
 from mykerio.protocol.envelope import MAX_MESSAGE_BYTES, Envelope, JsonValue, decode, encode
 from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
+from mykerio.protocol.frames import MAX_PAYLOAD
 from mykerio.protocol.identity import (
     b64url,
     from_b64url,
@@ -523,7 +524,8 @@ class Session:
                 await conn.write_message(message, binary=binary)
 
         self._streams = StreamLink(
-            StreamMux("appliance"),
+            # Frames as large as a frame may be: a backup upload is bulk data.
+            StreamMux("appliance", max_payload=MAX_PAYLOAD),
             write,
             on_open=self._stream_opened,
             encode_control=envelope_control,

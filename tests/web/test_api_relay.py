@@ -15,7 +15,13 @@ from tests.conftest import api_session, hub_config_for, running_hub
 from tests.sms_gateway import LoopbackSmsGateway
 from tests.smtp_server import LoopbackSmtp
 from tests.web.org_helpers import member
-from tests.web.test_relay import blacklisted, linked_simulator
+from tests.web.test_relay import (
+    blacklisted,
+    linked_simulator,
+    # `linked_simulator`'s simulators are stopped by that module's autouse fixture, which must
+    # run here too: left running, they outlived their test's loop and failed a later teardown.
+    stop_simulators,  # noqa: F401
+)
 from web.hub import Hub
 
 OPERATOR = "op@hub.example"
