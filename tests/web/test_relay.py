@@ -226,3 +226,28 @@ def _secret(hub: Hub) -> bytes:
 
     path = hub.config.data_dir / "secret.key"
     return base64.urlsafe_b64decode(path.read_bytes().strip())
+
+
+async def test_a_report_with_an_attachment_arrives_with_it(
+    hub: Hub, smtp_server: LoopbackSmtp, tmp_path: Path
+) -> None:
+    """A statistics report's CSV attachment reaches the recipient as the appliance sent it,
+    Reply-To the appliance's own address."""
+    link = await waiting_simulator(hub, tmp_path)
+    link.relay.from_address = "gw-brno@example.com"
+    report = b"user,bytes\nana,1024\n"
+
+    [outcome] = await link.relay.send(
+        ["ana@example.com"],
+        "Weekly statistics",
+        "The report is attached.\n",
+        attachments=[("statistics.csv", "text/csv", report)],
+    )
+
+    assert outcome.accepted
+    mail = await smtp_server.find("ana@example.com", "Weekly statistics")
+    assert str(mail["Reply-To"]) == "gw-brno@example.com"
+    [attached] = list(mail.iter_attachments())
+    assert attached.get_filename() == "statistics.csv"
+    assert attached.get_content_type() == "text/csv"
+    assert attached.get_payload(decode=True) == report
