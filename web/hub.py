@@ -36,6 +36,7 @@ from web.appliance_streams import ApplianceStreams
 from web.live import LiveRegistry
 from web.metrics import HubMetrics
 from web.waiting_appliances import WaitingAppliances
+from web.webhook_client import TornadoWebhookTransport
 from web.wiring import (
     appliance_links,
     backup_vault,
@@ -44,7 +45,9 @@ from web.wiring import (
     start_backups,
     start_bounces,
     start_mailer,
+    start_notifier,
     start_relay,
+    start_webhooks,
 )
 
 log = structlog.get_logger("web.hub")
@@ -94,12 +97,18 @@ class Hub:
     """One hub process's parts, started and stopped in order."""
 
     def __init__(
-        self, config: Config, clock: Clock | None = None, schedule: Scheduler | None = None
+        self,
+        config: Config,
+        clock: Clock | None = None,
+        schedule: Scheduler | None = None,
+        alert_schedule: Scheduler | None = None,
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
         # The appliance actors' timers (pings, silence); None: the event loop's.
         self.schedule = schedule
+        # The notifier's timers (grace, batching); None: the event loop's.
+        self.alert_schedule = alert_schedule
         self.metrics = HubMetrics()
         self.port = 0
         self.store: Store | None = None
@@ -107,6 +116,7 @@ class Hub:
         self.supervisor: Supervisor | None = None
         self._server: tornado.httpserver.HTTPServer | None = None
         self._hashing: ThreadPoolExecutor | None = None
+        self._webhook_transport: TornadoWebhookTransport | None = None
         self.bus = LocalBus()
         self.live = LiveRegistry(self.clock)
         self.live.subscribe(self.bus)
@@ -181,6 +191,10 @@ class Hub:
         start_mailer(config, data, self.store, self.clock, router, self.bus, self.schedule)
         start_relay(config, data, self.store, self.clock, router, self.bus)
         self.bounces = await start_bounces(config, data, router)
+        self._webhook_transport = start_webhooks(
+            config, data, self.store, self.clock, router, self.alert_schedule
+        )
+        start_notifier(config, self.store, self.clock, router, self.bus, self.alert_schedule)
         self._hashing = start_accounts(
             config, data, self.store, self.clock, router, self.bus.publish
         )
@@ -253,6 +267,8 @@ class Hub:
         finally:
             if self._hashing is not None:
                 self._hashing.shutdown(wait=False, cancel_futures=True)
+            if self._webhook_transport is not None:
+                self._webhook_transport.close()
             if self.store is not None:
                 await self.store.close()
         log.info("hub stopped", seconds=round(budget - (end - time.monotonic()), 3))

@@ -27,6 +27,7 @@ from mykerio.agent.box import apply_setup, check_setup
 from mykerio.agent.definitions import LocalDefinitions
 from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.identity import AgentState, IdentityStore, knobs_from
+from mykerio.agent.notifications import ApplianceNotifications
 from mykerio.agent.profile import BACKUP_PRODUCTS, Profile
 from mykerio.agent.relay import ApplianceRelay
 from mykerio.agent.session import Session, SessionHook
@@ -160,6 +161,11 @@ class ApplianceLink:
         self._endpoint = endpoint
         self._sleep = sleep
         self._clock = clock or SystemClock()
+        # Its status knobs (and failed backups) as notifications (mykerio.agent.notifications).
+        self.notifications = ApplianceNotifications(
+            lambda: self._store.state.knobs, self._clock.now
+        )
+        self.backups.state_listener = self.notifications.backup_state
         self._timings = timings or Timings()
         self._backoff = Backoff(uniform)
         self._handshakes = handshakes
@@ -262,6 +268,7 @@ class ApplianceLink:
             self.relay.knobs_changed(state.knobs, knobs)
             if self._session is not None:
                 self._session.send_status()
+            self.notifications.knobs_changed(state.knobs, knobs)
             self._publish(self._phase)
         return self._view
 
@@ -399,7 +406,7 @@ class ApplianceLink:
         return None
 
     def _hooks(self) -> tuple[SessionHook, ...]:
-        features: tuple[SessionHook, ...] = (self.backups,)
+        features: tuple[SessionHook, ...] = (self.backups, self.notifications)
         if self.definitions is not None:
             features += (self.definitions,)
         if self._profile.product in BACKUP_PRODUCTS:
