@@ -6,6 +6,7 @@ blacklist by 5xx and the appliance refusal with its lifting, the cap per source 
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -83,6 +84,11 @@ async def linked_simulator(
     return link
 
 
+def secret(hub: Hub) -> bytes:
+    """The hub's secret key (its return paths' key derives from it)."""
+    return base64.urlsafe_b64decode((hub.config.data_dir / "secret.key").read_bytes().strip())
+
+
 async def blacklist(hub: Hub) -> tuple[BlacklistEntry, ...]:
     assert hub.router is not None
     return await hub.router.relay().call(RelayActor.blacklist)
@@ -113,7 +119,7 @@ async def test_an_appliance_nobody_added_sends_a_test_email_from_the_relay_addre
     assert (sender.display_name, sender.addr_spec) == ("gw-brno via MyKerio", "relay@localhost")
     assert "gw-brno" in mail.get_content()
     return_path = str(mail["Return-Path"]).strip("<>")
-    paths = ReturnPaths(_secret(hub), "localhost")
+    paths = ReturnPaths(secret(hub), "localhost")
     assert paths.message_of(return_path) is not None
     assert link.relay.debug_log[-1].endswith("{MyKerio} Email to ana@example.com accepted")
 
@@ -219,13 +225,6 @@ async def test_fresh_keys_from_one_address_share_the_source_cap(
             link, task = running.pop()
             link.stop()
             await task
-
-
-def _secret(hub: Hub) -> bytes:
-    import base64
-
-    path = hub.config.data_dir / "secret.key"
-    return base64.urlsafe_b64decode(path.read_bytes().strip())
 
 
 async def test_a_report_with_an_attachment_arrives_with_it(
