@@ -56,6 +56,7 @@ from mykerio.agent.endpoint import HubEndpoint
 from mykerio.agent.identity import IdentityStore
 from mykerio.agent.link import ApplianceLink
 from mykerio.agent.profile import Profile
+from mykerio.logs import configure_logging
 from mykerio.models import Appliance, Organization, User, new_id
 from mykerio.protocol.backups import UPLOAD_FRAME_BYTES, UPLOAD_KIND, UploadMeta
 from mykerio.security.passwords import PasswordHasher
@@ -535,6 +536,9 @@ def report_load(result: dict[str, Any]) -> None:
 
 
 def main() -> None:
+    # Warnings and errors only, on stderr (the in-process appliances log every link): stdout
+    # keeps the report.
+    configure_logging("console", "warning", sys.stderr)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve-bare", nargs=3, metavar=("PORT", "CERT", "KEY"))
     parser.add_argument("--upload-child", nargs="+", metavar="ARG", help=argparse.SUPPRESS)
