@@ -12,11 +12,12 @@ from playwright.async_api import BrowserContext, expect
 from mykerio.agent.backups import BackupOptions
 from tests.api_client import ApiSession
 from tests.e2e.test_organizations import PASSWORD, register_and_log_in
+from tests.e2e.test_shell import audit_context, serious_violations
 from tests.smtp_server import LoopbackSmtp
 from tests.web.test_backups_upload import Simulated, add_simulator, stop_simulators
 from web.hub import Hub
 
-__all__ = ["stop_simulators"]
+__all__ = ["audit_context", "stop_simulators"]
 
 
 async def test_back_up_now_download_and_delete_on_the_backups_page(
@@ -73,7 +74,7 @@ async def test_back_up_now_download_and_delete_on_the_backups_page(
 async def test_two_backups_of_an_appliance_compare_on_the_page(
     hub: Hub,
     api: ApiSession,
-    page_context: BrowserContext,
+    audit_context: BrowserContext,
     smtp_server: LoopbackSmtp,
     tmp_path: Path,
 ) -> None:
@@ -85,7 +86,7 @@ async def test_two_backups_of_an_appliance_compare_on_the_page(
         assert (await api.post(f"{base}/now", {"appliance_id": sim.appliance_id})).status == 202
         await sim.next_stored()
         await sim.state("ok")
-    page = await page_context.new_page()
+    page = await audit_context.new_page()
     await page.goto(hub.url + "/login")
     await page.get_by_label("Email").fill("ana@acme.example")
     await page.get_by_label("Password", exact=True).fill(PASSWORD)
@@ -107,6 +108,7 @@ async def test_two_backups_of_an_appliance_compare_on_the_page(
     await expect(comparison.locator("details", has_text="server.key").locator("pre")).to_have_count(
         0
     )
+    assert await serious_violations(page) == []
     shots = Path(__file__).parent / "artifacts" / "screenshots"
     await asyncio.to_thread(shots.mkdir, parents=True, exist_ok=True)
     for width in (1280, 375):

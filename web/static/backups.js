@@ -55,9 +55,11 @@ function when(backup) {
   return new Date(backup.stored_at).toLocaleString();
 }
 
-function diffBlock(text) {
+function diffBlock(text, path) {
   const pre = document.createElement("pre");
   pre.className = "diff";
+  pre.tabIndex = 0; // it scrolls: keyboard users reach it too
+  pre.setAttribute("aria-label", `Changes in ${path}`);
   for (const line of text.replace(/\n$/, "").split("\n")) {
     const span = document.createElement("span");
     span.textContent = `${line}\n`;
@@ -81,7 +83,7 @@ function showComparison(box, data) {
     const title = document.createElement("summary");
     title.textContent = `${file.path} (${CHANGES[file.change] ?? file.change})${file.note ? ` — ${file.note}` : ""}`;
     details.append(title);
-    if (file.diff) details.append(diffBlock(file.diff));
+    if (file.diff) details.append(diffBlock(file.diff, file.path));
     box.append(details);
   }
   if (data.truncated) {
