@@ -71,6 +71,8 @@ FeatureReport = Callable[[str, str, Envelope], None]
 FEATURE_MESSAGES = frozenset({"definitions_versions", "definitions_applied", "import_result"})
 # The appliance's own `backup_state` report: (the appliance, state, message).
 BackupStateReport = Callable[[Appliance, str, str], None]
+# The appliance's `backup_settings_state`: (the appliance, enabled, every how many hours).
+BackupSettingsReport = Callable[[Appliance, bool, int], None]
 
 
 class ApplianceActor(LoopActor):
@@ -98,11 +100,13 @@ class ApplianceActor(LoopActor):
         coalesce: float = 0.0,
         features: Mapping[str, int] | None = None,
         backup_state: BackupStateReport | None = None,
+        backup_settings: BackupSettingsReport | None = None,
     ) -> None:
         super().__init__(runtime=runtime, name=name or f"appliance:{appliance.id}")
         # The protocol v2 features this connection negotiated (none on version 1).
         self._features: Mapping[str, int] = features or {}
         self._backup_state = backup_state
+        self._backup_settings = backup_settings
         self._appliance = appliance
         self._link = link
         self._store = store
@@ -175,6 +179,13 @@ class ApplianceActor(LoopActor):
             if FEATURE in self._features and self._backup_state is not None:
                 message = envelope.body.get("message", "")
                 self._backup_state(self._appliance, str(envelope.body["state"]), str(message))
+        elif kind == "backup_settings_state":
+            # (Dropped from a connection that did not negotiate `backups`, like backup_state.)
+            if FEATURE in self._features and self._backup_settings is not None:
+                body = envelope.body
+                every = body["every_hours"]
+                hours = every if isinstance(every, int) else 0  # (checked: a whole number)
+                self._backup_settings(self._appliance, body["enabled"] is True, hours)
         elif kind == "removed":
             # "Remove from MyKerio" on the appliance: the organization forgets it.
             self._closing = True
@@ -232,6 +243,14 @@ class ApplianceActor(LoopActor):
         if FEATURE not in self._features or self._closing:
             return False
         return self._link.send(Envelope.new("backup_now", {}))
+
+    def send_backup_settings(self, enabled: bool, every_hours: int) -> bool:
+        """Send the dashboard's backup settings; False if its connection has no `backups`
+        feature."""
+        if FEATURE not in self._features or self._closing:
+            return False
+        body: dict[str, JsonValue] = {"enabled": enabled, "every_hours": every_hours}
+        return self._link.send(Envelope.new("backup_settings", body))
 
     def remove(self) -> None:
         """The hub removed it: say so and close (the key is already revoked)."""

@@ -152,6 +152,12 @@ class Router:
         if backups is not None:
             backups.tell(BackupActor.state_reported, appliance, state, message)
 
+    def backup_settings_reported(self, appliance: Appliance, enabled: bool, every: int) -> None:
+        """An appliance's backup settings go to the backups actor (told, like its state)."""
+        backups = self._optional(BACKUPS)
+        if backups is not None:
+            backups.tell(BackupActor.settings_reported, appliance, enabled, every)
+
     def start_mailer(self, **kwargs: Any) -> None:
         """Start the mailer (restarted if it crashes)."""
         self._supervisor.start(MAILER, MailerActor, **kwargs)

@@ -152,6 +152,7 @@ def appliance_links(
             coalesce=config.appliances.status_coalesce_seconds,
             features=streams.features(appliance.id),
             backup_state=router.backup_state_reported,
+            backup_settings=router.backup_settings_reported,
         )
 
     return ApplianceLinks(

@@ -74,6 +74,8 @@ VALID: dict[str, dict[str, object]] = {
         "sha256": "a" * 64,
     },
     "backup_state": {"state": "ok"},
+    "backup_settings": {"enabled": True, "every_hours": 24},
+    "backup_settings_state": {"enabled": False, "every_hours": 0},
 }
 
 OPTIONAL: dict[str, dict[str, object]] = {
@@ -177,6 +179,9 @@ INVALID: list[tuple[str, str, object]] = [
     ("backup_stored", "size", 0),
     ("backup_stored", "sha256", "A" * 64),
     ("backup_state", "state", "done"),
+    ("backup_settings", "enabled", "yes"),
+    ("backup_settings", "every_hours", 745),
+    ("backup_settings_state", "every_hours", -1),
     ("backup_state", "message", ""),
 ]
 
@@ -209,6 +214,7 @@ def test_each_type_is_sent_by_the_documented_side() -> None:
         "backup_now",
         "backup_refused",
         "backup_stored",
+        "backup_settings",
     }
     both = {"error", *CONTROL_TYPES}  # (the stream messages of version 2 go both ways)
     assert from_hub == hub_only | both
@@ -221,6 +227,7 @@ def test_each_type_is_sent_by_the_documented_side() -> None:
         "status",
         "pong",
         "backup_state",
+        "backup_settings_state",
         "removed",
         "setup_result",
     }
