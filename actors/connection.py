@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from actors.appliance import ApplianceActor
 from actors.clients import ActorClient
 from actors.gate import Admission, GateActor, PairingOffer
+from actors.relay import RelayActor, RelayFrom, answer_relay_email
 from actors.runtime import LoopActor, LoopRuntime
 from actors.supervisor import Cancellable, ShuttingDown
 from mykerio.errors import Conflict, NotFound, Unavailable
@@ -38,6 +39,7 @@ from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
 from mykerio.protocol.features import check_offered, negotiate_features
 from mykerio.protocol.link import HANDSHAKE_TIMEOUT, PING_INTERVAL
 from mykerio.protocol.pairing import PAIRING_VALID
+from mykerio.protocol.relay import FEATURE as RELAY
 from mykerio.protocol.text import sendable_name
 from mykerio.protocol.versions import STREAMS_VERSION, negotiate
 
@@ -154,6 +156,8 @@ class ConnectionContext:
     waiting: Waiting
     ask_timeout: float
     factory_keys: tuple[bytes, ...] = ()
+    # The notification relay (None: this hub relays nothing; `relay_email` is unexpected).
+    relay: Callable[[], ActorClient[RelayActor]] | None = None
 
 
 class ConnectionActor(LoopActor):
@@ -337,6 +341,23 @@ class ConnectionActor(LoopActor):
             return  # (the socket noted it was heard)
         elif state is State.PAIRING and kind == "setup_result":
             self._setup_answered(envelope)
+        elif (
+            kind == "relay_email"
+            and state is State.PAIRING
+            and RELAY in self._features
+            and self._context.relay is not None
+        ):
+            # (A linked appliance relays through its ApplianceActor.)
+            await answer_relay_email(
+                self._context.relay,
+                self._link,
+                envelope,
+                RelayFrom(
+                    key_id=identity.public_key_id(self._public_key),
+                    name=self.host_name or self.product,
+                    org_id="",
+                ),
+            )
         elif kind == "error":
             self._link.close(CloseCode.NORMAL, "peer_error")
         elif state is not State.CLOSED:

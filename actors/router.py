@@ -26,9 +26,12 @@ from actors.gate import GateActor
 from actors.health import HealthActor
 from actors.housekeeping import HousekeepingActor
 from actors.mailer import MailerActor
+from actors.notifier import NotifierActor
 from actors.organization import OrganizationActor
+from actors.relay import RelayActor
 from actors.runtime import LoopRuntime
 from actors.supervisor import Supervisor
+from actors.webhooks import WebhookActor
 from mykerio.accounts.context import Links
 from mykerio.appliances.view import ApplianceView
 from mykerio.backups.vault import BackupVault
@@ -38,6 +41,8 @@ from mykerio.errors import NotFound, Unavailable
 from mykerio.mail.message import Email
 from mykerio.models import Appliance
 from mykerio.protocol.envelope import Envelope
+from mykerio.protocol.notifications import Cleared, Notice
+from mykerio.relay.events import RelayedMailRefused
 from mykerio.store.base import Store
 
 _ORG_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -46,6 +51,9 @@ GATE = "gate"
 HEALTH = "health"
 HOUSEKEEPING = "housekeeping"
 BACKUPS = "backups"
+RELAY = "relay"
+NOTIFIER = "notifier"
+WEBHOOKS = "webhooks"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -127,6 +135,31 @@ class Router:
         """The backups actor (uploads and the appliances' backup states)."""
         return self._required(BACKUPS, "Backups are restarting; try again in a moment.")
 
+    def relay(self) -> ActorClient[RelayActor]:
+        """The notification relay (appliances' own emails)."""
+        return self._required(RELAY, "The notification relay is restarting; try again.")
+
+    def relayed_mail_refused(self, event: RelayedMailRefused) -> None:
+        """A relayed email refused at delivery (a bus event) goes to the relay (told; dropped
+        while it restarts)."""
+        relay = self._optional(RELAY)
+        if relay is not None:
+            relay.tell(RelayActor.mail_refused, event)
+
+    def notifier(self) -> ActorClient[NotifierActor]:
+        """The notifier (online/offline emails and notification settings)."""
+        return self._required(NOTIFIER, "Notifications are restarting; try again in a moment.")
+
+    def webhooks(self) -> ActorClient[WebhookActor]:
+        """The webhooks actor (endpoints, deliveries)."""
+        return self._required(WEBHOOKS, "Webhooks are restarting; try again in a moment.")
+
+    def webhooks_changed(self, org_id: str) -> None:
+        """An organization's webhooks changed: the notifier reads them again (told)."""
+        notifier = self._optional(NOTIFIER)
+        if notifier is not None:
+            notifier.tell(NotifierActor.webhooks_changed, org_id)
+
     def health(self) -> ActorClient[HealthActor] | None:
         """The health actor; None while it restarts."""
         return self._optional(HEALTH)
@@ -158,6 +191,13 @@ class Router:
         if backups is not None:
             backups.tell(BackupActor.settings_reported, appliance, enabled, every)
 
+    def notice_reported(self, appliance: Appliance, change: Notice | Cleared) -> None:
+        """An appliance raised or cleared a notification: the notifier keeps and announces it
+        (told; dropped while it restarts: the appliance raises them again on its next link)."""
+        notifier = self._optional(NOTIFIER)
+        if notifier is not None:
+            notifier.tell(NotifierActor.notice_reported, appliance, change)
+
     def start_mailer(self, **kwargs: Any) -> None:
         """Start the mailer (restarted if it crashes)."""
         self._supervisor.start(MAILER, MailerActor, **kwargs)
@@ -169,6 +209,18 @@ class Router:
     def start_backups(self, **kwargs: Any) -> None:
         """Start the backups actor (restarted if it crashes)."""
         self._supervisor.start(BACKUPS, BackupActor, **kwargs)
+
+    def start_relay(self, **kwargs: Any) -> None:
+        """Start the notification relay (restarted if it crashes)."""
+        self._supervisor.start(RELAY, RelayActor, **kwargs)
+
+    def start_notifier(self, **kwargs: Any) -> None:
+        """Start the notifier (restarted if it crashes)."""
+        self._supervisor.start(NOTIFIER, NotifierActor, **kwargs)
+
+    def start_webhooks(self, **kwargs: Any) -> None:
+        """Start the webhooks actor (restarted if it crashes)."""
+        self._supervisor.start(WEBHOOKS, WebhookActor, **kwargs)
 
     def start_health(self, **kwargs: Any) -> None:
         """Start the health actor (restarted if it crashes)."""

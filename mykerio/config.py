@@ -46,6 +46,12 @@ class HubConfig:
     public_url: str = ""
     dev_mode: bool = False
     factory_keys: str = ""
+    operators: str = ""
+
+    @property
+    def operator_emails(self) -> frozenset[str]:
+        """The hub operators' addresses (`operators`, comma-separated), lowercased."""
+        return frozenset(part.strip().lower() for part in self.operators.split(",") if part.strip())
 
     @property
     def factory_public_keys(self) -> tuple[bytes, ...]:
@@ -159,6 +165,34 @@ class BackupsConfig:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class RelayConfig:
+    """The notification relay for appliances' own emails (guide 3.3, 5.1; protocol 9.9)."""
+
+    from_address: str = "relay@localhost"
+    from_name: str = "{appliance} via MyKerio"
+    bounce_domain: str = ""  # "" : the domain of from_address
+    source_quota: int = 300
+    max_attempts: int = 30
+    inbound_smtp: bool = False
+    inbound_host: str = "127.0.0.1"
+    inbound_port: int = 2525
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NotificationsConfig:
+    """Online/offline emails and appliance notifications (guide 3.1, 3.2; issue 15)."""
+
+    grace_seconds: float = 120.0  # an organization's default grace before "offline"
+    batch_seconds: float = 120.0  # one email per person per window
+    flap_floor_hours: float = 6.0  # at most one offline email per appliance and person
+    webhook_timeout: float = 10.0  # seconds a webhook endpoint has to answer
+    webhook_retry_initial: float = 10.0  # seconds before the first retry (doubling, ≤ 1 h)
+    webhook_max_attempts: int = 8
+    # Webhooks may post to loopback and private addresses (a trusted, internal hub only).
+    webhook_allow_private: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Config:
     """Every setting of the hub, grouped by section."""
 
@@ -174,6 +208,8 @@ class Config:
     metrics: MetricsConfig = MetricsConfig()
     appliances: AppliancesConfig = AppliancesConfig()
     backups: BackupsConfig = BackupsConfig()
+    relay: RelayConfig = RelayConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
 
     @property
     def data_dir(self) -> Path:
@@ -369,5 +405,10 @@ def _validate(config: Config) -> None:
         raise ConfigError("backups.max_bytes, uploads_per_hour and keep must be at least 1")
     if backups.idle_timeout <= 0:
         raise ConfigError("backups.idle_timeout must be positive")
+    alerts = config.notifications
+    if not 0 <= alerts.grace_seconds <= 1800:
+        raise ConfigError("notifications.grace_seconds must be from 0 to 1800 (30 minutes)")
+    if alerts.batch_seconds < 0 or alerts.flap_floor_hours < 0:
+        raise ConfigError("notifications.batch_seconds and flap_floor_hours must not be negative")
     if config.actors.restart_backoff_initial > config.actors.restart_backoff_max:
         raise ConfigError("actors.restart_backoff_initial must not exceed restart_backoff_max")

@@ -22,10 +22,14 @@ from web import (
     api_definitions,
     api_fleet,
     api_my_sessions,
+    api_notifications,
     api_organizations,
+    api_relay,
     api_sessions,
     api_settings,
+    api_webhooks,
     page_backups,
+    page_relay,
     pages,
     pages_definitions,
 )
@@ -74,6 +78,13 @@ def build_routes(
     def appliance_route(path: str, handler: type[tornado.web.RequestHandler]) -> Route:
         org = org_route(path, handler)
         return Route(org.pattern, handler, {**org.kwargs, "appliances": appliances}, path)
+
+    def operator_route(path: str, handler: type[tornado.web.RequestHandler]) -> Route:
+        # Routes of the hub's operators (`[hub] operators`); everyone else gets 404.
+        org = org_route(path, handler)
+        return Route(
+            org.pattern, handler, {**org.kwargs, "operators": config.hub.operator_emails}, path
+        )
 
     routes = [
         account_route("/", pages.DashboardPage),
@@ -174,6 +185,11 @@ def build_routes(
         appliance_route("/api/v1/appliances/pairing-preview", api_appliances.PairingPreviewHandler),
         *api_definitions.routes(org_route),
         *pages_definitions.routes(account_route),
+        *api_relay.routes(org_route, operator_route),
+        account_route("/relay", page_relay.RelayPage),
+        operator_route("/operator/relay", page_relay.OperatorRelayPage),
+        *api_notifications.routes(org_route),
+        *api_webhooks.routes(org_route),
         Route(
             "/appliance/v1/socket",
             ApplianceSocketHandler,

@@ -8,6 +8,7 @@ the SMS gateway or its development file) are chosen and handed to the actors.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import os
@@ -22,8 +23,10 @@ from actors.backups import BackupActor, BackupLimits
 from actors.clients import ActorClient
 from actors.gate import admit
 from actors.mailer import MailerActor, RetryPolicy
+from actors.relay import RelayActor
 from actors.router import OrganizationParts, Router
 from actors.supervisor import Scheduler
+from actors.webhooks import WebhookActor
 from mykerio.accounts.context import Links
 from mykerio.accounts.hashing import AsyncPasswords
 from mykerio.accounts.policy import AccountPolicy
@@ -38,10 +41,16 @@ from mykerio.errors import Unavailable
 from mykerio.mail.message import Email
 from mykerio.mail.sealing import mail_box
 from mykerio.mail.transport import DirectoryTransport, MailTransport, SmtpSettings, SmtpTransport
-from mykerio.models import Appliance
+from mykerio.models import Appliance, Webhook
+from mykerio.notifications.digest import DigestLine
+from mykerio.notifications.timing import AlertTiming
 from mykerio.protocol.backups import UPLOAD_KIND
 from mykerio.protocol.identity import NonceLedger
 from mykerio.protocol.stream_link import Stream, StreamLink
+from mykerio.relay.events import RelayedMailRefused
+from mykerio.relay.inbound import start_bounce_endpoint
+from mykerio.relay.submission import RelaySettings
+from mykerio.relay.verp import ReturnPaths
 from mykerio.security.encryption import SecretBox, derive_key
 from mykerio.security.passwords import PRODUCTION_PARAMETERS, PasswordHasher, common_passwords
 from mykerio.sms import OutboxSmsSender, SmsSender
@@ -50,6 +59,7 @@ from web.appliance_links import ApplianceLinks
 from web.appliance_streams import ApplianceStreams
 from web.sms_gateway import HttpSmsGateway
 from web.waiting_appliances import WaitingAppliances
+from web.webhook_client import TornadoWebhookTransport
 
 
 def mail_transport(config: Config, data: DataDir) -> MailTransport:
@@ -77,9 +87,26 @@ def sms_sender(config: Config, data: DataDir, clock: Clock) -> SmsSender:
     return OutboxSmsSender(data.path / config.mail.outbox_dir / "sms.jsonl", clock.now)
 
 
-def start_mailer(config: Config, data: DataDir, store: Store, clock: Clock, router: Router) -> None:
-    """Start the mailer (restarted if it crashes)."""
+def start_mailer(
+    config: Config,
+    data: DataDir,
+    store: Store,
+    clock: Clock,
+    router: Router,
+    bus: EventBus | None = None,
+    schedule: Scheduler | None = None,
+) -> None:
+    """Start the mailer (restarted if it crashes); relayed mail's refusals go on `bus`; its
+    retry timers run on `schedule` (None: the loop's)."""
     router.start_mailer(
+        schedule=schedule,
+        return_paths=relay_return_paths(config, data),
+        relay_retry=RetryPolicy(
+            initial=config.mail.retry_initial,
+            maximum=config.mail.retry_max,
+            max_attempts=config.relay.max_attempts,
+        ),
+        bus=bus,
         outbox=store.outbox,
         box=mail_box(data.secret_key),
         transport=mail_transport(config, data),
@@ -153,6 +180,8 @@ def appliance_links(
             features=streams.features(appliance.id),
             backup_state=router.backup_state_reported,
             backup_settings=router.backup_settings_reported,
+            relay=router.relay,
+            notice_report=router.notice_reported,
         )
 
     return ApplianceLinks(
@@ -165,6 +194,7 @@ def appliance_links(
         ask_timeout=config.actors.ask_timeout,
         runtime=router.runtime,
         factory_keys=config.hub.factory_public_keys,
+        relay=router.relay,
         clock=clock,
         message_burst=config.appliances.message_burst,
         message_rate=config.appliances.message_rate,
@@ -270,3 +300,105 @@ def account_policy(config: Config) -> AccountPolicy:
         session_lifetime=timedelta(hours=config.accounts.session_lifetime_hours),
         persistent_session=timedelta(days=config.accounts.persistent_session_days),
     )
+
+
+def relay_return_paths(config: Config, data: DataDir) -> ReturnPaths:
+    """The relay's signed return paths, at `[relay] bounce_domain` (or the relay address's)."""
+    relay = config.relay
+    domain = relay.bounce_domain or relay.from_address.rpartition("@")[2] or "localhost"
+    return ReturnPaths(data.secret_key, domain)
+
+
+def start_relay(
+    config: Config, data: DataDir, store: Store, clock: Clock, router: Router, bus: EventBus
+) -> None:
+    """Start the notification relay (restarted if it crashes); it hears of relayed mail that
+    the SMTP server refused."""
+    router.start_relay(
+        store=store,
+        clock=clock,
+        mailer=router.mailer,
+        return_paths=relay_return_paths(config, data),
+        settings=RelaySettings(
+            from_address=config.relay.from_address,
+            from_name=config.relay.from_name,
+            source_quota=config.relay.source_quota,
+        ),
+    )
+    bus.subscribe(RelayedMailRefused, router.relayed_mail_refused)
+
+
+async def start_bounces(config: Config, data: DataDir, router: Router) -> asyncio.Server | None:
+    """Listen for bounces of relayed mail (`[relay] inbound_smtp`), or None when it is off."""
+    relay = config.relay
+    if not relay.inbound_smtp:
+        return None
+
+    async def on_bounce(return_path: str, raw: bytes) -> bool:
+        return await router.relay().call(RelayActor.dsn_received, return_path, raw)
+
+    paths = relay_return_paths(config, data)
+    return await start_bounce_endpoint(relay.inbound_host, relay.inbound_port, paths, on_bounce)
+
+
+def start_notifier(
+    config: Config,
+    store: Store,
+    clock: Clock,
+    router: Router,
+    bus: EventBus,
+    schedule: Scheduler | None = None,
+) -> None:
+    """Start the notifier (restarted if it crashes); `schedule`: its timers, the event loop's
+    unless a test gives one."""
+    alerts = config.notifications
+
+    async def deliver_webhook(webhook: Webhook, lines: tuple[DigestLine, ...]) -> None:
+        await router.webhooks().call(WebhookActor.deliver, webhook, lines)
+
+    router.start_notifier(
+        store=store,
+        clock=clock,
+        bus=bus,
+        send_mail=mail_sender(router),
+        dashboard_url=config.hub.public_url.rstrip("/") + "/",
+        timing=AlertTiming(
+            grace=timedelta(seconds=alerts.grace_seconds),
+            window=timedelta(seconds=alerts.batch_seconds),
+            floor=timedelta(hours=alerts.flap_floor_hours),
+        ),
+        schedule=schedule,
+        deliver_webhook=deliver_webhook,
+    )
+
+
+def start_webhooks(
+    config: Config,
+    data: DataDir,
+    store: Store,
+    clock: Clock,
+    router: Router,
+    schedule: Scheduler | None = None,
+) -> TornadoWebhookTransport:
+    """Start the webhooks actor (restarted if it crashes); returns its transport (the caller
+    closes it)."""
+    alerts = config.notifications
+    transport = TornadoWebhookTransport(
+        timeout=alerts.webhook_timeout, allow_private=alerts.webhook_allow_private
+    )
+    router.start_webhooks(
+        store=store,
+        clock=clock,
+        box=SecretBox(derive_key(data.secret_key, info="mykerio webhook secrets v1")),
+        transport=transport,
+        dashboard_url=config.hub.public_url.rstrip("/") + "/",
+        allow_private=alerts.webhook_allow_private,
+        retry=RetryPolicy(
+            initial=alerts.webhook_retry_initial,
+            maximum=3600.0,
+            max_attempts=alerts.webhook_max_attempts,
+        ),
+        schedule=schedule,
+        on_change=router.webhooks_changed,
+    )
+    return transport

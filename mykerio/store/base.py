@@ -28,6 +28,21 @@ from mykerio.models import (
     OutboxMessage,
     User,
 )
+from mykerio.store.alerts_base import (
+    AlertRepository as AlertRepository,
+)
+from mykerio.store.alerts_base import (
+    AlertSettingRepository as AlertSettingRepository,
+)
+from mykerio.store.alerts_base import (
+    ApplianceNotificationRepository as ApplianceNotificationRepository,
+)
+from mykerio.store.alerts_base import (
+    WebhookDeliveryRepository as WebhookDeliveryRepository,
+)
+from mykerio.store.alerts_base import (
+    WebhookRepository as WebhookRepository,
+)
 from mykerio.store.appliances_base import (
     ApplianceRepository as ApplianceRepository,
 )
@@ -39,6 +54,9 @@ from mykerio.store.appliances_base import (
 )
 from mykerio.store.definitions_base import (
     DefinitionRepository as DefinitionRepository,
+)
+from mykerio.store.relay_base import (
+    RelayRepository as RelayRepository,
 )
 from mykerio.store.signin import (
     AuditRepository as AuditRepository,
@@ -447,6 +465,36 @@ class Store(Protocol):
     @property
     def audit(self) -> AuditRepository:
         """The access audit."""
+        ...
+
+    @property
+    def relay(self) -> RelayRepository:
+        """The notification relay's senders and blacklist."""
+        ...
+
+    @property
+    def alerts(self) -> AlertRepository:
+        """What the notifier remembers: grace periods, queued lines, flap floors."""
+        ...
+
+    @property
+    def alert_settings(self) -> AlertSettingRepository:
+        """Notification settings of organizations, appliances and people."""
+        ...
+
+    @property
+    def appliance_notifications(self) -> ApplianceNotificationRepository:
+        """Notifications the appliances reported and have not cleared."""
+        ...
+
+    @property
+    def webhooks(self) -> WebhookRepository:
+        """Organizations' webhook endpoints."""
+        ...
+
+    @property
+    def webhook_deliveries(self) -> WebhookDeliveryRepository:
+        """Webhook posts: the outbox and the delivery log."""
         ...
 
     async def ping(self) -> None:

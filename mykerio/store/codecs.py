@@ -12,8 +12,12 @@ from __future__ import annotations
 from mykerio.models import (
     AccessEvent,
     ActivityEvent,
+    AlertRecord,
+    AlertSetting,
     Appliance,
+    ApplianceNotification,
     Backup,
+    BlacklistEntry,
     DefinitionVersion,
     Invitation,
     LoginAttempt,
@@ -22,9 +26,12 @@ from mykerio.models import (
     Organization,
     OutboxMessage,
     Pairing,
+    RelaySender,
     Session,
     StatusChange,
     User,
+    Webhook,
+    WebhookDelivery,
     email_key,
 )
 from mykerio.store.codec import table
@@ -49,7 +56,13 @@ SESSIONS = table(Session, "sessions", key="id_hash")
 LOGIN_ATTEMPTS = table(LoginAttempt, "login_attempts", key="id_hash")
 TOKENS = table(OneTimeToken, "tokens", key="token_hash")
 # `to` is a keyword in SQL.
-OUTBOX = table(OutboxMessage, "outbox", sqlite_rename={"to": "recipient"})
+OUTBOX = table(
+    OutboxMessage,
+    "outbox",
+    sqlite_rename={"to": "recipient"},
+    # Messages from before the relay; SQLite migration 8 filled in the same values.
+    defaults={"origin": "", "from_header": "", "reply_to": ""},
+)
 ACCESS_EVENTS = table(AccessEvent, "access_events")
 APPLIANCES = table(
     Appliance,
@@ -62,3 +75,10 @@ PAIRINGS = table(Pairing, "pairings", key="code_hash")
 STATUS_CHANGES = table(StatusChange, "status_changes")
 BACKUPS = table(Backup, "backups")
 DEFINITION_VERSIONS = table(DefinitionVersion, "definition_versions")
+RELAY_SENDERS = table(RelaySender, "relay_senders")
+RELAY_BLACKLIST = table(BlacklistEntry, "relay_blacklist", key="address")
+ALERT_RECORDS = table(AlertRecord, "alert_records")
+ALERT_SETTINGS = table(AlertSetting, "alert_settings")
+APPLIANCE_NOTIFICATIONS = table(ApplianceNotification, "appliance_notifications")
+WEBHOOKS = table(Webhook, "webhooks")
+WEBHOOK_DELIVERIES = table(WebhookDelivery, "webhook_deliveries")

@@ -76,6 +76,20 @@ VALID: dict[str, dict[str, object]] = {
     "backup_state": {"state": "ok"},
     "backup_settings": {"enabled": True, "every_hours": 24},
     "backup_settings_state": {"enabled": False, "every_hours": 0},
+    "relay_email": {"to": ["ana@example.com"], "subject": "Alert", "text": "Low memory\n"},
+    "relay_result": {
+        "results": [{"address": "ana@example.com", "accepted": True}],
+        "quota": {"used": 1, "limit": 100},
+    },
+    "notification": {
+        "id": "low_memory",
+        "type": "low_memory",
+        "severity": "warning",
+        "text": "Low memory",
+        "at": "2026-03-02T09:14:05Z",
+    },
+    # (Exactly one of `id` and `except`: the connection checks that, not the registry.)
+    "notification_cleared": {},
 }
 
 OPTIONAL: dict[str, dict[str, object]] = {
@@ -93,6 +107,8 @@ OPTIONAL: dict[str, dict[str, object]] = {
     "setup": {"email": "it@example.com", "statistics": True},
     "setup_result": {"code": "bad_credentials", "message": "The password is not correct."},
     "backup_state": {"message": "The hub could not store the backup."},
+    "relay_email": {"html": "<p>Low memory</p>", "reply_to": "gw@example.com", "test": True},
+    "notification_cleared": {"id": "low_memory"},
 }
 
 # (type, field, bad value): one wrong value per field.
@@ -183,13 +199,30 @@ INVALID: list[tuple[str, str, object]] = [
     ("backup_settings", "every_hours", 745),
     ("backup_settings_state", "every_hours", -1),
     ("backup_state", "message", ""),
+    ("relay_email", "to", []),
+    ("relay_email", "to", "ana@example.com"),
+    ("relay_email", "to", ["a@example.com"] * 51),
+    ("relay_email", "to", ["a\x00@example.com"]),
+    ("relay_email", "subject", ""),
+    ("relay_email", "text", "bell\x07"),
+    ("relay_email", "text", "x" * (96 * 1024 + 1)),
+    ("relay_result", "results", [{"address": "a@example.com"}]),
+    ("relay_result", "quota", {"used": -1, "limit": 100}),
+    ("notification", "type", "fire"),
+    ("notification", "severity", "info"),
+    ("notification", "id", "no spaces"),
+    ("notification", "text", ""),
+    ("notification", "at", "2026-03-02T09:14:05"),
+    ("notification_cleared", "except", ["x"] * 65),
+    ("notification_cleared", "except", "low_memory"),
 ]
 
 
 def test_the_registry_has_exactly_the_documented_types() -> None:
     """The registry holds the seventeen version 1 types, the five stream types of version 2
-    and the four of its `backups` feature and the five of its `definitions` feature, each with
-    a valid example here."""
+    and the four of its `backups` feature, the five of its `definitions` feature, the two of its
+    `relay` feature and the two of its `notifications` feature, each with a valid example
+    here."""
     assert set(MESSAGE_TYPES) == set(VALID)
     assert not RESERVED_TYPES & set(MESSAGE_TYPES)
 
@@ -215,6 +248,7 @@ def test_each_type_is_sent_by_the_documented_side() -> None:
         "backup_refused",
         "backup_stored",
         "backup_settings",
+        "relay_result",
     }
     both = {"error", *CONTROL_TYPES}  # (the stream messages of version 2 go both ways)
     assert from_hub == hub_only | both
@@ -228,8 +262,11 @@ def test_each_type_is_sent_by_the_documented_side() -> None:
         "pong",
         "backup_state",
         "backup_settings_state",
+        "notification",
+        "notification_cleared",
         "removed",
         "setup_result",
+        "relay_email",
     }
 
 
@@ -274,8 +311,8 @@ def test_a_wrong_value_is_refused_without_echoing_it(name: str, field: str, valu
 
 
 def test_answers_must_say_what_they_answer() -> None:
-    """challenge, proof, pong, setup_result, definitions_applied and import_result need `re`;
-    the others do not."""
+    """challenge, proof, pong, setup_result, definitions_applied, import_result and
+    relay_result need `re`; the others do not."""
     needing = {name for name, kind in MESSAGE_TYPES.items() if kind.needs_re}
     assert needing == {
         "challenge",
@@ -284,6 +321,7 @@ def test_answers_must_say_what_they_answer() -> None:
         "setup_result",
         "definitions_applied",
         "import_result",
+        "relay_result",
     }
 
 
