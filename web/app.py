@@ -27,6 +27,7 @@ from web import (
     api_relay,
     api_sessions,
     api_settings,
+    api_tunnel,
     api_webhooks,
     page_backups,
     page_relay,
@@ -41,6 +42,7 @@ from web.live import LiveRegistry, LiveSocketHandler
 from web.metrics import HubMetrics
 from web.openapi import Route, build_document
 from web.ops import HealthzHandler, HubInfoHandler, MetricsHandler, ReadyzHandler
+from web.tunnel_origin import TunnelOrigin
 
 HERE = Path(__file__).parent
 
@@ -54,6 +56,7 @@ def build_routes(
     appliances: ApplianceLinks,
     *,
     dev_outbox: bool,
+    tunnel: TunnelOrigin | None = None,
 ) -> list[Route]:
     """Every route of the hub, each with exactly the collaborators its handler needs."""
     common: dict[str, Any] = {"metrics": metrics}
@@ -190,6 +193,7 @@ def build_routes(
         operator_route("/operator/relay", page_relay.OperatorRelayPage),
         *api_notifications.routes(org_route),
         *api_webhooks.routes(org_route),
+        *api_tunnel.routes(org_route, tunnel),
         Route(
             "/appliance/v1/socket",
             ApplianceSocketHandler,
@@ -238,6 +242,7 @@ def make_app(
     appliances: ApplianceLinks,
     *,
     dev_outbox: bool = False,
+    tunnel: TunnelOrigin | None = None,
 ) -> tornado.web.Application:
     """The Tornado application: routes, static files, templates, CSRF, the JSON 404."""
     routes = build_routes(
@@ -248,6 +253,7 @@ def make_app(
         registry,
         appliances,
         dev_outbox=dev_outbox,
+        tunnel=tunnel,
     )
     handlers: list[Any] = [(r.pattern, r.handler, r.kwargs) for r in routes]
     return HubApplication(
