@@ -44,7 +44,9 @@ from mykerio.notifications.digest import (
     OFFLINE,
     ONLINE,
     DigestLine,
+    describe,
     status_digest,
+    subject,
 )
 from mykerio.notifications.notices import NoticeBook, NoticeView
 from mykerio.notifications.preferences import (
@@ -74,6 +76,8 @@ from mykerio.store.base import Store
 SendMail = Callable[[Email], Awaitable[Any]]
 # Hands one webhook's lines of a window to the webhooks actor (which persists and posts them).
 DeliverWebhook = Callable[[Webhook, tuple[DigestLine, ...]], Awaitable[Any]]
+# Pushes one person's window to their browsers: (user id, title, text, link).
+Push = Callable[[str, str, str, str], Awaitable[Any]]
 WEBHOOK = "webhook:"  # the recipient key of a webhook, beside people's user ids
 RETRY_MAIL_SECONDS = 30.0  # the mailer was restarting: the batch waits in the store meanwhile
 
@@ -124,8 +128,10 @@ class NotifierActor(LoopActor):
         timing: AlertTiming | None = None,
         schedule: Scheduler | None = None,
         deliver_webhook: DeliverWebhook | None = None,
+        push: Push | None = None,
     ) -> None:
         super().__init__(runtime=runtime, name=name)
+        self._push = push
         self._deliver_webhook = deliver_webhook
         self._webhooks: dict[str, list[Webhook]] = {}  # organization → its endpoints (read once)
         self._store = store
@@ -262,6 +268,8 @@ class NotifierActor(LoopActor):
         user = await self._store.users.by_id(user_id)
         digest = await self._digest_lines(user, lines)
         if user is not None and digest:
+            await self._push_digest(user_id, digest)
+        if user is not None and digest and user.notifications:
             try:
                 await self._send_mail(
                     status_digest(user.email, user.full_name, digest, self._dashboard)
@@ -275,6 +283,19 @@ class NotifierActor(LoopActor):
                 return
             self.log.info("notification email queued", user_id=user_id, changes=len(digest))
         await self._store.alerts.delete([line.id for line in lines])
+
+    async def _push_digest(self, user_id: str, digest: list[DigestLine]) -> None:
+        """Push the window to the person's browsers (best effort: a push that cannot be
+        handed over is not worth sending the email twice)."""
+        if self._push is None:
+            return
+        text = "\n".join(describe(line) for line in digest[:5])
+        if len(digest) > 5:
+            text += f"\n… and {len(digest) - 5} more"
+        try:
+            await self._push(user_id, subject(digest), text, self._dashboard)
+        except DomainError as error:
+            self.log.warning("push not handed over", error=error.message)
 
     async def _send_webhook(self, key: str, lines: list[AlertRecord]) -> None:
         webhook = next(
@@ -542,10 +563,8 @@ class NotifierActor(LoopActor):
         self._floors.setdefault(new.appliance_id, {})[new.user_id] = new
 
     async def _digest_lines(self, user: User | None, lines: list[AlertRecord]) -> list[DigestLine]:
-        """The lines as the email (`user`) or a webhook (None) shows them: only of
-        organizations the person still belongs to, none if they opted out."""
-        if user is not None and not user.notifications:
-            return []
+        """The lines as the email or push (`user`) or a webhook (None) shows them: only of
+        organizations the person still belongs to."""
         names: dict[str, str | None] = {}
         digest = []
         for line in lines:

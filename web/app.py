@@ -23,6 +23,7 @@ from web import (
     api_my_sessions,
     api_notifications,
     api_organizations,
+    api_push,
     api_sessions,
     api_settings,
     api_webhooks,
@@ -177,6 +178,7 @@ def build_routes(
         *pages_definitions.routes(account_route),
         *api_notifications.routes(org_route),
         *api_webhooks.routes(org_route),
+        *api_push.routes(route, account_route),
         Route(
             "/appliance/v1/socket",
             ApplianceSocketHandler,

@@ -25,6 +25,7 @@ from mykerio.models import (
     Organization,
     OutboxMessage,
     Pairing,
+    PushSubscription,
     Session,
     StatusChange,
     User,
@@ -72,3 +73,4 @@ ALERT_SETTINGS = table(AlertSetting, "alert_settings")
 APPLIANCE_NOTIFICATIONS = table(ApplianceNotification, "appliance_notifications")
 WEBHOOKS = table(Webhook, "webhooks")
 WEBHOOK_DELIVERIES = table(WebhookDelivery, "webhook_deliveries")
+PUSH_SUBSCRIPTIONS = table(PushSubscription, "push_subscriptions")

@@ -539,6 +539,27 @@ CASES = [
         next_attempt_at=1,
         done_at=2,
     ),
+    case(
+        codecs.PUSH_SUBSCRIPTIONS,
+        models.PushSubscription(
+            id="p1",
+            at=T0,
+            user_id="u1",
+            endpoint="https://push.example/s/1",
+            p256dh="BKey",
+            auth="YXV0aA",
+            user_agent="Firefox",
+        ),
+        {
+            "user_id": "u1",
+            "endpoint": "https://push.example/s/1",
+            "p256dh": "BKey",
+            "auth": "YXV0aA",
+            "user_agent": "Firefox",
+        },
+        key=("id", "p1"),
+        at=0,
+    ),
 ]
 
 

@@ -413,6 +413,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX webhook_deliveries_by_status
         ON webhook_deliveries (status, at DESC, id DESC)
         """,
+        """
+        CREATE TABLE push_subscriptions (
+            id TEXT PRIMARY KEY,
+            at INTEGER NOT NULL,
+            user_id TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            p256dh TEXT NOT NULL,
+            auth TEXT NOT NULL,
+            user_agent TEXT NOT NULL
+        ) STRICT
+        """,
+        """
+        CREATE INDEX push_subscriptions_of_user
+        ON push_subscriptions (user_id, at DESC, id DESC)
+        """,
     ),
 )
 
