@@ -151,6 +151,9 @@ class NotifierActor(LoopActor):
         self._floors: dict[str, dict[str, AlertRecord]] = {}  # appliance → user → floor
         self._queued: dict[str, list[AlertRecord]] = {}  # user → lines of their next email
         self._batch_timers: dict[str, Cancellable] = {}
+        # While an announcement runs: the records it adds and the ids it deletes, written at
+        # its end in two store operations (a site outage is thousands of records).
+        self._writes: tuple[list[AlertRecord], list[str]] | None = None
 
     async def on_start(self) -> None:  # type: ignore[override]  # LoopActor allows async hooks
         """Hear the organizations' events, then resume what the store says is pending."""
@@ -444,6 +447,13 @@ class NotifierActor(LoopActor):
             return
         now = self._clock.now()
         silent = (await self._prefs_of(view.org_id)).in_maintenance(view.id, now)
+        self._gather_writes()
+        try:
+            await self._owe_back_online(view, now, silent)
+        finally:
+            await self._flush_writes()
+
+    async def _owe_back_online(self, view: ApplianceView, now: datetime, silent: bool) -> None:
         for user_id, floor in list(self._floors.get(view.id, {}).items()):
             if not floor.told_down:
                 continue  # never told "offline" (or held back): no "back online" either
@@ -452,6 +462,13 @@ class NotifierActor(LoopActor):
             await self._replace_floor(floor, dataclasses.replace(floor, told_down=False))
 
     async def _announce_offline(self, record: AlertRecord) -> None:
+        self._gather_writes()
+        try:
+            await self._announce_offline_to_each(record)
+        finally:
+            await self._flush_writes()
+
+    async def _announce_offline_to_each(self, record: AlertRecord) -> None:
         now = self._clock.now()
         prefs = await self._prefs_of(record.org_id)
         if prefs.in_maintenance(record.appliance_id, now):
@@ -510,6 +527,19 @@ class NotifierActor(LoopActor):
             if "notification" in webhook.events
             and severity_reaches(notification.severity, webhook.severity_from)
         )
+        self._gather_writes()
+        try:
+            await self._queue_each(recipients, appliance, notification, detail)
+        finally:
+            await self._flush_writes()
+
+    async def _queue_each(
+        self,
+        recipients: list[str],
+        appliance: Appliance,
+        notification: ApplianceNotification,
+        detail: str,
+    ) -> None:
         for user_id in recipients:
             await self._queue(
                 user_id,
@@ -548,7 +578,7 @@ class NotifierActor(LoopActor):
             told_down=False,
             detail=detail,
         )
-        await self._store.alerts.add(line)
+        await self._write(line)
         self._queued.setdefault(user_id, []).append(line)
         if user_id not in self._batch_timers:
             self._arm_batch(user_id, now)
@@ -557,10 +587,33 @@ class NotifierActor(LoopActor):
         # Add the new state before deleting the old: a crash in between leaves both, and the
         # newer wins when the store is read again (`of_kind` is oldest first).
         new = dataclasses.replace(new, id=new_id())
-        await self._store.alerts.add(new)
+        await self._write(new)
         if old is not None:
-            await self._store.alerts.delete([old.id])
+            await self._forget(old.id)
         self._floors.setdefault(new.appliance_id, {})[new.user_id] = new
+
+    async def _write(self, record: AlertRecord) -> None:
+        if self._writes is not None:
+            self._writes[0].append(record)
+        else:
+            await self._store.alerts.add(record)
+
+    async def _forget(self, record_id: str) -> None:
+        if self._writes is not None:
+            self._writes[1].append(record_id)
+        else:
+            await self._store.alerts.delete([record_id])
+
+    def _gather_writes(self) -> None:
+        self._writes = ([], [])
+
+    async def _flush_writes(self) -> None:
+        if self._writes is None:
+            return
+        added, deleted = self._writes
+        self._writes = None
+        await self._store.alerts.add_many(added)  # new state first: see _replace_floor
+        await self._store.alerts.delete(deleted)
 
     async def _digest_lines(self, user: User | None, lines: list[AlertRecord]) -> list[DigestLine]:
         """The lines as the email or push (`user`) or a webhook (None) shows them: only of

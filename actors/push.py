@@ -18,7 +18,8 @@ import asyncio
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from actors.runtime import LoopActor, LoopRuntime
 from actors.supervisor import Scheduler
@@ -137,9 +138,18 @@ class PushActor(LoopActor):
         """How many browsers the person has subscribed."""
         return len(await self._store.push_subscriptions.of_user(user_id))
 
-    async def push(self, user_id: str, title: str, body: str, url: str) -> PushOutcome:
-        """Push one message to every browser of the person; waits for the first attempts
-        (retries go on in the background)."""
+    async def push(self, user_id: str, title: str, body: str, url: str) -> int:
+        """Start pushing one message to every browser of the person (the posts run as tasks
+        of their own: this answers at once, with how many browsers it goes to)."""
+        subscriptions = await self._store.push_subscriptions.of_user(user_id)
+        payload = json.dumps({"title": title, "body": body, "url": url}).encode()
+        for subscription in subscriptions:
+            self._start(self._deliver(subscription, payload, 0))
+        return len(subscriptions)
+
+    async def push_now(self, user_id: str, title: str, body: str, url: str) -> PushOutcome:
+        """Push one message to every browser of the person and wait for the first attempts
+        (a person's "Send a test notification"; retries go on in the background)."""
         subscriptions = await self._store.push_subscriptions.of_user(user_id)
         if not subscriptions:
             return PushOutcome(0, 0, 0, 0)
@@ -185,8 +195,9 @@ class PushActor(LoopActor):
         return "failed"
 
     def _again(self, subscription: PushSubscription, payload: bytes, retry: int) -> None:
-        task: asyncio.Task[object] = self.runtime.loop.create_task(
-            self._deliver(subscription, payload, retry)
-        )
+        self._start(self._deliver(subscription, payload, retry))
+
+    def _start(self, delivery: Coroutine[Any, Any, str]) -> None:
+        task: asyncio.Task[object] = self.runtime.loop.create_task(delivery)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -117,7 +117,7 @@ class PushTestHandler(AccountHandler):
         current = await self.current_session()
         push = self.router.push()
         outcome = await push.call(
-            PushActor.push,
+            PushActor.push_now,
             current.user.id,
             "MyKerio",
             "Notifications reach this device.",

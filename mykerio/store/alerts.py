@@ -68,6 +68,11 @@ class AlertLog:
         return await self._events.add(record, f"an alert record with id {record.id}")
 
     @observed
+    async def add_many(self, records: Sequence[AlertRecord]) -> None:
+        """Store new records at once (a site outage writes thousands)."""
+        await self._events.add_many(records, "an alert record with one of these ids")
+
+    @observed
     async def of_kind(self, kind: str) -> list[AlertRecord]:
         """Every record of this kind, oldest first."""
         return await _every(self._events, Where(equal={"kind": kind}))

@@ -23,6 +23,10 @@ class AlertRepository(Protocol):
         """Store a new record; `Conflict` if its id is taken."""
         ...
 
+    async def add_many(self, records: Sequence[AlertRecord]) -> None:
+        """Store new records at once (a site outage writes thousands)."""
+        ...
+
     async def of_kind(self, kind: str) -> list[AlertRecord]:
         """Every record of this kind, oldest first."""
         ...

@@ -113,3 +113,14 @@ async def test_push_subscriptions_are_kept_per_person(store: Store) -> None:
     assert await store.push_subscriptions.of_user("u1") == [again]
     assert await store.push_subscriptions.delete("p1") == 1
     assert await store.push_subscriptions.of_user("u1") == []
+
+
+async def test_records_are_added_many_at_once(store: Store) -> None:
+    """`add_many` stores every record; a taken id is a `Conflict` (fresh ids never clash)."""
+    batch = [make_alert_record(at=T0 + timedelta(milliseconds=i)) for i in range(3)]
+    await store.alerts.add_many(batch)
+    assert await store.alerts.of_kind("queued") == batch
+    clash = [make_alert_record(record_id="fresh"), batch[0]]
+    with pytest.raises(Conflict):
+        await store.alerts.add_many(clash)
+    assert {r.id for r in batch} <= {r.id for r in await store.alerts.of_kind("queued")}
