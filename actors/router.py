@@ -29,6 +29,7 @@ from actors.mailer import MailerActor
 from actors.notifier import NotifierActor
 from actors.organization import OrganizationActor
 from actors.push import PushActor
+from actors.relay import RelayActor
 from actors.runtime import LoopRuntime
 from actors.supervisor import Supervisor
 from actors.webhooks import WebhookActor
@@ -42,6 +43,7 @@ from mykerio.mail.message import Email
 from mykerio.models import Appliance
 from mykerio.protocol.envelope import Envelope
 from mykerio.protocol.notifications import Cleared, Notice
+from mykerio.relay.events import RelayedMailRefused
 from mykerio.store.base import Store
 
 _ORG_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -50,6 +52,7 @@ GATE = "gate"
 HEALTH = "health"
 HOUSEKEEPING = "housekeeping"
 BACKUPS = "backups"
+RELAY = "relay"
 NOTIFIER = "notifier"
 WEBHOOKS = "webhooks"
 PUSH = "push"
@@ -134,6 +137,17 @@ class Router:
         """The backups actor (uploads and the appliances' backup states)."""
         return self._required(BACKUPS, "Backups are restarting; try again in a moment.")
 
+    def relay(self) -> ActorClient[RelayActor]:
+        """The notification relay (appliances' own emails)."""
+        return self._required(RELAY, "The notification relay is restarting; try again.")
+
+    def relayed_mail_refused(self, event: RelayedMailRefused) -> None:
+        """A relayed email refused at delivery (a bus event) goes to the relay (told; dropped
+        while it restarts)."""
+        relay = self._optional(RELAY)
+        if relay is not None:
+            relay.tell(RelayActor.mail_refused, event)
+
     def notifier(self) -> ActorClient[NotifierActor]:
         """The notifier (online/offline emails and notification settings)."""
         return self._required(NOTIFIER, "Notifications are restarting; try again in a moment.")
@@ -199,6 +213,10 @@ class Router:
     def start_backups(self, **kwargs: Any) -> None:
         """Start the backups actor (restarted if it crashes)."""
         self._supervisor.start(BACKUPS, BackupActor, **kwargs)
+
+    def start_relay(self, **kwargs: Any) -> None:
+        """Start the notification relay (restarted if it crashes)."""
+        self._supervisor.start(RELAY, RelayActor, **kwargs)
 
     def start_notifier(self, **kwargs: Any) -> None:
         """Start the notifier (restarted if it crashes)."""

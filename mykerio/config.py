@@ -46,6 +46,12 @@ class HubConfig:
     public_url: str = ""
     dev_mode: bool = False
     factory_keys: str = ""
+    operators: str = ""
+
+    @property
+    def operator_emails(self) -> frozenset[str]:
+        """The hub operators' addresses (`operators`, comma-separated), lowercased."""
+        return frozenset(part.strip().lower() for part in self.operators.split(",") if part.strip())
 
     @property
     def factory_public_keys(self) -> tuple[bytes, ...]:
@@ -159,6 +165,20 @@ class BackupsConfig:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class RelayConfig:
+    """The notification relay for appliances' own emails (guide 3.3, 5.1; protocol 9.9)."""
+
+    from_address: str = "relay@localhost"
+    from_name: str = "{appliance} via MyKerio"
+    bounce_domain: str = ""  # "" : the domain of from_address
+    source_quota: int = 300
+    max_attempts: int = 30
+    inbound_smtp: bool = False
+    inbound_host: str = "127.0.0.1"
+    inbound_port: int = 2525
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class NotificationsConfig:
     """Online/offline emails and appliance notifications (guide 3.1, 3.2; issue 15)."""
 
@@ -190,6 +210,7 @@ class Config:
     metrics: MetricsConfig = MetricsConfig()
     appliances: AppliancesConfig = AppliancesConfig()
     backups: BackupsConfig = BackupsConfig()
+    relay: RelayConfig = RelayConfig()
     notifications: NotificationsConfig = NotificationsConfig()
 
     @property

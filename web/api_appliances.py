@@ -54,10 +54,16 @@ class AppliancesHandler(OrgHandler):
 
     async def get(self, org_id: str) -> None:
         """List."""
-        # Encoded by the organization's actor once per change (`models.Appliances` is its
-        # schema): thousands of appliances cost a join here, not an encoding per request.
-        listed = await self.org_call(org_id, OrganizationActor.appliance_list)
-        self.write_encoded(b'{"appliances":' + listed + b"}")
+        # Encoded, and compressed, by the organization's actor once per change
+        # (`models.Appliances` is its schema): thousands of appliances cost neither an encoding
+        # nor a compression per request. Tornado's own compression leaves an answer that has a
+        # Content-Encoding alone.
+        gzipped = self.accepts_gzip()
+        document = await self.org_call(org_id, OrganizationActor.appliance_document, gzipped)
+        self.set_header("Vary", "Accept-Encoding")
+        if gzipped:
+            self.set_header("Content-Encoding", "gzip")
+        self.write_encoded(document)
 
     async def post(self, org_id: str) -> None:
         """Add."""

@@ -143,6 +143,22 @@ class BaseHandler(tornado.web.RequestHandler):
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(document)
 
+    def accepts_gzip(self) -> bool:
+        """Whether the client takes a gzip-compressed answer (`Accept-Encoding`, q-values read:
+        `gzip;q=0` is a refusal)."""
+        for part in self.request.headers.get("Accept-Encoding", "").split(","):
+            coding, _, params = part.strip().partition(";")
+            if coding.strip().lower() not in ("gzip", "*"):
+                continue
+            quality = params.strip().lower()
+            if quality.startswith("q="):
+                try:
+                    return float(quality[2:]) > 0
+                except ValueError:
+                    return False
+            return True
+        return False
+
     def write_model(self, answer: pydantic.BaseModel, status: int = 200) -> None:
         """Answer with a response model as JSON."""
         self.write_json(answer.model_dump(mode="json"), status)

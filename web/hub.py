@@ -43,9 +43,11 @@ from web.wiring import (
     serve_organizations,
     start_accounts,
     start_backups,
+    start_bounces,
     start_mailer,
     start_notifier,
     start_push,
+    start_relay,
     start_webhooks,
 )
 
@@ -126,6 +128,8 @@ class Hub:
         self.appliance_streams: ApplianceStreams | None = None  # (v2 links' streams, once started)
         # Appliance handshakes in progress, and upgrades waiting for a slot (once started).
         self.handshakes: HandshakeBudget | None = None
+        # The relay's inbound SMTP endpoint for bounces ([relay] inbound_smtp), once started.
+        self.bounces: asyncio.Server | None = None
 
     @property
     def url(self) -> str:
@@ -186,7 +190,9 @@ class Hub:
             lag_interval=config.metrics.loop_lag_interval,
             on_lag=self.metrics.observe_lag,
         )
-        start_mailer(config, data, self.store, self.clock, router)
+        start_mailer(config, data, self.store, self.clock, router, self.bus, self.schedule)
+        start_relay(config, data, self.store, self.clock, router, self.bus)
+        self.bounces = await start_bounces(config, data, router)
         self._webhook_transport = start_webhooks(
             config, data, self.store, self.clock, router, self.alert_schedule
         )
@@ -244,6 +250,8 @@ class Hub:
         try:
             if self._server is not None:
                 self._server.stop()
+            if self.bounces is not None:
+                self.bounces.close()  # (bounces not taken are sent again by their servers)
             if self.handshakes is not None:
                 # Upgrades waiting for a handshake slot are answered 503 now, not in 5 s:
                 # appliances keep knocking while the hub stops (and come back after it).

@@ -2,7 +2,8 @@
 
 Its parts each own one thing — `membership` (name, members, invitations), `roster` (the
 appliances and their history), `activity` (the activity log), `backups` (the Backups
-section), `definitions` (the shared definitions and each appliance's sync of them) — on the
+section), `definitions` (the shared definitions and each appliance's sync of them), `relay` (its
+relaying appliances) — on the
 state and checks of `core`. Callers reach it through `actors.router.Router.organization`, with
 typed calls:
 `await router.organization(org_id).call(OrganizationActor.view, user)`.
@@ -15,11 +16,14 @@ from actors.organization.backups import BackupsPart
 from actors.organization.core import FindAppliance, SendMail
 from actors.organization.definitions import DefinitionsPart
 from actors.organization.membership import MembershipPart
+from actors.organization.relay import RelayPart
 from actors.organization.roster import RosterPart
 
 __all__ = ["FindAppliance", "OrganizationActor", "SendMail"]
 
 
-class OrganizationActor(MembershipPart, RosterPart, ActivityPart, BackupsPart, DefinitionsPart):
-    """Membership, invitations, appliances, the activity log, the backups and the shared
-    definitions of one organization."""
+class OrganizationActor(
+    MembershipPart, RosterPart, ActivityPart, BackupsPart, DefinitionsPart, RelayPart
+):
+    """Membership, invitations, appliances, the activity log, the backups, the shared
+    definitions and the relaying appliances of one organization."""

@@ -32,6 +32,12 @@ class RosterPart(OrganizationCore):
         self._require_member(user)
         return self._roster.json_array()
 
+    def appliance_document(self, user: User, gzipped: bool) -> bytes:
+        """`{"appliances": [...]}` as the API answers it, gzip-compressed if asked; both forms
+        made once per change and shared by every reader."""
+        self._require_member(user)
+        return self._roster.document(gzipped)
+
     async def add_appliance(
         self, user: User, code: str, name: str, client: Client
     ) -> ApplianceView:

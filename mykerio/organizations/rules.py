@@ -37,6 +37,7 @@ ACTION_LABELS = {
     "backup_downloaded": "Backup downloaded",
     "backup_deleted": "Backup deleted",
     "backup_requested": "Backup requested",
+    "backups_compared": "Backups compared",
 }
 """Each kind of activity-log entry and the words the dashboard shows for it (and filters by)."""
 

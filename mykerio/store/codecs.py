@@ -17,6 +17,7 @@ from mykerio.models import (
     Appliance,
     ApplianceNotification,
     Backup,
+    BlacklistEntry,
     DefinitionVersion,
     Invitation,
     LoginAttempt,
@@ -26,6 +27,7 @@ from mykerio.models import (
     OutboxMessage,
     Pairing,
     PushSubscription,
+    RelaySender,
     Session,
     StatusChange,
     User,
@@ -55,7 +57,13 @@ SESSIONS = table(Session, "sessions", key="id_hash")
 LOGIN_ATTEMPTS = table(LoginAttempt, "login_attempts", key="id_hash")
 TOKENS = table(OneTimeToken, "tokens", key="token_hash")
 # `to` is a keyword in SQL.
-OUTBOX = table(OutboxMessage, "outbox", sqlite_rename={"to": "recipient"})
+OUTBOX = table(
+    OutboxMessage,
+    "outbox",
+    sqlite_rename={"to": "recipient"},
+    # Messages from before the relay; SQLite migration 8 filled in the same values.
+    defaults={"origin": "", "from_header": "", "reply_to": ""},
+)
 ACCESS_EVENTS = table(AccessEvent, "access_events")
 APPLIANCES = table(
     Appliance,
@@ -68,6 +76,8 @@ PAIRINGS = table(Pairing, "pairings", key="code_hash")
 STATUS_CHANGES = table(StatusChange, "status_changes")
 BACKUPS = table(Backup, "backups")
 DEFINITION_VERSIONS = table(DefinitionVersion, "definition_versions")
+RELAY_SENDERS = table(RelaySender, "relay_senders")
+RELAY_BLACKLIST = table(BlacklistEntry, "relay_blacklist", key="address")
 ALERT_RECORDS = table(AlertRecord, "alert_records")
 ALERT_SETTINGS = table(AlertSetting, "alert_settings")
 APPLIANCE_NOTIFICATIONS = table(ApplianceNotification, "appliance_notifications")

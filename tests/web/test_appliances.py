@@ -4,6 +4,7 @@ removal, refused keys, forged proofs and replays."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from tornado.httpclient import HTTPRequest
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
 
 from mykerio.clock import FakeClock
@@ -545,3 +546,40 @@ async def test_a_repeated_status_changes_nothing(
     url = f"/api/v1/organizations/{org_id}/appliances/{appliance_id}/history"
     changes = (await api.get(url)).json["changes"]
     assert history_of(changes)[:2] == ["green", "yellow"]
+
+
+async def test_the_list_answers_compressed_or_plain_as_the_client_asks(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp
+) -> None:
+    """A browser (Accept-Encoding: gzip) gets the list compressed, any other client plain JSON;
+    both hold the same appliances, and a change shows in the next compressed answer."""
+    org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+    _appliance, appliance_id = await paired(hub, api, org_id)
+
+    async def fetch(accept_encoding: str) -> tuple[str | None, bytes]:
+        request = HTTPRequest(
+            f"{hub.url}/api/v1/organizations/{org_id}/appliances",
+            headers={
+                "Cookie": "; ".join(f"{k}={v}" for k, v in api.cookies.items()),
+                "Accept-Encoding": accept_encoding,
+            },
+            ssl_options=api.ssl,
+            decompress_response=False,
+        )
+        response = await AsyncHTTPClient().fetch(request)
+        assert "Accept-Encoding" in response.headers.get("Vary", "")
+        return response.headers.get("Content-Encoding"), response.body
+
+    encoding, body = await fetch("gzip, deflate, br")
+    assert encoding == "gzip"
+    assert [a["id"] for a in json.loads(gzip.decompress(body))["appliances"]] == [appliance_id]
+    for refusal in ("identity", "gzip;q=0, identity"):
+        encoding, body = await fetch(refusal)
+        assert encoding is None
+        assert [a["name"] for a in json.loads(body)["appliances"]] == ["Brno gateway"]
+    renamed = await api.request(
+        "PATCH", f"/api/v1/organizations/{org_id}/appliances/{appliance_id}", {"name": "Zlín"}
+    )
+    assert renamed.status == 200, renamed
+    encoding, body = await fetch("gzip")
+    assert json.loads(gzip.decompress(body))["appliances"][0]["name"] == "Zlín"

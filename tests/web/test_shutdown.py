@@ -71,7 +71,7 @@ def test_signal_stops_the_hub_cleanly_within_the_deadline(
     assert elapsed < 10
     stopped = [line for line in lines if line["event"] == "actor stopped"]
     # Reverse start order: backups, gate, accounts workers, housekeeping, the notifier, push,
-    # the webhooks, the mailer, health.
+    # the webhooks, the relay, the mailer, health.
     assert [line["actor"] for line in stopped] == [
         "backups",
         "gate",
@@ -80,6 +80,7 @@ def test_signal_stops_the_hub_cleanly_within_the_deadline(
         "notifier",
         "push",
         "webhooks",
+        "relay",
         "mailer",
         "health",
     ]

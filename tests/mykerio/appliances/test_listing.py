@@ -4,12 +4,13 @@ and exactly what the API's response model says."""
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mykerio.appliances.listing import Listing
+from mykerio.appliances.listing import CHUNK, Listing
 from mykerio.appliances.view import ApplianceView
 from web.models.appliances import Appliances
 
@@ -81,3 +82,57 @@ def test_the_array_is_what_the_response_model_answers(rows: list[tuple[str, str]
     assert model.model_dump(mode="json")["appliances"] == [
         dataclasses.asdict(v) | {"reasons": list(v.reasons)} for v in listing.ordered()
     ]
+
+
+def test_the_compressed_document_is_the_plain_one_and_follows_changes() -> None:
+    listing = Listing()
+    listing["a"] = view("a", "Alpha")
+    plain = listing.document()
+    assert json.loads(plain) == {"appliances": json.loads(listing.json_array())}
+    compressed = listing.document(gzipped=True)
+    assert gzip.decompress(compressed) == plain
+    assert listing.document(gzipped=True) is compressed  # made once, shared by every reader
+    listing["a"] = view("a", "Alpha", status="red")
+    assert (
+        json.loads(gzip.decompress(listing.document(gzipped=True)))["appliances"][0]["status"]
+        == "red"
+    )
+    del listing["a"]
+    assert gzip.decompress(listing.document(gzipped=True)) == b'{"appliances":[]}'
+
+
+operations = st.lists(
+    st.tuples(
+        st.sampled_from(["status", "rename", "add", "remove"]),
+        st.integers(min_value=0, max_value=10_000),
+    ),
+    max_size=25,
+)
+
+
+@given(st.integers(min_value=0, max_value=3 * CHUNK + 5), operations)
+def test_the_chunked_compression_always_inflates_to_the_plain_document(
+    size: int, changes: list[tuple[str, int]]
+) -> None:
+    """Whatever changes (a status recompresses one chunk, a rename or an addition all of them),
+    the compressed answer inflates, with gzip's own checks (CRC, length), to the plain one."""
+    listing = Listing()
+    for index in range(size):
+        listing[f"id{index:04d}"] = view(f"id{index:04d}", f"Appliance {index:04d}")
+    assert gzip.decompress(listing.document(gzipped=True)) == listing.document()
+    added = size
+    for operation, pick in changes:
+        ids = sorted(listing)
+        if operation == "add" or not ids:
+            listing[f"new{added}"] = view(f"new{added}", f"New {pick}")
+            added += 1
+        else:
+            target = ids[pick % len(ids)]
+            if operation == "status":
+                old = listing[target]
+                listing[target] = view(target, old.name, "red" if old.status != "red" else "green")
+            elif operation == "rename":
+                listing[target] = view(target, f"Renamed {pick}", listing[target].status)
+            else:
+                del listing[target]
+        assert gzip.decompress(listing.document(gzipped=True)) == listing.document()
