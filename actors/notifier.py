@@ -53,12 +53,15 @@ from mykerio.notifications.preferences import (
     EMAIL_FROM,
     GRACE,
     MAINTENANCE,
+    PUSH_FROM,
+    PUSH_STATUS,
     STATUS_EMAIL,
     Choice,
     OrgPreferences,
     checked_grace_minutes,
     checked_maintenance,
     checked_threshold,
+    line_wanted,
     setting,
     severity_reaches,
 )
@@ -269,9 +272,11 @@ class NotifierActor(LoopActor):
             await self._send_webhook(user_id, lines)
             return
         user = await self._store.users.by_id(user_id)
-        digest = await self._digest_lines(user, lines)
-        if user is not None and digest:
-            await self._push_digest(user_id, digest)
+        pushed = await self._digest_lines(user, await self._for_channel(user_id, lines, "push"))
+        if user is not None and pushed:
+            await self._push_digest(user_id, pushed)
+        emailed = await self._for_channel(user_id, lines, "email")
+        digest = await self._digest_lines(user, emailed)
         if user is not None and digest and user.notifications:
             try:
                 await self._send_mail(
@@ -286,6 +291,17 @@ class NotifierActor(LoopActor):
                 return
             self.log.info("notification email queued", user_id=user_id, changes=len(digest))
         await self._store.alerts.delete([line.id for line in lines])
+
+    async def _for_channel(
+        self, user_id: str, lines: list[AlertRecord], channel: str
+    ) -> list[AlertRecord]:
+        """The lines the person wants by `channel`, by their choices as they are now."""
+        wanted = []
+        for line in lines:
+            choice = (await self._prefs_of(line.org_id)).choice(user_id, line.appliance_id)
+            if line_wanted(choice, channel, line.change, line.severity):
+                wanted.append(line)
+        return wanted
 
     async def _push_digest(self, user_id: str, digest: list[DigestLine]) -> None:
         """Push the window to the person's browsers (best effort: a push that cannot be
@@ -359,10 +375,16 @@ class NotifierActor(LoopActor):
         if appliance_id:
             await self._require_appliance(org_id, appliance_id)
         checked_threshold(choice.email_from)
+        checked_threshold(choice.push_from)
         now = self._clock.now()
-        status = "on" if choice.status_email else "off"
-        await self._put(setting(org_id, appliance_id, user_id, STATUS_EMAIL, status, now))
-        await self._put(setting(org_id, appliance_id, user_id, EMAIL_FROM, choice.email_from, now))
+        values = {
+            STATUS_EMAIL: "on" if choice.status_email else "off",
+            EMAIL_FROM: choice.email_from,
+            PUSH_STATUS: "on" if choice.status_push else "off",
+            PUSH_FROM: choice.push_from,
+        }
+        for name, value in values.items():
+            await self._put(setting(org_id, appliance_id, user_id, name, value, now))
         return await self.preferences(user_id, org_id)
 
     async def set_maintenance(
@@ -517,9 +539,7 @@ class NotifierActor(LoopActor):
         recipients = [
             user_id
             for user_id in await self._members_of(appliance.org_id)
-            if severity_reaches(
-                notification.severity, prefs.choice(user_id, appliance.id).email_from
-            )
+            if prefs.choice(user_id, appliance.id).notice_wanted(notification.severity)
         ]
         recipients.extend(
             WEBHOOK + webhook.id
@@ -550,6 +570,7 @@ class NotifierActor(LoopActor):
                 notification.raised_at,
                 0,
                 detail,
+                notification.severity,
             )
 
     async def _queue(
@@ -562,6 +583,7 @@ class NotifierActor(LoopActor):
         changed_at: datetime,
         repeats: int,
         detail: str = "",
+        severity: str = "",
     ) -> None:
         now = self._clock.now()
         line = AlertRecord(
@@ -577,6 +599,7 @@ class NotifierActor(LoopActor):
             repeats=repeats,
             told_down=False,
             detail=detail,
+            severity=severity,
         )
         await self._write(line)
         self._queued.setdefault(user_id, []).append(line)
@@ -649,7 +672,7 @@ class NotifierActor(LoopActor):
         recipients = [
             user_id
             for user_id in await self._members_of(org_id)
-            if prefs.choice(user_id, appliance_id).status_email
+            if prefs.choice(user_id, appliance_id).status_wanted()
         ]
         recipients.extend(
             WEBHOOK + webhook.id

@@ -387,6 +387,7 @@ class AlertRecord:
     repeats: int
     told_down: bool
     detail: str = ""
+    severity: str = ""  # a notification line's (warning or error)
 
 
 @dataclass(frozen=True, slots=True)

@@ -464,6 +464,7 @@ CASES = [
             repeats=3,
             told_down=True,
             detail="",
+            severity="",
         ),
         {
             "kind": "floor",
@@ -474,6 +475,7 @@ CASES = [
             "change": "offline",
             "repeats": 3,
             "detail": "",
+            "severity": "",
         },
         key=("id", "r1"),
         sqlite={"told_down": 1},

@@ -443,6 +443,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX webhook_deliveries_by_status
         ON webhook_deliveries (status, at DESC, id DESC)
         """,
+    ),
+    (
+        # Web Push (issue 15): browsers' subscriptions; a queued notification line keeps its
+        # severity, so that email and push each apply their own threshold when it is sent.
+        "ALTER TABLE alert_records ADD COLUMN severity TEXT NOT NULL DEFAULT ''",
         """
         CREATE TABLE push_subscriptions (
             id TEXT PRIMARY KEY,
