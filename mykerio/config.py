@@ -195,6 +195,19 @@ class NotificationsConfig:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class TunnelConfig:
+    """ "Open administration": the appliances' own admin UIs on an origin of their own (guide
+    2.1, 2.8; docs/protocol.md 9.8)."""
+
+    enabled: bool = True
+    port: int = 0  # the tunnel origin's port on `server.host`; 0: any free port
+    public_url: str = ""  # how browsers reach it; empty: derived like `hub.public_url`
+    max_streams: int = 6  # requests at once per appliance; more wait in line
+    idle_timeout: float = 60.0  # seconds a request may go without a byte either way
+    ticket_seconds: float = 30.0  # how long an "Open administration" ticket lasts (<= 60)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Config:
     """Every setting of the hub, grouped by section."""
 
@@ -212,6 +225,7 @@ class Config:
     backups: BackupsConfig = BackupsConfig()
     relay: RelayConfig = RelayConfig()
     notifications: NotificationsConfig = NotificationsConfig()
+    tunnel: TunnelConfig = TunnelConfig()
 
     @property
     def data_dir(self) -> Path:
@@ -412,5 +426,10 @@ def _validate(config: Config) -> None:
         raise ConfigError("notifications.grace_seconds must be from 0 to 1800 (30 minutes)")
     if alerts.batch_seconds < 0 or alerts.flap_floor_hours < 0:
         raise ConfigError("notifications.batch_seconds and flap_floor_hours must not be negative")
+    tunnel = config.tunnel
+    if not 0 <= tunnel.port <= 65535 or not 1 <= tunnel.max_streams <= 8:
+        raise ConfigError("tunnel.port must be 0 to 65535 and tunnel.max_streams 1 to 8")
+    if tunnel.idle_timeout <= 0 or not 0 < tunnel.ticket_seconds <= 60:
+        raise ConfigError("tunnel.idle_timeout must be positive, tunnel.ticket_seconds 1 to 60")
     if config.actors.restart_backoff_initial > config.actors.restart_backoff_max:
         raise ConfigError("actors.restart_backoff_initial must not exceed restart_backoff_max")

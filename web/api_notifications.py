@@ -16,7 +16,6 @@ import tornado.web
 from actors.accounts import AccountsActor
 from actors.notifier import NotifierActor, OrgNotificationSettings, Preferences
 from actors.organization import OrganizationActor
-from mykerio.errors import InvalidInput
 from mykerio.notifications.notices import NoticeView
 from mykerio.notifications.preferences import Choice
 from web.auth import AccountHandler
@@ -229,16 +228,10 @@ class MaintenanceHandler(AccountHandler):
 
     async def put(self, org_id: str, appliance_id: str) -> None:
         """Set."""
-        body = self.body(MaintenanceRequest)
-        until = None
-        if body.until is not None:
-            try:
-                until = datetime.fromisoformat(body.until)
-            except ValueError:
-                raise InvalidInput("until must be an ISO 8601 time.") from None
+        body = self.body(MaintenanceRequest)  # (`until`: ISO 8601 with an offset, or null)
         current = await self.current_session()
         found = await self.router.notifier().call(
-            NotifierActor.set_maintenance, current.user.id, org_id, appliance_id, until
+            NotifierActor.set_maintenance, current.user.id, org_id, appliance_id, body.until
         )
         self.write_model(preferences_answer(found, found.at))
 

@@ -28,6 +28,7 @@ from web import (
     api_relay,
     api_sessions,
     api_settings,
+    api_tunnel,
     api_webhooks,
     page_backups,
     page_relay,
@@ -42,6 +43,7 @@ from web.live import LiveRegistry, LiveSocketHandler
 from web.metrics import HubMetrics
 from web.openapi import Route, build_document
 from web.ops import HealthzHandler, HubInfoHandler, MetricsHandler, ReadyzHandler
+from web.tunnel_origin import TunnelOrigin
 
 HERE = Path(__file__).parent
 
@@ -55,6 +57,7 @@ def build_routes(
     appliances: ApplianceLinks,
     *,
     dev_outbox: bool,
+    tunnel: TunnelOrigin | None = None,
 ) -> list[Route]:
     """Every route of the hub, each with exactly the collaborators its handler needs."""
     common: dict[str, Any] = {"metrics": metrics}
@@ -192,6 +195,7 @@ def build_routes(
         *api_notifications.routes(org_route),
         *api_webhooks.routes(org_route),
         *api_push.routes(route, account_route),
+        *api_tunnel.routes(org_route, tunnel),
         Route(
             "/appliance/v1/socket",
             ApplianceSocketHandler,
@@ -240,6 +244,7 @@ def make_app(
     appliances: ApplianceLinks,
     *,
     dev_outbox: bool = False,
+    tunnel: TunnelOrigin | None = None,
 ) -> tornado.web.Application:
     """The Tornado application: routes, static files, templates, CSRF, the JSON 404."""
     routes = build_routes(
@@ -250,6 +255,7 @@ def make_app(
         registry,
         appliances,
         dev_outbox=dev_outbox,
+        tunnel=tunnel,
     )
     handlers: list[Any] = [(r.pattern, r.handler, r.kwargs) for r in routes]
     return HubApplication(

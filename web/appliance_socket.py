@@ -31,7 +31,7 @@ from mykerio.protocol.envelope import MAX_MESSAGE_BYTES, Envelope, JsonValue, de
 from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
 from mykerio.protocol.link import MessageBudget, send_queue_full
 from mykerio.protocol.stream_link import StreamLink, keep_unsent_small
-from mykerio.protocol.streams import CONTROL_TYPES
+from mykerio.protocol.streams import CONTROL_TYPES, StreamState
 from mykerio.protocol.versions import STREAMS_VERSION
 from web.appliance_links import ApplianceLinks
 from web.base import BaseHandler
@@ -131,10 +131,14 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             )
         except ProtocolError as error:
             envelope, failure = None, error
-        # Credit grants follow the data the hub sends (credit bounds them): no token for them.
-        credit = self.streams is not None and envelope is not None
-        credit = credit and envelope is not None and envelope.type == "stream_credit"
-        if not credit and not self.budget.take(self.links.clock.monotonic()):
+        # Credit grants follow the data the hub sends (credit bounds them), and the answer to
+        # a stream the hub opened follows that open (a tunnelled page opens dozens): no token.
+        free = (
+            self.streams is not None
+            and envelope is not None
+            and _answers_hub(self.streams, envelope)
+        )
+        if not free and not self.budget.take(self.links.clock.monotonic()):
             self.over_budget = True
             self._fail(ProtocolError("too_many_messages", "over the message budget"))
         elif envelope is None:
@@ -254,6 +258,9 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             return
         if self.ws_connection.stream is not None:
             keep_unsent_small(self.ws_connection.stream.socket)
+        # Streams carry request/answer traffic (a tunnelled page is 51 of them): Nagle would
+        # hold each small frame until the last one is acknowledged (up to a delayed ACK).
+        self.set_nodelay(True)
         self.appliance_id = appliance_id
         self.streams = self.links.streams.start(appliance_id, features, self._write)
 
@@ -272,6 +279,16 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         body: dict[str, JsonValue] = {"code": error.code, "message": error.message}
         self.send(Envelope.new("error", body, re=re or error.re))
         self.close(int(close_code_for(error)), error.code)
+
+
+def _answers_hub(streams: StreamLink, envelope: Envelope) -> bool:
+    """A credit grant, or the accept or refusal of a stream the hub opened and is waiting on."""
+    if envelope.type == "stream_credit":
+        return True
+    if envelope.type not in ("stream_accept", "stream_refuse"):
+        return False
+    stream_id = envelope.body.get("stream")
+    return type(stream_id) is int and streams.mux.state(stream_id) is StreamState.OPENING
 
 
 def _gone(connection: Any) -> bool:

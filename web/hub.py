@@ -7,6 +7,7 @@ command line (`web/__main__.py`) and the tests both drive a hub through them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import gc
 import ipaddress
@@ -14,11 +15,13 @@ import socket
 import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import structlog
 import tornado.httpserver
 import tornado.netutil
 
+from actors.accounts import AccountsActor
 from actors.router import Router
 from actors.runtime import LoopRuntime
 from actors.supervisor import GC_THRESHOLDS, Backoff, HeapFreezer, Scheduler, Supervisor
@@ -27,14 +30,18 @@ from mykerio.bus import LocalBus
 from mykerio.clock import Clock, SystemClock
 from mykerio.config import Config
 from mykerio.datadir import DataDir, prepare_data_dir
-from mykerio.errors import ConfigError
+from mykerio.errors import ConfigError, DomainError
 from mykerio.organizations.events import ApplianceAdded
 from mykerio.security.passwords import common_passwords
 from mykerio.store import Store, open_store
 from web.app import make_app
+from web.appliance_links import ApplianceLinks
 from web.appliance_streams import ApplianceStreams
 from web.live import LiveRegistry
 from web.metrics import HubMetrics
+from web.tunnel_origin import TunnelOrigin
+from web.tunnel_proxy import make_tunnel_app
+from web.tunnel_sessions import TunnelSessions
 from web.waiting_appliances import WaitingAppliances
 from web.webhook_client import TornadoWebhookTransport
 from web.wiring import (
@@ -130,6 +137,10 @@ class Hub:
         self.handshakes: HandshakeBudget | None = None
         # The relay's inbound SMTP endpoint for bounces ([relay] inbound_smtp), once started.
         self.bounces: asyncio.Server | None = None
+        # "Open administration": the tunnel origin's listener and state (when enabled).
+        self.tunnel: TunnelOrigin | None = None
+        self.tunnel_port = 0
+        self._tunnel_server: tornado.httpserver.HTTPServer | None = None
 
     @property
     def url(self) -> str:
@@ -208,6 +219,7 @@ class Hub:
         )
         self.appliance_streams = appliances.streams
         self.handshakes = appliances.handshakes
+        tunnel = self._start_tunnel(data, appliances)
         start_backups(config, vault, self.store, self.clock, router, self.bus, appliances.streams)
         app = make_app(
             config,
@@ -217,6 +229,7 @@ class Hub:
             self.live,
             appliances,
             dev_outbox=config.hub.dev_mode and not config.mail.smtp_host,
+            tunnel=tunnel,
         )
         self._server = tornado.httpserver.HTTPServer(
             app,
@@ -243,6 +256,53 @@ class Hub:
             actors=len(self.supervisor),
         )
 
+    def _start_tunnel(self, data: DataDir, appliances: ApplianceLinks) -> TunnelOrigin | None:
+        """The tunnel origin's listener, a second port on the same host ([tunnel])."""
+        config = self.config
+        if not config.tunnel.enabled:
+            return None
+        try:
+            sockets = tornado.netutil.bind_sockets(config.tunnel.port, config.server.host)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {config.server.host}:{config.tunnel.port} (tunnel): "
+                f"{exc.strerror}"
+            ) from None
+        self.tunnel_port = _bound_port(sockets)
+        sessions = TunnelSessions(self.clock, config.tunnel.ticket_seconds)
+        sessions.subscribe(self.bus)
+        self.tunnel = TunnelOrigin(
+            sessions=sessions,
+            streams=appliances.streams,
+            hub_key_pem=appliances.hub_key_pem,
+            clock=self.clock,
+            public_url=config.tunnel.public_url or served_url(config, self.tunnel_port),
+            dashboard_url=config.hub.public_url,
+            max_streams=config.tunnel.max_streams,
+            idle_timeout=config.tunnel.idle_timeout,
+            check_session=self._check_session,
+        )
+        self._tunnel_server = tornado.httpserver.HTTPServer(
+            make_tunnel_app(self.tunnel),
+            ssl_options=tls_context(data),
+            max_body_size=config.server.max_body_bytes,
+            idle_connection_timeout=config.server.idle_timeout,
+            body_timeout=config.server.body_timeout,
+        )
+        self._tunnel_server.add_sockets(sockets)
+        log.info("tunnel origin listening", url=self.tunnel.public_url)
+        return self.tunnel
+
+    async def _check_session(self, token: str) -> datetime | None:
+        """When a hub session ends unless used (its use through a tunnel counts), or None
+        when it is gone."""
+        assert self.router is not None
+        try:
+            current = await self.router.accounts(token).call(AccountsActor.resolve, token)
+        except DomainError:
+            return None
+        return current.expires_at
+
     async def stop(self, deadline: float | None = None) -> None:
         """Stop accepting, stop actors in reverse start order, close the store — in `deadline`."""
         budget = deadline if deadline is not None else self.config.shutdown.deadline
@@ -252,6 +312,8 @@ class Hub:
                 self._server.stop()
             if self.bounces is not None:
                 self.bounces.close()  # (bounces not taken are sent again by their servers)
+            if self._tunnel_server is not None:
+                self._tunnel_server.stop()
             if self.handshakes is not None:
                 # Upgrades waiting for a handshake slot are answered 503 now, not in 5 s:
                 # appliances keep knocking while the hub stops (and come back after it).
@@ -267,6 +329,10 @@ class Hub:
                         await self._server.close_all_connections()
                 except TimeoutError:
                     log.warning("connections still open at the shutdown deadline")
+            if self._tunnel_server is not None:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(max(0.1, end - time.monotonic())):
+                        await self._tunnel_server.close_all_connections()
         finally:
             if self._hashing is not None:
                 self._hashing.shutdown(wait=False, cancel_futures=True)

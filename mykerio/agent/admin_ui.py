@@ -26,6 +26,7 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
+from mykerio.agent.admin_console import console_routes
 from mykerio.agent.admin_definitions import definition_routes
 from mykerio.agent.admin_page import KNOB_LABELS, PAGE, SCRIPT, STYLE
 from mykerio.agent.admin_relay import relay_routes
@@ -227,6 +228,7 @@ def make_app(link: ApplianceLink) -> Application:
             (r"/api/remove", RemoveApi, args),
             *definition_routes(args),
             *relay_routes(args),
+            *console_routes(link.tunnel),
         ],
         default_handler_class=_NotFound,
         default_handler_args=args,

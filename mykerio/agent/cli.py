@@ -134,6 +134,12 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="close the connection in the middle of the first upload (it is sent again)",
     )
+    parser.add_argument(
+        "--no-remote-admin",
+        action="store_true",
+        help='untick "Allow administration from MyKerio": the hub cannot open this appliance\'s'
+        " administration (hello declares it)",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not print status changes")
     parser.add_argument(
         "--log-level", choices=("debug", "info", "warning"), default="warning", help="log level"
@@ -181,6 +187,7 @@ def options_from(args: argparse.Namespace) -> FleetOptions:
         serial=args.serial,
         multi_server=args.multi_server,
         protocol=args.protocol,
+        remote_admin=not args.no_remote_admin,
     )
     endpoint = HubEndpoint.of(args.hub, cafile=args.cafile, insecure=args.insecure)
     return FleetOptions(

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import structlog
+from tornado.web import Application
 
 from mykerio.agent.backups import ApplianceBackups, BackupOptions
 from mykerio.agent.box import apply_setup, check_setup
@@ -31,6 +32,7 @@ from mykerio.agent.notifications import ApplianceNotifications
 from mykerio.agent.profile import BACKUP_PRODUCTS, Profile
 from mykerio.agent.relay import ApplianceRelay
 from mykerio.agent.session import Session, SessionHook
+from mykerio.agent.tunnel import ApplianceTunnel
 from mykerio.clock import Clock, SystemClock
 from mykerio.errors import Conflict
 from mykerio.protocol import link
@@ -156,6 +158,14 @@ class ApplianceLink:
         # linked; mykerio.agent.relay).
         self.relay = ApplianceRelay(
             profile, lambda: self._store.state.name or profile.host_name or "", clock
+        )
+        # "Open administration": the hub's tunnel_http streams, answered by the admin UI.
+        self.tunnel = ApplianceTunnel(
+            lambda: _admin_application(self),
+            lambda: (self._store.state.hub_key, self._store.state.appliance_id),
+            remote_admin=profile.remote_admin,
+            host_name=profile.host_name or "kerio",
+            clock=clock,
         )
         self._profile = profile
         self._endpoint = endpoint
@@ -368,6 +378,7 @@ class ApplianceLink:
             timings=self._timings,
             handshakes=self._handshakes,
             hooks=self._hooks(),
+            stream_hooks=(self.tunnel,),
         )
         self._session = session
         try:
@@ -477,3 +488,10 @@ class ApplianceLink:
                 f"Next attempt in {self._next_delay:.0f} s"
             )
         return f"Not connected to MyKerio: {self._problem}. Connecting again…"
+
+
+def _admin_application(link: ApplianceLink) -> Application:
+    """The admin UI's application, which answers the tunnel's requests in-process."""
+    from mykerio.agent.admin_ui import make_app  # (the admin UI imports this module)
+
+    return make_app(link)

@@ -47,6 +47,9 @@ class Profile:
     # The newest protocol version it speaks (it offers every one up to it): 2, or 1 for an
     # appliance from before streams (`--protocol 1`).
     protocol: int = max(PROTOCOL_VERSIONS)
+    # "Allow administration from MyKerio" (`--no-remote-admin` unticks it): declared in hello
+    # as the feature `tunnel`, or `tunnel_off` when refused (docs/protocol.md, section 9.8).
+    remote_admin: bool = True
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOL_VERSIONS:
@@ -99,5 +102,6 @@ class Profile:
             if self.product == "control":
                 # Shared definitions (mykerio.agent.definitions): Kerio Control only.
                 features["definitions"] = [1]
+            features.update({"tunnel": [1]} if self.remote_admin else {"tunnel_off": [1]})
             body["features"] = features
         return body

@@ -42,6 +42,7 @@ from mykerio.clock import Clock
 from mykerio.protocol import link
 from mykerio.protocol.envelope import MAX_MESSAGE_BYTES, Envelope, JsonValue, decode, encode
 from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
+from mykerio.protocol.features import STREAM_KINDS
 from mykerio.protocol.frames import MAX_PAYLOAD
 from mykerio.protocol.identity import (
     b64url,
@@ -156,6 +157,21 @@ class PairingHook(SessionHook, Protocol):
         """The hub proved itself and shows a pairing code: the feature may be used now."""
 
 
+class StreamHook(Protocol):
+    """A feature that serves streams the hub opens (e.g. `mykerio.agent.tunnel`): streams of
+    its `stream_kinds` go to it, on links that negotiated their feature."""
+
+    stream_kinds: frozenset[str]
+
+    def stream_opened(
+        self, streams: StreamLink, stream: Stream, meta: Mapping[str, object]
+    ) -> None:
+        """Accept or refuse the stream (at once) and serve it."""
+
+    def unlinked(self) -> None:
+        """The connection closed."""
+
+
 class _Closed(Exception):
     """The socket is closed (or closing); nothing more will be read."""
 
@@ -176,8 +192,10 @@ class Session:
         timings: Timings,
         handshakes: asyncio.Semaphore | None = None,
         hooks: Sequence[SessionHook] = (),
+        stream_hooks: Sequence[StreamHook] = (),
     ) -> None:
         self._endpoint = endpoint
+        self._stream_hooks = {kind: hook for hook in stream_hooks for kind in hook.stream_kinds}
         self._hooks = tuple(hooks)
         self._hooked = {kind: hook for hook in hooks for kind in hook.message_types}
         self._pairing_hooks = tuple(hook for hook in hooks if isinstance(hook, PairingHook))
@@ -296,6 +314,8 @@ class Session:
             if self._linked:
                 for hook in self._hooks:
                     hook.unlinked()
+                for stream_hook in set(self._stream_hooks.values()):
+                    stream_hook.unlinked()
             self._linked = False
             if self._remove_timer is not None:
                 self._remove_timer.cancel()
@@ -518,6 +538,10 @@ class Session:
         if self._conn.stream is not None:
             keep_unsent_small(self._conn.stream.socket)
         conn = self._conn
+        # Streams carry request/answer traffic (a tunnelled page is 51 of them): Nagle would
+        # hold each small frame until the last one is acknowledged (up to a delayed ACK).
+        if conn.stream is not None:
+            conn.stream.set_nodelay(True)
 
         async def write(message: str | bytes, binary: bool) -> None:
             with contextlib.suppress(WebSocketClosedError, StreamClosedError):
@@ -534,6 +558,10 @@ class Session:
 
     def _stream_opened(self, stream: Stream, meta: Mapping[str, object]) -> None:
         assert self._streams is not None
+        hook = self._stream_hooks.get(stream.kind)
+        if hook is not None and STREAM_KINDS.get(stream.kind) in self._features:
+            hook.stream_opened(self._streams, stream, meta)
+            return
         if stream.kind not in _SERVED_KINDS or "diagnostics" not in self._features:
             self._streams.refuse(stream, "unsupported")
             return

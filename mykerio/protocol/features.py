@@ -19,6 +19,9 @@ HUB_FEATURES: Mapping[str, tuple[int, ...]] = {
     "backups": (1,),
     "definitions": (1,),
     "tunnel": (1,),
+    # Declared instead of `tunnel` by an appliance whose owner turned remote administration
+    # off (section 9.8): the dashboard says so instead of offering "Open administration".
+    "tunnel_off": (1,),
     "relay": (1,),
     "notifications": (1,),
     # `echo` and `discard` streams: a link's own throughput and latency, measured by the hub
@@ -31,6 +34,10 @@ STREAM_KINDS: Mapping[str, str] = {
     "echo": "diagnostics",
     "discard": "diagnostics",
     "backup_upload": "backups",
+    # One browser request through "Open administration" (section 9.8).
+    "tunnel_http": "tunnel",
+    # One WebSocket the appliance's administration opens, through the hub (section 9.8).
+    "tunnel_ws": "tunnel",
 }
 MAX_FEATURES = 32
 MAX_VERSIONS = 16

@@ -350,6 +350,7 @@ MESSAGE_TYPES: Mapping[str, MessageType] = MappingProxyType(
                     "text": Field(relay.body_problem),
                     "html": Field(relay.body_problem, required=False),
                     "reply_to": Field(text(relay.ADDRESS_CHARS), required=False),
+                    "attachments": Field(relay.attachments_problem, required=False),
                     "test": Field(boolean, required=False),
                 },
             ),

@@ -143,6 +143,10 @@ class Stream:
         self._link.wake()
         return chunk
 
+    def readable(self) -> bool:
+        """Whether `read` would return at once (bytes, the end, or a failure, are in)."""
+        return bool(self._chunks) or self._ended or self._failure is not None
+
     def _raise_failure(self) -> None:
         if self._failure is not None:
             raise self._failure

@@ -3,9 +3,10 @@ notifications, preferences and maintenance windows."""
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, BeforeValidator, Field, WithJsonSchema
 
 from web.models.appliances import Appliance
 from web.models.base import RequestModel, ResponseModel, Timestamp
@@ -93,11 +94,29 @@ class ChoiceRequest(RequestModel):
     push_from: Threshold = "error"
 
 
+def _iso_time(value: object) -> object:
+    """An ISO 8601 text as a datetime (the models are strict: JSON has no datetime type)."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be an ISO 8601 time with an offset") from None
+    return value
+
+
+# A time with its offset, sent as ISO 8601 text.
+IsoTime = Annotated[
+    AwareDatetime,
+    BeforeValidator(_iso_time),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
 class MaintenanceRequest(RequestModel):
     """Silence an appliance's alerts until `until` (ISO 8601 with an offset, within 30
     days), or end the window now (`null`)."""
 
-    until: str | None
+    until: IsoTime | None
 
 
 class OrganizationStatus(ResponseModel):

@@ -128,6 +128,13 @@ function buildRow(appliance) {
   const actions = cell();
   const box = document.createElement("div");
   box.className = "actions";
+  // "Open administration" (guide 2.2): only while the appliance is connected; it says so
+  // when the appliance's owner turned remote administration off.
+  if (appliance.connected) {
+    const open = actionButton("administration", "Open administration", appliance.name);
+    markAdministration(open, administration.get(appliance.id));
+    box.append(open);
+  }
   box.append(
     actionButton("history", "History", appliance.name),
     actionButton("rename", "Rename", appliance.name),
@@ -450,6 +457,55 @@ dialogForm(removeDialog, {
   },
 });
 
+// Which connected appliances refuse remote administration (appliance id -> state).
+const administration = new Map();
+
+function markAdministration(button, state) {
+  if (state !== "off" && state !== "unsupported") return;
+  button.disabled = true;
+  button.replaceChildren(
+    state === "off" ? "Remote administration off" : "No remote administration",
+  );
+  button.title =
+    state === "off"
+      ? "Remote administration is turned off on this appliance."
+      : "This appliance cannot be administered through MyKerio.";
+}
+
+async function loadAdministration(orgIds) {
+  for (const orgId of orgIds) {
+    const result = await api(`/api/v1/organizations/${orgId}/administration`);
+    if (!result.ok) continue;
+    for (const { appliance_id: id, state } of result.data.appliances) {
+      administration.set(id, state);
+      const found = findAppliance(id);
+      const button = found.group?.rows.get(id)?.querySelector('[data-action="administration"]');
+      if (button) markAdministration(button, state);
+    }
+  }
+}
+
+// "Open administration": the tab opens at the click (no popup blocker), then goes to the
+// tunnel origin with a single-use ticket; the appliance's own pages never share this origin.
+async function openAdministration(appliance) {
+  const tab = window.open("about:blank", "_blank");
+  const result = await api(
+    `/api/v1/organizations/${appliance.org_id}/appliances/${appliance.id}/administration`,
+    { method: "POST" },
+  );
+  if (!result.ok) {
+    if (tab) tab.close();
+    say(result.data?.error?.message ?? "The administration could not be opened.", "error");
+    return;
+  }
+  if (tab) {
+    tab.opener = null;
+    tab.location.href = result.data.url;
+  } else {
+    window.location.assign(result.data.url);
+  }
+}
+
 function remove(appliance) {
   removing = appliance;
   $("remove-title").textContent = `Remove ${appliance.name} from MyKerio?`;
@@ -472,7 +528,8 @@ table.addEventListener("click", (event) => {
   }
   const { appliance } = findAppliance(button.closest("tr").dataset.id);
   if (!appliance) return;
-  if (button.dataset.action === "history") showHistory(appliance);
+  if (button.dataset.action === "administration") openAdministration(appliance);
+  else if (button.dataset.action === "history") showHistory(appliance);
   else if (button.dataset.action === "rename") rename(appliance);
   else if (button.dataset.action === "remove") remove(appliance);
   else if (button.dataset.action === "notifications") showNotifications(appliance);
@@ -520,6 +577,10 @@ async function load() {
   requestAnimationFrame(() => setTimeout(() => performance.mark("appliances-painted"), 0));
   setTimeout(drain, 0);
   for (const group of groups.values()) connectLive(group);
+  const withConnected = result.data.organizations
+    .filter((org) => org.appliances.some((appliance) => appliance.connected))
+    .map((org) => org.id);
+  loadAdministration(withConnected);
 }
 
 // Reconnecting: after 1, 2, 4 … seconds, at most 30.

@@ -105,7 +105,12 @@ OPTIONAL: dict[str, dict[str, object]] = {
     "setup": {"email": "it@example.com", "statistics": True},
     "setup_result": {"code": "bad_credentials", "message": "The password is not correct."},
     "backup_state": {"message": "The hub could not store the backup."},
-    "relay_email": {"html": "<p>Low memory</p>", "reply_to": "gw@example.com", "test": True},
+    "relay_email": {
+        "html": "<p>Low memory</p>",
+        "reply_to": "gw@example.com",
+        "test": True,
+        "attachments": [{"name": "report.csv", "content_type": "text/csv", "data": "YSxiCg=="}],
+    },
     "notification_cleared": {"id": "low_memory"},
 }
 
@@ -201,6 +206,15 @@ INVALID: list[tuple[str, str, object]] = [
     ("relay_email", "subject", ""),
     ("relay_email", "text", "bell\x07"),
     ("relay_email", "text", "x" * (96 * 1024 + 1)),
+    ("relay_email", "attachments", [{"name": "a", "content_type": "text/csv"}]),
+    ("relay_email", "attachments", [{"name": "../a", "content_type": "text/csv", "data": ""}]),
+    ("relay_email", "attachments", [{"name": "a", "content_type": "csv", "data": ""}]),
+    ("relay_email", "attachments", [{"name": "a", "content_type": "text/csv", "data": "%%"}]),
+    (
+        "relay_email",
+        "attachments",
+        [{"name": "a", "content_type": "text/csv", "data": "A" * (88 * 1024)}],
+    ),
     ("relay_result", "results", [{"address": "a@example.com"}]),
     ("relay_result", "quota", {"used": -1, "limit": 100}),
     ("notification", "type", "fire"),
