@@ -44,19 +44,24 @@ from mykerio.notifications.digest import (
     OFFLINE,
     ONLINE,
     DigestLine,
+    describe,
     status_digest,
+    subject,
 )
 from mykerio.notifications.notices import NoticeBook, NoticeView
 from mykerio.notifications.preferences import (
     EMAIL_FROM,
     GRACE,
     MAINTENANCE,
+    PUSH_FROM,
+    PUSH_STATUS,
     STATUS_EMAIL,
     Choice,
     OrgPreferences,
     checked_grace_minutes,
     checked_maintenance,
     checked_threshold,
+    line_wanted,
     setting,
     severity_reaches,
 )
@@ -74,6 +79,8 @@ from mykerio.store.base import Store
 SendMail = Callable[[Email], Awaitable[Any]]
 # Hands one webhook's lines of a window to the webhooks actor (which persists and posts them).
 DeliverWebhook = Callable[[Webhook, tuple[DigestLine, ...]], Awaitable[Any]]
+# Pushes one person's window to their browsers: (user id, title, text, link).
+Push = Callable[[str, str, str, str], Awaitable[Any]]
 WEBHOOK = "webhook:"  # the recipient key of a webhook, beside people's user ids
 RETRY_MAIL_SECONDS = 30.0  # the mailer was restarting: the batch waits in the store meanwhile
 
@@ -124,8 +131,10 @@ class NotifierActor(LoopActor):
         timing: AlertTiming | None = None,
         schedule: Scheduler | None = None,
         deliver_webhook: DeliverWebhook | None = None,
+        push: Push | None = None,
     ) -> None:
         super().__init__(runtime=runtime, name=name)
+        self._push = push
         self._deliver_webhook = deliver_webhook
         self._webhooks: dict[str, list[Webhook]] = {}  # organization → its endpoints (read once)
         self._store = store
@@ -145,6 +154,9 @@ class NotifierActor(LoopActor):
         self._floors: dict[str, dict[str, AlertRecord]] = {}  # appliance → user → floor
         self._queued: dict[str, list[AlertRecord]] = {}  # user → lines of their next email
         self._batch_timers: dict[str, Cancellable] = {}
+        # While an announcement runs: the records it adds and the ids it deletes, written at
+        # its end in two store operations (a site outage is thousands of records).
+        self._writes: tuple[list[AlertRecord], list[str]] | None = None
 
     async def on_start(self) -> None:  # type: ignore[override]  # LoopActor allows async hooks
         """Hear the organizations' events, then resume what the store says is pending."""
@@ -260,8 +272,12 @@ class NotifierActor(LoopActor):
             await self._send_webhook(user_id, lines)
             return
         user = await self._store.users.by_id(user_id)
-        digest = await self._digest_lines(user, lines)
-        if user is not None and digest:
+        pushed = await self._digest_lines(user, await self._for_channel(user_id, lines, "push"))
+        if user is not None and pushed:
+            await self._push_digest(user_id, pushed)
+        emailed = await self._for_channel(user_id, lines, "email")
+        digest = await self._digest_lines(user, emailed)
+        if user is not None and digest and user.notifications:
             try:
                 await self._send_mail(
                     status_digest(user.email, user.full_name, digest, self._dashboard)
@@ -275,6 +291,30 @@ class NotifierActor(LoopActor):
                 return
             self.log.info("notification email queued", user_id=user_id, changes=len(digest))
         await self._store.alerts.delete([line.id for line in lines])
+
+    async def _for_channel(
+        self, user_id: str, lines: list[AlertRecord], channel: str
+    ) -> list[AlertRecord]:
+        """The lines the person wants by `channel`, by their choices as they are now."""
+        wanted = []
+        for line in lines:
+            choice = (await self._prefs_of(line.org_id)).choice(user_id, line.appliance_id)
+            if line_wanted(choice, channel, line.change, line.severity):
+                wanted.append(line)
+        return wanted
+
+    async def _push_digest(self, user_id: str, digest: list[DigestLine]) -> None:
+        """Push the window to the person's browsers (best effort: a push that cannot be
+        handed over is not worth sending the email twice)."""
+        if self._push is None:
+            return
+        text = "\n".join(describe(line) for line in digest[:5])
+        if len(digest) > 5:
+            text += f"\n… and {len(digest) - 5} more"
+        try:
+            await self._push(user_id, subject(digest), text, self._dashboard)
+        except DomainError as error:
+            self.log.warning("push not handed over", error=error.message)
 
     async def _send_webhook(self, key: str, lines: list[AlertRecord]) -> None:
         webhook = next(
@@ -335,10 +375,16 @@ class NotifierActor(LoopActor):
         if appliance_id:
             await self._require_appliance(org_id, appliance_id)
         checked_threshold(choice.email_from)
+        checked_threshold(choice.push_from)
         now = self._clock.now()
-        status = "on" if choice.status_email else "off"
-        await self._put(setting(org_id, appliance_id, user_id, STATUS_EMAIL, status, now))
-        await self._put(setting(org_id, appliance_id, user_id, EMAIL_FROM, choice.email_from, now))
+        values = {
+            STATUS_EMAIL: "on" if choice.status_email else "off",
+            EMAIL_FROM: choice.email_from,
+            PUSH_STATUS: "on" if choice.status_push else "off",
+            PUSH_FROM: choice.push_from,
+        }
+        for name, value in values.items():
+            await self._put(setting(org_id, appliance_id, user_id, name, value, now))
         return await self.preferences(user_id, org_id)
 
     async def set_maintenance(
@@ -423,6 +469,13 @@ class NotifierActor(LoopActor):
             return
         now = self._clock.now()
         silent = (await self._prefs_of(view.org_id)).in_maintenance(view.id, now)
+        self._gather_writes()
+        try:
+            await self._owe_back_online(view, now, silent)
+        finally:
+            await self._flush_writes()
+
+    async def _owe_back_online(self, view: ApplianceView, now: datetime, silent: bool) -> None:
         for user_id, floor in list(self._floors.get(view.id, {}).items()):
             if not floor.told_down:
                 continue  # never told "offline" (or held back): no "back online" either
@@ -431,6 +484,13 @@ class NotifierActor(LoopActor):
             await self._replace_floor(floor, dataclasses.replace(floor, told_down=False))
 
     async def _announce_offline(self, record: AlertRecord) -> None:
+        self._gather_writes()
+        try:
+            await self._announce_offline_to_each(record)
+        finally:
+            await self._flush_writes()
+
+    async def _announce_offline_to_each(self, record: AlertRecord) -> None:
         now = self._clock.now()
         prefs = await self._prefs_of(record.org_id)
         if prefs.in_maintenance(record.appliance_id, now):
@@ -479,9 +539,7 @@ class NotifierActor(LoopActor):
         recipients = [
             user_id
             for user_id in await self._members_of(appliance.org_id)
-            if severity_reaches(
-                notification.severity, prefs.choice(user_id, appliance.id).email_from
-            )
+            if prefs.choice(user_id, appliance.id).notice_wanted(notification.severity)
         ]
         recipients.extend(
             WEBHOOK + webhook.id
@@ -489,6 +547,19 @@ class NotifierActor(LoopActor):
             if "notification" in webhook.events
             and severity_reaches(notification.severity, webhook.severity_from)
         )
+        self._gather_writes()
+        try:
+            await self._queue_each(recipients, appliance, notification, detail)
+        finally:
+            await self._flush_writes()
+
+    async def _queue_each(
+        self,
+        recipients: list[str],
+        appliance: Appliance,
+        notification: ApplianceNotification,
+        detail: str,
+    ) -> None:
         for user_id in recipients:
             await self._queue(
                 user_id,
@@ -499,6 +570,7 @@ class NotifierActor(LoopActor):
                 notification.raised_at,
                 0,
                 detail,
+                notification.severity,
             )
 
     async def _queue(
@@ -511,6 +583,7 @@ class NotifierActor(LoopActor):
         changed_at: datetime,
         repeats: int,
         detail: str = "",
+        severity: str = "",
     ) -> None:
         now = self._clock.now()
         line = AlertRecord(
@@ -526,8 +599,9 @@ class NotifierActor(LoopActor):
             repeats=repeats,
             told_down=False,
             detail=detail,
+            severity=severity,
         )
-        await self._store.alerts.add(line)
+        await self._write(line)
         self._queued.setdefault(user_id, []).append(line)
         if user_id not in self._batch_timers:
             self._arm_batch(user_id, now)
@@ -536,16 +610,37 @@ class NotifierActor(LoopActor):
         # Add the new state before deleting the old: a crash in between leaves both, and the
         # newer wins when the store is read again (`of_kind` is oldest first).
         new = dataclasses.replace(new, id=new_id())
-        await self._store.alerts.add(new)
+        await self._write(new)
         if old is not None:
-            await self._store.alerts.delete([old.id])
+            await self._forget(old.id)
         self._floors.setdefault(new.appliance_id, {})[new.user_id] = new
 
+    async def _write(self, record: AlertRecord) -> None:
+        if self._writes is not None:
+            self._writes[0].append(record)
+        else:
+            await self._store.alerts.add(record)
+
+    async def _forget(self, record_id: str) -> None:
+        if self._writes is not None:
+            self._writes[1].append(record_id)
+        else:
+            await self._store.alerts.delete([record_id])
+
+    def _gather_writes(self) -> None:
+        self._writes = ([], [])
+
+    async def _flush_writes(self) -> None:
+        if self._writes is None:
+            return
+        added, deleted = self._writes
+        self._writes = None
+        await self._store.alerts.add_many(added)  # new state first: see _replace_floor
+        await self._store.alerts.delete(deleted)
+
     async def _digest_lines(self, user: User | None, lines: list[AlertRecord]) -> list[DigestLine]:
-        """The lines as the email (`user`) or a webhook (None) shows them: only of
-        organizations the person still belongs to, none if they opted out."""
-        if user is not None and not user.notifications:
-            return []
+        """The lines as the email or push (`user`) or a webhook (None) shows them: only of
+        organizations the person still belongs to."""
         names: dict[str, str | None] = {}
         digest = []
         for line in lines:
@@ -577,7 +672,7 @@ class NotifierActor(LoopActor):
         recipients = [
             user_id
             for user_id in await self._members_of(org_id)
-            if prefs.choice(user_id, appliance_id).status_email
+            if prefs.choice(user_id, appliance_id).status_wanted()
         ]
         recipients.extend(
             WEBHOOK + webhook.id

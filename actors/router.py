@@ -28,6 +28,7 @@ from actors.housekeeping import HousekeepingActor
 from actors.mailer import MailerActor
 from actors.notifier import NotifierActor
 from actors.organization import OrganizationActor
+from actors.push import PushActor
 from actors.relay import RelayActor
 from actors.runtime import LoopRuntime
 from actors.supervisor import Supervisor
@@ -54,6 +55,7 @@ BACKUPS = "backups"
 RELAY = "relay"
 NOTIFIER = "notifier"
 WEBHOOKS = "webhooks"
+PUSH = "push"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -153,6 +155,14 @@ class Router:
     def webhooks(self) -> ActorClient[WebhookActor]:
         """The webhooks actor (endpoints, deliveries)."""
         return self._required(WEBHOOKS, "Webhooks are restarting; try again in a moment.")
+
+    def push(self) -> ActorClient[PushActor]:
+        """The Web Push actor (subscriptions, pushes)."""
+        return self._required(PUSH, "Push notifications are restarting; try again in a moment.")
+
+    def start_push(self, **kwargs: Any) -> None:
+        """Start the Web Push actor (restarted if it crashes)."""
+        self._supervisor.start(PUSH, PushActor, **kwargs)
 
     def webhooks_changed(self, org_id: str) -> None:
         """An organization's webhooks changed: the notifier reads them again (told)."""

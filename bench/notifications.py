@@ -13,7 +13,14 @@ emails, each listing N appliances, W seconds (plus the work) after the outage. M
 - loop lag p99 / max (ms): a 5 ms timer's lateness from the outage until the last email.
 
 The same run with one appliance is the baseline (ratio = N-appliance time / 1-appliance time).
-`--small` runs 100 appliances and 2 members (seconds on a loaded machine).
+
+Push fan-out: S people with one browser subscription each (default 1,000; a person may have
+at most 20) on a local push service
+(a Tornado server on loopback answering 201); one change pushed through the real `PushActor`
+(aes128gcm encryption in worker threads, VAPID signing, Tornado's HTTP client): seconds until
+the last push is received, and the loop lag meanwhile. Baseline: one subscription.
+
+`--small` runs 100 appliances, 2 members and 100 subscriptions (seconds on a loaded machine).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -29,13 +37,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import tornado.web
 from aiosmtpd.controller import Controller
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from actors.clients import ActorClient
 from actors.mailer import MailerActor
 from actors.notifier import NotifierActor
+from actors.push import PushActor
 from actors.runtime import LoopRuntime, stop
 from bench.common import percentile, progress
 from mykerio.appliances.view import ApplianceView
@@ -47,7 +59,9 @@ from mykerio.mail.transport import SmtpSettings, SmtpTransport
 from mykerio.models import Organization, User, new_id
 from mykerio.notifications.timing import AlertTiming
 from mykerio.organizations.events import ApplianceChanged
+from mykerio.push.crypto import b64url, load_or_create_key
 from mykerio.store import open_store
+from web.webhook_client import TornadoWebhookTransport
 
 
 class _Inbox:
@@ -144,6 +158,8 @@ async def one_run(appliances: int, members: int, window: float, port: int) -> di
         started = time.perf_counter()
         for index in range(appliances):
             bus.publish(ApplianceChanged(org.id, members_t, view(index, False)))
+            if index % 50 == 49:
+                await asyncio.sleep(0)  # (1,000 appliance actors report over loop turns)
         async with asyncio.timeout(120 + window):
             while inbox.count < members:
                 inbox.arrived.clear()
@@ -168,6 +184,88 @@ async def one_run(appliances: int, members: int, window: float, port: int) -> di
     }
 
 
+class _PushSink(tornado.web.RequestHandler):
+    def initialize(self, counter: dict[str, Any]) -> None:
+        self.counter = counter
+
+    def post(self, name: str) -> None:
+        self.counter["count"] += 1
+        self.counter["last_at"] = time.perf_counter()
+        self.counter["event"].set()
+        self.set_status(201)
+
+
+async def push_run(subscriptions: int) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    counter: dict[str, Any] = {"count": 0, "last_at": 0.0, "event": asyncio.Event()}
+    port = free_port()
+    app = tornado.web.Application([(r"/push/(\w+)", _PushSink, {"counter": counter})])
+    server = app.listen(port, "127.0.0.1")
+    transport = TornadoWebhookTransport(timeout=30, allow_private=True)
+    with tempfile.TemporaryDirectory() as folder:
+        store = await open_store("", Path(folder))
+        clock = SystemClock()
+        runtime = LoopRuntime(loop)
+        ref = PushActor.start(
+            runtime=runtime,
+            store=store,
+            clock=clock,
+            vapid=load_or_create_key(Path(folder)),
+            subject="mailto:ops@hub.example",
+            transport=transport,
+            allow_private=True,
+        )
+        push = ActorClient[PushActor](ref, 120)
+        for index in range(subscriptions):
+            browser = ec.generate_private_key(ec.SECP256R1())
+            point = browser.public_key().public_bytes(
+                serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+            )
+            await push.call(
+                PushActor.subscribe,
+                f"u{index}",
+                f"http://127.0.0.1:{port}/push/s{index}",
+                b64url(point),
+                b64url(os.urandom(16)),
+                "bench",
+            )
+        lags: list[float] = []
+        ticking = True
+
+        async def ticker() -> None:
+            while ticking:
+                before = loop.time()
+                await asyncio.sleep(0.005)
+                lags.append((loop.time() - before - 0.005) * 1000)
+
+        tick = asyncio.create_task(ticker())
+        started = time.perf_counter()
+        sent = 0
+        for index in range(subscriptions):  # (one change, each member's window: one push each)
+            sent += await push.call(
+                PushActor.push, f"u{index}", "Brno gateway is offline", "x", "/"
+            )
+        async with asyncio.timeout(120):
+            while counter["count"] < subscriptions:
+                counter["event"].clear()
+                await counter["event"].wait()
+        elapsed = counter["last_at"] - started
+        ticking = False
+        await tick
+        await stop(ref, timeout=5)
+        await store.close()
+    transport.close()
+    server.stop()
+    return {
+        "subscriptions": subscriptions,
+        "pushed": sent,
+        "received": counter["count"],
+        "seconds_to_last_push": round(elapsed, 3),
+        "lag_p99_ms": round(percentile(lags, 99), 2),
+        "lag_max_ms": round(max(lags), 2),
+    }
+
+
 def free_port() -> int:
     import socket
 
@@ -176,11 +274,17 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def run(appliances: int, members: int, window: float, repeats: int) -> dict[str, Any]:
+async def run(
+    appliances: int, members: int, window: float, repeats: int, subscriptions: int
+) -> dict[str, Any]:
     baseline = [await one_run(1, members, window, free_port()) for _ in range(repeats)]
     progress(f"baseline (1 appliance): {baseline}")
     outage = [await one_run(appliances, members, window, free_port()) for _ in range(repeats)]
     progress(f"outage ({appliances} appliances): {outage}")
+
+    push_one = [await push_run(1) for _ in range(repeats)]
+    push_many = [await push_run(subscriptions) for _ in range(repeats)]
+    progress(f"push fan-out ({subscriptions} subscriptions): {push_many}")
 
     def median(rows: list[dict[str, Any]], key: str) -> float:
         values = sorted(row[key] for row in rows)
@@ -197,6 +301,10 @@ async def run(appliances: int, members: int, window: float, repeats: int) -> dic
         ),
         "median_lag_p99_ms": median(outage, "lag_p99_ms"),
         "emails_per_member": [row["emails"] / members for row in outage],
+        "push_baseline": push_one,
+        "push_fanout": push_many,
+        "median_push_seconds_n": median(push_many, "seconds_to_last_push"),
+        "median_push_lag_p99_ms": median(push_many, "lag_p99_ms"),
     }
 
 
@@ -206,11 +314,14 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=5)
     parser.add_argument("--window", type=float, default=2.0, help="batching window (s)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--subscriptions", type=int, default=1000, help="push fan-out size")
     parser.add_argument("--small", action="store_true", help="100 appliances, 2 members, once")
     args = parser.parse_args()
     if args.small:
-        args.appliances, args.members, args.repeats = 100, 2, 1
-    result = asyncio.run(run(args.appliances, args.members, args.window, args.repeats))
+        args.appliances, args.members, args.repeats, args.subscriptions = 100, 2, 1, 100
+    result = asyncio.run(
+        run(args.appliances, args.members, args.window, args.repeats, args.subscriptions)
+    )
     print(json.dumps(result, indent=2))
     out = Path(__file__).resolve().parent / "results"
     out.mkdir(exist_ok=True)

@@ -190,6 +190,8 @@ class NotificationsConfig:
     webhook_max_attempts: int = 8
     # Webhooks may post to loopback and private addresses (a trusted, internal hub only).
     webhook_allow_private: bool = False
+    # Web Push endpoints may be loopback and private addresses (tests, a private push service).
+    push_allow_private: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

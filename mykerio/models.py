@@ -387,6 +387,7 @@ class AlertRecord:
     repeats: int
     told_down: bool
     detail: str = ""
+    severity: str = ""  # a notification line's (warning or error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,3 +465,17 @@ class WebhookDelivery:
     response_status: int
     last_error: str
     done_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PushSubscription:
+    """A browser's Web Push subscription ("Notify this device"): `id` is a hash of its
+    endpoint; `p256dh` and `auth` are its keys (base64url), as the browser gave them."""
+
+    id: str
+    at: datetime
+    user_id: str
+    endpoint: str
+    p256dh: str
+    auth: str
+    user_agent: str

@@ -28,9 +28,12 @@ class _Hook(tornado.web.RequestHandler):
     def initialize(self, server: LoopbackWebhookServer) -> None:
         self.server = server
 
-    def post(self) -> None:
+    async def post(self) -> None:
         headers = {k.lower(): v for k, v in self.request.headers.items()}
         self.server.received(Received(headers, self.request.body))
+        if self.server.stalls:
+            self.server.stalls -= 1
+            await asyncio.sleep(self.server.stall_seconds)  # longer than the hub waits
         self.set_status(self.server.answers.pop(0) if self.server.answers else 200)
         self.finish()
 
@@ -41,6 +44,8 @@ class LoopbackWebhookServer:
     def __init__(self) -> None:
         self.requests: list[Received] = []
         self.answers: list[int] = []  # statuses to answer, in order, before 200s
+        self.stalls = 0  # how many posts to answer only after `stall_seconds`
+        self.stall_seconds = 2.0
         self._arrived = asyncio.Event()
         [bound] = tornado.netutil.bind_sockets(0, "127.0.0.1", family=socket.AF_INET)
         self.port = bound.getsockname()[1]

@@ -150,6 +150,8 @@ def preferences_answer(preferences: Preferences, now: datetime) -> PreferencesAn
                 appliance_id=scope,
                 status_email=choice.status_email,
                 email_from=choice.email_from,  # type: ignore[arg-type]  # (checked when set)
+                status_push=choice.status_push,
+                push_from=choice.push_from,  # type: ignore[arg-type]  # (checked when set)
             )
             for scope, choice in sorted(preferences.choices.items())
         ],
@@ -172,8 +174,9 @@ class PreferencesHandler(AccountHandler):
             {404: "No such organization (or not a member)"},
         ),
         "put": Operation(
-            "Set your choice for the organization or one of its appliances: online/offline "
-            "emails, and from which severity appliance notifications are emailed",
+            "Set your choice for the organization or one of its appliances, for email and for "
+            "Web Push: online/offline changes, and from which severity appliance "
+            "notifications",
             TAG,
             {200: Answer("Preferences", PreferencesAnswer)},
             {404: "No such organization or appliance"},
@@ -198,7 +201,12 @@ class PreferencesHandler(AccountHandler):
             current.user.id,
             org_id,
             body.appliance_id,
-            Choice(status_email=body.status_email, email_from=body.email_from),
+            Choice(
+                status_email=body.status_email,
+                email_from=body.email_from,
+                status_push=body.status_push,
+                push_from=body.push_from,
+            ),
         )
         self.write_model(preferences_answer(found, found.at))
 

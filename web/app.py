@@ -24,6 +24,7 @@ from web import (
     api_my_sessions,
     api_notifications,
     api_organizations,
+    api_push,
     api_relay,
     api_sessions,
     api_settings,
@@ -193,6 +194,7 @@ def build_routes(
         operator_route("/operator/relay", page_relay.OperatorRelayPage),
         *api_notifications.routes(org_route),
         *api_webhooks.routes(org_route),
+        *api_push.routes(route, account_route),
         *api_tunnel.routes(org_route, tunnel),
         Route(
             "/appliance/v1/socket",

@@ -53,6 +53,7 @@ from web.wiring import (
     start_bounces,
     start_mailer,
     start_notifier,
+    start_push,
     start_relay,
     start_webhooks,
 )
@@ -124,6 +125,7 @@ class Hub:
         self._server: tornado.httpserver.HTTPServer | None = None
         self._hashing: ThreadPoolExecutor | None = None
         self._webhook_transport: TornadoWebhookTransport | None = None
+        self._push_transport: TornadoWebhookTransport | None = None
         self.bus = LocalBus()
         self.live = LiveRegistry(self.clock)
         self.live.subscribe(self.bus)
@@ -205,6 +207,7 @@ class Hub:
         self._webhook_transport = start_webhooks(
             config, data, self.store, self.clock, router, self.alert_schedule
         )
+        self._push_transport = start_push(config, data, self.store, self.clock, router)
         start_notifier(config, self.store, self.clock, router, self.bus, self.alert_schedule)
         self._hashing = start_accounts(
             config, data, self.store, self.clock, router, self.bus.publish
@@ -333,8 +336,9 @@ class Hub:
         finally:
             if self._hashing is not None:
                 self._hashing.shutdown(wait=False, cancel_futures=True)
-            if self._webhook_transport is not None:
-                self._webhook_transport.close()
+            for transport in (self._webhook_transport, self._push_transport):
+                if transport is not None:
+                    transport.close()
             if self.store is not None:
                 await self.store.close()
         log.info("hub stopped", seconds=round(budget - (end - time.monotonic()), 3))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import email.utils
 import functools
 import os
 from collections.abc import Callable, Mapping
@@ -23,6 +24,7 @@ from actors.backups import BackupActor, BackupLimits
 from actors.clients import ActorClient
 from actors.gate import admit
 from actors.mailer import MailerActor, RetryPolicy
+from actors.push import PushActor
 from actors.relay import RelayActor
 from actors.router import OrganizationParts, Router
 from actors.supervisor import Scheduler
@@ -47,6 +49,7 @@ from mykerio.notifications.timing import AlertTiming
 from mykerio.protocol.backups import UPLOAD_KIND
 from mykerio.protocol.identity import NonceLedger
 from mykerio.protocol.stream_link import Stream, StreamLink
+from mykerio.push.crypto import load_or_create_key
 from mykerio.relay.events import RelayedMailRefused
 from mykerio.relay.inbound import start_bounce_endpoint
 from mykerio.relay.submission import RelaySettings
@@ -356,6 +359,9 @@ def start_notifier(
     async def deliver_webhook(webhook: Webhook, lines: tuple[DigestLine, ...]) -> None:
         await router.webhooks().call(WebhookActor.deliver, webhook, lines)
 
+    async def push(user_id: str, title: str, text: str, url: str) -> None:
+        await router.push().call(PushActor.push, user_id, title, text, url)
+
     router.start_notifier(
         store=store,
         clock=clock,
@@ -369,6 +375,7 @@ def start_notifier(
         ),
         schedule=schedule,
         deliver_webhook=deliver_webhook,
+        push=push,
     )
 
 
@@ -400,5 +407,26 @@ def start_webhooks(
         ),
         schedule=schedule,
         on_change=router.webhooks_changed,
+    )
+    return transport
+
+
+def start_push(
+    config: Config, data: DataDir, store: Store, clock: Clock, router: Router
+) -> TornadoWebhookTransport:
+    """Start the Web Push actor, with the VAPID key made at first start (0600 in the data
+    directory); returns its HTTP client (the caller closes it)."""
+    alerts = config.notifications
+    transport = TornadoWebhookTransport(
+        timeout=alerts.webhook_timeout, allow_private=alerts.push_allow_private
+    )
+    contact = email.utils.parseaddr(config.mail.sender)[1] or "no-reply@localhost"
+    router.start_push(
+        store=store,
+        clock=clock,
+        vapid=load_or_create_key(data.path),
+        subject=f"mailto:{contact}",
+        transport=transport,
+        allow_private=alerts.push_allow_private,
     )
     return transport

@@ -2,8 +2,9 @@
 members, and its appliances' maintenance windows (issue 15, item 3).
 
 Each person chooses, for a whole organization and for single appliances (which win over the
-organization's choice), whether online/offline changes reach them by email and from which
-severity appliance notifications do (`off`, `warning` or `error`). A maintenance window (an
+organization's choice), and for each of their channels (email, Web Push), whether
+online/offline changes reach them and from which severity appliance notifications do (`off`,
+`warning` or `error`). Webhooks have their own event filter and severity. A maintenance window (an
 end time, per appliance, for everyone) silences the appliance: no offline is started, no
 notification announced, and when it ends nothing that happened in it is sent ("resolved"
 included). The opt-out "Receive email notifications from MyKerio" is the person's own and stops
@@ -23,6 +24,8 @@ GRACE = "grace_seconds"
 MAINTENANCE = "maintenance_until"
 STATUS_EMAIL = "status_email"  # "on" or "off"
 EMAIL_FROM = "email_from"  # "off", "warning" or "error"
+PUSH_STATUS = "push_status"  # the same, for Web Push
+PUSH_FROM = "push_from"
 THRESHOLDS = ("off", "warning", "error")
 DEFAULT_EMAIL_FROM = "error"
 MAX_GRACE_MINUTES = 30
@@ -35,6 +38,27 @@ class Choice:
 
     status_email: bool = True
     email_from: str = DEFAULT_EMAIL_FROM
+    status_push: bool = True
+    push_from: str = DEFAULT_EMAIL_FROM
+
+    def status_wanted(self) -> bool:
+        """Whether online/offline changes reach the person by any channel."""
+        return self.status_email or self.status_push
+
+    def notice_wanted(self, severity: str) -> bool:
+        """Whether a notification of `severity` reaches the person by any channel."""
+        return severity_reaches(severity, self.email_from) or severity_reaches(
+            severity, self.push_from
+        )
+
+
+def line_wanted(choice: Choice, channel: str, change: str, severity: str) -> bool:
+    """Whether a queued line (`change`: offline, online or notification) goes by `channel`
+    (`email` or `push`)."""
+    if change == "notification":
+        threshold = choice.email_from if channel == "email" else choice.push_from
+        return severity_reaches(severity, threshold)
+    return choice.status_email if channel == "email" else choice.status_push
 
 
 def severity_reaches(severity: str, threshold: str) -> bool:
@@ -73,7 +97,7 @@ class OrgPreferences:
         """What `user_id` chose for the appliance (or the organization, for `""`): the
         appliance's own choice, else the organization's, else the defaults."""
         values = {}
-        for name in (STATUS_EMAIL, EMAIL_FROM):
+        for name in (STATUS_EMAIL, EMAIL_FROM, PUSH_STATUS, PUSH_FROM):
             for scope in ((appliance_id, user_id, name), ("", user_id, name)):
                 setting = self._values.get(scope)
                 if setting is not None:
@@ -82,6 +106,8 @@ class OrgPreferences:
         return Choice(
             status_email=values.get(STATUS_EMAIL, "on") == "on",
             email_from=values.get(EMAIL_FROM, DEFAULT_EMAIL_FROM),
+            status_push=values.get(PUSH_STATUS, "on") == "on",
+            push_from=values.get(PUSH_FROM, DEFAULT_EMAIL_FROM),
         )
 
     def own_choices(self, user_id: str) -> dict[str, Choice]:

@@ -15,6 +15,7 @@ from mykerio.models import (
     AlertRecord,
     AlertSetting,
     ApplianceNotification,
+    PushSubscription,
     Webhook,
     WebhookDelivery,
 )
@@ -65,6 +66,11 @@ class AlertLog:
     async def add(self, record: AlertRecord) -> AlertRecord:
         """Store a new record; `Conflict` if its id is taken."""
         return await self._events.add(record, f"an alert record with id {record.id}")
+
+    @observed
+    async def add_many(self, records: Sequence[AlertRecord]) -> None:
+        """Store new records at once (a site outage writes thousands)."""
+        await self._events.add_many(records, "an alert record with one of these ids")
 
     @observed
     async def of_kind(self, kind: str) -> list[AlertRecord]:
@@ -214,3 +220,31 @@ class WebhookDeliveries:
     async def delete_for_webhook(self, webhook_id: str) -> int:
         """Delete the endpoint's deliveries; return how many."""
         return await self._events.delete(Where(equal={"webhook_id": webhook_id}))
+
+
+class PushSubscriptions:
+    """`PushSubscriptionRepository` on the `push_subscriptions` table."""
+
+    domain = "push_subscriptions"
+
+    def __init__(
+        self, events: EventTable[PushSubscription], on_operation: OperationObserver | None
+    ) -> None:
+        self._events = events
+        self.on_operation = on_operation
+
+    @observed
+    async def put(self, subscription: PushSubscription) -> PushSubscription:
+        """Store the subscription, replacing the one with its id."""
+        await self._events.delete(Where(equal={"id": subscription.id}))
+        return await self._events.add(subscription, "this push subscription")
+
+    @observed
+    async def of_user(self, user_id: str) -> list[PushSubscription]:
+        """The person's subscriptions, oldest first."""
+        return await _every(self._events, Where(equal={"user_id": user_id}))
+
+    @observed
+    async def delete(self, subscription_id: str) -> int:
+        """Forget one subscription; return 1, or 0 if there was none."""
+        return await self._events.delete(Where(equal={"id": subscription_id}))

@@ -9,6 +9,7 @@ from mykerio.models import (
     AlertRecord,
     AlertSetting,
     ApplianceNotification,
+    PushSubscription,
     Webhook,
     WebhookDelivery,
 )
@@ -20,6 +21,10 @@ class AlertRepository(Protocol):
 
     async def add(self, record: AlertRecord) -> AlertRecord:
         """Store a new record; `Conflict` if its id is taken."""
+        ...
+
+    async def add_many(self, records: Sequence[AlertRecord]) -> None:
+        """Store new records at once (a site outage writes thousands)."""
         ...
 
     async def of_kind(self, kind: str) -> list[AlertRecord]:
@@ -112,4 +117,20 @@ class WebhookDeliveryRepository(Protocol):
 
     async def delete_for_webhook(self, webhook_id: str) -> int:
         """Delete the endpoint's deliveries; return how many."""
+        ...
+
+
+class PushSubscriptionRepository(Protocol):
+    """Browsers subscribed to Web Push."""
+
+    async def put(self, subscription: PushSubscription) -> PushSubscription:
+        """Store the subscription, replacing the one with its id."""
+        ...
+
+    async def of_user(self, user_id: str) -> list[PushSubscription]:
+        """The person's subscriptions, oldest first."""
+        ...
+
+    async def delete(self, subscription_id: str) -> int:
+        """Forget one subscription; return 1, or 0 if there was none."""
         ...

@@ -38,6 +38,9 @@ from mykerio.store.alerts_base import (
     ApplianceNotificationRepository as ApplianceNotificationRepository,
 )
 from mykerio.store.alerts_base import (
+    PushSubscriptionRepository as PushSubscriptionRepository,
+)
+from mykerio.store.alerts_base import (
     WebhookDeliveryRepository as WebhookDeliveryRepository,
 )
 from mykerio.store.alerts_base import (
@@ -495,6 +498,11 @@ class Store(Protocol):
     @property
     def webhook_deliveries(self) -> WebhookDeliveryRepository:
         """Webhook posts: the outbox and the delivery log."""
+        ...
+
+    @property
+    def push_subscriptions(self) -> PushSubscriptionRepository:
+        """Browsers subscribed to Web Push."""
         ...
 
     async def ping(self) -> None:

@@ -26,6 +26,7 @@ from mykerio.models import (
     Organization,
     OutboxMessage,
     Pairing,
+    PushSubscription,
     RelaySender,
     Session,
     StatusChange,
@@ -77,8 +78,10 @@ BACKUPS = table(Backup, "backups")
 DEFINITION_VERSIONS = table(DefinitionVersion, "definition_versions")
 RELAY_SENDERS = table(RelaySender, "relay_senders")
 RELAY_BLACKLIST = table(BlacklistEntry, "relay_blacklist", key="address")
-ALERT_RECORDS = table(AlertRecord, "alert_records")
+# Documents from before Web Push lack `severity`; SQLite's migration gave the same default.
+ALERT_RECORDS = table(AlertRecord, "alert_records", defaults={"severity": ""})
 ALERT_SETTINGS = table(AlertSetting, "alert_settings")
 APPLIANCE_NOTIFICATIONS = table(ApplianceNotification, "appliance_notifications")
 WEBHOOKS = table(Webhook, "webhooks")
 WEBHOOK_DELIVERIES = table(WebhookDelivery, "webhook_deliveries")
+PUSH_SUBSCRIPTIONS = table(PushSubscription, "push_subscriptions")

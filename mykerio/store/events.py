@@ -51,6 +51,11 @@ class EventTable(Protocol[M]):
         """At most `limit` (at least 1) matching records older than `before`, newest first."""
         ...
 
+    async def add_many(self, records: Sequence[M], what: str) -> None:
+        """Store new records in one operation; `Conflict` naming `what` if an id is taken
+        (SQLite then stores none; MongoDB, without transactions, those before it)."""
+        ...
+
     async def delete(self, where: Where) -> int:
         """Delete the matching records; return how many."""
         ...

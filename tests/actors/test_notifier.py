@@ -48,7 +48,8 @@ class Org:
 class Hub:
     """The notifier and the mailer of one hub, on one store, bus and fake clock."""
 
-    def __init__(self, store: Store, smtp: LoopbackSmtp) -> None:
+    def __init__(self, store: Store, smtp: LoopbackSmtp, push: Any = None) -> None:
+        self.push = push
         self.store = store
         self.smtp = smtp
         self.clock = FakeClock(T0)
@@ -86,6 +87,7 @@ class Hub:
             dashboard_url="https://hub.example/",
             timing=AlertTiming(grace=timedelta(minutes=2), window=timedelta(minutes=2)),
             schedule=self.clock.call_later,
+            push=self.push,
         )
         self.notifier_ref = ref
         self.notifier = ActorClient(ref, 10)
@@ -454,3 +456,37 @@ async def test_appliance_notifications_are_emailed_from_each_members_severity(hu
     await hub.notifier.call(NotifierActor.notice_reported, appliance, Cleared(None, ("licence",)))
     listed = await hub.notifier.call(NotifierActor.appliance_notifications, ana, org.id)
     assert [n.type for n in listed] == ["licence_expiry"]
+
+
+async def test_email_and_push_each_follow_their_own_choice(
+    store: Store, smtp_server: LoopbackSmtp
+) -> None:
+    """Ana wants online/offline by push only and warnings by email only: the offline is
+    pushed, not emailed; a warning is emailed, not pushed."""
+    pushed: list[tuple[str, str]] = []
+
+    async def push(user_id: str, title: str, text: str, url: str) -> int:
+        pushed.append((user_id, title))
+        return 1
+
+    hub = Hub(store, smtp_server, push=push)
+    await hub.start()
+    try:
+        org = await hub.org("ana@acme.example")
+        ana = org.members[0].id
+        assert hub.notifier is not None
+        appliance = await stored_appliance(hub, org, "Brno gateway")
+        choice = Choice(status_email=False, email_from="warning", status_push=True, push_from="off")
+        await hub.notifier.call(NotifierActor.set_choice, ana, org.id, "", choice)
+        await online(hub, org, "Brno gateway")
+        await offline(hub, org, "Brno gateway")
+        await hub.move(4 * MINUTE + 1)
+        assert pushed == [(ana, "Brno gateway is offline")]
+        assert await hub.sent() == []
+        low = Notice("low_memory", "low_memory", "warning", "Low memory", T0)
+        await hub.notifier.call(NotifierActor.notice_reported, appliance, low)
+        await hub.move(2 * MINUTE)
+        assert await hub.sent() == [("ana@acme.example", "Brno gateway: Low memory (warning)")]
+        assert len(pushed) == 1
+    finally:
+        await hub.stop()

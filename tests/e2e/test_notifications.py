@@ -9,13 +9,19 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
 from mykerio.agent.backups import BackupOptions
+from mykerio.clock import FakeClock
 from tests.api_client import ApiSession
+from tests.conftest import api_session, hub_config_for, running_hub
 from tests.e2e.test_organizations import PASSWORD
+from tests.sms_gateway import LoopbackSmsGateway
 from tests.smtp_server import LoopbackSmtp
+from tests.web.org_helpers import member
 from tests.web.test_backups_upload import Simulated, add_simulator, stop_simulators
+from tests.webhook_server import LoopbackWebhookServer
 from web.hub import Hub
 
 __all__ = ["stop_simulators"]
@@ -127,3 +133,46 @@ async def test_settings_notification_preferences(
     await shoot(page, "settings-notification-preferences")
     preferences = await api.get(f"/api/v1/organizations/{sim.org_id}/notification-preferences")
     assert [m["active"] for m in preferences.json["maintenance"]] == [True]
+
+
+@pytest.fixture
+async def webhook_hub(
+    tmp_path: Path, smtp_server: LoopbackSmtp, sms_gateway: LoopbackSmsGateway, clock: FakeClock
+) -> AsyncIterator[Hub]:
+    """A hub whose webhooks may post to loopback (the test's receiver)."""
+    config = hub_config_for(
+        tmp_path, smtp_server, sms_gateway, **{"notifications.webhook_allow_private": True}
+    )
+    async with running_hub(config, clock) as running:
+        yield running
+
+
+async def test_organization_webhooks_add_send_test_and_log(
+    webhook_hub: Hub, page_context: BrowserContext, smtp_server: LoopbackSmtp
+) -> None:
+    """On the Organizations page Ana adds a Slack webhook (the secret is shown once), "Send
+    test" reaches the receiver and the row shows the delivery with its status code."""
+    receiver = LoopbackWebhookServer()
+    try:
+        api = api_session(webhook_hub)
+        await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+        page = await logged_in(webhook_hub, page_context)
+        await page.goto(webhook_hub.url + "/organizations")
+        section = page.locator("#webhooks")
+        form = section.locator("#webhook-form")
+        await form.get_by_label("Name").fill("Ops chat")
+        await form.get_by_label("URL").fill(receiver.url)
+        await form.get_by_label("Format").select_option("slack")
+        await form.get_by_role("button", name="Add webhook").click()
+        await expect(section.locator("#webhook-secret")).to_contain_text("whsec_")
+        row = section.locator("tr[data-webhook]", has_text="Ops chat")
+        await expect(row).to_contain_text("Slack")
+        await row.get_by_role("button", name="Send test").click()
+        [request] = await receiver.wait_for(1)
+        assert "test message from MyKerio" in request.json["text"]
+        row = section.locator("tr[data-webhook]", has_text="Ops chat")
+        await expect(row).to_contain_text("(200)", timeout=10_000)
+        await section.scroll_into_view_if_needed()
+        await shoot(page, "organization-webhooks")
+    finally:
+        receiver.stop()

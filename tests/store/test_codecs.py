@@ -464,6 +464,7 @@ CASES = [
             repeats=3,
             told_down=True,
             detail="",
+            severity="",
         ),
         {
             "kind": "floor",
@@ -474,6 +475,7 @@ CASES = [
             "change": "offline",
             "repeats": 3,
             "detail": "",
+            "severity": "",
         },
         key=("id", "r1"),
         sqlite={"told_down": 1},
@@ -585,6 +587,27 @@ CASES = [
         at=0,
         next_attempt_at=1,
         done_at=2,
+    ),
+    case(
+        codecs.PUSH_SUBSCRIPTIONS,
+        models.PushSubscription(
+            id="p1",
+            at=T0,
+            user_id="u1",
+            endpoint="https://push.example/s/1",
+            p256dh="BKey",
+            auth="YXV0aA",
+            user_agent="Firefox",
+        ),
+        {
+            "user_id": "u1",
+            "endpoint": "https://push.example/s/1",
+            "p256dh": "BKey",
+            "auth": "YXV0aA",
+            "user_agent": "Firefox",
+        },
+        key=("id", "p1"),
+        at=0,
     ),
 ]
 

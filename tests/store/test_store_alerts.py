@@ -14,6 +14,7 @@ from mykerio.errors import Conflict
 from mykerio.models import (
     AlertSetting,
     ApplianceNotification,
+    PushSubscription,
     Webhook,
     WebhookDelivery,
     alert_setting_id,
@@ -99,3 +100,27 @@ async def test_webhooks_and_their_deliveries(store: Store) -> None:
     assert await store.webhook_deliveries.delete_for_webhook("w1") == 2
     assert await store.webhooks.delete("w1") == 1
     assert await store.webhooks.of_org("org1") == []
+
+
+async def test_push_subscriptions_are_kept_per_person(store: Store) -> None:
+    """A subscription put again replaces itself; each person lists their own; delete forgets."""
+    first = PushSubscription("p1", T0, "u1", "https://push.example/1", "k", "a", "Firefox")
+    await store.push_subscriptions.put(first)
+    again = dataclasses.replace(first, auth="b")
+    await store.push_subscriptions.put(again)
+    other = dataclasses.replace(first, id="p2", user_id="u2")
+    await store.push_subscriptions.put(other)
+    assert await store.push_subscriptions.of_user("u1") == [again]
+    assert await store.push_subscriptions.delete("p1") == 1
+    assert await store.push_subscriptions.of_user("u1") == []
+
+
+async def test_records_are_added_many_at_once(store: Store) -> None:
+    """`add_many` stores every record; a taken id is a `Conflict` (fresh ids never clash)."""
+    batch = [make_alert_record(at=T0 + timedelta(milliseconds=i)) for i in range(3)]
+    await store.alerts.add_many(batch)
+    assert await store.alerts.of_kind("queued") == batch
+    clash = [make_alert_record(record_id="fresh"), batch[0]]
+    with pytest.raises(Conflict):
+        await store.alerts.add_many(clash)
+    assert {r.id for r in batch} <= {r.id for r in await store.alerts.of_kind("queued")}

@@ -212,3 +212,33 @@ async def test_only_members_see_an_organizations_webhooks(
     assert (await eve.get(f"{one}/deliveries")).status == 404
     assert (await eve.request("DELETE", one)).status == 404
     assert (await api.request("DELETE", one)).status == 204
+
+
+async def test_an_endpoint_that_times_out_is_retried_and_the_hub_goes_on(
+    tmp_path: Path,
+    smtp_server: LoopbackSmtp,
+    sms_gateway: LoopbackSmsGateway,
+    clock: FakeClock,
+    receiver: LoopbackWebhookServer,
+) -> None:
+    """An endpoint that answers too late is retried with the same webhook-id and delivered;
+    meanwhile the hub answers its API at once."""
+    config = hub_config_for(
+        tmp_path,
+        smtp_server,
+        sms_gateway,
+        **QUICK,
+        **{"notifications.webhook_allow_private": True, "notifications.webhook_timeout": 0.3},
+    )
+    async with running_hub(config, clock) as hub:
+        api = api_session(hub)
+        org_id = await member(api, smtp_server, "ana@acme.example", "Ana Novak")
+        made = await add_webhook(api, org_id, receiver.url)
+        receiver.stalls = 1
+        webhook_id = made["webhook"]["id"]
+        await api.post(f"/api/v1/organizations/{org_id}/webhooks/{webhook_id}/test")
+        assert (await api.get("/api/v1/me")).status == 200
+        requests = await receiver.wait_for(2)
+        assert requests[0].headers["webhook-id"] == requests[1].headers["webhook-id"]
+        [logged] = await log_of(api, org_id, webhook_id, "sent")
+        assert logged["attempts"] == 2

@@ -65,6 +65,8 @@ class ChoiceEntry(ResponseModel):
     appliance_id: str = Field(description='"": the whole organization')
     status_email: bool = Field(description="Online/offline changes by email")
     email_from: Threshold = Field(description="Appliance notifications by email from")
+    status_push: bool = Field(description="Online/offline changes by Web Push")
+    push_from: Threshold = Field(description="Appliance notifications by Web Push from")
 
 
 class MaintenanceEntry(ResponseModel):
@@ -88,6 +90,8 @@ class ChoiceRequest(RequestModel):
     appliance_id: str = ""
     status_email: bool
     email_from: Threshold
+    status_push: bool = True
+    push_from: Threshold = "error"
 
 
 def _iso_time(value: object) -> object:

@@ -43,29 +43,47 @@ async function saved(result, reload) {
   if (reload) await reload();
 }
 
-function choiceControls(org, scope, choice, label, reload) {
-  const status = el("input");
-  status.type = "checkbox";
-  status.checked = choice.status_email;
-  status.setAttribute("aria-label", `Online/offline email for ${label}`);
-  const from = el("select");
-  from.setAttribute("aria-label", `Appliance notifications by email for ${label}`);
-  for (const [value, words] of THRESHOLDS) {
-    const option = el("option", words);
-    option.value = value;
-    option.selected = value === choice.email_from;
-    from.append(option);
+function checkbox(checked, label) {
+  const box = el("input");
+  box.type = "checkbox";
+  box.checked = checked;
+  box.setAttribute("aria-label", label);
+  return box;
+}
+
+function threshold(value, label) {
+  const select = el("select");
+  select.setAttribute("aria-label", label);
+  for (const [option, words] of THRESHOLDS) {
+    const node = el("option", words);
+    node.value = option;
+    node.selected = option === value;
+    select.append(node);
   }
+  return select;
+}
+
+// The four choices of one scope: online/offline and notifications, by email and by push.
+function choiceControls(org, scope, choice, label, reload) {
+  const status = checkbox(choice.status_email, `Online/offline email for ${label}`);
+  const from = threshold(choice.email_from, `Appliance notifications by email for ${label}`);
+  const statusPush = checkbox(choice.status_push, `Online/offline push for ${label}`);
+  const pushFrom = threshold(choice.push_from, `Appliance notifications by push for ${label}`);
   const send = async () => {
     const result = await api(`/api/v1/organizations/${org.id}/notification-preferences`, {
       method: "PUT",
-      body: { appliance_id: scope, status_email: status.checked, email_from: from.value },
+      body: {
+        appliance_id: scope,
+        status_email: status.checked,
+        email_from: from.value,
+        status_push: statusPush.checked,
+        push_from: pushFrom.value,
+      },
     });
     await saved(result, reload);
   };
-  status.addEventListener("change", send);
-  from.addEventListener("change", send);
-  return [status, from];
+  for (const control of [status, from, statusPush, pushFrom]) control.addEventListener("change", send);
+  return [status, from, statusPush, pushFrom];
 }
 
 function maintenanceControl(org, appliance, window, reload) {
@@ -79,7 +97,8 @@ function maintenanceControl(org, appliance, window, reload) {
     select.append(option);
   }
   if (window?.active) {
-    const option = el("option", `Until ${new Date(window.until).toLocaleString()}`);
+    const until = new Date(window.until).toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+    const option = el("option", `Until ${until}`);
     option.value = "keep";
     option.selected = true;
     select.prepend(option);
@@ -133,7 +152,7 @@ async function orgSection(org) {
   const table = el("table", "", "grid prefs");
   const head = el("thead");
   const headRow = el("tr");
-  for (const title of ["Appliance", "Online/offline email", "Notifications by email", "Maintenance"]) {
+  for (const title of ["Appliance", "Online/offline email", "Notifications by email", "Online/offline push", "Notifications by push", "Maintenance"]) {
     headRow.append(el("th", title));
   }
   head.append(headRow);
@@ -141,11 +160,13 @@ async function orgSection(org) {
   const orgChoice = choices.get("");
   const all = el("tr");
   all.dataset.scope = "";
-  const [status, from] = choiceControls(org, "", orgChoice, `all appliances of ${org.name}`, reload);
+  const [status, from, statusPush, pushFrom] = choiceControls(org, "", orgChoice, `all appliances of ${org.name}`, reload);
   all.append(
     el("td", "All appliances"),
     cellWith("Online/offline email", status),
     cellWith("Notifications by email", from),
+    cellWith("Online/offline push", statusPush),
+    cellWith("Notifications by push", pushFrom),
     el("td", "—"),
   );
   body.append(all);
@@ -153,11 +174,13 @@ async function orgSection(org) {
     const tr = el("tr");
     tr.dataset.scope = appliance.id;
     const choice = choices.get(appliance.id) ?? orgChoice;
-    const [s, f] = choiceControls(org, appliance.id, choice, appliance.name, reload);
+    const [s, f, sp, fp] = choiceControls(org, appliance.id, choice, appliance.name, reload);
     tr.append(
       el("td", appliance.name),
       cellWith("Online/offline email", s),
       cellWith("Notifications by email", f),
+      cellWith("Online/offline push", sp),
+      cellWith("Notifications by push", fp),
       maintenanceControl(org, appliance, windows.get(appliance.id), reload),
     );
     body.append(tr);

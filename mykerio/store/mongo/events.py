@@ -8,17 +8,21 @@ times.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Generic, TypeVar
 
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError
 
+from mykerio.errors import Conflict
 from mykerio.store.codec import Table
 from mykerio.store.events import Where
 from mykerio.store.mongo.indexes import EVENTS_NEWEST_FIRST, Document, duplicates_conflict
 from mykerio.store.values import require_positive
 
 M = TypeVar("M")
+DUPLICATE_KEY = 11000
 
 
 class MongoEvents(Generic[M]):
@@ -34,6 +38,17 @@ class MongoEvents(Generic[M]):
         with duplicates_conflict(what):
             await self._collection.insert_one(document)
         return self._codec.decode(document)
+
+    async def add_many(self, records: Sequence[M], what: str) -> None:
+        """Store new records with one insert; `Conflict` if an id is taken."""
+        if not records:
+            return
+        try:
+            await self._collection.insert_many([self._codec.encode(r) for r in records])
+        except BulkWriteError as error:
+            if any(e.get("code") == DUPLICATE_KEY for e in error.details.get("writeErrors", [])):
+                raise Conflict(f"{what} already exists") from error
+            raise
 
     async def page(
         self, where: Where, *, limit: int, before: tuple[datetime, str] | None

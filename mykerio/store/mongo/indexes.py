@@ -179,3 +179,6 @@ async def _ensure_alert_indexes(database: AsyncDatabase[Document]) -> None:
     await database.webhook_deliveries.create_index(
         [("status", ASCENDING), *EVENTS_NEWEST_FIRST], name="deliveries_by_status"
     )
+    await database.push_subscriptions.create_index(
+        [("user_id", ASCENDING), *EVENTS_NEWEST_FIRST], name="push_of_user"
+    )

@@ -13,6 +13,7 @@ from mykerio.store.alerts import (
     AlertLog,
     AlertSettings,
     ApplianceNotifications,
+    PushSubscriptions,
     WebhookDeliveries,
     Webhooks,
 )
@@ -24,6 +25,7 @@ from mykerio.store.codecs import (
     ALERT_RECORDS,
     ALERT_SETTINGS,
     APPLIANCE_NOTIFICATIONS,
+    PUSH_SUBSCRIPTIONS,
     STATUS_CHANGES,
     WEBHOOK_DELIVERIES,
     WEBHOOKS,
@@ -102,6 +104,7 @@ class MongoStore:
         )
         self.webhooks = Webhooks(self._events(WEBHOOKS), on_operation)
         self.webhook_deliveries = WebhookDeliveries(self._events(WEBHOOK_DELIVERIES), on_operation)
+        self.push_subscriptions = PushSubscriptions(self._events(PUSH_SUBSCRIPTIONS), on_operation)
 
     def _events(self, table: Table[M]) -> MongoEvents[M]:
         return MongoEvents(self._database[table.name], table)

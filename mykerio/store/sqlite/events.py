@@ -9,13 +9,14 @@ their columns and stored values.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Generic, TypeVar
 
 from mykerio.store.codec import Table
 from mykerio.store.events import Where
-from mykerio.store.sqlite.connection import SqliteDatabase, duplicates_conflict
-from mykerio.store.sqlite.tables import insert_row
+from mykerio.store.sqlite.connection import SqliteDatabase, duplicates_conflict, transaction
+from mykerio.store.sqlite.tables import insert_row, insert_statement
 from mykerio.store.values import require_positive
 
 M = TypeVar("M")
@@ -39,6 +40,19 @@ class SqliteEvents(Generic[M]):
             return self._codec.decode(row)
 
         return await self._database.run(insert)
+
+    async def add_many(self, records: Sequence[M], what: str) -> None:
+        """Store new records in one transaction; `Conflict` if an id is taken."""
+        if not records:
+            return
+        rows = [self._codec.encode(record) for record in records]
+        statement = insert_statement(self._table)
+
+        def insert(connection: sqlite3.Connection) -> None:
+            with duplicates_conflict(what), transaction(connection):
+                connection.executemany(statement, rows)
+
+        await self._database.run(insert)
 
     async def page(
         self, where: Where, *, limit: int, before: tuple[datetime, str] | None

@@ -444,6 +444,26 @@ MIGRATIONS: tuple[Migration, ...] = (
         ON webhook_deliveries (status, at DESC, id DESC)
         """,
     ),
+    (
+        # Web Push (issue 15): browsers' subscriptions; a queued notification line keeps its
+        # severity, so that email and push each apply their own threshold when it is sent.
+        "ALTER TABLE alert_records ADD COLUMN severity TEXT NOT NULL DEFAULT ''",
+        """
+        CREATE TABLE push_subscriptions (
+            id TEXT PRIMARY KEY,
+            at INTEGER NOT NULL,
+            user_id TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            p256dh TEXT NOT NULL,
+            auth TEXT NOT NULL,
+            user_agent TEXT NOT NULL
+        ) STRICT
+        """,
+        """
+        CREATE INDEX push_subscriptions_of_user
+        ON push_subscriptions (user_id, at DESC, id DESC)
+        """,
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -11,6 +11,7 @@ from mykerio.store.alerts import (
     AlertLog,
     AlertSettings,
     ApplianceNotifications,
+    PushSubscriptions,
     WebhookDeliveries,
     Webhooks,
 )
@@ -21,6 +22,7 @@ from mykerio.store.codecs import (
     ALERT_RECORDS,
     ALERT_SETTINGS,
     APPLIANCE_NOTIFICATIONS,
+    PUSH_SUBSCRIPTIONS,
     STATUS_CHANGES,
     WEBHOOK_DELIVERIES,
     WEBHOOKS,
@@ -87,6 +89,9 @@ class SqliteStore:
         self.webhooks = Webhooks(SqliteEvents(database, WEBHOOKS), on_operation)
         self.webhook_deliveries = WebhookDeliveries(
             SqliteEvents(database, WEBHOOK_DELIVERIES), on_operation
+        )
+        self.push_subscriptions = PushSubscriptions(
+            SqliteEvents(database, PUSH_SUBSCRIPTIONS), on_operation
         )
 
     async def ping(self) -> None:
