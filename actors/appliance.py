@@ -16,15 +16,20 @@ from typing import Protocol
 
 from pykka.messages import ProxyCall
 
+from actors.clients import ActorClient
+from actors.relay import RelayActor, RelayFrom, answer_relay_email
 from actors.runtime import LoopActor, LoopRuntime
 from actors.supervisor import Cancellable, Scheduler
 from mykerio.appliances.view import ApplianceView
 from mykerio.clock import Clock
 from mykerio.models import Appliance, StatusChange, sequential_id
 from mykerio.protocol.backups import FEATURE
-from mykerio.protocol.envelope import Envelope
-from mykerio.protocol.errors import CloseCode
+from mykerio.protocol.definitions import FEATURE as DEFINITIONS
+from mykerio.protocol.envelope import Envelope, JsonValue
+from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
+from mykerio.protocol.identity import public_key_id
 from mykerio.protocol.link import PING_INTERVAL, SILENCE_LIMIT
+from mykerio.protocol.relay import FEATURE as RELAY
 from mykerio.protocol.status import Knobs, colour, pending_notifications, reasons
 from mykerio.protocol.text import sendable_name
 from mykerio.store.base import Store
@@ -97,11 +102,13 @@ class ApplianceActor(LoopActor):
         coalesce: float = 0.0,
         features: Mapping[str, int] | None = None,
         backup_state: BackupStateReport | None = None,
+        relay: Callable[[], ActorClient[RelayActor]] | None = None,
     ) -> None:
         super().__init__(runtime=runtime, name=name or f"appliance:{appliance.id}")
         # The protocol v2 features this connection negotiated (none on version 1).
         self._features: Mapping[str, int] = features or {}
         self._backup_state = backup_state
+        self._relay = relay  # the notification relay (None: `relay_email` is unexpected)
         self._appliance = appliance
         self._link = link
         self._store = store
@@ -142,9 +149,22 @@ class ApplianceActor(LoopActor):
         return ApplianceView.of(self._appliance)
 
     async def received(self, envelope: Envelope) -> None:
-        """A frame from the appliance (already decoded and checked by the protocol module)."""
+        """A frame from the appliance (already decoded and checked by the protocol module);
+        one that a linked appliance may not send is answered `unexpected_message` and closes
+        the link (docs/protocol.md, section 5)."""
         self._last_frame = self._clock.monotonic()
-        if envelope.type == "status":
+        try:
+            await self._received(envelope)
+        except ProtocolError as error:
+            body: dict[str, JsonValue] = {"code": error.code, "message": error.message}
+            self._link.send(Envelope.new("error", body, re=envelope.id))
+            self._link.close(int(close_code_for(error)), error.code)
+
+    async def _received(self, envelope: Envelope) -> None:
+        kind = envelope.type
+        if kind in FEATURE_MESSAGES and DEFINITIONS not in self._features:
+            raise ProtocolError("unexpected_message", f"{kind} is not expected now")
+        if kind == "status":
             knobs = envelope.body.get("knobs")
             if isinstance(knobs, Mapping):  # the protocol module already checked its shape
                 self._knobs = Knobs.from_json(knobs)
@@ -152,20 +172,29 @@ class ApplianceActor(LoopActor):
             if isinstance(version, str):
                 self._held_version = version
             await self._record_status()
-        elif envelope.type in FEATURE_MESSAGES:
-            # (The connection passes these on only when the feature was negotiated.)
+        elif kind in FEATURE_MESSAGES:
+            # (Only from a connection that negotiated the feature: checked above.)
             if self._feature_report is not None:
                 self._feature_report(self._appliance.org_id, self._appliance.id, envelope)
-        elif envelope.type == "backup_state":
+        elif kind == "backup_state":
             # (Dropped from a connection that did not negotiate `backups`.)
             if FEATURE in self._features and self._backup_state is not None:
                 message = envelope.body.get("message", "")
                 self._backup_state(self._appliance, str(envelope.body["state"]), str(message))
-        elif envelope.type == "removed":
+        elif kind == "removed":
             # "Remove from MyKerio" on the appliance: the organization forgets it.
             self._closing = True
             self._removed_by_appliance(self._appliance.org_id, self._appliance.id)
             self._link.close(CloseCode.REMOVED, "removed")
+        elif kind == "relay_email" and RELAY in self._features and self._relay is not None:
+            appliance = self._appliance
+            key_id = public_key_id(appliance.public_key) if appliance.public_key else ""
+            sender = RelayFrom(key_id, appliance.name, appliance.org_id)
+            await answer_relay_email(self._relay, self._link, envelope, sender)
+        elif kind == "error":
+            self._link.close(CloseCode.NORMAL, "peer_error")
+        elif kind != "pong":  # (a version 1 pong is a sign of life, noted above)
+            raise ProtocolError("unexpected_message", f"{kind} is not expected now")
 
     async def _record_status(self) -> None:
         now = self._clock.monotonic()

@@ -32,7 +32,7 @@ from mykerio.bus import EventBus
 from mykerio.clock import Clock
 from mykerio.errors import DomainError
 from mykerio.models import Appliance
-from mykerio.protocol.backups import UploadMeta, read_meta
+from mykerio.protocol.backups import UPLOAD_WINDOW, UploadMeta, read_meta
 from mykerio.protocol.envelope import Envelope, JsonValue, encode
 from mykerio.protocol.errors import ProtocolError
 from mykerio.protocol.stream_link import Stream, StreamError, StreamLink
@@ -137,7 +137,7 @@ class BackupActor(LoopActor):
             _refuse(link, stream, "too_many_backups", message, "busy")
             return
         recent.append(now)
-        link.accept(stream)
+        link.accept(stream, UPLOAD_WINDOW)
         self._set_state(appliance, BackupState("in_progress"))
         self._uploads[appliance_id] = self._loop.create_task(
             self._receive(appliance, link, stream, facts)

@@ -6,6 +6,11 @@ one background task owned by the actor, so `send` answers as soon as the message
 Temporary failures (4xx replies, refused connections, timeouts) are retried with capped
 exponential backoff up to `max_attempts`; permanent ones (5xx) mark the message failed.
 
+Relayed mail (an appliance's own, `mykerio.relay`) shares the outbox but has its own retry
+policy (an SMTP server down for hours still delivers it), leaves with a signed return path
+that bounces come back to, and a 5xx for it is published (`RelayedMailRefused`) so that the
+relay blacklists the recipient.
+
 The outbox never holds a readable body: the mailer seals both bodies (`mykerio.mail.sealing`)
 before storing them and opens them only to build the MIME message; the store deletes the sealed
 body when the message is sent or given up. A pending message written in the clear by an older
@@ -21,6 +26,7 @@ from datetime import timedelta
 
 from actors.runtime import LoopActor, LoopRuntime
 from actors.supervisor import Cancellable, Scheduler
+from mykerio.bus import EventBus
 from mykerio.clock import Clock
 from mykerio.mail.message import Email, to_mime
 from mykerio.mail.sealing import is_sealed, open_bodies, seal_bodies
@@ -31,6 +37,8 @@ from mykerio.mail.transport import (
     TemporaryMailError,
 )
 from mykerio.models import OutboxMessage, new_id
+from mykerio.relay.events import RelayedMailRefused
+from mykerio.relay.verp import ReturnPaths
 from mykerio.security.encryption import SecretBox, TamperedData
 from mykerio.store.base import OutboxRepository
 
@@ -67,6 +75,9 @@ class MailerActor(LoopActor):
         schedule: Scheduler | None = None,
         batch: int = 20,
         on_delivered: Callable[[OutboxMessage], None] | None = None,
+        return_paths: ReturnPaths | None = None,
+        relay_retry: RetryPolicy | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         super().__init__(runtime=runtime, name=name)
         self._outbox = outbox
@@ -78,6 +89,9 @@ class MailerActor(LoopActor):
         self._schedule: Scheduler = schedule or runtime.loop.call_later
         self._batch = batch
         self._on_delivered = on_delivered
+        self._return_paths = return_paths
+        self._relay_retry = relay_retry or self._retry
+        self._bus = bus
         self._delivery: asyncio.Task[None] | None = None
         self._again = False
         self._timer: Cancellable | None = None
@@ -123,6 +137,9 @@ class MailerActor(LoopActor):
             next_attempt_at=now,
             last_error="",
             sent_at=None,
+            origin=email.origin,
+            from_header=email.from_header,
+            reply_to=email.reply_to,
         )
         await self._outbox.add(message)
         self.log.info("mail queued", message_id=message.id, subject=email.subject)
@@ -191,23 +208,34 @@ class MailerActor(LoopActor):
                 )
                 self.log.error("mail unreadable", message_id=message.id, error=exc.message)
                 return
-        mime = to_mime(
-            Email(message.to, message.subject, text, html),
-            sender=self._sender,
-            message_id=f"<{message.id}@mykerio>",
-            at=message.created_at,
+        relayed = bool(message.origin)
+        email = Email(
+            message.to,
+            message.subject,
+            text,
+            html,
+            origin=message.origin,
+            from_header=message.from_header,
+            reply_to=message.reply_to,
         )
+        mime = to_mime(
+            email, sender=self._sender, message_id=f"<{message.id}@mykerio>", at=message.created_at
+        )
+        envelope_from = ""
+        if relayed and self._return_paths is not None:
+            envelope_from = self._return_paths.for_message(message.id)
+        retry = self._relay_retry if relayed else self._retry
         attempts = message.attempts + 1
         try:
-            await self._transport.deliver(mime, message_id=message.id)
+            await self._transport.deliver(mime, message_id=message.id, envelope_from=envelope_from)
         except TemporaryMailError as exc:
-            if attempts >= self._retry.max_attempts:
+            if attempts >= retry.max_attempts:
                 await self._outbox.mark_failed(message.id, attempts=attempts, error=str(exc))
                 self.log.error(
                     "mail failed", message_id=message.id, attempts=attempts, error=str(exc)
                 )
                 return
-            delay = self._retry.delay(attempts)
+            delay = retry.delay(attempts)
             next_at = self._clock.now() + timedelta(seconds=delay)
             await self._outbox.mark_retry(
                 message.id, attempts=attempts, next_attempt_at=next_at, error=str(exc)
@@ -223,6 +251,10 @@ class MailerActor(LoopActor):
         except PermanentMailError as exc:
             await self._outbox.mark_failed(message.id, attempts=attempts, error=str(exc))
             self.log.error("mail refused", message_id=message.id, error=str(exc))
+            if relayed and self._bus is not None:
+                self._bus.publish(
+                    RelayedMailRefused(message.id, message.to, message.origin, str(exc))
+                )
             return
         sent_at = self._clock.now()
         await self._outbox.mark_sent(message.id, sent_at)

@@ -27,6 +27,7 @@ from actors.health import HealthActor
 from actors.housekeeping import HousekeepingActor
 from actors.mailer import MailerActor
 from actors.organization import OrganizationActor
+from actors.relay import RelayActor
 from actors.runtime import LoopRuntime
 from actors.supervisor import Supervisor
 from mykerio.accounts.context import Links
@@ -38,6 +39,7 @@ from mykerio.errors import NotFound, Unavailable
 from mykerio.mail.message import Email
 from mykerio.models import Appliance
 from mykerio.protocol.envelope import Envelope
+from mykerio.relay.events import RelayedMailRefused
 from mykerio.store.base import Store
 
 _ORG_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -46,6 +48,7 @@ GATE = "gate"
 HEALTH = "health"
 HOUSEKEEPING = "housekeeping"
 BACKUPS = "backups"
+RELAY = "relay"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -127,6 +130,17 @@ class Router:
         """The backups actor (uploads and the appliances' backup states)."""
         return self._required(BACKUPS, "Backups are restarting; try again in a moment.")
 
+    def relay(self) -> ActorClient[RelayActor]:
+        """The notification relay (appliances' own emails)."""
+        return self._required(RELAY, "The notification relay is restarting; try again.")
+
+    def relayed_mail_refused(self, event: RelayedMailRefused) -> None:
+        """A relayed email refused at delivery (a bus event) goes to the relay (told; dropped
+        while it restarts)."""
+        relay = self._optional(RELAY)
+        if relay is not None:
+            relay.tell(RelayActor.mail_refused, event)
+
     def health(self) -> ActorClient[HealthActor] | None:
         """The health actor; None while it restarts."""
         return self._optional(HEALTH)
@@ -163,6 +177,10 @@ class Router:
     def start_backups(self, **kwargs: Any) -> None:
         """Start the backups actor (restarted if it crashes)."""
         self._supervisor.start(BACKUPS, BackupActor, **kwargs)
+
+    def start_relay(self, **kwargs: Any) -> None:
+        """Start the notification relay (restarted if it crashes)."""
+        self._supervisor.start(RELAY, RelayActor, **kwargs)
 
     def start_health(self, **kwargs: Any) -> None:
         """Start the health actor (restarted if it crashes)."""

@@ -48,14 +48,14 @@ from mykerio.agent.identity import IdentityStore
 from mykerio.agent.link import ApplianceLink
 from mykerio.agent.profile import Profile
 from mykerio.models import Appliance, Organization, new_id
-from mykerio.protocol.backups import UPLOAD_KIND, UploadMeta
+from mykerio.protocol.backups import UPLOAD_FRAME_BYTES, UPLOAD_KIND, UploadMeta
 from mykerio.store import open_store
 
 SIZES = (5_000_000, 50_000_000)
 REPEATS = int(os.environ.get("BENCH_REPEATS", 3))
 TARGET = 0.7
 RESULTS = Path(__file__).resolve().parent / "results" / "backups.json"
-FRAME = 65_528
+FRAME = UPLOAD_FRAME_BYTES
 
 
 @tornado.web.stream_request_body

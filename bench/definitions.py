@@ -24,18 +24,19 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import os
 import platform
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.appliances import CODE_LINE, HubApi
+from bench.appliances import CODE_LINE, HubApi, read_proc
 from bench.common import percentile, progress
 from mykerio.agent.definitions import LocalDefinitions
 from mykerio.agent.endpoint import HubEndpoint
@@ -54,6 +55,9 @@ EMAIL = "bench@definitions.example"
 PASSWORD = "Bench-Definitions-Tulip-7"  # noqa: S105 - a made-up benchmark password
 WAIT = 120.0
 RESULTS = Path(__file__).resolve().parent / "results" / "definitions.json"
+PROBES = 20  # other appliances whose ping round trips are measured
+PROBE_INTERVAL = 0.1  # seconds between two pings of each probe
+IDLE_SECONDS = 3.0  # the probes' baseline, with nothing pushed
 
 
 async def add_member(hub: Hub) -> None:
@@ -81,25 +85,32 @@ async def add_member(hub: Hub) -> None:
 
 
 async def pair(
-    hub: Hub, api: HubApi, org_id: str, workdir: Path, count: int
+    hub: Hub,
+    api: HubApi,
+    org_id: str,
+    workdir: Path,
+    count: int,
+    product: Literal["control", "connect", "operator"] = "control",
+    prefix: str = "gw",
 ) -> list[tuple[ApplianceLink, asyncio.Task[None]]]:
-    """Start `count` Kerio Control simulators and add each one by its code."""
+    """Start `count` simulators (Kerio Control by default) and add each one by its code."""
     endpoint = HubEndpoint.of(hub.url, cafile=str(hub.config.data_dir / "tls" / "cert.pem"))
     links = []
     for index in range(count):
-        profile = Profile("control", "9.4.0", host_name=f"gw-{index}")
+        version = "9.4.0" if product == "control" else "10.0.0"
+        profile = Profile(product, version, host_name=f"{prefix}-{index}")
         link = ApplianceLink(
-            IdentityStore(workdir / f"appliance-{index}"),
+            IdentityStore(workdir / f"{prefix}-{index}"),
             profile,
             endpoint,
-            definitions=LocalDefinitions(),
+            definitions=LocalDefinitions() if product == "control" else None,
         )
         links.append((link, asyncio.create_task(link.run())))
     for index, (link, _task) in enumerate(links):
         view = await link.wait_for(lambda v: v.add_link is not None, WAIT)
         assert view.add_link is not None
         code = parse_qs(urlparse(view.add_link).fragment)["code"][0]
-        body = {"code": code, "name": f"gw-{index}"}
+        body = {"code": code, "name": f"{prefix}-{index}"}
         status, answer = await asyncio.to_thread(
             api.request, "POST", f"/api/v1/organizations/{org_id}/appliances", body
         )
@@ -123,8 +134,11 @@ async def pair_processes(
     readers = []
     for number in range(processes):
         share = count // processes + (1 if number < count % processes else 0)
+        # At the lowest priority: the hub's loop comes first on a shared machine, so the
+        # figures are the hub's, not the simulators' queueing for a core.
         child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "mykerio.agent", "--count", str(share), "--hub", hub.url,
+            "nice", "-n", "19", sys.executable, "-m", "mykerio.agent",
+            "--count", str(share), "--hub", hub.url,
             "--state", str(workdir / f"fleet-{number}"), "--cafile", cafile,
             "--log-level", "warning",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
@@ -160,7 +174,7 @@ async def read_codes(
             codes.put_nowait((f"{number}/{found.group(1)}", found.group(2)))
 
 
-async def measure(count: int, rounds: int, processes: int) -> dict[str, Any]:
+async def measure(count: int, rounds: int, processes: int, probes: int = PROBES) -> dict[str, Any]:
     """Run the hub and the fleet; the per-round figures."""
     with tempfile.TemporaryDirectory(prefix="bench-definitions-") as tmp:
         workdir = Path(tmp)
@@ -170,6 +184,7 @@ async def measure(count: int, rounds: int, processes: int) -> dict[str, Any]:
         hub = Hub(config)
         await hub.start()
         links: list[tuple[ApplianceLink, asyncio.Task[None]]] = []
+        links_to_stop: list[tuple[ApplianceLink, asyncio.Task[None]]] = []
         children: list[asyncio.subprocess.Process] = []
         acked = asyncio.Event()
         counted = [0]
@@ -194,6 +209,13 @@ async def measure(count: int, rounds: int, processes: int) -> dict[str, Any]:
                 links = await pair(hub, api, org_id, workdir, count)
             async with asyncio.timeout(WAIT + count * 0.1):
                 await acked.wait()
+            probe_links = await pair(hub, api, org_id, workdir, probes, "connect", "probe")
+            links_to_stop.extend(probe_links)
+            pinger = PingProbes(probe_links)
+            pinger.start()
+            pinger.phase = "idle"
+            await asyncio.sleep(IDLE_SECONDS)
+            pinger.phase = ""
             base = f"/api/v1/organizations/{org_id}/definitions/ip_address_groups"
             counted[0], wanted[0] = 0, count
             acked.clear()
@@ -206,6 +228,10 @@ async def measure(count: int, rounds: int, processes: int) -> dict[str, Any]:
                 await acked.wait()
             to_ack: list[float] = []
             to_apply: list[float] = []
+            pids = [child.pid for child in children]
+            hub_cpu, fleet_cpu = cpu_seconds([os.getpid()]), cpu_seconds(pids)
+            rounds_started = time.perf_counter()
+            pinger.phase = "rounds"
             for round_number in range(rounds):
                 version = 2 + round_number
                 counted[0] = 0
@@ -226,6 +252,11 @@ async def measure(count: int, rounds: int, processes: int) -> dict[str, Any]:
                 async with asyncio.timeout(WAIT):
                     await acked.wait()
                 to_ack.append(time.perf_counter() - started)
+            pinger.phase = ""
+            wall = time.perf_counter() - rounds_started
+            hub_cpu = cpu_seconds([os.getpid()]) - hub_cpu
+            fleet_cpu = cpu_seconds(pids) - fleet_cpu
+            await pinger.stop()
             status, view = await asyncio.to_thread(api.request, "GET", base)
             in_sync = sum(1 for a in view["appliances"] if a["state"] == "in_sync")
             await asyncio.to_thread(api.close)
@@ -236,6 +267,11 @@ async def measure(count: int, rounds: int, processes: int) -> dict[str, Any]:
                 "in_sync_at_end": in_sync,
                 "ack_seconds": to_ack,
                 "apply_seconds": to_apply,
+                "rounds_wall_seconds": wall,
+                "hub_cpu_seconds": hub_cpu,
+                "simulators_cpu_seconds": fleet_cpu,
+                "probe_ping_idle_seconds": pinger.samples.get("idle", []),
+                "probe_ping_rounds_seconds": pinger.samples.get("rounds", []),
             }
         finally:
             subscription.cancel()
@@ -243,10 +279,65 @@ async def measure(count: int, rounds: int, processes: int) -> dict[str, Any]:
                 child.terminate()
             for child in children:
                 await child.wait()
-            for link, _task in links:
+            for link, _task in links + links_to_stop:
                 link.stop()
-            await asyncio.gather(*(task for _, task in links), return_exceptions=True)
+            await asyncio.gather(
+                *(task for _, task in links + links_to_stop), return_exceptions=True
+            )
             await hub.stop(deadline=10.0)
+
+
+class PingProbes:
+    """WebSocket ping round trips of a few other linked appliances (Kerio Connect, which get no
+    definitions), `PROBE_INTERVAL` apart each, while a phase is marked (idle or rounds)."""
+
+    def __init__(self, links: list[tuple[ApplianceLink, asyncio.Task[None]]]) -> None:
+        self.links = [link for link, _task in links]
+        self.samples: dict[str, list[float]] = {}
+        self.phase = ""
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(PROBE_INTERVAL)
+            phase = self.phase
+            if phase:
+                times = await asyncio.gather(*(self._ping(link) for link in self.links))
+                self.samples.setdefault(phase, []).extend(t for t in times if t is not None)
+
+    async def _ping(self, link: ApplianceLink) -> float | None:
+        session = link.session
+        conn = session._conn if session is not None else None  # (a bench probe: its socket)
+        if conn is None:
+            return None
+        answered = asyncio.get_running_loop().create_future()
+
+        def on_pong(_data: bytes) -> None:
+            if not answered.done():
+                answered.set_result(time.perf_counter())
+
+        conn.on_pong = on_pong  # type: ignore[method-assign,assignment]
+        started = time.perf_counter()
+        conn.ping(b"probe")
+        try:
+            async with asyncio.timeout(WAIT):
+                return float(await answered) - started
+        except TimeoutError:
+            return None
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of these processes, in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(read_proc(pid)[2] for pid in pids) / ticks
 
 
 async def wait_version(link: ApplianceLink, version: int) -> None:
@@ -277,6 +368,7 @@ def main() -> None:
         "ack_max": max(ack),
         "apply_p50": percentile(apply, 50) if apply else None,
         "apply_max": max(apply) if apply else None,
+        "load_average": os.getloadavg()[0],
     }
     print(f"Shared definitions: one change to {args.count} Kerio Control simulators")
     where = f"in {args.processes} processes of their own" if args.processes else "in the hub's loop"
@@ -293,6 +385,23 @@ def main() -> None:
         f"{ms(summary['ack_p99'])} | {ms(summary['ack_max'])} |"
     )
     print(f"in sync at the end: {result['in_sync_at_end']}/{args.count} (target: ≤ 2 s p99)")
+    wall = result["rounds_wall_seconds"]
+    print(
+        f"CPU during the changes ({wall:.1f} s of wall time): hub process "
+        f"{result['hub_cpu_seconds']:.1f} s, simulators (nice 19) "
+        f"{result['simulators_cpu_seconds']:.1f} s; load average {os.getloadavg()[0]:.1f}"
+    )
+    idle, busy = result["probe_ping_idle_seconds"], result["probe_ping_rounds_seconds"]
+    if idle and busy:
+        for name, q in (("p50", 50), ("p99", 99)):
+            summary[f"probe_ping_idle_{name}"] = percentile(idle, q)
+            summary[f"probe_ping_rounds_{name}"] = percentile(busy, q)
+        print(
+            f"ping round trip of {PROBES} other appliances: idle p50 "
+            f"{ms(percentile(idle, 50))} p99 {ms(percentile(idle, 99))}; during the changes "
+            f"p50 {ms(percentile(busy, 50))} p99 {ms(percentile(busy, 99))} "
+            f"(ratio p99 {percentile(busy, 99) / percentile(idle, 99):.1f} x)"
+        )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({**summary, **result}, indent=2) + "\n")
 

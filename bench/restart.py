@@ -118,11 +118,16 @@ async def ready(hub: Any, timeout: float) -> dict[str, Any]:
 
 
 async def fetch(url: str, context: ssl.SSLContext) -> tuple[int, str]:
-    from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+    from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
-    response = await AsyncHTTPClient().fetch(
-        HTTPRequest(url, ssl_options=context, request_timeout=2.0), raise_error=False
-    )
+    try:
+        response = await AsyncHTTPClient().fetch(
+            HTTPRequest(url, ssl_options=context, request_timeout=2.0), raise_error=False
+        )
+    except (OSError, HTTPClientError):
+        # A request that times out in the storm (its TLS handshake queued behind the
+        # appliances') or finds the port closed is "not ready yet", not the end of the run.
+        return 599, ""
     return response.code, response.body.decode() if response.body else ""
 
 

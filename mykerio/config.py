@@ -46,6 +46,12 @@ class HubConfig:
     public_url: str = ""
     dev_mode: bool = False
     factory_keys: str = ""
+    operators: str = ""
+
+    @property
+    def operator_emails(self) -> frozenset[str]:
+        """The hub operators' addresses (`operators`, comma-separated), lowercased."""
+        return frozenset(part.strip().lower() for part in self.operators.split(",") if part.strip())
 
     @property
     def factory_public_keys(self) -> tuple[bytes, ...]:
@@ -172,6 +178,20 @@ class TunnelConfig:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class RelayConfig:
+    """The notification relay for appliances' own emails (guide 3.3, 5.1; protocol 9.9)."""
+
+    from_address: str = "relay@localhost"
+    from_name: str = "{appliance} via MyKerio"
+    bounce_domain: str = ""  # "" : the domain of from_address
+    source_quota: int = 300
+    max_attempts: int = 30
+    inbound_smtp: bool = False
+    inbound_host: str = "127.0.0.1"
+    inbound_port: int = 2525
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Config:
     """Every setting of the hub, grouped by section."""
 
@@ -188,6 +208,7 @@ class Config:
     appliances: AppliancesConfig = AppliancesConfig()
     backups: BackupsConfig = BackupsConfig()
     tunnel: TunnelConfig = TunnelConfig()
+    relay: RelayConfig = RelayConfig()
 
     @property
     def data_dir(self) -> Path:

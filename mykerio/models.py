@@ -183,6 +183,11 @@ class OutboxMessage:
     next_attempt_at: datetime
     last_error: str
     sent_at: datetime | None
+    # Relayed mail (`mykerio.relay`): the sender it came from (`key:<key id>`; empty for the
+    # hub's own mail), its `From` and `Reply-To` headers (empty: the hub's own `From`, none).
+    origin: str = ""
+    from_header: str = ""
+    reply_to: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,3 +314,43 @@ class DefinitionVersion:
 def definition_version_id(org_id: str, kind: str, version: int) -> str:
     """The key of one version (see `DefinitionVersion`)."""
     return f"{org_id}:{kind}:{version:010d}"
+
+
+@dataclass(frozen=True, slots=True)
+class RelaySender:
+    """What the notification relay counts for one sender (`mykerio.relay.rules`).
+
+    `id` is `key:<public key id>` for an appliance's key, or `source:<IP address>` for the cap
+    shared by the keys in no organization that connect from one address. The quota window
+    started with its first accepted email (`None`: no window yet) and holds `window_count`
+    emails; `refused` counts refused recipients by reason since the first submission;
+    `bounced_recipients` are the addresses this sender mailed that bounced or that it tried
+    while they were blacklisted (the appliance refusal counts those still blacklisted).
+    """
+
+    id: str
+    window_started_at: datetime | None
+    window_count: int
+    sent_total: int
+    refused_quota: int
+    refused_blacklisted: int
+    refused_bounced: int
+    refused_format: int
+    bounced_recipients: tuple[str, ...]
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BlacklistEntry:
+    """A recipient the relay does not mail until `release_at` (2 weeks after its last bounce).
+
+    `address` is the lowercased address; `last_reason` says what bounced (a 5xx reply or a
+    delivery status notification), for the operator.
+    """
+
+    address: str
+    first_bounce_at: datetime
+    last_bounce_at: datetime
+    release_at: datetime
+    bounces: int
+    last_reason: str

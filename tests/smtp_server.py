@@ -15,9 +15,21 @@ class _Collector:
     def __init__(self, inbox: LoopbackSmtp) -> None:
         self._inbox = inbox
 
+    async def handle_RCPT(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
+        # A recipient the test made this server refuse (a 4xx or 5xx reply), else accepted.
+        refusal = self._inbox.refusals.get(address.lower())
+        if refusal is not None:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
+        # The envelope sender (the return path bounces go to), as a receiving server adds it.
+        message["Return-Path"] = f"<{envelope.mail_from}>"
         self._inbox.received(message)
         return "250 Message accepted for delivery"
 
@@ -28,6 +40,8 @@ class LoopbackSmtp:
     def __init__(self, port: int) -> None:
         self.port = port
         self.messages: list[EmailMessage] = []
+        # Recipient (lowercase) → the reply this server gives it at RCPT, e.g. "550 5.1.1 …".
+        self.refusals: dict[str, str] = {}
         self._loop = asyncio.get_running_loop()
         self._arrived = asyncio.Event()
         self._controller: Controller | None = None

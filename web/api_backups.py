@@ -1,5 +1,6 @@
 """API: an organization's configuration backups (guide 2.6.2) — list by appliance, download
-(streamed), delete, "Back up now" (one appliance or all).
+(streamed), compare two of one appliance (both archives read as they stream), delete, "Back up
+now" (one appliance or all).
 
 Everything goes through the organization's actor (membership, the activity log, the 404 for
 another organization's backup); the list adds each appliance's backup state from the backups
@@ -16,15 +17,18 @@ import tornado.web
 
 from actors.backups import BackupActor, BackupState
 from actors.organization import OrganizationActor
-from mykerio.backups.views import ApplianceBackups, BackupDownload, file_name
+from mykerio.backups.compare import compare_backups
+from mykerio.backups.views import ApplianceBackups, BackupDownload, BackupPair, file_name
 from mykerio.errors import Unavailable
 from mykerio.models import Backup
 from web.models.backups import (
     ApplianceBackupsEntry,
+    BackupComparison,
     BackupEntry,
     BackupNowAnswer,
     BackupNowRequest,
     BackupsList,
+    FileChangeEntry,
 )
 from web.openapi import Answer, Operation, Route
 from web.orgs import OrgHandler
@@ -157,6 +161,51 @@ class BackupDownloadHandler(OrgHandler):
         self.finish()
 
 
+class BackupCompareHandler(OrgHandler):
+    """Compares two backups of one appliance."""
+
+    openapi = {
+        "get": Operation(
+            "Compare two backups of one appliance: a text diff of the configuration files "
+            "inside (private keys only said to differ); the activity log notes who and from "
+            "where. Archives over the hub's limits (entries, sizes, unsafe names, links) are "
+            "refused with `archive_refused`",
+            TAG,
+            {200: Answer("What differs", BackupComparison)},
+            {
+                400: "Not two backups of one appliance, or an archive the hub will not read",
+                404: "No such backup in the organization",
+            },
+        )
+    }
+
+    async def get(self, org_id: str, backup_id: str, other_id: str) -> None:
+        """Read both archives as they stream from the store, and compare."""
+        pair: BackupPair = await self.org_call(
+            org_id, OrganizationActor.compare_backups, backup_id, other_id, self.client
+        )
+        names = (file_name(pair.older), file_name(pair.newer))
+        result = await compare_backups(pair.older_chunks, pair.newer_chunks, names=names)
+        self.set_header("Cache-Control", "no-store")  # configuration files
+        self.write_model(
+            BackupComparison(
+                older=backup_entry(pair.older),
+                newer=backup_entry(pair.newer),
+                files=[
+                    FileChangeEntry(
+                        path=f.path,
+                        change=f.change,  # type: ignore[arg-type]  # (one of the three)
+                        diff=f.diff,
+                        note=f.note,
+                    )
+                    for f in result.files
+                ],
+                unchanged=result.unchanged,
+                truncated=result.truncated,
+            )
+        )
+
+
 class BackupNowHandler(OrgHandler):
     """Asks appliances for a backup now."""
 
@@ -187,4 +236,5 @@ def routes(org_route: Callable[[str, type[tornado.web.RequestHandler]], Route]) 
         org_route(f"{base}/now", BackupNowHandler),
         org_route(base + "/{backup_id}", BackupHandler),
         org_route(base + "/{backup_id}/download", BackupDownloadHandler),
+        org_route(base + "/{backup_id}/compare/{other_id}", BackupCompareHandler),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,12 @@ from web import (
     api_fleet,
     api_my_sessions,
     api_organizations,
+    api_relay,
     api_sessions,
     api_settings,
     api_tunnel,
     page_backups,
+    page_relay,
     pages,
     pages_definitions,
 )
@@ -76,6 +79,13 @@ def build_routes(
     def appliance_route(path: str, handler: type[tornado.web.RequestHandler]) -> Route:
         org = org_route(path, handler)
         return Route(org.pattern, handler, {**org.kwargs, "appliances": appliances}, path)
+
+    def operator_route(path: str, handler: type[tornado.web.RequestHandler]) -> Route:
+        # Routes of the hub's operators (`[hub] operators`); everyone else gets 404.
+        org = org_route(path, handler)
+        return Route(
+            org.pattern, handler, {**org.kwargs, "operators": config.hub.operator_emails}, path
+        )
 
     routes = [
         account_route("/", pages.DashboardPage),
@@ -177,6 +187,9 @@ def build_routes(
         *api_definitions.routes(org_route),
         *pages_definitions.routes(account_route),
         *api_tunnel.routes(org_route, tunnel),
+        *api_relay.routes(org_route, operator_route),
+        account_route("/relay", page_relay.RelayPage),
+        operator_route("/operator/relay", page_relay.OperatorRelayPage),
         Route(
             "/appliance/v1/socket",
             ApplianceSocketHandler,
@@ -186,9 +199,11 @@ def build_routes(
     ]
     if dev_outbox:
         routes.append(route("/dev/outbox", pages.OutboxPage, **accounts))
-    document_route = route("/api/v1/openapi.json", OpenApiHandler, document={})
+    document_route = route("/api/v1/openapi.json", OpenApiHandler)
     routes.append(document_route)
-    document_route.kwargs["document"] = build_document(routes)
+    # Built at the first request, not at start: its ~0.2 s of schema generation would come
+    # before /readyz, when a restarted hub's appliances are all knocking.
+    document_route.kwargs["document"] = functools.cache(lambda: build_document(routes))
     return routes
 
 

@@ -12,6 +12,7 @@ from actors.clients import ActorClient
 from actors.connection import BOX_GONE as BOX_GONE  # (the API's words too)
 from actors.connection import ConnectionContext
 from actors.gate import Admission, GateActor
+from actors.relay import RelayActor
 from actors.runtime import LoopRuntime
 from mykerio.appliances.admission import HandshakeBudget
 from mykerio.clock import Clock, SystemClock
@@ -38,6 +39,8 @@ class ApplianceLinks:
     runtime: LoopRuntime
     # Box makers' keys ([hub] factory_keys): with any, only certified boxes are found by serial.
     factory_keys: tuple[bytes, ...] = ()
+    # The notification relay, which any proven key may use, paired or not (None: no relay).
+    relay: Callable[[], ActorClient[RelayActor]] | None = None
     # The hub's clock: when each appliance was last heard from (the silence rule).
     clock: Clock = dataclasses.field(default_factory=SystemClock)
     # Each connection's message budget ([appliances] message_burst, message_rate).
@@ -60,4 +63,5 @@ class ApplianceLinks:
             waiting=self.waiting,
             ask_timeout=self.ask_timeout,
             factory_keys=self.factory_keys,
+            relay=self.relay,
         )

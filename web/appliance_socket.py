@@ -19,10 +19,12 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
+import tornado.httputil
 import tornado.ioloop
 import tornado.iostream
 import tornado.websocket
 
+from actors.appliance import ApplianceActor
 from actors.clients import ActorClient
 from actors.connection import ConnectionActor
 from mykerio.protocol.envelope import MAX_MESSAGE_BYTES, Envelope, JsonValue, decode, encode
@@ -54,6 +56,8 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         super().initialize(**kwargs)
         self.links = links
         self.connection: ActorClient[ConnectionActor] | None = None
+        # Once linked, the appliance's actor takes the frames (the connection's has stopped).
+        self.appliance: ActorClient[ApplianceActor] | None = None
         self.protocol_version = 1  # the version the connection chose at `hello`
         self.streams: StreamLink | None = None  # version 2, once linked
         self.appliance_id = ""
@@ -97,7 +101,14 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         return {}
 
     def open(self, *args: str, **kwargs: str) -> None:
-        """Start the connection's actor (its handshake clock runs from now)."""
+        """Start the connection's actor (its handshake clock runs from now).
+
+        The upgrade's request and response headers have done their work (the 101 is written,
+        the access line logged): they are let go rather than kept for the socket's life, ~6 KB
+        a socket that a hub holding 19,000 appliances would keep for nothing."""
+        self.request.headers = tornado.httputil.HTTPHeaders()
+        self._headers = tornado.httputil.HTTPHeaders()
+        self._transforms = []
         ref = ConnectionActor.start(
             runtime=self.links.runtime, link=self, context=self.links.context
         )
@@ -105,7 +116,7 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
 
     def on_message(self, message: str | bytes) -> None:
         """Decode, count against the budget, hand over."""
-        if self.over_budget or self.connection is None:
+        if self.over_budget or (self.connection is None and self.appliance is None):
             return  # one error and close; later frames are dropped unread
         if isinstance(message, bytes):
             if self.streams is None:
@@ -139,7 +150,9 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
             if self.streams is not None and envelope.type in CONTROL_TYPES:
                 body = envelope.body
                 self._to_streams(lambda s: s.receive_control(envelope.type, body), envelope.id)
-            else:
+            elif self.appliance is not None:
+                self.appliance.tell(ApplianceActor.received, envelope)
+            elif self.connection is not None:
                 self.connection.tell(ConnectionActor.received, envelope)
 
     def on_pong(self, data: bytes) -> None:
@@ -151,7 +164,9 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         if self.streams is not None:
             self.links.streams.discard(self.appliance_id, self.streams)
             tornado.ioloop.IOLoop.current().add_callback(self.streams.stop)
-        if self.connection is not None:
+        if self.appliance is not None:
+            self.appliance.tell(ApplianceActor.disconnected)
+        elif self.connection is not None:
             self.connection.tell(ConnectionActor.closed)
 
     # The Link, as the connection's actor and the ApplianceActor use it.
@@ -164,6 +179,11 @@ class ApplianceSocketHandler(tornado.websocket.WebSocketHandler, BaseHandler):
         goes to the next appliance."""
         self.past_handshake = True
         self._leave_budget(finished=True)
+
+    def hand_over(self, appliance: ActorClient[ApplianceActor]) -> None:
+        """Linked: frames and the close go to the appliance's actor from now on."""
+        self.appliance = appliance
+        self.connection = None
 
     @property
     def closing(self) -> bool:

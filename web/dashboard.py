@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import tornado.web
@@ -23,14 +24,16 @@ class OpenApiHandler(BaseHandler):
         )
     }
 
-    def initialize(self, document: dict[str, Any], **kwargs: Any) -> None:  # type: ignore[override]
-        """Store the document."""
+    def initialize(  # type: ignore[override]
+        self, document: Callable[[], dict[str, Any]], **kwargs: Any
+    ) -> None:
+        """Store what makes the document (once, at its first use)."""
         super().initialize(**kwargs)
         self.document = document
 
     def get(self) -> None:
         """The document."""
-        self.write_json(self.document)
+        self.write_json(self.document())
 
 
 class StaticHandler(tornado.web.StaticFileHandler):

@@ -49,7 +49,9 @@ from web.wiring import (
     serve_organizations,
     start_accounts,
     start_backups,
+    start_bounces,
     start_mailer,
+    start_relay,
 )
 
 log = structlog.get_logger("web.hub")
@@ -125,6 +127,8 @@ class Hub:
         self.tunnel: TunnelOrigin | None = None
         self.tunnel_port = 0
         self._tunnel_server: tornado.httpserver.HTTPServer | None = None
+        # The relay's inbound SMTP endpoint for bounces ([relay] inbound_smtp), once started.
+        self.bounces: asyncio.Server | None = None
 
     @property
     def url(self) -> str:
@@ -185,7 +189,9 @@ class Hub:
             lag_interval=config.metrics.loop_lag_interval,
             on_lag=self.metrics.observe_lag,
         )
-        start_mailer(config, data, self.store, self.clock, router)
+        start_mailer(config, data, self.store, self.clock, router, self.bus, self.schedule)
+        start_relay(config, data, self.store, self.clock, router, self.bus)
+        self.bounces = await start_bounces(config, data, router)
         self._hashing = start_accounts(
             config, data, self.store, self.clock, router, self.bus.publish
         )
@@ -289,6 +295,8 @@ class Hub:
                 self._server.stop()
             if self._tunnel_server is not None:
                 self._tunnel_server.stop()
+            if self.bounces is not None:
+                self.bounces.close()  # (bounces not taken are sent again by their servers)
             if self.handshakes is not None:
                 # Upgrades waiting for a handshake slot are answered 503 now, not in 5 s:
                 # appliances keep knocking while the hub stops (and come back after it).

@@ -12,7 +12,9 @@ when it names an organization, only for its members. Its close codes:
 
 The registry listens on the bus (`subscribe`): appliance events (`ApplianceAdded`,
 `ApplianceChanged`, `ApplianceRemoved`) are pushed to members' sockets of that organization,
-`MemberRemoved` and `OrganizationDeleted` close them (4403), and ended sessions
+shared definitions' events (`DefinitionsChanged`, and `DefinitionsSyncChanged` coalesced per
+kind to one message per quarter second) too, `MemberRemoved` and `OrganizationDeleted` close
+them (4403), and ended sessions
 (`SessionEnded`, `UserSessionsEnded`) close their sockets at once. Expiry is checked every
 `CHECK_SECONDS`, for the sockets whose session's end has come, without counting the check as
 activity. The session is also checked on every browser message.
@@ -34,6 +36,7 @@ from actors.organization import OrganizationActor
 from mykerio.accounts.sessions import CurrentSession, SessionEnded, UserSessionsEnded
 from mykerio.bus import EventBus
 from mykerio.clock import Clock
+from mykerio.definitions.events import DefinitionsChanged, DefinitionsSyncChanged
 from mykerio.errors import DomainError, Forbidden, Unavailable
 from mykerio.organizations.events import (
     AccessLost,
@@ -52,6 +55,8 @@ ACCESS_REVOKED = 4403
 # Seconds between two looks for sockets whose session has run out.
 CHECK_SECONDS = 10.0
 BAD_ORIGIN = "The live socket opens only from the hub's own pages."
+# Sync changes of shared definitions reach a page at most this often (per kind).
+SYNC_COALESCE_SECONDS = 0.25
 
 
 class LiveRegistry:
@@ -112,6 +117,8 @@ class LiveRegistry:
         bus.subscribe(OrganizationDeleted, self.access_lost)
         bus.subscribe(SessionEnded, self.session_ended)
         bus.subscribe(UserSessionsEnded, self.user_sessions_ended)
+        bus.subscribe(DefinitionsChanged, self.definitions_changed)
+        bus.subscribe(DefinitionsSyncChanged, self.definitions_synced)
 
     def appliance_shown(self, event: ApplianceAdded | ApplianceChanged) -> None:
         """An appliance was added or changed: members' dashboards of its organization show it."""
@@ -128,6 +135,19 @@ class LiveRegistry:
         reason = "member_removed" if isinstance(event, MemberRemoved) else "organization_deleted"
         for socket in self._sockets_on(event.org_id, event.user_ids):
             socket.revoke(reason)
+
+    def definitions_changed(self, event: DefinitionsChanged) -> None:
+        """A kind of shared definitions has a new version: members' pages of it reload."""
+        message = {"type": "definitions", "kind": event.kind, "version": event.version}
+        self._push(event.org_id, event.user_ids, message)
+
+    def definitions_synced(self, event: DefinitionsSyncChanged) -> None:
+        """An appliance's sync of a kind may differ: members' pages of it show the new state.
+        One message per kind and socket per `SYNC_COALESCE_SECONDS` (a change acknowledged by
+        1,000 Controls is 1,000 events; the page reads the states once)."""
+        message = {"type": "definitions_sync", "kind": event.kind}
+        for socket in self._sockets_on(event.org_id, event.user_ids):
+            socket.push_coalesced(f"definitions_sync:{event.kind}", message)
 
     def _push(self, org_id: str, user_ids: tuple[str, ...], message: dict[str, Any]) -> None:
         for socket in self._sockets_on(org_id, user_ids):
@@ -183,6 +203,7 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler, OrgHandler):
         self.id_hash = ""
         self.expires_at = datetime.max.replace(tzinfo=UTC)
         self._checking = False
+        self._coalesced: dict[str, dict[str, Any]] = {}  # by key, waiting for the next flush
 
     def own_origin(self) -> str:
         """The origin the dashboard is served from: this request's scheme and host."""
@@ -238,6 +259,19 @@ class LiveSocketHandler(tornado.websocket.WebSocketHandler, OrgHandler):
             self.write_message(message)
         except tornado.websocket.WebSocketClosedError:
             return
+
+    def push_coalesced(self, key: str, message: dict[str, Any]) -> None:
+        """Send `message` within `SYNC_COALESCE_SECONDS`, once for all the pushes of `key`
+        meanwhile (the last one's message goes)."""
+        first = not self._coalesced
+        self._coalesced[key] = message
+        if first:
+            asyncio.get_running_loop().call_later(SYNC_COALESCE_SECONDS, self._flush_coalesced)
+
+    def _flush_coalesced(self) -> None:
+        messages, self._coalesced = list(self._coalesced.values()), {}
+        for message in messages:
+            self.push(message)
 
     def revoke(self, reason: str) -> None:
         """Tell the browser it lost access to the organization, then close."""

@@ -8,6 +8,7 @@ the SMS gateway or its development file) are chosen and handed to the actors.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import os
@@ -22,6 +23,7 @@ from actors.backups import BackupActor, BackupLimits
 from actors.clients import ActorClient
 from actors.gate import admit
 from actors.mailer import MailerActor, RetryPolicy
+from actors.relay import RelayActor
 from actors.router import OrganizationParts, Router
 from actors.supervisor import Scheduler
 from mykerio.accounts.context import Links
@@ -42,6 +44,10 @@ from mykerio.models import Appliance
 from mykerio.protocol.backups import UPLOAD_KIND
 from mykerio.protocol.identity import NonceLedger
 from mykerio.protocol.stream_link import Stream, StreamLink
+from mykerio.relay.events import RelayedMailRefused
+from mykerio.relay.inbound import start_bounce_endpoint
+from mykerio.relay.submission import RelaySettings
+from mykerio.relay.verp import ReturnPaths
 from mykerio.security.encryption import SecretBox, derive_key
 from mykerio.security.passwords import PRODUCTION_PARAMETERS, PasswordHasher, common_passwords
 from mykerio.sms import OutboxSmsSender, SmsSender
@@ -77,9 +83,26 @@ def sms_sender(config: Config, data: DataDir, clock: Clock) -> SmsSender:
     return OutboxSmsSender(data.path / config.mail.outbox_dir / "sms.jsonl", clock.now)
 
 
-def start_mailer(config: Config, data: DataDir, store: Store, clock: Clock, router: Router) -> None:
-    """Start the mailer (restarted if it crashes)."""
+def start_mailer(
+    config: Config,
+    data: DataDir,
+    store: Store,
+    clock: Clock,
+    router: Router,
+    bus: EventBus | None = None,
+    schedule: Scheduler | None = None,
+) -> None:
+    """Start the mailer (restarted if it crashes); relayed mail's refusals go on `bus`; its
+    retry timers run on `schedule` (None: the loop's)."""
     router.start_mailer(
+        schedule=schedule,
+        return_paths=relay_return_paths(config, data),
+        relay_retry=RetryPolicy(
+            initial=config.mail.retry_initial,
+            maximum=config.mail.retry_max,
+            max_attempts=config.relay.max_attempts,
+        ),
+        bus=bus,
         outbox=store.outbox,
         box=mail_box(data.secret_key),
         transport=mail_transport(config, data),
@@ -152,6 +175,7 @@ def appliance_links(
             coalesce=config.appliances.status_coalesce_seconds,
             features=streams.features(appliance.id),
             backup_state=router.backup_state_reported,
+            relay=router.relay,
         )
 
     return ApplianceLinks(
@@ -164,6 +188,7 @@ def appliance_links(
         ask_timeout=config.actors.ask_timeout,
         runtime=router.runtime,
         factory_keys=config.hub.factory_public_keys,
+        relay=router.relay,
         clock=clock,
         message_burst=config.appliances.message_burst,
         message_rate=config.appliances.message_rate,
@@ -269,3 +294,42 @@ def account_policy(config: Config) -> AccountPolicy:
         session_lifetime=timedelta(hours=config.accounts.session_lifetime_hours),
         persistent_session=timedelta(days=config.accounts.persistent_session_days),
     )
+
+
+def relay_return_paths(config: Config, data: DataDir) -> ReturnPaths:
+    """The relay's signed return paths, at `[relay] bounce_domain` (or the relay address's)."""
+    relay = config.relay
+    domain = relay.bounce_domain or relay.from_address.rpartition("@")[2] or "localhost"
+    return ReturnPaths(data.secret_key, domain)
+
+
+def start_relay(
+    config: Config, data: DataDir, store: Store, clock: Clock, router: Router, bus: EventBus
+) -> None:
+    """Start the notification relay (restarted if it crashes); it hears of relayed mail that
+    the SMTP server refused."""
+    router.start_relay(
+        store=store,
+        clock=clock,
+        mailer=router.mailer,
+        return_paths=relay_return_paths(config, data),
+        settings=RelaySettings(
+            from_address=config.relay.from_address,
+            from_name=config.relay.from_name,
+            source_quota=config.relay.source_quota,
+        ),
+    )
+    bus.subscribe(RelayedMailRefused, router.relayed_mail_refused)
+
+
+async def start_bounces(config: Config, data: DataDir, router: Router) -> asyncio.Server | None:
+    """Listen for bounces of relayed mail (`[relay] inbound_smtp`), or None when it is off."""
+    relay = config.relay
+    if not relay.inbound_smtp:
+        return None
+
+    async def on_bounce(return_path: str, raw: bytes) -> bool:
+        return await router.relay().call(RelayActor.dsn_received, return_path, raw)
+
+    paths = relay_return_paths(config, data)
+    return await start_bounce_endpoint(relay.inbound_host, relay.inbound_port, paths, on_bounce)

@@ -1,12 +1,13 @@
 """The backups part of an organization's actor: the Backups section (guide 2.6.2).
 
 Members list the organization's configuration backups grouped by appliance (a removed
-appliance's too: they are kept), download one, delete one, and ask for a backup now ("Back up
-now", one appliance or all of them). A backup of another organization answers the same 404 as
-one that does not exist. Every download, deletion and request is written to the organization's
-activity log with the member and the address they came from. Downloads are handed out as an
-iterator of plain chunks that the caller reads outside this actor: a long transfer never keeps
-the organization busy.
+appliance's too: they are kept), download one, compare two of one appliance, delete one, and
+ask for a backup now ("Back up now", one appliance or all of them). A backup of another
+organization answers the same 404 as one that does not exist. Every download, comparison,
+deletion and request is written to the organization's activity log with the member and the
+address they came from. Downloads (and comparisons) are handed out as iterators of plain
+chunks that the caller reads outside this actor: a long transfer never keeps the organization
+busy.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from __future__ import annotations
 from actors.appliance import ApplianceActor
 from actors.organization.core import OrganizationCore
 from mykerio.accounts.context import Client
-from mykerio.backups.views import ApplianceBackups, BackupDownload, file_name
-from mykerio.errors import Conflict, NotFound, Unavailable
+from mykerio.backups.views import ApplianceBackups, BackupDownload, BackupPair, file_name
+from mykerio.errors import Conflict, InvalidInput, NotFound, Unavailable
 from mykerio.models import Backup, User
 
 NOT_CONNECTED = "The appliance is not connected to MyKerio; it can back up once it is back."
@@ -69,6 +70,25 @@ class BackupsPart(OrganizationCore):
         chunks = self._backups.plaintext(backup.id)
         await self._record(user, client, "backup_downloaded", backup.appliance_name, name)
         return BackupDownload(backup, name, chunks)
+
+    async def compare_backups(
+        self, user: User, backup_id: str, other_id: str, client: Client
+    ) -> BackupPair:
+        """Two backups of one appliance to compare, older first, with their bytes (read by the
+        caller, outside this actor); the activity log notes it like a download (it shows
+        what the backups hold)."""
+        self._require_member(user)
+        first, second = await self._own_backup(backup_id), await self._own_backup(other_id)
+        if first.appliance_id != second.appliance_id or first.id == second.id:
+            raise InvalidInput("Compare two different backups of one appliance.")
+        if self._backups is None:
+            raise Unavailable("Backups are not available on this hub right now.")
+        older, newer = sorted((first, second), key=lambda b: (b.stored_at, b.id))
+        detail = f"{file_name(older)} with {file_name(newer)}"
+        await self._record(user, client, "backups_compared", older.appliance_name, detail)
+        return BackupPair(
+            older, newer, self._backups.plaintext(older.id), self._backups.plaintext(newer.id)
+        )
 
     async def delete_backup(self, user: User, backup_id: str, client: Client) -> None:
         """Delete one backup, for good."""

@@ -38,6 +38,10 @@ PAGE = Template(
 <nav class="sidebar" aria-label="Configuration">
   <span class="group">Configuration</span>
   <a href="/" aria-current="page">MyKerio</a>
+  {% set relay_title = {"operator": "Email service"}.get(view.profile.product, "SMTP Relay") %}
+  {% if view.profile.product != "connect" %}<a href="/smtp-relay">{{ relay_title }}</a>
+  <span class="group">Logs</span>
+  <a href="/debug-log">Debug</a>{% end %}
 </nav>
 <main>
 <h1>MyKerio</h1>
@@ -196,6 +200,9 @@ h2 { font-size: 1.05rem; margin: 0 0 .5rem; }
 .hint, .intro { color: var(--muted); }
 .notice { color: #8a5a00; }
 .error { color: var(--bad); }
+.ok { color: #1d7a3a; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: .85rem; }
+input[type="text"] { font: inherit; max-width: 100%; }
 .button, button { font: inherit; background: var(--brand); color: #fff; border: 0;
          border-radius: 4px; padding: .45rem 1rem; cursor: pointer; text-decoration: none;
          display: inline-block; }

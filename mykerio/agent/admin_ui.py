@@ -29,6 +29,7 @@ from tornado.web import Application, RequestHandler
 from mykerio.agent.admin_console import console_routes
 from mykerio.agent.admin_definitions import definition_routes
 from mykerio.agent.admin_page import KNOB_LABELS, PAGE, SCRIPT, STYLE
+from mykerio.agent.admin_relay import relay_routes
 from mykerio.agent.link import ApplianceLink
 from mykerio.errors import DomainError
 
@@ -227,6 +228,7 @@ def make_app(link: ApplianceLink) -> Application:
             (r"/api/remove", RemoveApi, args),
             *definition_routes(args),
             *console_routes(link.tunnel),
+            *relay_routes(args),
         ],
         default_handler_class=_NotFound,
         default_handler_args=args,

@@ -31,10 +31,9 @@ import structlog
 
 from mykerio.agent.profile import Profile
 from mykerio.clock import Clock, SystemClock
-from mykerio.protocol.backups import FEATURE, UPLOAD_KIND, UploadMeta
+from mykerio.protocol.backups import FEATURE, UPLOAD_FRAME_BYTES, UPLOAD_KIND, UploadMeta
 from mykerio.protocol.envelope import Envelope, JsonValue
 from mykerio.protocol.errors import CloseCode
-from mykerio.protocol.frames import DEFAULT_PAYLOAD
 from mykerio.protocol.stream_link import StreamError
 
 if TYPE_CHECKING:
@@ -265,12 +264,12 @@ class ApplianceBackups:
         try:
             async with asyncio.timeout(STORED_TIMEOUT):
                 await stream.accepted()
-            for start in range(0, len(data), DEFAULT_PAYLOAD):
+            for start in range(0, len(data), UPLOAD_FRAME_BYTES):
                 if cut and start >= len(data) // 2:
                     log.info("cutting the connection in the middle of an upload")
                     session.close(CloseCode.GOING_AWAY, "cut")
                     raise StreamError(stream.stream_id, "link_closing")
-                await stream.write(data[start : start + DEFAULT_PAYLOAD])
+                await stream.write(data[start : start + UPLOAD_FRAME_BYTES])
             stream.close()
             async with asyncio.timeout(STORED_TIMEOUT):
                 outcome, detail = await answer

@@ -28,8 +28,9 @@ from mykerio.agent.box import apply_setup, check_setup
 from mykerio.agent.definitions import LocalDefinitions
 from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.identity import AgentState, IdentityStore, knobs_from
-from mykerio.agent.profile import Profile
-from mykerio.agent.session import Session
+from mykerio.agent.profile import BACKUP_PRODUCTS, Profile
+from mykerio.agent.relay import ApplianceRelay
+from mykerio.agent.session import Session, SessionHook
 from mykerio.agent.tunnel import ApplianceTunnel
 from mykerio.clock import Clock, SystemClock
 from mykerio.errors import Conflict
@@ -160,6 +161,11 @@ class ApplianceLink:
             host_name=profile.host_name or "kerio",
             clock=clock,
         )
+        # The SMTP relay setting, "Test" and alerts (a hook of every session, pairing or
+        # linked; mykerio.agent.relay).
+        self.relay = ApplianceRelay(
+            profile, lambda: self._store.state.name or profile.host_name or "", clock
+        )
         self._profile = profile
         self._endpoint = endpoint
         self._sleep = sleep
@@ -263,6 +269,7 @@ class ApplianceLink:
         state = self._store.state
         knobs = knobs_from(values, state.knobs)
         if self._store.update(dataclasses.replace(state, knobs=knobs)):
+            self.relay.knobs_changed(state.knobs, knobs)
             if self._session is not None:
                 self._session.send_status()
             self._publish(self._phase)
@@ -363,7 +370,7 @@ class ApplianceLink:
             clock=self._clock,
             timings=self._timings,
             handshakes=self._handshakes,
-            hooks=(self.backups,) if self.definitions is None else (self.backups, self.definitions),
+            hooks=self._hooks(),
             stream_hooks=(self.tunnel,),
         )
         self._session = session
@@ -401,6 +408,14 @@ class ApplianceLink:
         else:
             self._refusal = ending.problem or "MyKerio refused this appliance"
         return None
+
+    def _hooks(self) -> tuple[SessionHook, ...]:
+        features: tuple[SessionHook, ...] = (self.backups,)
+        if self.definitions is not None:
+            features += (self.definitions,)
+        if self._profile.product in BACKUP_PRODUCTS:
+            features += (self.relay,)
+        return features
 
     async def _pause(self, delay: float) -> None:
         """Wait `delay` seconds through `sleep`, or less if the user acts or `stop` is called."""

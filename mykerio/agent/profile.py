@@ -97,6 +97,8 @@ class Profile:
             features = dict(SIMULATOR_FEATURES)
             if self.product in BACKUP_PRODUCTS:
                 features["backups"] = [1]
+                # "MyKerio notification service" (mykerio.agent.relay): Control and Operator.
+                features["relay"] = [1]
             if self.product == "control":
                 # Shared definitions (mykerio.agent.definitions): Kerio Control only.
                 features["definitions"] = [1]

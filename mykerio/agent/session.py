@@ -23,7 +23,7 @@ import dataclasses
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NoReturn, Protocol, cast
+from typing import NoReturn, Protocol, cast, runtime_checkable
 
 import structlog
 from tornado.concurrent import Future
@@ -43,6 +43,7 @@ from mykerio.protocol import link
 from mykerio.protocol.envelope import MAX_MESSAGE_BYTES, Envelope, JsonValue, decode, encode
 from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
 from mykerio.protocol.features import STREAM_KINDS
+from mykerio.protocol.frames import MAX_PAYLOAD
 from mykerio.protocol.identity import (
     b64url,
     from_b64url,
@@ -160,6 +161,17 @@ class StreamHook(Protocol):
         """The connection closed."""
 
 
+@runtime_checkable
+class PairingHook(SessionHook, Protocol):
+    """A hook whose feature works before the appliance is added too (the relay: any proven
+    key may use it): it gets its `pairing_message_types` while waiting, and hears `pairing`."""
+
+    pairing_message_types: frozenset[str]
+
+    def pairing(self, session: Session) -> None:
+        """The hub proved itself and shows a pairing code: the feature may be used now."""
+
+
 class _Closed(Exception):
     """The socket is closed (or closing); nothing more will be read."""
 
@@ -186,6 +198,10 @@ class Session:
         self._stream_hooks = {kind: hook for hook in stream_hooks for kind in hook.stream_kinds}
         self._hooks = tuple(hooks)
         self._hooked = {kind: hook for hook in hooks for kind in hook.message_types}
+        self._pairing_hooks = tuple(hook for hook in hooks if isinstance(hook, PairingHook))
+        self._pairing_hooked = frozenset(
+            kind for hook in self._pairing_hooks for kind in hook.pairing_message_types
+        )
         # Shared by the appliances of one process: how many may be in a handshake at once.
         self._handshakes = handshakes
         self._holds_handshake = False
@@ -231,6 +247,14 @@ class Session:
         """Send a message of a hook's feature, if linked."""
         if self.linked:
             self._send(envelope)
+
+    def send_admitted(self, envelope: Envelope) -> bool:
+        """Send a message of a feature that also works while waiting to be added (after the
+        handshake, pairing or linked); False if the connection is not that far or is closed."""
+        if self._handshake_done_at is None or self._closed_with is not None or self._ended:
+            return False
+        self._send(envelope)
+        return True
 
     @property
     def linked(self) -> bool:
@@ -358,7 +382,7 @@ class Session:
             if message.type == "refused" and not self._linked:
                 await self._until_closed()
             if not self._linked:
-                expected = _PAIRING_STATE
+                expected = _PAIRING_STATE | self._pairing_hooked
             elif self._streams is not None:
                 expected = _LINKED_STREAMS_STATE | self._hooked.keys()
             else:
@@ -401,6 +425,8 @@ class Session:
         elif message.type == "pairing":
             self._mark_handshake_done()
             self._events.on_pairing(str(body["link"]))
+            for waiting_hook in self._pairing_hooks:
+                waiting_hook.pairing(self)
         elif message.type == "welcome":
             if from_b64url(str(body["hub_key"])) != hub_key:
                 self._note(HUB_IDENTITY_CHANGED)
@@ -522,7 +548,8 @@ class Session:
                 await conn.write_message(message, binary=binary)
 
         self._streams = StreamLink(
-            StreamMux("appliance"),
+            # Frames as large as a frame may be: a backup upload is bulk data.
+            StreamMux("appliance", max_payload=MAX_PAYLOAD),
             write,
             on_open=self._stream_opened,
             encode_control=envelope_control,

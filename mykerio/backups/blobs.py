@@ -8,14 +8,17 @@ chunk to its backup, its place and whether it is the last one, so chunks cannot 
 between backups, reordered, dropped or cut off at the end without opening failing. A stored
 record is one flag byte (last or not) and the sealed chunk.
 
-`SealedUpload` takes bytes as they arrive, counts and hashes them, and refuses more than the
-announced size at once; `finish` seals the last chunk and checks size and SHA-256 before the
+`SealedUpload` takes bytes as they arrive, counts them and refuses more than the announced
+size at once; it hashes and seals them in batches of `BATCH_BYTES` in a worker thread (hashlib
+and AES-GCM let go of the GIL on large buffers), so the event loop goes on receiving frames
+meanwhile; `finish` seals the last chunk and checks size and SHA-256 before the
 caller publishes. `open_records` turns a backup's records back into plaintext, one chunk at a
 time (a download never holds the whole file).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 
@@ -24,6 +27,8 @@ from mykerio.security.encryption import SecretBox, TamperedData, derive_key
 from mykerio.store.base import BlobWriter
 
 CHUNK_BYTES = 256 * 1024
+# Bytes hashed and sealed per hop to the worker thread (a hop costs tens of microseconds).
+BATCH_BYTES = 4 * CHUNK_BYTES
 BACKUP_BLOB_INFO = "mykerio backups v1"
 _LAST = b"\x01"
 _MORE = b"\x00"
@@ -64,6 +69,8 @@ class SealedUpload:
         self._digest = hashlib.sha256()
         self._buffer = bytearray()
         self._index = 0
+        self._waiting: list[bytes] = []  # received, not hashed or sealed yet
+        self._waiting_bytes = 0
         self.received = 0
 
     async def write(self, data: bytes) -> None:
@@ -71,16 +78,41 @@ class SealedUpload:
         self.received += len(data)
         if self.received > self._size:
             raise SizeMismatch(f"the upload sent more than its announced {self._size} bytes")
-        self._digest.update(data)
-        self._buffer += data
-        while len(self._buffer) >= CHUNK_BYTES:
-            chunk = bytes(self._buffer[:CHUNK_BYTES])
-            del self._buffer[:CHUNK_BYTES]
-            await self._append(chunk, _MORE)
+        self._waiting.append(data)
+        self._waiting_bytes += len(data)
+        if self._waiting_bytes >= BATCH_BYTES:
+            await self._seal_waiting()
+
+    async def _seal_waiting(self) -> None:
+        batch, self._waiting, self._waiting_bytes = self._waiting, [], 0
+        if batch:
+            for record in await asyncio.to_thread(self._seal_batch, batch):
+                await self.blob.append(record)
+
+    def _seal_batch(self, batch: list[bytes]) -> list[bytes]:
+        """Hash a batch and seal its whole chunks (in the worker thread; one batch at a time,
+        so nothing else touches this state meanwhile)."""
+        records = []
+        for data in batch:
+            self._digest.update(data)
+        self._buffer += b"".join(batch)
+        whole = len(self._buffer) - len(self._buffer) % CHUNK_BYTES
+        view = memoryview(self._buffer)
+        for start in range(0, whole, CHUNK_BYTES):
+            records.append(self._seal(bytes(view[start : start + CHUNK_BYTES]), _MORE))
+        view.release()
+        del self._buffer[:whole]
+        return records
+
+    def _seal(self, chunk: bytes, last: bytes) -> bytes:
+        sealed = self._box.seal(chunk, purpose=_purpose(self._backup_id, self._index, last))
+        self._index += 1
+        return last + sealed
 
     async def finish(self) -> None:
         """Seal the rest as the last chunk and check size and digest (else the blob is
         discarded and `SizeMismatch` or `DigestMismatch` raised)."""
+        await self._seal_waiting()
         if self.received != self._size:
             await self.blob.discard()
             raise SizeMismatch(
@@ -89,13 +121,8 @@ class SealedUpload:
         if self._digest.hexdigest() != self._sha256:
             await self.blob.discard()
             raise DigestMismatch("the upload's SHA-256 is not the one it announced")
-        await self._append(bytes(self._buffer), _LAST)
+        await self.blob.append(self._seal(bytes(self._buffer), _LAST))
         self._buffer.clear()
-
-    async def _append(self, chunk: bytes, last: bytes) -> None:
-        sealed = self._box.seal(chunk, purpose=_purpose(self._backup_id, self._index, last))
-        self._index += 1
-        await self.blob.append(last + sealed)
 
 
 async def open_records(

@@ -33,6 +33,16 @@ class BackupDownload:
     chunks: AsyncIterator[bytes]
 
 
+@dataclass(frozen=True, slots=True)
+class BackupPair:
+    """Two backups of one appliance being compared, older first, with their bytes."""
+
+    older: Backup
+    newer: Backup
+    older_chunks: AsyncIterator[bytes]
+    newer_chunks: AsyncIterator[bytes]
+
+
 def file_name(backup: Backup) -> str:
     """`control-Brno-gateway-20260302-091405.tgz`: product, appliance, when it was stored."""
     name = _UNSAFE.sub("-", backup.appliance_name).strip("-.")[:60] or "appliance"

@@ -17,18 +17,26 @@ class Email:
     subject: str
     text: str
     html: str
+    # Relayed mail (`mykerio.relay`): its sender (`key:<key id>`), its own `From` (empty: the
+    # hub's) and `Reply-To` (empty: none). Relayed mail leaves with a signed return path.
+    origin: str = ""
+    from_header: str = ""
+    reply_to: str = ""
 
 
 def to_mime(email: Email, *, sender: str, message_id: str, at: datetime) -> EmailMessage:
     """Build the multipart/alternative message (text first, HTML preferred by readers)."""
     mime = EmailMessage()
-    mime["From"] = sender
+    mime["From"] = email.from_header or sender
+    if email.reply_to:
+        mime["Reply-To"] = email.reply_to
     mime["To"] = email.to
     mime["Subject"] = email.subject
     mime["Date"] = format_datetime(at)
     mime["Message-ID"] = message_id or make_msgid(domain=_domain_of(sender))
     mime.set_content(email.text)
-    mime.add_alternative(email.html, subtype="html")
+    if email.html or not email.origin:
+        mime.add_alternative(email.html, subtype="html")
     return mime
 
 

@@ -31,8 +31,11 @@ class PermanentMailError(Exception):
 class MailTransport(Protocol):
     """Delivers one MIME message."""
 
-    async def deliver(self, message: EmailMessage, *, message_id: str) -> None:
-        """Send it or raise `TemporaryMailError` / `PermanentMailError`."""
+    async def deliver(
+        self, message: EmailMessage, *, message_id: str, envelope_from: str = ""
+    ) -> None:
+        """Send it (`envelope_from`: the return path; empty: the From address) or raise
+        `TemporaryMailError` / `PermanentMailError`."""
         ...
 
 
@@ -55,7 +58,9 @@ class SmtpTransport:
     def __init__(self, settings: SmtpSettings) -> None:
         self._settings = settings
 
-    async def deliver(self, message: EmailMessage, *, message_id: str) -> None:
+    async def deliver(
+        self, message: EmailMessage, *, message_id: str, envelope_from: str = ""
+    ) -> None:
         """Send `message`; classify failures as temporary or permanent."""
         s = self._settings
         context = ssl.create_default_context()
@@ -67,6 +72,7 @@ class SmtpTransport:
                 message,
                 # Exactly the one stored recipient, whatever the To header might parse to.
                 recipients=[str(message["To"])],
+                sender=envelope_from or None,
                 hostname=s.host,
                 port=s.port,
                 username=s.username or None,
@@ -98,7 +104,9 @@ class DirectoryTransport:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    async def deliver(self, message: EmailMessage, *, message_id: str) -> None:
+    async def deliver(
+        self, message: EmailMessage, *, message_id: str, envelope_from: str = ""
+    ) -> None:
         """Write `<message_id>.eml` atomically (off the event loop)."""
         data = message.as_bytes()
         await asyncio.get_running_loop().run_in_executor(None, self._write, message_id, data)

@@ -38,6 +38,7 @@ ACTION_LABELS = {
     "backup_deleted": "Backup deleted",
     "backup_requested": "Backup requested",
     "administration_opened": "Administration opened",
+    "backups_compared": "Backups compared",
 }
 """Each kind of activity-log entry and the words the dashboard shows for it (and filters by)."""
 

@@ -21,6 +21,12 @@ UPLOAD_KIND = "backup_upload"
 REASONS = ("scheduled", "manual", "before_change")
 STATES = ("ok", "in_progress", "failed")
 PRODUCTS = ("control", "operator")  # Kerio Connect's own backups are whole mail stores
+# The credit a hub grants an upload stream at `stream_accept` (docs/protocol.md 9.6): more than
+# a stream's default 1 MiB, so a fast upload never waits a round trip for credit; it bounds
+# what one upload holds in the hub's memory before it is sealed and written.
+UPLOAD_WINDOW = 4 * 1024 * 1024
+# The frames a simulated appliance sends an upload in: the largest a frame may carry.
+UPLOAD_FRAME_BYTES = 256 * 1024 - 8
 MAX_BACKUP_BYTES = 2**40  # what `meta.size` may say at all (the hub's own cap is far lower)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _META_FIELDS = frozenset(

@@ -12,7 +12,7 @@ import json
 import re
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TypeAlias, cast
 
@@ -39,6 +39,12 @@ class Envelope:
     type: str
     body: Mapping[str, JsonValue]
     re: str | None = None
+    # `encode`'s text and its UTF-8 length, kept at the first encoding: one message sent to
+    # many appliances (a shared definitions snapshot) is encoded once. A pure function's memo,
+    # so the value stays immutable in all that can be observed.
+    _encoded: tuple[str, int] | None = field(
+        default=None, init=False, repr=False, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
         for name, value in (("id", self.id), ("re", self.re)):
@@ -67,16 +73,20 @@ def new_message_id() -> str:
 
 def encode(envelope: Envelope, *, max_bytes: int = MAX_MESSAGE_BYTES) -> str:
     """`envelope` as compact JSON; `ProtocolError("too_large")` if the peer would refuse it."""
-    frame: dict[str, object] = {"id": envelope.id, "type": envelope.type}
-    if envelope.re is not None:
-        frame["re"] = envelope.re
-    frame["body"] = envelope.body
-    text = json.dumps(
-        frame, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_thaw
-    )
-    if len(text) > max_bytes or len(text.encode("utf-8")) > max_bytes:
+    encoded = envelope._encoded
+    if encoded is None:
+        frame: dict[str, object] = {"id": envelope.id, "type": envelope.type}
+        if envelope.re is not None:
+            frame["re"] = envelope.re
+        frame["body"] = envelope.body
+        text = json.dumps(
+            frame, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_thaw
+        )
+        encoded = (text, len(text.encode("utf-8")))
+        object.__setattr__(envelope, "_encoded", encoded)
+    if encoded[1] > max_bytes:
         raise ProtocolError("too_large", f"{envelope.type} is over {max_bytes} bytes")
-    return text
+    return encoded[0]
 
 
 def decode(

@@ -16,7 +16,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Literal
 
-from mykerio.protocol import backups, features, frames, identity, pairing, status, streams
+from mykerio.protocol import backups, features, frames, identity, pairing, relay, status, streams
 from mykerio.protocol import definitions as defs
 from mykerio.protocol.errors import ProtocolError
 from mykerio.protocol.text import NAME_CHARS as NAME_CHARS  # (re-exported: agents use it)
@@ -339,6 +339,28 @@ MESSAGE_TYPES: Mapping[str, MessageType] = MappingProxyType(
                 {"kind": Field(defs.kind_problem), "groups": Field(defs.groups_problem)},
                 needs_re=True,
             ),
+            # version 2, feature `relay` (mykerio.protocol.relay)
+            MessageType(
+                "relay_email",
+                APPLIANCE,
+                {
+                    "to": Field(relay.recipients_problem),
+                    "subject": Field(text(relay.SUBJECT_CHARS)),
+                    "text": Field(relay.body_problem),
+                    "html": Field(relay.body_problem, required=False),
+                    "reply_to": Field(text(relay.ADDRESS_CHARS), required=False),
+                    "test": Field(boolean, required=False),
+                },
+            ),
+            MessageType(
+                "relay_result",
+                HUB,
+                {
+                    "results": Field(relay.results_problem),
+                    "quota": Field(relay.quota_problem),
+                },
+                needs_re=True,
+            ),
             # both ways
             MessageType("error", BOTH, {"code": CODE, "message": MESSAGE}),
             # both ways, version 2 only: streams (mykerio.protocol.streams)
@@ -374,8 +396,6 @@ RESERVED_TYPES: frozenset[str] = frozenset(
         "backup_chunk",
         "backup_end",
         "notification",
-        "relay_email",
-        "relay_result",
         "tunnel_open",
         "tunnel_frame",
         "tunnel_close",

@@ -4,9 +4,10 @@
 and say when it was written (Tornado's `write_message` future on either side; a test double
 in a unit test). One writer task drains, in this order: the link's own JSON messages
 (`send_control`: status, pings, removal), the mux's stream control messages, then one data
-frame. Each write is awaited before the next is chosen, so a control message written while a
-transfer runs waits for at most one data frame (64 KiB by default) — the control lane is never
-behind a queue of bulk data — and `keep_unsent_small` bounds what the kernel holds unsent.
+frame; it runs only while something is to be written. Each write is awaited before the next
+is chosen, so a control message written while a transfer runs waits for at most one data frame
+(64 KiB by default) — the control lane is never behind a queue of bulk data — and
+`keep_unsent_small` bounds what the kernel holds unsent.
 
 Applications use `Stream` handles: `await write(data)` returns once the bytes are queued
 within the stream's send budget (back-pressure: a writer faster than the peer's reader waits,
@@ -183,16 +184,20 @@ class StreamLink:
         self._write = write
         self._on_open = on_open
         self._streams: dict[int, Stream] = {}
-        self._control: deque[str] = deque()
+        self._control: list[str] = []  # (a list: an empty deque is ~760 bytes, see StreamMux)
         self._control_bytes = 0
-        self._wake = asyncio.Event()
-        self._idle = asyncio.Event()  # set while the writer has nothing it may write
+        self._idle: asyncio.Event | None = None  # made by the first `idle()`
+        # The writer runs only while there is something to write: an idle link (most of a
+        # fleet, most of the time: its pings are WebSocket frames that bypass the writer)
+        # holds no task, coroutine or event for it (~2.5 KB each of thousands of links).
         self._writer: asyncio.Task[None] | None = None
+        self._started = False
         self._closed = False
 
     def start(self) -> None:
-        """Start the writer task (on the running loop)."""
-        self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+        """Let the writer run (on the running loop), now if something waits already."""
+        self._started = True
+        self.wake()
 
     async def stop(self) -> None:
         """Stop writing; every stream fails with `link_closing`."""
@@ -210,9 +215,10 @@ class StreamLink:
         self.wake()
         return stream
 
-    def accept(self, stream: Stream) -> None:
-        """Accept a stream the peer opened (given to `on_open`)."""
-        self.mux.accept(stream.stream_id)
+    def accept(self, stream: Stream, window: int | None = None) -> None:
+        """Accept a stream the peer opened (given to `on_open`), granting `window` bytes
+        (the mux's window by default)."""
+        self.mux.accept(stream.stream_id, window)
         stream._accepted.set()
         self.wake()
 
@@ -232,7 +238,7 @@ class StreamLink:
         """The link's own messages not yet written, taken out of the lane: a side about to
         close writes them itself first, so that its last words (an `error`) precede the close
         frame instead of being dropped with the writer."""
-        taken, self._control, self._control_bytes = list(self._control), deque(), 0
+        taken, self._control, self._control_bytes = self._control, [], 0
         return taken
 
     def queued_control(self) -> tuple[int, int]:
@@ -252,12 +258,18 @@ class StreamLink:
         self.wake()
 
     def wake(self) -> None:
-        """Something may be ready to write."""
-        self._idle.clear()
-        self._wake.set()
+        """Something may be ready to write: start the writer unless it runs."""
+        if self._writer is None and self._started and not self._closed:
+            if self._idle is not None:
+                self._idle.clear()
+            self._writer = asyncio.get_running_loop().create_task(self._write_loop())
 
     async def idle(self) -> None:
         """Wait until everything that may be written now was (streams out of credit wait)."""
+        if self._writer is None:
+            return
+        if self._idle is None:
+            self._idle = asyncio.Event()
         await self._idle.wait()
 
     def handle(self, events: list[Event]) -> None:
@@ -291,22 +303,25 @@ class StreamLink:
                 self._streams.pop(event.stream_id, None)
 
     async def _write_loop(self) -> None:
-        while not self._closed:
-            message, binary, stream_id = self._next()
-            if message is None:
-                self._wake.clear()
+        try:
+            while not self._closed:
+                message, binary, stream_id = self._next()
+                if message is None:
+                    return  # nothing to write: the next `wake` starts a writer again
+                await self._write(message, binary)
+                if stream_id is not None:
+                    stream = self._streams.get(stream_id)
+                    if stream is not None:
+                        stream._writable.set()
+        finally:
+            # (On the loop's thread, so no `wake` can come between the last `_next` and this.)
+            self._writer = None
+            if self._idle is not None:
                 self._idle.set()
-                await self._wake.wait()
-                continue
-            await self._write(message, binary)
-            if stream_id is not None:
-                stream = self._streams.get(stream_id)
-                if stream is not None:
-                    stream._writable.set()
 
     def _next(self) -> tuple[str | bytes | None, bool, int | None]:
         if self._control:
-            message = self._control.popleft()
+            message = self._control.pop(0)
             self._control_bytes -= len(message)
             return message, False, None
         control = self.mux.next_control()

@@ -214,9 +214,12 @@ class StreamMux:
         self.max_payload = max_payload
         self._next_id = 2 if side == "hub" else 1
         self._streams: dict[int, _Stream] = {}
-        self._control: deque[Control] = deque()
-        self._ready: deque[int] = deque()  # streams that may have data to send, round robin
-        self._closed: deque[int] = deque(maxlen=_RECENTLY_CLOSED)
+        # Lists, not deques, while short (an empty deque is ~760 bytes, an empty list 56, and a
+        # hub keeps a mux per linked appliance, most of them idle): both stay short, the
+        # control queue drained by every write and the ready list bounded by `max_streams`.
+        self._control: list[Control] = []
+        self._ready: list[int] = []  # streams that may have data to send, round robin
+        self._closed: deque[int] | None = None  # made when a first stream ends
         self._highest_peer_id = 0
 
     # What the application does.
@@ -237,12 +240,17 @@ class StreamMux:
         self._control.append(Control("stream_open", body))
         return stream_id
 
-    def accept(self, stream_id: int) -> None:
-        """Accept a stream the peer opened (`StreamOpened`)."""
+    def accept(self, stream_id: int, window: int | None = None) -> None:
+        """Accept a stream the peer opened (`StreamOpened`), granting `window` bytes (the
+        mux's own window by default; a bulk transfer may be given more)."""
+        window = self.window if window is None else window
+        if not 1 <= window <= MAX_WINDOW:
+            raise ValueError(f"window must be 1 to {MAX_WINDOW}")
         stream = self._require(stream_id, StreamState.PENDING)
         stream.state = StreamState.OPEN
-        stream.receive_credit = self.window
-        self._control.append(Control("stream_accept", {"stream": stream_id, "window": self.window}))
+        stream.receive_credit = window
+        stream.receive_window = window
+        self._control.append(Control("stream_accept", {"stream": stream_id, "window": window}))
         self._mark_ready(stream)
 
     def refuse(self, stream_id: int, reason: RefuseReason) -> None:
@@ -305,12 +313,12 @@ class StreamMux:
     # What to write.
     def next_control(self) -> Control | None:
         """The next control message to send, before any data."""
-        return self._control.popleft() if self._control else None
+        return self._control.pop(0) if self._control else None
 
     def next_data(self) -> DataFrame | None:
         """The next data frame to send: streams take turns, each within its credit."""
         for _ in range(len(self._ready)):
-            stream_id = self._ready.popleft()
+            stream_id = self._ready.pop(0)
             stream = self._streams.get(stream_id)
             if stream is None or stream.state is not StreamState.OPEN or stream.fin_sent:
                 continue
@@ -475,10 +483,12 @@ class StreamMux:
 
     def _forget(self, stream_id: int) -> None:
         if self._streams.pop(stream_id, None) is not None:
+            if self._closed is None:
+                self._closed = deque(maxlen=_RECENTLY_CLOSED)
             self._closed.append(stream_id)
 
     def _was_closed(self, stream_id: int) -> bool:
-        return stream_id in self._closed
+        return self._closed is not None and stream_id in self._closed
 
     def _unknown(self, stream_id: int) -> list[Event]:
         self._control.append(

@@ -40,6 +40,9 @@ from mykerio.store.appliances_base import (
 from mykerio.store.definitions_base import (
     DefinitionRepository as DefinitionRepository,
 )
+from mykerio.store.relay_base import (
+    RelayRepository as RelayRepository,
+)
 from mykerio.store.signin import (
     AuditRepository as AuditRepository,
 )
@@ -447,6 +450,11 @@ class Store(Protocol):
     @property
     def audit(self) -> AuditRepository:
         """The access audit."""
+        ...
+
+    @property
+    def relay(self) -> RelayRepository:
+        """The notification relay's senders and blacklist."""
         ...
 
     async def ping(self) -> None:

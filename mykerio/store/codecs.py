@@ -14,6 +14,7 @@ from mykerio.models import (
     ActivityEvent,
     Appliance,
     Backup,
+    BlacklistEntry,
     DefinitionVersion,
     Invitation,
     LoginAttempt,
@@ -22,6 +23,7 @@ from mykerio.models import (
     Organization,
     OutboxMessage,
     Pairing,
+    RelaySender,
     Session,
     StatusChange,
     User,
@@ -49,7 +51,13 @@ SESSIONS = table(Session, "sessions", key="id_hash")
 LOGIN_ATTEMPTS = table(LoginAttempt, "login_attempts", key="id_hash")
 TOKENS = table(OneTimeToken, "tokens", key="token_hash")
 # `to` is a keyword in SQL.
-OUTBOX = table(OutboxMessage, "outbox", sqlite_rename={"to": "recipient"})
+OUTBOX = table(
+    OutboxMessage,
+    "outbox",
+    sqlite_rename={"to": "recipient"},
+    # Messages from before the relay; SQLite migration 8 filled in the same values.
+    defaults={"origin": "", "from_header": "", "reply_to": ""},
+)
 ACCESS_EVENTS = table(AccessEvent, "access_events")
 APPLIANCES = table(
     Appliance,
@@ -62,3 +70,5 @@ PAIRINGS = table(Pairing, "pairings", key="code_hash")
 STATUS_CHANGES = table(StatusChange, "status_changes")
 BACKUPS = table(Backup, "backups")
 DEFINITION_VERSIONS = table(DefinitionVersion, "definition_versions")
+RELAY_SENDERS = table(RelaySender, "relay_senders")
+RELAY_BLACKLIST = table(BlacklistEntry, "relay_blacklist", key="address")

@@ -31,10 +31,12 @@ async def test_an_unknown_key_pairs_and_shows_the_add_link(
     assert hello.body["name"] == "gw-brno"
     # A version 2 simulator offers 1 as well: this v1 fake hub chooses 1, and it links.
     assert hello.body["versions"] == (1, 2)
-    # (A Kerio Control offers backups and shared definitions too.)
+    # (A Kerio Control offers backups, the notification relay, shared definitions and
+    # Open administration too.)
     assert hello.body["features"] == {
         "diagnostics": (1,),
         "backups": (1,),
+        "relay": (1,),
         "definitions": (1,),
         "tunnel": (1,),
     }

@@ -68,3 +68,49 @@ async def test_back_up_now_download_and_delete_on_the_backups_page(
     await row.get_by_role("button", name="Delete").click()
     await expect(row).to_have_count(0)
     assert await hub.store.backups.newest(sim.appliance_id, 5) == []
+
+
+async def test_two_backups_of_an_appliance_compare_on_the_page(
+    hub: Hub,
+    api: ApiSession,
+    page_context: BrowserContext,
+    smtp_server: LoopbackSmtp,
+    tmp_path: Path,
+) -> None:
+    """With two backups, Compare shows the files that differ: the certificate as a coloured
+    diff, the private key only said to differ, the same files counted; at 1280 and 375 px."""
+    sim: Simulated = await add_simulator(hub, api, smtp_server, tmp_path, BackupOptions())
+    base = f"/api/v1/organizations/{sim.org_id}/backups"
+    for _ in range(2):
+        assert (await api.post(f"{base}/now", {"appliance_id": sim.appliance_id})).status == 202
+        await sim.next_stored()
+        await sim.state("ok")
+    page = await page_context.new_page()
+    await page.goto(hub.url + "/login")
+    await page.get_by_label("Email").fill("ana@acme.example")
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_role("heading", name="Appliances")).to_be_visible()
+    await page.goto(f"{hub.url}/backups")
+    group = page.locator(".backup-group", has_text="Brno gateway")
+    await expect(group.locator("tbody tr")).to_have_count(2)
+
+    await group.get_by_role("button", name="Compare").click()
+    comparison = group.locator(".comparison")
+    await expect(comparison).to_contain_text("file(s) differ")
+    certificate = comparison.locator("details", has_text="sslcert/server.crt")
+    await expect(certificate.locator(".diff-add").first).to_be_visible()
+    await expect(certificate.locator(".diff-del").first).to_be_visible()
+    await expect(comparison.locator("details", has_text="sslcert/server.key")).to_contain_text(
+        "a private key: not shown"
+    )
+    await expect(comparison.locator("details", has_text="server.key").locator("pre")).to_have_count(
+        0
+    )
+    shots = Path(__file__).parent / "artifacts" / "screenshots"
+    await asyncio.to_thread(shots.mkdir, parents=True, exist_ok=True)
+    for width in (1280, 375):
+        await page.set_viewport_size({"width": width, "height": 900})
+        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{overflow} px wider than the screen at {width}"
+        await page.screenshot(path=str(shots / f"backups-compare-{width}.png"), full_page=True)

@@ -126,6 +126,7 @@ async def test_a_backup_stored_for_another_organization_is_not_found(
     assert (await api.get(f"{base}/{foreign.id}/download")).status == 404
     assert (await api.request("DELETE", f"{base}/{foreign.id}")).status == 404
     assert (await hub.store.backups.get(foreign.id)).id == foreign.id  # still there
+    assert (await api.get(f"{base}/{foreign.id}/compare/{foreign.id}")).status == 404
 
 
 async def test_deleting_the_organization_says_how_many_backups_go_and_deletes_them(
@@ -149,3 +150,49 @@ async def test_deleting_the_organization_says_how_many_backups_go_and_deletes_th
     assert await hub.store.backups.of_organization(sim.org_id) == []
     assert not (hub.config.data_dir / "backups" / f"{stored.backup_id}.blob").exists()
     assert await hub.store.backups.clean_leftovers() == 0
+
+
+async def test_two_backups_of_an_appliance_compare_as_a_diff_of_their_files(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, tmp_path: Path
+) -> None:
+    """Two uploaded backups compare, older first whichever is named first: the files that
+    differ with a unified diff (the private key only said to differ), the rest counted; the
+    activity log notes it; a backup compared with itself or another appliance's is a 400."""
+    sim = await add_simulator(hub, api, smtp_server, tmp_path, BackupOptions())
+    base = f"/api/v1/organizations/{sim.org_id}/backups"
+    ids = []
+    for _ in range(2):
+        assert (await api.post(f"{base}/now", {"appliance_id": sim.appliance_id})).status == 202
+        ids.append((await sim.next_stored()).backup_id)
+        await sim.state("ok")
+
+    answer = await api.get(f"{base}/{ids[1]}/compare/{ids[0]}")
+
+    assert answer.status == 200, answer
+    assert (answer.json["older"]["id"], answer.json["newer"]["id"]) == (ids[0], ids[1])
+    files = {f["path"]: f for f in answer.json["files"]}
+    assert files["sslcert/server.key"] == {
+        "path": "sslcert/server.key",
+        "change": "changed",
+        "diff": "",
+        "note": "a private key: not shown",
+    }
+    certificate = files["sslcert/server.crt"]["diff"]
+    assert certificate.startswith(f"--- {answer.json['older']['filename']}/sslcert/server.crt\n")
+    assert "\n-" in certificate
+    assert "\n+" in certificate
+    assert "UserDB.cfg" not in files
+    assert answer.json["unchanged"] >= 1
+    assert answer.headers["Cache-Control"] == "no-store"
+    activity = (await api.get(f"/api/v1/organizations/{sim.org_id}/activity")).json["events"]
+    [compared] = [e for e in activity if e["action"] == "backups_compared"]
+    assert (compared["actor"], compared["ip"]) == ("ana@acme.example", "127.0.0.1")
+
+    same = await api.get(f"{base}/{ids[0]}/compare/{ids[0]}")
+    assert same.status == 400, same
+    assert hub.store is not None
+    other = make_backup("b-other", hub.clock.now(), org_id=sim.org_id)
+    await store_backup(hub.store, other)
+    mixed = await api.get(f"{base}/{ids[0]}/compare/{other.id}")
+    assert mixed.status == 400, mixed
+    assert "one appliance" in mixed.json["error"]["message"]

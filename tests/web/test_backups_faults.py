@@ -1,6 +1,6 @@
 """Backups under faults: the hub (a real `python -m web` process) killed with SIGKILL in the
-middle of an upload lists nothing, removes the temporary blob when it starts again, and takes
-the next upload whole."""
+middle of a 50 MB upload, again and again, lists nothing, removes the temporary blob when it
+starts again, and takes the next upload whole."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import asyncio
 import base64
 import hashlib
 import os
+import random
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +24,7 @@ from mykerio.agent.profile import Profile
 from mykerio.backups.blobs import backup_box
 from mykerio.backups.vault import BackupVault
 from mykerio.clock import SystemClock
-from mykerio.protocol.backups import UPLOAD_KIND, UploadMeta
+from mykerio.protocol.backups import UPLOAD_FRAME_BYTES, UPLOAD_KIND, UploadMeta
 from mykerio.store import open_store
 from tests.agent.conftest import FakeSleep
 from tests.store.factories import make_appliance, make_organization
@@ -30,6 +32,13 @@ from tests.web.test_shutdown import free_port, wait_for_healthz
 
 WAIT = 30.0
 MIB = 1024 * 1024
+UPLOAD_BYTES = 50_000_000
+FRAME = UPLOAD_FRAME_BYTES
+ROUNDS = 20
+MIN_ROUNDS = 3
+# The kill rounds stop after this many seconds (at least MIN_ROUNDS run): a loaded machine
+# runs fewer than 20, an idle one all of them.
+FAULT_SECONDS = float(os.environ.get("BACKUP_FAULT_SECONDS", "90"))
 
 
 def start_hub(data: Path, port: int) -> subprocess.Popen[bytes]:
@@ -60,6 +69,9 @@ def parts(data: Path) -> list[Path]:
 async def test_kill_9_mid_upload_lists_nothing_cleans_up_and_the_next_upload_succeeds(
     tmp_path: Path,
 ) -> None:
+    """Up to 20 times (at least 3, within `FAULT_SECONDS`): a 50 MB upload, the hub killed
+    with SIGKILL at a random point of it; never a backup listed, the part file cleaned when the
+    hub starts again. Then the appliance's next upload is stored whole and is the only blob."""
     data = tmp_path / "data"
     identity = IdentityStore(tmp_path / "gw")
     store = await open_store("", data)
@@ -74,45 +86,53 @@ async def test_kill_9_mid_upload_lists_nothing_cleans_up_and_the_next_upload_suc
     endpoint = HubEndpoint.of(f"https://localhost:{port}", cafile=str(data / "tls" / "cert.pem"))
     link = ApplianceLink(identity, Profile("control", "9.4.5", protocol=2), endpoint, sleep=sleep)
     task = asyncio.create_task(link.run())
+    content = os.urandom(UPLOAD_BYTES)
+    meta = UploadMeta(
+        product="control",
+        version="9.4.5",
+        created_at=datetime.now(UTC),
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        reason="scheduled",
+        certificates=True,
+    )
+    chance = random.Random(12)  # noqa: S311 - where to kill, not a secret
+    deadline = time.monotonic() + FAULT_SECONDS
+    rounds = 0
     try:
         await link.wait_for(lambda view: view.phase == "linked", WAIT)
-        session = link.session
-        assert session is not None
-        assert session.streams is not None
-        content = os.urandom(8 * MIB)
-        meta = UploadMeta(
-            product="control",
-            version="9.4.5",
-            created_at=datetime.now(UTC),
-            size=len(content),
-            sha256=hashlib.sha256(content).hexdigest(),
-            reason="scheduled",
-            certificates=True,
-        )
-        stream = session.streams.open(UPLOAD_KIND, meta.to_json())
-        await stream.accepted()
-        for start in range(0, 4 * MIB, 65_528):  # half of it, then the hub dies
-            await stream.write(content[start : start + 65_528])
-        await until_path(lambda: any(p.stat().st_size > MIB for p in parts(data)), "a part file")
+        while rounds < ROUNDS and (rounds < MIN_ROUNDS or time.monotonic() < deadline):
+            session = link.session
+            assert session is not None
+            assert session.streams is not None
+            stream = session.streams.open(UPLOAD_KIND, meta.to_json())
+            await stream.accepted()
+            cut = chance.randrange(FRAME, len(content) - FRAME)
+            for start in range(0, cut, FRAME):
+                await stream.write(content[start : min(cut, start + FRAME)])
+            await until_path(lambda: bool(parts(data)), "a part file")
 
-        hub.send_signal(signal.SIGKILL)
-        hub.wait(timeout=WAIT)
+            hub.send_signal(signal.SIGKILL)
+            hub.wait(timeout=WAIT)
+            rounds += 1
 
-        assert parts(data)  # killed mid-upload: the temporary blob is still there
-        store = await open_store("", data)
-        try:
-            assert await store.backups.newest(appliance.id, 5) == []
-        finally:
-            await store.close()
-
-        hub = start_hub(data, port)
-        await until_path(lambda: not parts(data), "the leftovers cleaned at start")
-        sleep.release_all()  # the appliance reconnects at once from now on
-        await link.wait_for(lambda view: view.phase == "linked", WAIT)
+            store = await open_store("", data)
+            try:
+                assert await store.backups.newest(appliance.id, 5) == [], f"round {rounds}"
+                assert not list((data / "backups").glob("*.blob")), f"round {rounds}"
+            finally:
+                await store.close()
+            hub = start_hub(data, port)
+            await until_path(lambda: not parts(data), "the leftovers cleaned at start")
+            await sleep.next_delay()  # the appliance's wait before reconnecting ends now
+            await link.wait_for(lambda view: view.phase == "linked", WAIT)
+        print(f"killed the hub mid-upload {rounds} times")  # noqa: T201 - how many rounds ran
+        assert rounds >= MIN_ROUNDS
         assert link.backups.back_up_now()
         await link.backups.wait_for(lambda record: len(record.stored) == 1, WAIT)
     finally:
         link.stop()
+        sleep.release_all()
         async with asyncio.timeout(WAIT):
             await task
         hub.send_signal(signal.SIGTERM)

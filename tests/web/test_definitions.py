@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from tests.conftest import api_session
 from tests.smtp_server import LoopbackSmtp
 from tests.web.org_helpers import member
 from tests.web.test_appliances import paired
+from tests.web.test_live_sessions import open_live
+from web import live
 from web.hub import Hub
 
 WAIT = 10.0
@@ -351,3 +354,34 @@ async def test_a_version_1_link_may_not_speak_definitions(
         "unexpected_message",
     )
     assert await appliance.closed() == 4000
+
+
+async def test_an_open_page_hears_of_a_change_and_its_answers_in_one_live_message(
+    hub: Hub, api: ApiSession, org: str, fleet: Fleet
+) -> None:
+    """A member's live socket gets `definitions` with the new version, then the answers of
+    five Controls to it coalesced into one `definitions_sync` of that kind (not five)."""
+    links = [await fleet.add(f"gw-{n}") for n in range(5)]
+    await sync_when(  # every one has reported its versions (before the socket opens)
+        hub, api, org, lambda v: {s for s, _ in states(v).values()} == {"in_sync"}
+    )
+    socket = await open_live(api, org=org)
+    try:
+        created = await api.post(path(org, rest="/groups"), OFFICE)
+        assert created.status == 201, created
+        for link in links:
+            await holds(link, 1)
+        messages: list[dict[str, Any]] = []
+        async with asyncio.timeout(WAIT):
+            while not any(m["type"] == "definitions_sync" for m in messages):
+                messages.append(json.loads(await socket.read_message() or "{}"))
+        with pytest.raises(TimeoutError):  # nothing more about the sync of that change
+            async with asyncio.timeout(3 * live.SYNC_COALESCE_SECONDS):
+                messages.append(json.loads(await socket.read_message() or "{}"))
+        definitions = [m for m in messages if m["type"].startswith("definitions")]
+        assert definitions == [
+            {"type": "definitions", "kind": IP, "version": 1},
+            {"type": "definitions_sync", "kind": IP},
+        ]
+    finally:
+        socket.close()

@@ -53,3 +53,22 @@ class BackupNowAnswer(ResponseModel):
     """How many appliances were asked for a backup."""
 
     asked: int
+
+
+class FileChangeEntry(ResponseModel):
+    """One file that differs between two backups."""
+
+    path: str = Field(description="Its path inside the archive")
+    change: Literal["added", "removed", "changed"]
+    diff: str = Field(description='A unified diff for a text file; "" otherwise')
+    note: str = Field(description="What differs when there is no diff (binary, private key)")
+
+
+class BackupComparison(ResponseModel):
+    """What differs between the configuration files of two backups of one appliance."""
+
+    older: BackupEntry
+    newer: BackupEntry
+    files: list[FileChangeEntry] = Field(description="The files that differ, by path")
+    unchanged: int = Field(description="How many files are the same in both")
+    truncated: bool = Field(description="The diff was cut at the hub's line limit")

@@ -1,5 +1,6 @@
 // The Backups page: the selected organization's backups by appliance; download, delete,
-// "Back up now" (one appliance or all). Everything comes from the Backups API.
+// "Back up now" (one appliance or all), compare two backups of one appliance (a diff of their
+// files). Everything comes from the Backups API.
 import { api, clearError, showError, showOk } from "./api.js";
 
 const main = document.querySelector("main");
@@ -47,6 +48,81 @@ async function remove(backup) {
   load();
 }
 
+// ---- Comparing two backups of one appliance -------------------------------------------------
+const CHANGES = { added: "added", removed: "removed", changed: "changed" };
+
+function when(backup) {
+  return new Date(backup.stored_at).toLocaleString();
+}
+
+function diffBlock(text) {
+  const pre = document.createElement("pre");
+  pre.className = "diff";
+  for (const line of text.replace(/\n$/, "").split("\n")) {
+    const span = document.createElement("span");
+    span.textContent = `${line}\n`;
+    if (line.startsWith("+") && !line.startsWith("+++")) span.className = "diff-add";
+    else if (line.startsWith("-") && !line.startsWith("---")) span.className = "diff-del";
+    else if (line.startsWith("@@")) span.className = "diff-hunk";
+    pre.append(span);
+  }
+  return pre;
+}
+
+function showComparison(box, data) {
+  box.replaceChildren();
+  const summary = document.createElement("p");
+  const differ = data.files.length;
+  summary.textContent = `${when(data.older)} → ${when(data.newer)}: ${differ} file(s) differ, ${data.unchanged} the same.`;
+  box.append(summary);
+  for (const file of data.files) {
+    const details = document.createElement("details");
+    details.open = Boolean(file.diff);
+    const title = document.createElement("summary");
+    title.textContent = `${file.path} (${CHANGES[file.change] ?? file.change})${file.note ? ` — ${file.note}` : ""}`;
+    details.append(title);
+    if (file.diff) details.append(diffBlock(file.diff));
+    box.append(details);
+  }
+  if (data.truncated) {
+    box.append(Object.assign(document.createElement("p"), { className: "note", textContent: "The comparison is long; only its first part is shown." }));
+  }
+}
+
+function compareForm(entry) {
+  const form = document.createElement("form");
+  form.className = "compare filters";
+  const pick = (label, index) => {
+    const select = document.createElement("select");
+    entry.backups.forEach((backup, i) => select.append(new Option(when(backup), backup.id, false, i === index)));
+    const wrap = document.createElement("label");
+    wrap.append(label, " ", select);
+    return [wrap, select];
+  };
+  const [olderLabel, older] = pick("Compare", 1);
+  const [newerLabel, newer] = pick("with", 0);
+  const go = document.createElement("button");
+  go.type = "submit";
+  go.className = "secondary";
+  go.textContent = "Compare";
+  const problem = Object.assign(document.createElement("p"), { className: "error", hidden: true });
+  problem.setAttribute("role", "alert");
+  const box = document.createElement("div");
+  box.className = "comparison";
+  form.append(olderLabel, newerLabel, go, problem);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearError(form);
+    const result = await api(`${base}/${older.value}/compare/${newer.value}`);
+    if (!result.ok) {
+      box.replaceChildren();
+      return showError(form, result);
+    }
+    showComparison(box, result.data);
+  });
+  return [form, box];
+}
+
 function group(entry) {
   const section = document.createElement("section");
   section.className = "backup-group";
@@ -85,6 +161,7 @@ function group(entry) {
   }
   table.append(body);
   section.append(entry.backups.length ? table : Object.assign(document.createElement("p"), { textContent: "No backups yet." }));
+  if (entry.backups.length >= 2) section.append(...compareForm(entry));
   return section;
 }
 

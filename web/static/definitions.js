@@ -107,6 +107,103 @@ async function change(path, options) {
   return result;
 }
 
+// ---- The time range form: Kerio's three kinds, each with its own fields -----------------------
+const DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+const TIME_LABELS = { TimeRangeDaily: "Daily", TimeRangeWeekly: "Weekly", TimeRangeAbsolute: "Absolute" };
+
+function field(label, input) {
+  const wrap = document.createElement("label");
+  wrap.append(label, " ", input);
+  return wrap;
+}
+
+function input(type, name, value = "") {
+  const element = document.createElement("input");
+  element.type = type;
+  element.name = name;
+  element.value = value;
+  return element;
+}
+
+function daySelect(name, value) {
+  const select = document.createElement("select");
+  select.name = name;
+  for (const day of DAYS) select.append(new Option(day, day, false, day === value));
+  return select;
+}
+
+// The fields of one type of time range, in place of the "Value" field.
+function timeFields(type) {
+  const box = document.createElement("fieldset");
+  box.className = "time-fields filters";
+  const legend = document.createElement("legend");
+  legend.textContent = TIME_LABELS[type];
+  box.append(legend);
+  if (type === "TimeRangeDaily") {
+    const days = document.createElement("fieldset");
+    days.className = "days";
+    days.dataset.field = "days";
+    const title = document.createElement("legend");
+    title.textContent = "Days";
+    days.append(title);
+    DAYS.forEach((day, index) => {
+      const box = input("checkbox", "days", day);
+      box.checked = index < 5;
+      days.append(field(day.slice(0, 3), box));
+    });
+    box.append(days, field("From time", input("time", "fromTime", "08:00")),
+      field("To time", input("time", "toTime", "17:00")));
+  } else if (type === "TimeRangeWeekly") {
+    box.append(field("From day", daySelect("fromDay", "Monday")), field("From time", input("time", "fromTime", "08:00")),
+      field("To day", daySelect("toDay", "Friday")), field("To time", input("time", "toTime", "17:00")));
+  } else {
+    box.append(field("From date", input("date", "fromDate")), field("From time", input("time", "fromTime", "00:00")),
+      field("To date", input("date", "toDate")), field("To time", input("time", "toTime", "23:59")));
+  }
+  return box;
+}
+
+// The entry the time range form describes, or the name of its first empty field.
+function timeEntryOf(form, type) {
+  const value = (name) => form.elements[name]?.value ?? "";
+  for (const name of ["fromDate", "fromTime", "toDate", "toTime"]) {
+    if (form.elements[name] && !value(name)) return { missing: name };
+  }
+  const entry = { type, description: value("description"), fromTime: time(value("fromTime")), toTime: time(value("toTime")) };
+  if (type === "TimeRangeDaily") {
+    entry.days = [...form.querySelectorAll('input[name="days"]:checked')].map((b) => b.value);
+  } else if (type === "TimeRangeWeekly") {
+    Object.assign(entry, { fromDay: value("fromDay"), toDay: value("toDay") });
+  } else {
+    Object.assign(entry, { fromDate: date(value("fromDate")), toDate: date(value("toDate")) });
+  }
+  return { entry };
+}
+
+const MISSING = { fromDate: "Enter the from date.", toDate: "Enter the to date.", fromTime: "Enter the from time.", toTime: "Enter the to time." };
+
+// The core's message, shown in the form, with the field it names marked.
+function showFormProblem(form, message, name) {
+  const box = form.querySelector(".error");
+  box.textContent = message;
+  box.hidden = false;
+  const named = name ?? (/must not be after/.test(message) ? "toDate" : /from date/.test(message) ? "fromDate" : /to date/.test(message) ? "toDate"
+    : /from time/.test(message) ? "fromTime" : /to time/.test(message) ? "toTime"
+    : /day/.test(message) ? "days" : null);
+  const target = named === "days" ? form.querySelector(".days") : named ? form.elements[named] : null;
+  if (target) {
+    target.setAttribute("aria-invalid", "true");
+    (target.querySelector?.("input") ?? target).focus();
+  }
+}
+
+function clearFormProblem(form) {
+  const box = form.querySelector(".error");
+  box.hidden = true;
+  box.textContent = "";
+  form.querySelectorAll("[aria-invalid]").forEach((e) => e.removeAttribute("aria-invalid"));
+}
+
 function showGroup(group) {
   const node = template.content.firstElementChild.cloneNode(true);
   node.dataset.groupId = group.id;
@@ -122,7 +219,7 @@ function showGroup(group) {
   group.entries.forEach((entry, index) => {
     const row = document.createElement("tr");
     cell(row, String(index + 1));
-    cell(row, entry.type);
+    cell(row, TIME_LABELS[entry.type] ?? entry.type);
     cell(row, shown(entry));
     cell(row, entry.description ?? "");
     cell(row, "").append(button("Remove", () =>
@@ -131,16 +228,44 @@ function showGroup(group) {
   });
   const form = node.querySelector(".add-entry");
   const select = form.elements.type;
+  const timed = kind === "time_ranges";
   for (const type of kind === "url_groups" ? ["Url", "UrlRegex", "UrlChildGroup"] : types) {
-    select.append(new Option(type, type));
+    select.append(new Option(TIME_LABELS[type] ?? type, type));
   }
-  const hint = () => { form.elements.value.placeholder = HINTS[select.value] ?? ""; };
+  const valueField = form.querySelector(".value-field");
+  const hint = () => {
+    if (!timed) {
+      form.elements.value.placeholder = HINTS[select.value] ?? "";
+      return;
+    }
+    clearFormProblem(form);
+    form.querySelector(".time-fields")?.remove();
+    valueField.after(timeFields(select.value));
+  };
+  if (timed) valueField.hidden = true;
   select.addEventListener("change", hint);
   hint();
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const entry = entryOf(select.value, form.elements.value.value, form.elements.description.value);
-    await change(`${base}/groups/${group.id}/entries`, { method: "POST", body: entry });
+    clearFormProblem(form);
+    let entry;
+    if (timed) {
+      const made = timeEntryOf(form, select.value);
+      if (made.missing) {
+        showFormProblem(form, MISSING[made.missing], made.missing);
+        return;
+      }
+      entry = made.entry;
+    } else {
+      entry = entryOf(select.value, form.elements.value.value, form.elements.description.value);
+    }
+    const path = `${base}/groups/${group.id}/entries`;
+    const result = await api(path, { method: "POST", body: entry });
+    if (!result.ok) {
+      showFormProblem(form, result.data?.error?.message ?? "Something went wrong. Try again.");
+      return;
+    }
+    await load();
   });
   groupsBox.append(node);
 }
@@ -186,17 +311,67 @@ async function showHistory() {
   }
 }
 
+let shownVersion = null; // the version whose groups are on the page
+
+// The kind's groups (re-drawn only when the version changed, so a half-typed item in another
+// group survives a live update), every appliance's sync state and the history.
 async function load() {
   const result = await api(base);
   if (!result.ok) {
     showError(section, result);
     return;
   }
+  showSync(result.data.appliances);
+  if (result.data.version === shownVersion) return;
+  shownVersion = result.data.version;
   document.getElementById("defs-version").textContent = `Version ${result.data.version}.`;
   groupsBox.replaceChildren();
   result.data.groups.forEach(showGroup);
-  showSync(result.data.appliances);
   await showHistory();
+}
+
+// ---- Live updates: the hub's live socket for the organization --------------------------------
+// `definitions` (a new version of a kind), `definitions_sync` (appliances' states of a kind,
+// at most 4 a second) and `appliance` (one went on- or offline) each reload what they change,
+// at most once per RELOAD_MS.
+const RELOAD_MS = 250;
+let reloadTimer = null;
+let liveRetries = 0;
+
+function reloadSoon() {
+  if (reloadTimer !== null) return;
+  reloadTimer = setTimeout(async () => {
+    reloadTimer = null;
+    await load();
+    document.body.dataset.defsLoaded = String(Date.now()); // (tests wait for a live reload)
+  }, RELOAD_MS);
+}
+
+function connectLive() {
+  const socket = new WebSocket(`wss://${window.location.host}/api/v1/live?org=${encodeURIComponent(org)}`);
+  socket.addEventListener("open", () => {
+    if (liveRetries > 0) reloadSoon(); // what changed while it was down
+    liveRetries = 0;
+    document.body.dataset.live = "open";
+  });
+  socket.addEventListener("message", (event) => {
+    const message = JSON.parse(event.data);
+    const ours = message.kind === kind;
+    if ((message.type === "definitions" || message.type === "definitions_sync") && ours) reloadSoon();
+    else if (message.type === "appliance" || message.type === "appliance_removed") reloadSoon();
+  });
+  socket.addEventListener("close", (event) => {
+    document.body.dataset.live = "reconnecting";
+    if (event.code === 4401) {
+      const next = encodeURIComponent(window.location.pathname);
+      window.location.assign(`/login?${event.reason === "session_expired" ? "expired=1&" : ""}next=${next}`);
+      return;
+    }
+    if (event.code === 4403) return; // no longer a member: nothing to update
+    const delay = Math.min(30, 2 ** liveRetries) * 1000;
+    liveRetries += 1;
+    setTimeout(connectLive, delay);
+  });
 }
 
 document.getElementById("add-group").addEventListener("submit", async (event) => {
@@ -237,5 +412,7 @@ importForm.addEventListener("submit", async (event) => {
   if (result.ok) importBox.hidden = true;
 });
 
-if (org) load();
-else document.getElementById("defs-version").textContent = "Create or join an organization first.";
+if (org) {
+  load();
+  connectLive();
+} else document.getElementById("defs-version").textContent = "Create or join an organization first.";

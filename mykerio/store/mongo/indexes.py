@@ -71,6 +71,7 @@ async def ensure_indexes(database: AsyncDatabase[Document]) -> None:
         [("org_id", ASCENDING), ("kind", ASCENDING), ("version", DESCENDING)],
         name="definition_versions_newest",
     )
+    await database.relay_blacklist.create_index("release_at", name="relay_blacklist_release")
     await database.memberships.create_index(
         [("org_id", ASCENDING), ("user_id", ASCENDING)], unique=True, name="membership_unique"
     )

@@ -23,6 +23,7 @@ from mykerio.store.mongo.login_attempts import MongoLoginAttempts
 from mykerio.store.mongo.organizations import MongoOrganizations
 from mykerio.store.mongo.outbox import MongoOutbox
 from mykerio.store.mongo.pairings import MongoPairings
+from mykerio.store.mongo.relay import MongoRelay
 from mykerio.store.mongo.sessions import MongoSessions
 from mykerio.store.mongo.throttle import MongoThrottle
 from mykerio.store.mongo.tokens import MongoTokens
@@ -77,6 +78,7 @@ class MongoStore:
         self.tokens = MongoTokens(database.tokens, on_operation)
         self.outbox = MongoOutbox(database.outbox, on_operation)
         self.audit = AuditLog(self._events(ACCESS_EVENTS), on_operation)
+        self.relay = MongoRelay(database.relay_senders, database.relay_blacklist, on_operation)
 
     def _events(self, table: Table[M]) -> MongoEvents[M]:
         return MongoEvents(self._database[table.name], table)

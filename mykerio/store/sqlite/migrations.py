@@ -318,6 +318,38 @@ MIGRATIONS: tuple[Migration, ...] = (
         ON definition_versions (org_id, kind, version DESC)
         """,
     ),
+    (
+        # The notification relay: relayed mail in the outbox names its sender and headers;
+        # each sender's quota window and refusals; the bounce blacklist by address.
+        "ALTER TABLE outbox ADD COLUMN origin TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE outbox ADD COLUMN from_header TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE outbox ADD COLUMN reply_to TEXT NOT NULL DEFAULT ''",
+        """
+        CREATE TABLE relay_senders (
+            id TEXT PRIMARY KEY,
+            window_started_at INTEGER,
+            window_count INTEGER NOT NULL,
+            sent_total INTEGER NOT NULL,
+            refused_quota INTEGER NOT NULL,
+            refused_blacklisted INTEGER NOT NULL,
+            refused_bounced INTEGER NOT NULL,
+            refused_format INTEGER NOT NULL,
+            bounced_recipients TEXT NOT NULL,
+            updated_at INTEGER NOT NULL
+        ) STRICT
+        """,
+        """
+        CREATE TABLE relay_blacklist (
+            address TEXT PRIMARY KEY,
+            first_bounce_at INTEGER NOT NULL,
+            last_bounce_at INTEGER NOT NULL,
+            release_at INTEGER NOT NULL,
+            bounces INTEGER NOT NULL,
+            last_reason TEXT NOT NULL
+        ) STRICT
+        """,
+        "CREATE INDEX relay_blacklist_release ON relay_blacklist (release_at)",
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -21,6 +21,7 @@ from mykerio.store.sqlite.migrations import migrate
 from mykerio.store.sqlite.organizations import SqliteOrganizations
 from mykerio.store.sqlite.outbox import SqliteOutbox
 from mykerio.store.sqlite.pairings import SqlitePairings
+from mykerio.store.sqlite.relay import SqliteRelay
 from mykerio.store.sqlite.sessions import SqliteSessions
 from mykerio.store.sqlite.throttle import SqliteThrottle
 from mykerio.store.sqlite.tokens import SqliteTokens
@@ -61,6 +62,7 @@ class SqliteStore:
         self.tokens = SqliteTokens(database, on_operation)
         self.outbox = SqliteOutbox(database, on_operation)
         self.audit = AuditLog(SqliteEvents(database, ACCESS_EVENTS), on_operation)
+        self.relay = SqliteRelay(database, on_operation)
 
     async def ping(self) -> None:
         """Return once the database answers a query; `Unavailable` if it cannot."""

@@ -113,6 +113,18 @@ def test_encode_refuses_what_the_peer_would_refuse() -> None:
     assert caught.value.code == "too_large"
 
 
+def test_an_envelope_sent_to_many_is_encoded_once_and_still_checked_against_each_limit() -> None:
+    """The second encoding of one envelope is the first one's text (not a new dump), it still
+    decodes to the same message, and a smaller peer limit still refuses it (UTF-8 bytes)."""
+    envelope = Envelope("m1", "rename", {"name": "é" * 40})
+    first = encode(envelope)
+    assert encode(envelope) is first
+    assert decode(first) == envelope
+    with pytest.raises(ProtocolError) as caught:
+        encode(envelope, max_bytes=len(first) + 10)  # enough characters, too few bytes
+    assert caught.value.code == "too_large"
+
+
 @pytest.mark.parametrize(
     "data",
     [

@@ -74,6 +74,11 @@ VALID: dict[str, dict[str, object]] = {
         "sha256": "a" * 64,
     },
     "backup_state": {"state": "ok"},
+    "relay_email": {"to": ["ana@example.com"], "subject": "Alert", "text": "Low memory\n"},
+    "relay_result": {
+        "results": [{"address": "ana@example.com", "accepted": True}],
+        "quota": {"used": 1, "limit": 100},
+    },
 }
 
 OPTIONAL: dict[str, dict[str, object]] = {
@@ -91,6 +96,7 @@ OPTIONAL: dict[str, dict[str, object]] = {
     "setup": {"email": "it@example.com", "statistics": True},
     "setup_result": {"code": "bad_credentials", "message": "The password is not correct."},
     "backup_state": {"message": "The hub could not store the backup."},
+    "relay_email": {"html": "<p>Low memory</p>", "reply_to": "gw@example.com", "test": True},
 }
 
 # (type, field, bad value): one wrong value per field.
@@ -178,13 +184,22 @@ INVALID: list[tuple[str, str, object]] = [
     ("backup_stored", "sha256", "A" * 64),
     ("backup_state", "state", "done"),
     ("backup_state", "message", ""),
+    ("relay_email", "to", []),
+    ("relay_email", "to", "ana@example.com"),
+    ("relay_email", "to", ["a@example.com"] * 51),
+    ("relay_email", "to", ["a\x00@example.com"]),
+    ("relay_email", "subject", ""),
+    ("relay_email", "text", "bell\x07"),
+    ("relay_email", "text", "x" * (96 * 1024 + 1)),
+    ("relay_result", "results", [{"address": "a@example.com"}]),
+    ("relay_result", "quota", {"used": -1, "limit": 100}),
 ]
 
 
 def test_the_registry_has_exactly_the_documented_types() -> None:
     """The registry holds the seventeen version 1 types, the five stream types of version 2
-    and the four of its `backups` feature and the five of its `definitions` feature, each with
-    a valid example here."""
+    and the four of its `backups` feature, the five of its `definitions` feature and the two of
+    its `relay` feature, each with a valid example here."""
     assert set(MESSAGE_TYPES) == set(VALID)
     assert not RESERVED_TYPES & set(MESSAGE_TYPES)
 
@@ -209,6 +224,7 @@ def test_each_type_is_sent_by_the_documented_side() -> None:
         "backup_now",
         "backup_refused",
         "backup_stored",
+        "relay_result",
     }
     both = {"error", *CONTROL_TYPES}  # (the stream messages of version 2 go both ways)
     assert from_hub == hub_only | both
@@ -223,6 +239,7 @@ def test_each_type_is_sent_by_the_documented_side() -> None:
         "backup_state",
         "removed",
         "setup_result",
+        "relay_email",
     }
 
 
@@ -267,8 +284,8 @@ def test_a_wrong_value_is_refused_without_echoing_it(name: str, field: str, valu
 
 
 def test_answers_must_say_what_they_answer() -> None:
-    """challenge, proof, pong, setup_result, definitions_applied and import_result need `re`;
-    the others do not."""
+    """challenge, proof, pong, setup_result, definitions_applied, import_result and
+    relay_result need `re`; the others do not."""
     needing = {name for name, kind in MESSAGE_TYPES.items() if kind.needs_re}
     assert needing == {
         "challenge",
@@ -277,6 +294,7 @@ def test_answers_must_say_what_they_answer() -> None:
         "setup_result",
         "definitions_applied",
         "import_result",
+        "relay_result",
     }
 
 

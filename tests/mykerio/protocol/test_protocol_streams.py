@@ -159,6 +159,25 @@ def test_a_sender_never_exceeds_its_credit_and_the_reader_grants_more() -> None:
     assert len(_received(wire.flush("appliance"), stream_id)) == 500
 
 
+def test_a_stream_accepted_with_its_own_window_gets_that_credit_and_grants_by_half_of_it() -> None:
+    """An upload accepted with a bigger window than the mux's may send all of it at once, and
+    its credit comes back in halves of its own window, not of the mux's."""
+    hub, appliance, wire = _pair(window=1000, max_payload=300)
+    stream_id = appliance.open("backups")
+    wire.flush("appliance")
+    hub.accept(stream_id, 4000)
+    wire.flush("hub")
+    appliance.send(stream_id, bytes(9000))
+    assert len(_received(wire.flush("appliance"), stream_id)) == 4000
+    hub.consumed(stream_id, 1999)  # under half of its 4000: no grant yet
+    assert hub.next_control() is None
+    hub.consumed(stream_id, 1)
+    assert wire.flush("hub") == [CreditGranted(stream_id)]
+    assert len(_received(wire.flush("appliance"), stream_id)) == 2000
+    with pytest.raises(ValueError, match="window"):
+        hub.accept(appliance.open("backups"), 0)
+
+
 def test_a_peer_sending_past_its_credit_loses_that_stream_only() -> None:
     hub, appliance, wire = _pair(window=100)
     good, bad = appliance.open("backups"), appliance.open("backups")
