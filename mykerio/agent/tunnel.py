@@ -301,6 +301,7 @@ class _StreamConnection(httputil.HTTPConnection):
         except StreamError as error:
             failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             failed.set_exception(error)
+            failed.exception()  # (marked seen: the handler that awaits it gets it anyway)
             self.lost()
             return failed
         self._last = asyncio.ensure_future(self._stream.room())
