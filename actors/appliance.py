@@ -29,6 +29,14 @@ from mykerio.protocol.envelope import Envelope, JsonValue
 from mykerio.protocol.errors import CloseCode, ProtocolError, close_code_for
 from mykerio.protocol.identity import public_key_id
 from mykerio.protocol.link import PING_INTERVAL, SILENCE_LIMIT
+from mykerio.protocol.notifications import FEATURE as NOTIFICATIONS
+from mykerio.protocol.notifications import (
+    MAX_ACTIVE,
+    Cleared,
+    Notice,
+    read_cleared,
+    read_notice,
+)
 from mykerio.protocol.relay import FEATURE as RELAY
 from mykerio.protocol.status import Knobs, colour, pending_notifications, reasons
 from mykerio.protocol.text import sendable_name
@@ -73,8 +81,12 @@ RemovedByAppliance = Callable[[str, str], None]
 # A feature message for the organization (org id, appliance id, message): `definitions_*`.
 FeatureReport = Callable[[str, str, Envelope], None]
 FEATURE_MESSAGES = frozenset({"definitions_versions", "definitions_applied", "import_result"})
+# The messages of feature `notifications` (docs/protocol.md 9.10), handled here.
+NOTICE_MESSAGES = frozenset({"notification", "notification_cleared"})
 # The appliance's own `backup_state` report: (the appliance, state, message).
 BackupStateReport = Callable[[Appliance, str, str], None]
+# A notification raised or cleared (feature `notifications`): (the appliance, what).
+NoticeReport = Callable[[Appliance, Notice | Cleared], None]
 
 
 class ApplianceActor(LoopActor):
@@ -103,12 +115,18 @@ class ApplianceActor(LoopActor):
         features: Mapping[str, int] | None = None,
         backup_state: BackupStateReport | None = None,
         relay: Callable[[], ActorClient[RelayActor]] | None = None,
+        notice_report: NoticeReport | None = None,
     ) -> None:
         super().__init__(runtime=runtime, name=name or f"appliance:{appliance.id}")
         # The protocol v2 features this connection negotiated (none on version 1).
         self._features: Mapping[str, int] = features or {}
         self._backup_state = backup_state
         self._relay = relay  # the notification relay (None: `relay_email` is unexpected)
+        self._notice_report = notice_report
+        # This link's active notifications; `_notices_synced` once the appliance said which
+        # of the earlier ones still hold (until then the stored count stays).
+        self._notices: dict[str, Notice] = {}
+        self._notices_synced = False
         self._appliance = appliance
         self._link = link
         self._store = store
@@ -162,8 +180,16 @@ class ApplianceActor(LoopActor):
 
     async def _received(self, envelope: Envelope) -> None:
         kind = envelope.type
-        if kind in FEATURE_MESSAGES and DEFINITIONS not in self._features:
+        if (kind in FEATURE_MESSAGES and DEFINITIONS not in self._features) or (
+            kind in NOTICE_MESSAGES and NOTIFICATIONS not in self._features
+        ):
             raise ProtocolError("unexpected_message", f"{kind} is not expected now")
+        if kind == "notification_cleared" and ("id" in envelope.body) == (
+            "except" in envelope.body
+        ):
+            raise ProtocolError(
+                "bad_body", "notification_cleared has either id or except, not both"
+            )
         if kind == "status":
             knobs = envelope.body.get("knobs")
             if isinstance(knobs, Mapping):  # the protocol module already checked its shape
@@ -181,6 +207,9 @@ class ApplianceActor(LoopActor):
             if FEATURE in self._features and self._backup_state is not None:
                 message = envelope.body.get("message", "")
                 self._backup_state(self._appliance, str(envelope.body["state"]), str(message))
+        elif kind in NOTICE_MESSAGES:
+            # (Only from a connection that negotiated the feature: checked above.)
+            await self._notification(envelope)
         elif kind == "removed":
             # "Remove from MyKerio" on the appliance: the organization forgets it.
             self._closing = True
@@ -195,6 +224,37 @@ class ApplianceActor(LoopActor):
             self._link.close(CloseCode.NORMAL, "peer_error")
         elif kind != "pong":  # (a version 1 pong is a sign of life, noted above)
             raise ProtocolError("unexpected_message", f"{kind} is not expected now")
+
+    async def _notification(self, envelope: Envelope) -> None:
+        change: Notice | Cleared
+        if envelope.type == "notification":
+            change = read_notice(envelope.body)
+            if change.notice_id not in self._notices and len(self._notices) >= MAX_ACTIVE:
+                message = f"at most {MAX_ACTIVE} notifications may be active"
+                self._link.send(
+                    Envelope.new("error", {"code": "too_many_notifications", "message": message})
+                )
+                return
+            self._notices[change.notice_id] = change
+        else:
+            change = read_cleared(envelope.body)
+            if change.notice_id is not None:
+                self._notices.pop(change.notice_id, None)
+            else:
+                keep = set(change.keep)
+                self._notices = {k: v for k, v in self._notices.items() if k in keep}
+                self._notices_synced = True
+        if self._notice_report is not None:
+            self._notice_report(self._appliance, change)
+        if self._reported and self._notices_synced and not self._closing:
+            await self._save(connected=True)
+
+    def _pending(self, before: Appliance) -> int:
+        """The dashboard's "N notifications pending": this link's notifications once synced,
+        else the knobs that are on (a version 1 link, or one without the feature)."""
+        if NOTIFICATIONS in self._features:
+            return len(self._notices) if self._notices_synced else before.pending_notifications
+        return pending_notifications(self._knobs)
 
     async def _record_status(self) -> None:
         now = self._clock.monotonic()
@@ -265,9 +325,7 @@ class ApplianceActor(LoopActor):
             before.id,
             status=status,
             reasons=why,
-            pending=pending_notifications(self._knobs)
-            if connected
-            else before.pending_notifications,
+            pending=self._pending(before) if connected else before.pending_notifications,
             connected=connected,
             ip=before.ip,
             at=self._clock.now(),

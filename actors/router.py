@@ -26,10 +26,12 @@ from actors.gate import GateActor
 from actors.health import HealthActor
 from actors.housekeeping import HousekeepingActor
 from actors.mailer import MailerActor
+from actors.notifier import NotifierActor
 from actors.organization import OrganizationActor
 from actors.relay import RelayActor
 from actors.runtime import LoopRuntime
 from actors.supervisor import Supervisor
+from actors.webhooks import WebhookActor
 from mykerio.accounts.context import Links
 from mykerio.appliances.view import ApplianceView
 from mykerio.backups.vault import BackupVault
@@ -39,6 +41,7 @@ from mykerio.errors import NotFound, Unavailable
 from mykerio.mail.message import Email
 from mykerio.models import Appliance
 from mykerio.protocol.envelope import Envelope
+from mykerio.protocol.notifications import Cleared, Notice
 from mykerio.relay.events import RelayedMailRefused
 from mykerio.store.base import Store
 
@@ -49,6 +52,8 @@ HEALTH = "health"
 HOUSEKEEPING = "housekeeping"
 BACKUPS = "backups"
 RELAY = "relay"
+NOTIFIER = "notifier"
+WEBHOOKS = "webhooks"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -141,6 +146,20 @@ class Router:
         if relay is not None:
             relay.tell(RelayActor.mail_refused, event)
 
+    def notifier(self) -> ActorClient[NotifierActor]:
+        """The notifier (online/offline emails and notification settings)."""
+        return self._required(NOTIFIER, "Notifications are restarting; try again in a moment.")
+
+    def webhooks(self) -> ActorClient[WebhookActor]:
+        """The webhooks actor (endpoints, deliveries)."""
+        return self._required(WEBHOOKS, "Webhooks are restarting; try again in a moment.")
+
+    def webhooks_changed(self, org_id: str) -> None:
+        """An organization's webhooks changed: the notifier reads them again (told)."""
+        notifier = self._optional(NOTIFIER)
+        if notifier is not None:
+            notifier.tell(NotifierActor.webhooks_changed, org_id)
+
     def health(self) -> ActorClient[HealthActor] | None:
         """The health actor; None while it restarts."""
         return self._optional(HEALTH)
@@ -166,6 +185,13 @@ class Router:
         if backups is not None:
             backups.tell(BackupActor.state_reported, appliance, state, message)
 
+    def notice_reported(self, appliance: Appliance, change: Notice | Cleared) -> None:
+        """An appliance raised or cleared a notification: the notifier keeps and announces it
+        (told; dropped while it restarts: the appliance raises them again on its next link)."""
+        notifier = self._optional(NOTIFIER)
+        if notifier is not None:
+            notifier.tell(NotifierActor.notice_reported, appliance, change)
+
     def start_mailer(self, **kwargs: Any) -> None:
         """Start the mailer (restarted if it crashes)."""
         self._supervisor.start(MAILER, MailerActor, **kwargs)
@@ -181,6 +207,14 @@ class Router:
     def start_relay(self, **kwargs: Any) -> None:
         """Start the notification relay (restarted if it crashes)."""
         self._supervisor.start(RELAY, RelayActor, **kwargs)
+
+    def start_notifier(self, **kwargs: Any) -> None:
+        """Start the notifier (restarted if it crashes)."""
+        self._supervisor.start(NOTIFIER, NotifierActor, **kwargs)
+
+    def start_webhooks(self, **kwargs: Any) -> None:
+        """Start the webhooks actor (restarted if it crashes)."""
+        self._supervisor.start(WEBHOOKS, WebhookActor, **kwargs)
 
     def start_health(self, **kwargs: Any) -> None:
         """Start the health actor (restarted if it crashes)."""

@@ -165,19 +165,6 @@ class BackupsConfig:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class TunnelConfig:
-    """ "Open administration": the appliances' own admin UIs on an origin of their own (guide
-    2.1, 2.8; docs/protocol.md 9.8)."""
-
-    enabled: bool = True
-    port: int = 0  # the tunnel origin's port on `server.host`; 0: any free port
-    public_url: str = ""  # how browsers reach it; empty: derived like `hub.public_url`
-    max_streams: int = 6  # requests at once per appliance; more wait in line
-    idle_timeout: float = 60.0  # seconds a request may go without a byte either way
-    ticket_seconds: float = 30.0  # how long an "Open administration" ticket lasts (<= 60)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
 class RelayConfig:
     """The notification relay for appliances' own emails (guide 3.3, 5.1; protocol 9.9)."""
 
@@ -189,6 +176,33 @@ class RelayConfig:
     inbound_smtp: bool = False
     inbound_host: str = "127.0.0.1"
     inbound_port: int = 2525
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NotificationsConfig:
+    """Online/offline emails and appliance notifications (guide 3.1, 3.2; issue 15)."""
+
+    grace_seconds: float = 120.0  # an organization's default grace before "offline"
+    batch_seconds: float = 120.0  # one email per person per window
+    flap_floor_hours: float = 6.0  # at most one offline email per appliance and person
+    webhook_timeout: float = 10.0  # seconds a webhook endpoint has to answer
+    webhook_retry_initial: float = 10.0  # seconds before the first retry (doubling, ≤ 1 h)
+    webhook_max_attempts: int = 8
+    # Webhooks may post to loopback and private addresses (a trusted, internal hub only).
+    webhook_allow_private: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TunnelConfig:
+    """ "Open administration": the appliances' own admin UIs on an origin of their own (guide
+    2.1, 2.8; docs/protocol.md 9.8)."""
+
+    enabled: bool = True
+    port: int = 0  # the tunnel origin's port on `server.host`; 0: any free port
+    public_url: str = ""  # how browsers reach it; empty: derived like `hub.public_url`
+    max_streams: int = 6  # requests at once per appliance; more wait in line
+    idle_timeout: float = 60.0  # seconds a request may go without a byte either way
+    ticket_seconds: float = 30.0  # how long an "Open administration" ticket lasts (<= 60)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -207,8 +221,9 @@ class Config:
     metrics: MetricsConfig = MetricsConfig()
     appliances: AppliancesConfig = AppliancesConfig()
     backups: BackupsConfig = BackupsConfig()
-    tunnel: TunnelConfig = TunnelConfig()
     relay: RelayConfig = RelayConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
+    tunnel: TunnelConfig = TunnelConfig()
 
     @property
     def data_dir(self) -> Path:
@@ -404,6 +419,11 @@ def _validate(config: Config) -> None:
         raise ConfigError("backups.max_bytes, uploads_per_hour and keep must be at least 1")
     if backups.idle_timeout <= 0:
         raise ConfigError("backups.idle_timeout must be positive")
+    alerts = config.notifications
+    if not 0 <= alerts.grace_seconds <= 1800:
+        raise ConfigError("notifications.grace_seconds must be from 0 to 1800 (30 minutes)")
+    if alerts.batch_seconds < 0 or alerts.flap_floor_hours < 0:
+        raise ConfigError("notifications.batch_seconds and flap_floor_hours must not be negative")
     tunnel = config.tunnel
     if not 0 <= tunnel.port <= 65535 or not 1 <= tunnel.max_streams <= 8:
         raise ConfigError("tunnel.port must be 0 to 65535 and tunnel.max_streams 1 to 8")

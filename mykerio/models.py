@@ -354,3 +354,113 @@ class BlacklistEntry:
     release_at: datetime
     bounces: int
     last_reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """One fact the notifier (`actors/notifier.py`) must not forget across a restart.
+
+    `kind` says which:
+
+    - `grace`: the appliance went offline at `at` and is not announced yet (`user_id` empty);
+    - `queued`: a line of `user_id`'s next email, queued at `at`: the appliance went `change`
+      (`offline` or `online`) at `changed_at`; `repeats` counts the offline episodes the flap
+      floor held back before it;
+    - `floor`: `user_id` was last told the appliance went offline at `at` (queued then);
+      `repeats` offline episodes were held back since; `told_down`: the last they were told is
+      "offline", so a "back online" is owed;
+    - `dismissed`: `user_id` dismissed the appliance notification `change` for themselves.
+
+    A queued line of an appliance notification has `change` `notification` and its words in
+    `detail`.
+    """
+
+    id: str
+    at: datetime
+    kind: str
+    org_id: str
+    appliance_id: str
+    user_id: str
+    appliance_name: str
+    change: str
+    changed_at: datetime
+    repeats: int
+    told_down: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSetting:
+    """One notification setting, as text (`mykerio.notifications.settings` reads it): of an
+    organization (`appliance_id` and `user_id` empty), of one appliance, or of one person in an
+    organization or for one appliance. `id` is `alert_setting_id(...)`, so that setting it again
+    replaces it."""
+
+    id: str
+    at: datetime
+    org_id: str
+    appliance_id: str
+    user_id: str
+    name: str
+    value: str
+
+
+def alert_setting_id(org_id: str, appliance_id: str, user_id: str, name: str) -> str:
+    """The key of one setting (see `AlertSetting`)."""
+    return f"{org_id}:{appliance_id}:{user_id}:{name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ApplianceNotification:
+    """A notification an appliance reported and has not cleared (docs/protocol.md 9.10).
+
+    `id` is `<appliance_id>:<notice_id>` (the appliance's own id of it); `at` is when the hub
+    first heard it, `raised_at` the appliance's time for it.
+    """
+
+    id: str
+    at: datetime
+    org_id: str
+    appliance_id: str
+    notice_id: str
+    type: str
+    severity: str
+    text: str
+    raised_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """An organization's webhook endpoint (`mykerio.webhooks`): where to post, in which body
+    format, for which events (`status`, `notification`) and from which notification severity.
+    `secret` is its signing secret, sealed: shown once when made, never readable after."""
+
+    id: str
+    at: datetime
+    org_id: str
+    name: str
+    url: str
+    format: str
+    events: tuple[str, ...]
+    severity_from: str
+    secret: bytes
+    created_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    """One post to a webhook, kept as its delivery log: `pending` until it is answered 2xx
+    (`sent`) or given up (`failed`); `response_status` is the last answer (0: none)."""
+
+    id: str
+    at: datetime
+    org_id: str
+    webhook_id: str
+    event: str
+    body: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    response_status: int
+    last_error: str
+    done_at: datetime | None

@@ -26,6 +26,8 @@ class _Collector:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self._inbox.refuse_with is not None:
+            return self._inbox.refuse_with
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         # The envelope sender (the return path bounces go to), as a receiving server adds it.
@@ -42,6 +44,8 @@ class LoopbackSmtp:
         self.messages: list[EmailMessage] = []
         # Recipient (lowercase) → the reply this server gives it at RCPT, e.g. "550 5.1.1 …".
         self.refusals: dict[str, str] = {}
+        # A reply such as "451 Try again later" given to every message instead of taking it.
+        self.refuse_with: str | None = None
         self._loop = asyncio.get_running_loop()
         self._arrived = asyncio.Event()
         self._controller: Controller | None = None

@@ -43,6 +43,7 @@ from web.tunnel_origin import TunnelOrigin
 from web.tunnel_proxy import make_tunnel_app
 from web.tunnel_sessions import TunnelSessions
 from web.waiting_appliances import WaitingAppliances
+from web.webhook_client import TornadoWebhookTransport
 from web.wiring import (
     appliance_links,
     backup_vault,
@@ -51,7 +52,9 @@ from web.wiring import (
     start_backups,
     start_bounces,
     start_mailer,
+    start_notifier,
     start_relay,
+    start_webhooks,
 )
 
 log = structlog.get_logger("web.hub")
@@ -101,12 +104,18 @@ class Hub:
     """One hub process's parts, started and stopped in order."""
 
     def __init__(
-        self, config: Config, clock: Clock | None = None, schedule: Scheduler | None = None
+        self,
+        config: Config,
+        clock: Clock | None = None,
+        schedule: Scheduler | None = None,
+        alert_schedule: Scheduler | None = None,
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
         # The appliance actors' timers (pings, silence); None: the event loop's.
         self.schedule = schedule
+        # The notifier's timers (grace, batching); None: the event loop's.
+        self.alert_schedule = alert_schedule
         self.metrics = HubMetrics()
         self.port = 0
         self.store: Store | None = None
@@ -114,6 +123,7 @@ class Hub:
         self.supervisor: Supervisor | None = None
         self._server: tornado.httpserver.HTTPServer | None = None
         self._hashing: ThreadPoolExecutor | None = None
+        self._webhook_transport: TornadoWebhookTransport | None = None
         self.bus = LocalBus()
         self.live = LiveRegistry(self.clock)
         self.live.subscribe(self.bus)
@@ -123,12 +133,12 @@ class Hub:
         self.appliance_streams: ApplianceStreams | None = None  # (v2 links' streams, once started)
         # Appliance handshakes in progress, and upgrades waiting for a slot (once started).
         self.handshakes: HandshakeBudget | None = None
+        # The relay's inbound SMTP endpoint for bounces ([relay] inbound_smtp), once started.
+        self.bounces: asyncio.Server | None = None
         # "Open administration": the tunnel origin's listener and state (when enabled).
         self.tunnel: TunnelOrigin | None = None
         self.tunnel_port = 0
         self._tunnel_server: tornado.httpserver.HTTPServer | None = None
-        # The relay's inbound SMTP endpoint for bounces ([relay] inbound_smtp), once started.
-        self.bounces: asyncio.Server | None = None
 
     @property
     def url(self) -> str:
@@ -192,6 +202,10 @@ class Hub:
         start_mailer(config, data, self.store, self.clock, router, self.bus, self.schedule)
         start_relay(config, data, self.store, self.clock, router, self.bus)
         self.bounces = await start_bounces(config, data, router)
+        self._webhook_transport = start_webhooks(
+            config, data, self.store, self.clock, router, self.alert_schedule
+        )
+        start_notifier(config, self.store, self.clock, router, self.bus, self.alert_schedule)
         self._hashing = start_accounts(
             config, data, self.store, self.clock, router, self.bus.publish
         )
@@ -293,10 +307,10 @@ class Hub:
         try:
             if self._server is not None:
                 self._server.stop()
-            if self._tunnel_server is not None:
-                self._tunnel_server.stop()
             if self.bounces is not None:
                 self.bounces.close()  # (bounces not taken are sent again by their servers)
+            if self._tunnel_server is not None:
+                self._tunnel_server.stop()
             if self.handshakes is not None:
                 # Upgrades waiting for a handshake slot are answered 503 now, not in 5 s:
                 # appliances keep knocking while the hub stops (and come back after it).
@@ -319,6 +333,8 @@ class Hub:
         finally:
             if self._hashing is not None:
                 self._hashing.shutdown(wait=False, cancel_futures=True)
+            if self._webhook_transport is not None:
+                self._webhook_transport.close()
             if self.store is not None:
                 await self.store.close()
         log.info("hub stopped", seconds=round(budget - (end - time.monotonic()), 3))

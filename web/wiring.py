@@ -26,6 +26,7 @@ from actors.mailer import MailerActor, RetryPolicy
 from actors.relay import RelayActor
 from actors.router import OrganizationParts, Router
 from actors.supervisor import Scheduler
+from actors.webhooks import WebhookActor
 from mykerio.accounts.context import Links
 from mykerio.accounts.hashing import AsyncPasswords
 from mykerio.accounts.policy import AccountPolicy
@@ -40,7 +41,9 @@ from mykerio.errors import Unavailable
 from mykerio.mail.message import Email
 from mykerio.mail.sealing import mail_box
 from mykerio.mail.transport import DirectoryTransport, MailTransport, SmtpSettings, SmtpTransport
-from mykerio.models import Appliance
+from mykerio.models import Appliance, Webhook
+from mykerio.notifications.digest import DigestLine
+from mykerio.notifications.timing import AlertTiming
 from mykerio.protocol.backups import UPLOAD_KIND
 from mykerio.protocol.identity import NonceLedger
 from mykerio.protocol.stream_link import Stream, StreamLink
@@ -56,6 +59,7 @@ from web.appliance_links import ApplianceLinks
 from web.appliance_streams import ApplianceStreams
 from web.sms_gateway import HttpSmsGateway
 from web.waiting_appliances import WaitingAppliances
+from web.webhook_client import TornadoWebhookTransport
 
 
 def mail_transport(config: Config, data: DataDir) -> MailTransport:
@@ -176,6 +180,7 @@ def appliance_links(
             features=streams.features(appliance.id),
             backup_state=router.backup_state_reported,
             relay=router.relay,
+            notice_report=router.notice_reported,
         )
 
     return ApplianceLinks(
@@ -333,3 +338,66 @@ async def start_bounces(config: Config, data: DataDir, router: Router) -> asynci
 
     paths = relay_return_paths(config, data)
     return await start_bounce_endpoint(relay.inbound_host, relay.inbound_port, paths, on_bounce)
+
+
+def start_notifier(
+    config: Config,
+    store: Store,
+    clock: Clock,
+    router: Router,
+    bus: EventBus,
+    schedule: Scheduler | None = None,
+) -> None:
+    """Start the notifier (restarted if it crashes); `schedule`: its timers, the event loop's
+    unless a test gives one."""
+    alerts = config.notifications
+
+    async def deliver_webhook(webhook: Webhook, lines: tuple[DigestLine, ...]) -> None:
+        await router.webhooks().call(WebhookActor.deliver, webhook, lines)
+
+    router.start_notifier(
+        store=store,
+        clock=clock,
+        bus=bus,
+        send_mail=mail_sender(router),
+        dashboard_url=config.hub.public_url.rstrip("/") + "/",
+        timing=AlertTiming(
+            grace=timedelta(seconds=alerts.grace_seconds),
+            window=timedelta(seconds=alerts.batch_seconds),
+            floor=timedelta(hours=alerts.flap_floor_hours),
+        ),
+        schedule=schedule,
+        deliver_webhook=deliver_webhook,
+    )
+
+
+def start_webhooks(
+    config: Config,
+    data: DataDir,
+    store: Store,
+    clock: Clock,
+    router: Router,
+    schedule: Scheduler | None = None,
+) -> TornadoWebhookTransport:
+    """Start the webhooks actor (restarted if it crashes); returns its transport (the caller
+    closes it)."""
+    alerts = config.notifications
+    transport = TornadoWebhookTransport(
+        timeout=alerts.webhook_timeout, allow_private=alerts.webhook_allow_private
+    )
+    router.start_webhooks(
+        store=store,
+        clock=clock,
+        box=SecretBox(derive_key(data.secret_key, info="mykerio webhook secrets v1")),
+        transport=transport,
+        dashboard_url=config.hub.public_url.rstrip("/") + "/",
+        allow_private=alerts.webhook_allow_private,
+        retry=RetryPolicy(
+            initial=alerts.webhook_retry_initial,
+            maximum=3600.0,
+            max_attempts=alerts.webhook_max_attempts,
+        ),
+        schedule=schedule,
+        on_change=router.webhooks_changed,
+    )
+    return transport

@@ -3,8 +3,9 @@
 Its parts each own one thing — `membership` (name, members, invitations), `roster` (the
 appliances and their history), `activity` (the activity log), `backups` (the Backups
 section), `definitions` (the shared definitions and each appliance's sync of them), `relay` (its
-relaying appliances), `administration` ("Open administration") — on the state and checks of
-`core`. Callers reach it through `actors.router.Router.organization`, with typed calls:
+relaying appliances), `administration` ("Open administration") — on the
+state and checks of `core`. Callers reach it through `actors.router.Router.organization`, with
+typed calls:
 `await router.organization(org_id).call(OrganizationActor.view, user)`.
 """
 

@@ -144,6 +144,8 @@ class ApplianceBackups:
         self.options = options or BackupOptions()
         self._clock = clock or SystemClock()
         self.record = BackupRecord()
+        # Told each state it reports (the notifications hook raises `backup_failed`).
+        self.state_listener: Callable[[str, str], None] | None = None
         self._session: Session | None = None
         self._task: asyncio.Task[None] | None = None
         self._schedule: asyncio.Task[None] | None = None
@@ -236,6 +238,8 @@ class ApplianceBackups:
         if message:
             body["message"] = message[:1000]
         session.send(Envelope.new("backup_state", body))
+        if self.state_listener is not None:
+            self.state_listener(state, message)
         self._changed.set()
 
     async def _upload(self, session: Session, reason: str) -> None:

@@ -28,6 +28,7 @@ from mykerio.agent.box import apply_setup, check_setup
 from mykerio.agent.definitions import LocalDefinitions
 from mykerio.agent.endpoint import HubEndpoint, Timings
 from mykerio.agent.identity import AgentState, IdentityStore, knobs_from
+from mykerio.agent.notifications import ApplianceNotifications
 from mykerio.agent.profile import BACKUP_PRODUCTS, Profile
 from mykerio.agent.relay import ApplianceRelay
 from mykerio.agent.session import Session, SessionHook
@@ -153,6 +154,11 @@ class ApplianceLink:
             clock,
             sleep,
         )
+        # The SMTP relay setting, "Test" and alerts (a hook of every session, pairing or
+        # linked; mykerio.agent.relay).
+        self.relay = ApplianceRelay(
+            profile, lambda: self._store.state.name or profile.host_name or "", clock
+        )
         # "Open administration": the hub's tunnel_http streams, answered by the admin UI.
         self.tunnel = ApplianceTunnel(
             lambda: _admin_application(self),
@@ -161,15 +167,15 @@ class ApplianceLink:
             host_name=profile.host_name or "kerio",
             clock=clock,
         )
-        # The SMTP relay setting, "Test" and alerts (a hook of every session, pairing or
-        # linked; mykerio.agent.relay).
-        self.relay = ApplianceRelay(
-            profile, lambda: self._store.state.name or profile.host_name or "", clock
-        )
         self._profile = profile
         self._endpoint = endpoint
         self._sleep = sleep
         self._clock = clock or SystemClock()
+        # Its status knobs (and failed backups) as notifications (mykerio.agent.notifications).
+        self.notifications = ApplianceNotifications(
+            lambda: self._store.state.knobs, self._clock.now
+        )
+        self.backups.state_listener = self.notifications.backup_state
         self._timings = timings or Timings()
         self._backoff = Backoff(uniform)
         self._handshakes = handshakes
@@ -272,6 +278,7 @@ class ApplianceLink:
             self.relay.knobs_changed(state.knobs, knobs)
             if self._session is not None:
                 self._session.send_status()
+            self.notifications.knobs_changed(state.knobs, knobs)
             self._publish(self._phase)
         return self._view
 
@@ -410,7 +417,7 @@ class ApplianceLink:
         return None
 
     def _hooks(self) -> tuple[SessionHook, ...]:
-        features: tuple[SessionHook, ...] = (self.backups,)
+        features: tuple[SessionHook, ...] = (self.backups, self.notifications)
         if self.definitions is not None:
             features += (self.definitions,)
         if self._profile.product in BACKUP_PRODUCTS:

@@ -29,7 +29,7 @@ _VERSION = re.compile(r"[0-9A-Za-z.+-]{1,32}")
 # What a version 2 simulator declares: the echo and discard streams (for tests and benchmarks)
 # and, but for Kerio Connect (whose own backups are whole mail stores, guide 2.6),
 # configuration backups (mykerio.agent.backups).
-SIMULATOR_FEATURES: dict[str, JsonValue] = {"diagnostics": [1]}
+SIMULATOR_FEATURES: dict[str, JsonValue] = {"diagnostics": [1], "notifications": [1]}
 BACKUP_PRODUCTS = ("control", "operator")
 
 

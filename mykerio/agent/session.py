@@ -146,6 +146,17 @@ class SessionHook(Protocol):
         """The connection closed."""
 
 
+@runtime_checkable
+class PairingHook(SessionHook, Protocol):
+    """A hook whose feature works before the appliance is added too (the relay: any proven
+    key may use it): it gets its `pairing_message_types` while waiting, and hears `pairing`."""
+
+    pairing_message_types: frozenset[str]
+
+    def pairing(self, session: Session) -> None:
+        """The hub proved itself and shows a pairing code: the feature may be used now."""
+
+
 class StreamHook(Protocol):
     """A feature that serves streams the hub opens (e.g. `mykerio.agent.tunnel`): streams of
     its `stream_kinds` go to it, on links that negotiated their feature."""
@@ -159,17 +170,6 @@ class StreamHook(Protocol):
 
     def unlinked(self) -> None:
         """The connection closed."""
-
-
-@runtime_checkable
-class PairingHook(SessionHook, Protocol):
-    """A hook whose feature works before the appliance is added too (the relay: any proven
-    key may use it): it gets its `pairing_message_types` while waiting, and hears `pairing`."""
-
-    pairing_message_types: frozenset[str]
-
-    def pairing(self, session: Session) -> None:
-        """The hub proved itself and shows a pairing code: the feature may be used now."""
 
 
 class _Closed(Exception):

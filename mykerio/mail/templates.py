@@ -115,3 +115,21 @@ def already_registered(to: str, full_name: str, login_link: str, reset_link: str
         f'<a href="{escape(reset_link)}">Reset it</a>.</p><p>If it was not you, ignore this '
         "email.</p>",
     )
+
+
+NOTIFICATIONS_FOOTER = (
+    'You get this email because "Receive email notifications from MyKerio" is selected in '
+    "your MyKerio Settings."
+)
+
+
+def notification_email(to: str, subject: str, text: str, html_body: str, dashboard: str) -> Email:
+    """An email about appliances (`mykerio.notifications.digest` writes the body), with the
+    dashboard's link and the footer that says how to stop them."""
+    return _email(
+        to,
+        subject,
+        f"{text}\nOpen the dashboard: {dashboard}\n\n{NOTIFICATIONS_FOOTER}\n",
+        f"{html_body}{_button(dashboard, 'Open the dashboard')}"
+        f'<p style="color:#6b7785;font-size:13px">{escape(NOTIFICATIONS_FOOTER)}</p>',
+    )

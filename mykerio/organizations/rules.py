@@ -37,8 +37,8 @@ ACTION_LABELS = {
     "backup_downloaded": "Backup downloaded",
     "backup_deleted": "Backup deleted",
     "backup_requested": "Backup requested",
-    "administration_opened": "Administration opened",
     "backups_compared": "Backups compared",
+    "administration_opened": "Administration opened",
 }
 """Each kind of activity-log entry and the words the dashboard shows for it (and filters by)."""
 

@@ -18,6 +18,7 @@ from typing import Literal
 
 from mykerio.protocol import backups, features, frames, identity, pairing, relay, status, streams
 from mykerio.protocol import definitions as defs
+from mykerio.protocol import notifications as notes
 from mykerio.protocol.errors import ProtocolError
 from mykerio.protocol.text import NAME_CHARS as NAME_CHARS  # (re-exported: agents use it)
 from mykerio.protocol.text import text_problem
@@ -361,6 +362,29 @@ MESSAGE_TYPES: Mapping[str, MessageType] = MappingProxyType(
                 },
                 needs_re=True,
             ),
+            # version 2, feature `notifications` (mykerio.protocol.notifications)
+            MessageType(
+                "notification",
+                APPLIANCE,
+                {
+                    "id": Field(pattern(notes.NOTICE_ID, "1 to 64 letters, digits or ._:-")),
+                    "type": Field(one_of(*notes.TYPES)),
+                    "severity": Field(one_of(*notes.SEVERITIES)),
+                    "text": Field(text(notes.TEXT_CHARS)),
+                    "at": Field(timestamp),
+                },
+            ),
+            MessageType(
+                "notification_cleared",
+                APPLIANCE,
+                {
+                    "id": Field(
+                        pattern(notes.NOTICE_ID, "1 to 64 letters, digits or ._:-"),
+                        required=False,
+                    ),
+                    "except": Field(notes.cleared_problem, required=False),
+                },
+            ),
             # both ways
             MessageType("error", BOTH, {"code": CODE, "message": MESSAGE}),
             # both ways, version 2 only: streams (mykerio.protocol.streams)
@@ -395,7 +419,6 @@ RESERVED_TYPES: frozenset[str] = frozenset(
         "backup_begin",
         "backup_chunk",
         "backup_end",
-        "notification",
         "tunnel_open",
         "tunnel_frame",
         "tunnel_close",

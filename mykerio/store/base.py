@@ -28,6 +28,21 @@ from mykerio.models import (
     OutboxMessage,
     User,
 )
+from mykerio.store.alerts_base import (
+    AlertRepository as AlertRepository,
+)
+from mykerio.store.alerts_base import (
+    AlertSettingRepository as AlertSettingRepository,
+)
+from mykerio.store.alerts_base import (
+    ApplianceNotificationRepository as ApplianceNotificationRepository,
+)
+from mykerio.store.alerts_base import (
+    WebhookDeliveryRepository as WebhookDeliveryRepository,
+)
+from mykerio.store.alerts_base import (
+    WebhookRepository as WebhookRepository,
+)
 from mykerio.store.appliances_base import (
     ApplianceRepository as ApplianceRepository,
 )
@@ -455,6 +470,31 @@ class Store(Protocol):
     @property
     def relay(self) -> RelayRepository:
         """The notification relay's senders and blacklist."""
+        ...
+
+    @property
+    def alerts(self) -> AlertRepository:
+        """What the notifier remembers: grace periods, queued lines, flap floors."""
+        ...
+
+    @property
+    def alert_settings(self) -> AlertSettingRepository:
+        """Notification settings of organizations, appliances and people."""
+        ...
+
+    @property
+    def appliance_notifications(self) -> ApplianceNotificationRepository:
+        """Notifications the appliances reported and have not cleared."""
+        ...
+
+    @property
+    def webhooks(self) -> WebhookRepository:
+        """Organizations' webhook endpoints."""
+        ...
+
+    @property
+    def webhook_deliveries(self) -> WebhookDeliveryRepository:
+        """Webhook posts: the outbox and the delivery log."""
         ...
 
     async def ping(self) -> None:

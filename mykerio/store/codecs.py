@@ -12,7 +12,10 @@ from __future__ import annotations
 from mykerio.models import (
     AccessEvent,
     ActivityEvent,
+    AlertRecord,
+    AlertSetting,
     Appliance,
+    ApplianceNotification,
     Backup,
     BlacklistEntry,
     DefinitionVersion,
@@ -27,6 +30,8 @@ from mykerio.models import (
     Session,
     StatusChange,
     User,
+    Webhook,
+    WebhookDelivery,
     email_key,
 )
 from mykerio.store.codec import table
@@ -72,3 +77,8 @@ BACKUPS = table(Backup, "backups")
 DEFINITION_VERSIONS = table(DefinitionVersion, "definition_versions")
 RELAY_SENDERS = table(RelaySender, "relay_senders")
 RELAY_BLACKLIST = table(BlacklistEntry, "relay_blacklist", key="address")
+ALERT_RECORDS = table(AlertRecord, "alert_records")
+ALERT_SETTINGS = table(AlertSetting, "alert_settings")
+APPLIANCE_NOTIFICATIONS = table(ApplianceNotification, "appliance_notifications")
+WEBHOOKS = table(Webhook, "webhooks")
+WEBHOOK_DELIVERIES = table(WebhookDelivery, "webhook_deliveries")

@@ -31,10 +31,11 @@ async def test_an_unknown_key_pairs_and_shows_the_add_link(
     assert hello.body["name"] == "gw-brno"
     # A version 2 simulator offers 1 as well: this v1 fake hub chooses 1, and it links.
     assert hello.body["versions"] == (1, 2)
-    # (A Kerio Control offers backups, the notification relay, shared definitions and
-    # Open administration too.)
+    # (A Kerio Control offers backups, the notification relay, shared definitions and remote
+    # administration too; every product notifications.)
     assert hello.body["features"] == {
         "diagnostics": (1,),
+        "notifications": (1,),
         "backups": (1,),
         "relay": (1,),
         "definitions": (1,),

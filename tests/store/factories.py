@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from mykerio.models import (
     AccessEvent,
     ActivityEvent,
+    AlertRecord,
     Appliance,
     Backup,
     Invitation,
@@ -268,4 +269,28 @@ def make_activity(
         action=action,
         target="bob@example.com",
         detail="",
+    )
+
+
+def make_alert_record(
+    kind: str = "queued",
+    at: datetime = T0,
+    *,
+    appliance_id: str = "a1",
+    user_id: str = "u1",
+    record_id: str | None = None,
+) -> AlertRecord:
+    """A notifier record of `appliance_id` in organization `org1`."""
+    return AlertRecord(
+        id=record_id or new_id(),
+        at=at,
+        kind=kind,
+        org_id="org1",
+        appliance_id=appliance_id,
+        user_id=user_id,
+        appliance_name="Brno gateway",
+        change="offline",
+        changed_at=at,
+        repeats=0,
+        told_down=False,
     )

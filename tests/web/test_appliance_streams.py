@@ -114,14 +114,15 @@ async def test_32_mib_through_an_echo_stream_while_status_changes_reach_the_dash
     )
     stopped_after.append((link, task))
     streams = streams_of(hub)
-    # (A simulated Kerio Control also declares backups, shared definitions, the relay and
-    # Open administration.)
+    # (A simulated Kerio Control also declares backups, shared definitions, notifications, the
+    # relay and the tunnel.)
     assert streams.features(appliance_id) == {
         "backups": 1,
         "definitions": 1,
         "diagnostics": 1,
-        "tunnel": 1,
+        "notifications": 1,
         "relay": 1,
+        "tunnel": 1,
     }
     stream = streams.open(appliance_id, "echo")
     await stream.accepted()

@@ -56,7 +56,13 @@ def _example(schema: dict[str, Any]) -> Any:
     """A value of the field's JSON type (its first choice for an enum)."""
     if "enum" in schema:
         return schema["enum"][0]
-    return {"boolean": True, "integer": 1}.get(schema.get("type", ""), "x")
+    if "anyOf" in schema:  # (an optional field: its first choice)
+        return _example(schema["anyOf"][0])
+    if schema.get("type") == "array":
+        return [_example(schema.get("items", {}))]
+    if schema.get("format") == "date-time":
+        return "2030-01-01T00:00:00+00:00"
+    return {"boolean": True, "integer": 1, "number": 1}.get(schema.get("type", ""), "x")
 
 
 async def call(

@@ -70,12 +70,16 @@ def test_signal_stops_the_hub_cleanly_within_the_deadline(
     assert process.returncode == 0
     assert elapsed < 10
     stopped = [line for line in lines if line["event"] == "actor stopped"]
-    # Reverse start order: backups, gate, accounts workers, housekeeping, the mailer, health.
+    # Reverse start order: backups, gate, accounts workers, housekeeping, the notifier, the
+    # webhooks, the relay, the mailer, health.
     assert [line["actor"] for line in stopped] == [
         "backups",
         "gate",
         *(f"accounts:{n}" for n in reversed(range(8))),
         "housekeeping",
+        "notifier",
+        "webhooks",
+        "relay",
         "mailer",
         "health",
     ]

@@ -6,6 +6,7 @@ import { api } from "./api.js";
 import { liveBanner, say } from "./feedback.js";
 import { dialogForm, openModal } from "./modal.js";
 import { checkName } from "./names.js";
+import { showNotifications } from "./notification_list.js";
 import { askNewName } from "./rename_dialog.js";
 
 const PRODUCTS = { control: "Kerio Control", connect: "Kerio Connect", operator: "Kerio Operator" };
@@ -120,7 +121,8 @@ function buildRow(appliance) {
   const notes = cell();
   notes.className = "notifications";
   if (appliance.pending) {
-    notes.textContent = `${appliance.pending} notification${appliance.pending === 1 ? "" : "s"} pending`;
+    const words = `${appliance.pending} notification${appliance.pending === 1 ? "" : "s"} pending`;
+    notes.append(actionButton("notifications", words, appliance.name, "link"));
   }
 
   const actions = cell();
@@ -530,6 +532,7 @@ table.addEventListener("click", (event) => {
   else if (button.dataset.action === "history") showHistory(appliance);
   else if (button.dataset.action === "rename") rename(appliance);
   else if (button.dataset.action === "remove") remove(appliance);
+  else if (button.dataset.action === "notifications") showNotifications(appliance);
 });
 
 $("add-appliance").addEventListener("click", () => openModal($("add-dialog")));

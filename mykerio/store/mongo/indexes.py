@@ -56,6 +56,7 @@ async def ensure_indexes(database: AsyncDatabase[Document]) -> None:
         [("user_id", ASCENDING), ("step", ASCENDING)], unique=True, name="steps_claims"
     )
     await _ensure_appliance_indexes(database)
+    await _ensure_alert_indexes(database)
     # (Not `backups_newest`: that name held `created_at`, the order before issue 12.)
     await database.backups.create_index(
         [("appliance_id", ASCENDING), *BACKUPS_NEWEST_FIRST], name="backups_stored_newest"
@@ -151,3 +152,30 @@ def duplicates_conflict(what: str) -> Iterator[None]:
         yield
     except DuplicateKeyError as error:
         raise Conflict(f"{what} already exists") from error
+
+
+async def _ensure_alert_indexes(database: AsyncDatabase[Document]) -> None:
+    await database.alert_records.create_index(
+        [("kind", ASCENDING), *EVENTS_NEWEST_FIRST], name="alerts_of_kind"
+    )
+    await database.alert_records.create_index(
+        [("appliance_id", ASCENDING), *EVENTS_NEWEST_FIRST], name="alerts_of_appliance"
+    )
+    await database.alert_settings.create_index(
+        [("org_id", ASCENDING), *EVENTS_NEWEST_FIRST], name="alert_settings_of_org"
+    )
+    await database.appliance_notifications.create_index(
+        [("appliance_id", ASCENDING), *EVENTS_NEWEST_FIRST], name="notifications_of_appliance"
+    )
+    await database.appliance_notifications.create_index(
+        [("org_id", ASCENDING), *EVENTS_NEWEST_FIRST], name="notifications_of_org"
+    )
+    await database.webhooks.create_index(
+        [("org_id", ASCENDING), *EVENTS_NEWEST_FIRST], name="webhooks_of_org"
+    )
+    await database.webhook_deliveries.create_index(
+        [("webhook_id", ASCENDING), *EVENTS_NEWEST_FIRST], name="deliveries_of_webhook"
+    )
+    await database.webhook_deliveries.create_index(
+        [("status", ASCENDING), *EVENTS_NEWEST_FIRST], name="deliveries_by_status"
+    )

@@ -9,9 +9,25 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 
 from mykerio.errors import ConfigError, Unavailable
+from mykerio.store.alerts import (
+    AlertLog,
+    AlertSettings,
+    ApplianceNotifications,
+    WebhookDeliveries,
+    Webhooks,
+)
 from mykerio.store.base import OperationObserver
 from mykerio.store.codec import Table
-from mykerio.store.codecs import ACCESS_EVENTS, ACTIVITY_EVENTS, STATUS_CHANGES
+from mykerio.store.codecs import (
+    ACCESS_EVENTS,
+    ACTIVITY_EVENTS,
+    ALERT_RECORDS,
+    ALERT_SETTINGS,
+    APPLIANCE_NOTIFICATIONS,
+    STATUS_CHANGES,
+    WEBHOOK_DELIVERIES,
+    WEBHOOKS,
+)
 from mykerio.store.events import ActivityLog, AuditLog, StatusHistoryLog
 from mykerio.store.mongo.appliances import MongoAppliances
 from mykerio.store.mongo.backups import MongoBackups
@@ -79,6 +95,13 @@ class MongoStore:
         self.outbox = MongoOutbox(database.outbox, on_operation)
         self.audit = AuditLog(self._events(ACCESS_EVENTS), on_operation)
         self.relay = MongoRelay(database.relay_senders, database.relay_blacklist, on_operation)
+        self.alerts = AlertLog(self._events(ALERT_RECORDS), on_operation)
+        self.alert_settings = AlertSettings(self._events(ALERT_SETTINGS), on_operation)
+        self.appliance_notifications = ApplianceNotifications(
+            self._events(APPLIANCE_NOTIFICATIONS), on_operation
+        )
+        self.webhooks = Webhooks(self._events(WEBHOOKS), on_operation)
+        self.webhook_deliveries = WebhookDeliveries(self._events(WEBHOOK_DELIVERIES), on_operation)
 
     def _events(self, table: Table[M]) -> MongoEvents[M]:
         return MongoEvents(self._database[table.name], table)

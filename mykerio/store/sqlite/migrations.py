@@ -349,6 +349,100 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) STRICT
         """,
         "CREATE INDEX relay_blacklist_release ON relay_blacklist (release_at)",
+        # Notifications (issue 15): the notifier's memory and the notification settings.
+        """
+        CREATE TABLE alert_records (
+            id TEXT PRIMARY KEY,
+            at INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            org_id TEXT NOT NULL,
+            appliance_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            appliance_name TEXT NOT NULL,
+            change TEXT NOT NULL,
+            changed_at INTEGER NOT NULL,
+            repeats INTEGER NOT NULL,
+            told_down INTEGER NOT NULL,
+            detail TEXT NOT NULL
+        ) STRICT
+        """,
+        "CREATE INDEX alert_records_of_kind ON alert_records (kind, at DESC, id DESC)",
+        """
+        CREATE INDEX alert_records_of_appliance
+        ON alert_records (appliance_id, at DESC, id DESC)
+        """,
+        """
+        CREATE TABLE alert_settings (
+            id TEXT PRIMARY KEY,
+            at INTEGER NOT NULL,
+            org_id TEXT NOT NULL,
+            appliance_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL
+        ) STRICT
+        """,
+        "CREATE INDEX alert_settings_of_org ON alert_settings (org_id, at DESC, id DESC)",
+        """
+        CREATE TABLE appliance_notifications (
+            id TEXT PRIMARY KEY,
+            at INTEGER NOT NULL,
+            org_id TEXT NOT NULL,
+            appliance_id TEXT NOT NULL,
+            notice_id TEXT NOT NULL,
+            type TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            text TEXT NOT NULL,
+            raised_at INTEGER NOT NULL
+        ) STRICT
+        """,
+        """
+        CREATE INDEX appliance_notifications_of_appliance
+        ON appliance_notifications (appliance_id, at DESC, id DESC)
+        """,
+        """
+        CREATE INDEX appliance_notifications_of_org
+        ON appliance_notifications (org_id, at DESC, id DESC)
+        """,
+        """
+        CREATE TABLE webhooks (
+            id TEXT PRIMARY KEY,
+            at INTEGER NOT NULL,
+            org_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            url TEXT NOT NULL,
+            format TEXT NOT NULL,
+            events TEXT NOT NULL,
+            severity_from TEXT NOT NULL,
+            secret BLOB NOT NULL,
+            created_by TEXT NOT NULL
+        ) STRICT
+        """,
+        "CREATE INDEX webhooks_of_org ON webhooks (org_id, at DESC, id DESC)",
+        """
+        CREATE TABLE webhook_deliveries (
+            id TEXT PRIMARY KEY,
+            at INTEGER NOT NULL,
+            org_id TEXT NOT NULL,
+            webhook_id TEXT NOT NULL,
+            event TEXT NOT NULL,
+            body TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            response_status INTEGER NOT NULL,
+            last_error TEXT NOT NULL,
+            done_at INTEGER
+        ) STRICT
+        """,
+        """
+        CREATE INDEX webhook_deliveries_of_webhook
+        ON webhook_deliveries (webhook_id, at DESC, id DESC)
+        """,
+        """
+        CREATE INDEX webhook_deliveries_by_status
+        ON webhook_deliveries (status, at DESC, id DESC)
+        """,
     ),
 )
 

@@ -7,8 +7,24 @@ from functools import partial
 from pathlib import Path
 
 from mykerio.errors import Unavailable
+from mykerio.store.alerts import (
+    AlertLog,
+    AlertSettings,
+    ApplianceNotifications,
+    WebhookDeliveries,
+    Webhooks,
+)
 from mykerio.store.base import OperationObserver
-from mykerio.store.codecs import ACCESS_EVENTS, ACTIVITY_EVENTS, STATUS_CHANGES
+from mykerio.store.codecs import (
+    ACCESS_EVENTS,
+    ACTIVITY_EVENTS,
+    ALERT_RECORDS,
+    ALERT_SETTINGS,
+    APPLIANCE_NOTIFICATIONS,
+    STATUS_CHANGES,
+    WEBHOOK_DELIVERIES,
+    WEBHOOKS,
+)
 from mykerio.store.events import ActivityLog, AuditLog, StatusHistoryLog
 from mykerio.store.sqlite.appliances import SqliteAppliances
 from mykerio.store.sqlite.backups import SqliteBackups
@@ -63,6 +79,15 @@ class SqliteStore:
         self.outbox = SqliteOutbox(database, on_operation)
         self.audit = AuditLog(SqliteEvents(database, ACCESS_EVENTS), on_operation)
         self.relay = SqliteRelay(database, on_operation)
+        self.alerts = AlertLog(SqliteEvents(database, ALERT_RECORDS), on_operation)
+        self.alert_settings = AlertSettings(SqliteEvents(database, ALERT_SETTINGS), on_operation)
+        self.appliance_notifications = ApplianceNotifications(
+            SqliteEvents(database, APPLIANCE_NOTIFICATIONS), on_operation
+        )
+        self.webhooks = Webhooks(SqliteEvents(database, WEBHOOKS), on_operation)
+        self.webhook_deliveries = WebhookDeliveries(
+            SqliteEvents(database, WEBHOOK_DELIVERIES), on_operation
+        )
 
     async def ping(self) -> None:
         """Return once the database answers a query; `Unavailable` if it cannot."""

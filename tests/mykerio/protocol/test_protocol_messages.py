@@ -79,6 +79,15 @@ VALID: dict[str, dict[str, object]] = {
         "results": [{"address": "ana@example.com", "accepted": True}],
         "quota": {"used": 1, "limit": 100},
     },
+    "notification": {
+        "id": "low_memory",
+        "type": "low_memory",
+        "severity": "warning",
+        "text": "Low memory",
+        "at": "2026-03-02T09:14:05Z",
+    },
+    # (Exactly one of `id` and `except`: the connection checks that, not the registry.)
+    "notification_cleared": {},
 }
 
 OPTIONAL: dict[str, dict[str, object]] = {
@@ -97,6 +106,7 @@ OPTIONAL: dict[str, dict[str, object]] = {
     "setup_result": {"code": "bad_credentials", "message": "The password is not correct."},
     "backup_state": {"message": "The hub could not store the backup."},
     "relay_email": {"html": "<p>Low memory</p>", "reply_to": "gw@example.com", "test": True},
+    "notification_cleared": {"id": "low_memory"},
 }
 
 # (type, field, bad value): one wrong value per field.
@@ -193,13 +203,21 @@ INVALID: list[tuple[str, str, object]] = [
     ("relay_email", "text", "x" * (96 * 1024 + 1)),
     ("relay_result", "results", [{"address": "a@example.com"}]),
     ("relay_result", "quota", {"used": -1, "limit": 100}),
+    ("notification", "type", "fire"),
+    ("notification", "severity", "info"),
+    ("notification", "id", "no spaces"),
+    ("notification", "text", ""),
+    ("notification", "at", "2026-03-02T09:14:05"),
+    ("notification_cleared", "except", ["x"] * 65),
+    ("notification_cleared", "except", "low_memory"),
 ]
 
 
 def test_the_registry_has_exactly_the_documented_types() -> None:
     """The registry holds the seventeen version 1 types, the five stream types of version 2
-    and the four of its `backups` feature, the five of its `definitions` feature and the two of
-    its `relay` feature, each with a valid example here."""
+    and the four of its `backups` feature, the five of its `definitions` feature, the two of its
+    `relay` feature and the two of its `notifications` feature, each with a valid example
+    here."""
     assert set(MESSAGE_TYPES) == set(VALID)
     assert not RESERVED_TYPES & set(MESSAGE_TYPES)
 
@@ -237,6 +255,8 @@ def test_each_type_is_sent_by_the_documented_side() -> None:
         "status",
         "pong",
         "backup_state",
+        "notification",
+        "notification_cleared",
         "removed",
         "setup_result",
         "relay_email",
