@@ -64,6 +64,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/definitions.py
 	$(BIN)/python bench/backups.py
+	$(BIN)/python bench/relay.py --appliances 1000
 	$(BIN)/python bench/notifications.py
 	$(BIN)/python bench/tunnel.py
 

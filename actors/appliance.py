@@ -85,6 +85,8 @@ FEATURE_MESSAGES = frozenset({"definitions_versions", "definitions_applied", "im
 NOTICE_MESSAGES = frozenset({"notification", "notification_cleared"})
 # The appliance's own `backup_state` report: (the appliance, state, message).
 BackupStateReport = Callable[[Appliance, str, str], None]
+# The appliance's `backup_settings_state`: (the appliance, enabled, every how many hours).
+BackupSettingsReport = Callable[[Appliance, bool, int], None]
 # A notification raised or cleared (feature `notifications`): (the appliance, what).
 NoticeReport = Callable[[Appliance, Notice | Cleared], None]
 
@@ -114,6 +116,7 @@ class ApplianceActor(LoopActor):
         coalesce: float = 0.0,
         features: Mapping[str, int] | None = None,
         backup_state: BackupStateReport | None = None,
+        backup_settings: BackupSettingsReport | None = None,
         relay: Callable[[], ActorClient[RelayActor]] | None = None,
         notice_report: NoticeReport | None = None,
     ) -> None:
@@ -121,6 +124,7 @@ class ApplianceActor(LoopActor):
         # The protocol v2 features this connection negotiated (none on version 1).
         self._features: Mapping[str, int] = features or {}
         self._backup_state = backup_state
+        self._backup_settings = backup_settings
         self._relay = relay  # the notification relay (None: `relay_email` is unexpected)
         self._notice_report = notice_report
         # This link's active notifications; `_notices_synced` once the appliance said which
@@ -207,6 +211,13 @@ class ApplianceActor(LoopActor):
             if FEATURE in self._features and self._backup_state is not None:
                 message = envelope.body.get("message", "")
                 self._backup_state(self._appliance, str(envelope.body["state"]), str(message))
+        elif kind == "backup_settings_state":
+            # (Dropped from a connection that did not negotiate `backups`, like backup_state.)
+            if FEATURE in self._features and self._backup_settings is not None:
+                body = envelope.body
+                every = body["every_hours"]
+                hours = every if isinstance(every, int) else 0  # (checked: a whole number)
+                self._backup_settings(self._appliance, body["enabled"] is True, hours)
         elif kind in NOTICE_MESSAGES:
             # (Only from a connection that negotiated the feature: checked above.)
             await self._notification(envelope)
@@ -303,6 +314,14 @@ class ApplianceActor(LoopActor):
         if FEATURE not in self._features or self._closing:
             return False
         return self._link.send(Envelope.new("backup_now", {}))
+
+    def send_backup_settings(self, enabled: bool, every_hours: int) -> bool:
+        """Send the dashboard's backup settings; False if its connection has no `backups`
+        feature."""
+        if FEATURE not in self._features or self._closing:
+            return False
+        body: dict[str, JsonValue] = {"enabled": enabled, "every_hours": every_hours}
+        return self._link.send(Envelope.new("backup_settings", body))
 
     def remove(self) -> None:
         """The hub removed it: say so and close (the key is already revoked)."""

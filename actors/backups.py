@@ -26,7 +26,7 @@ from collections.abc import Mapping
 
 from actors.clients import ActorClient
 from actors.runtime import LoopActor, LoopRuntime
-from mykerio.backups.events import BackupStateChanged, BackupStored
+from mykerio.backups.events import BackupSettingsChanged, BackupStateChanged, BackupStored
 from mykerio.backups.vault import BackupVault
 from mykerio.bus import EventBus
 from mykerio.clock import Clock
@@ -49,6 +49,15 @@ class BackupState:
 
     state: str  # ok, in_progress, failed
     message: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BackupSettings:
+    """An appliance's backup settings as it reported them: "Save configuration to MyKerio"
+    and every how many hours it backs up on its own (0: only when asked)."""
+
+    enabled: bool
+    every_hours: int
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -85,6 +94,7 @@ class BackupActor(LoopActor):
         self._uploads: dict[str, asyncio.Task[None]] = {}
         self._accepted: dict[str, deque[float]] = {}
         self._states: dict[str, BackupState] = {}
+        self._settings: dict[str, BackupSettings] = {}  # as each appliance last reported
         self._appliances: dict[str, Appliance] = {}  # (those with a state: for its events)
         self._loop = runtime.loop
 
@@ -153,6 +163,20 @@ class BackupActor(LoopActor):
     async def state_reported(self, appliance: Appliance, state: str, message: str) -> None:
         """The appliance's own `backup_state` report."""
         self._set_state(appliance, BackupState(state, message))
+
+    def settings_reported(self, appliance: Appliance, enabled: bool, every_hours: int) -> None:
+        """The appliance's own backup settings (`backup_settings_state`), as last reported."""
+        settings = BackupSettings(enabled, every_hours)
+        if self._settings.get(appliance.id) == settings:
+            return
+        self._settings[appliance.id] = settings
+        self._bus.publish(
+            BackupSettingsChanged(appliance.org_id, appliance.id, enabled, every_hours)
+        )
+
+    def settings(self, appliance_ids: tuple[str, ...]) -> dict[str, BackupSettings]:
+        """The last reported backup settings of each of these appliances that has some."""
+        return {i: self._settings[i] for i in appliance_ids if i in self._settings}
 
     def states(self, appliance_ids: tuple[str, ...]) -> dict[str, BackupState]:
         """The last known backup state of each of these appliances that has one."""

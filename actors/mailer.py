@@ -28,8 +28,8 @@ from actors.runtime import LoopActor, LoopRuntime
 from actors.supervisor import Cancellable, Scheduler
 from mykerio.bus import EventBus
 from mykerio.clock import Clock
-from mykerio.mail.message import Email, to_mime
-from mykerio.mail.sealing import is_sealed, open_bodies, seal_bodies
+from mykerio.mail.message import Attachment, Email, to_mime
+from mykerio.mail.sealing import is_sealed, open_bodies, open_message, seal_bodies
 from mykerio.mail.transport import (
     DirectoryTransport,
     MailTransport,
@@ -129,7 +129,13 @@ class MailerActor(LoopActor):
             id=message_id,
             to=email.to,
             subject=email.subject,
-            text=seal_bodies(self._box, message_id, text=email.text, html=email.html),
+            text=seal_bodies(
+                self._box,
+                message_id,
+                text=email.text,
+                html=email.html,
+                attachments=email.attachments,
+            ),
             html="",
             created_at=now,
             status="pending",
@@ -198,9 +204,10 @@ class MailerActor(LoopActor):
 
     async def _attempt(self, message: OutboxMessage) -> None:
         text, html = message.text, message.html
+        attachments: tuple[Attachment, ...] = ()
         if is_sealed(message.text):
             try:
-                text, html = open_bodies(self._box, message.id, message.text)
+                text, html, attachments = open_message(self._box, message.id, message.text)
             except TamperedData as exc:
                 # Sealed with another data directory's key (or changed): it can never be sent.
                 await self._outbox.mark_failed(
@@ -217,6 +224,7 @@ class MailerActor(LoopActor):
             origin=message.origin,
             from_header=message.from_header,
             reply_to=message.reply_to,
+            attachments=attachments,
         )
         mime = to_mime(
             email, sender=self._sender, message_id=f"<{message.id}@mykerio>", at=message.created_at

@@ -172,6 +172,7 @@ class RelayActor(LoopActor):
                     origin=sender.id,
                     from_header=from_header,
                     reply_to=submission.reply_to,
+                    attachments=submission.attachments,
                 )
                 await mailer.call(MailerActor.send, email)
             else:

@@ -185,6 +185,12 @@ class Router:
         if backups is not None:
             backups.tell(BackupActor.state_reported, appliance, state, message)
 
+    def backup_settings_reported(self, appliance: Appliance, enabled: bool, every: int) -> None:
+        """An appliance's backup settings go to the backups actor (told, like its state)."""
+        backups = self._optional(BACKUPS)
+        if backups is not None:
+            backups.tell(BackupActor.settings_reported, appliance, enabled, every)
+
     def notice_reported(self, appliance: Appliance, change: Notice | Cleared) -> None:
         """An appliance raised or cleared a notification: the notifier keeps and announces it
         (told; dropped while it restarts: the appliance raises them again on its next link)."""

@@ -14,7 +14,11 @@ after the backup is sealed, verified, fsynced and listed); to the baseline as on
 the clock running until its answer. MB/s = 10**6 bytes per second.
 
 Target (issue 12): the socket upload reaches at least 0.7 of the plain upload's throughput.
-Results go to stdout as a table and to bench/results/backups.json.
+
+Then the load part (below `run_load`): ping and status latency of `--others` (100) linked
+appliances, idle and while `--uploads` (10) uploads of `--upload-mb` (50) MB run, and the hub's
+memory growth meanwhile. Small: `--others 20 --uploads 4 --upload-mb 20`; `--skip-throughput`
+runs only the load part. Results go to stdout as tables and to bench/results/backups.json.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import asyncio
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -35,6 +40,7 @@ import time
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import tornado.httpclient
 import tornado.httpserver
@@ -42,13 +48,18 @@ import tornado.web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import progress
+import contextlib
+
+from bench.appliances import Dashboard, HubApi, read_proc
+from bench.common import percentile, progress
 from mykerio.agent.endpoint import HubEndpoint
 from mykerio.agent.identity import IdentityStore
 from mykerio.agent.link import ApplianceLink
 from mykerio.agent.profile import Profile
-from mykerio.models import Appliance, Organization, new_id
+from mykerio.logs import configure_logging
+from mykerio.models import Appliance, Organization, User, new_id
 from mykerio.protocol.backups import UPLOAD_FRAME_BYTES, UPLOAD_KIND, UploadMeta
+from mykerio.security.passwords import PasswordHasher
 from mykerio.store import open_store
 
 SIZES = (5_000_000, 50_000_000)
@@ -252,18 +263,308 @@ async def run() -> dict[str, object]:
     return {"repeats": REPEATS, "target_ratio": TARGET, "uploads": rows}
 
 
+# --- other appliances' latency and the hub's memory while uploads run (issue 12, item 8) -------
+#
+# The hub (a process of its own) holds `--others` linked Kerio Controls and `--uploads` more that
+# upload at once. This process holds the others and a member's live dashboard socket; a child
+# process (this script, `--upload-child`) holds the uploaders, so the sending does not slow this
+# process's clock. Twice, idle and while the uploads run: every `PROBE_INTERVAL` each other
+# appliance sends a WebSocket ping frame (the round trip to its pong), and one of them flips a
+# status knob (the time until the dashboard shows the colour change: the hub's status path,
+# appliance actor, organization, live socket). The hub's RSS is sampled every 50 ms; the growth
+# is its peak during the uploads above its RSS just before.
+# Targets: ping and status p99 during the uploads ≤ twice idle; RSS growth < 100 MB.
+
+MEMBER_EMAIL = "bench@backups.example"
+MEMBER_PASSWORD = "Bench-Backups-Heron-4"  # noqa: S105 - a made-up benchmark password
+PROBE_INTERVAL = 0.2
+IDLE_SECONDS = 4.0
+RSS_TARGET = 100_000_000
+
+
+async def seed_load(data: Path, work: Path, count: int) -> tuple[str, list[tuple[str, Path]]]:
+    """An organization with a confirmed member and `count` Kerio Controls: (org id,
+    [(appliance id, identity folder)])."""
+    store = await open_store("", data)
+    now = datetime.now(UTC)
+    user = User(
+        id=new_id(),
+        email=MEMBER_EMAIL,
+        full_name="Bench",
+        password_hash=await asyncio.to_thread(PasswordHasher().hash, MEMBER_PASSWORD),
+        created_at=now,
+        confirmed_at=now,
+        password_changed_at=now,
+    )
+    await store.users.add(user)
+    org = await store.organizations.add(
+        Organization(id=new_id(), name="bench.example", created_at=now)
+    )
+    await store.organizations.add_member(org.id, user.id, now)
+    appliances = []
+    for index in range(count):
+        folder = work / f"gw-{index}"
+        identity = IdentityStore(folder)
+        appliance = await store.appliances.add(
+            Appliance(
+                id=new_id(),
+                org_id=org.id,
+                product="control",
+                version="9.4.5",
+                name=f"gw-{index}",
+                public_key=identity.public_key,
+                serial="",
+                ip="127.0.0.1",
+                status="red",
+                status_reasons=("Offline",),
+                pending_notifications=0,
+                created_at=now,
+                last_seen=None,
+                connected=False,
+            )
+        )
+        appliances.append((appliance.id, folder))
+    await store.close()
+    return org.id, appliances
+
+
+async def link_all(
+    endpoint: HubEndpoint, folders: list[Path]
+) -> list[tuple[ApplianceLink, asyncio.Task[None]]]:
+    """Link an appliance for each identity folder (seeded: no pairing)."""
+    links = []
+    for folder in folders:
+        link = ApplianceLink(
+            IdentityStore(folder), Profile("control", "9.4.5", protocol=2), endpoint
+        )
+        links.append((link, asyncio.create_task(link.run())))
+    for link, _task in links:
+        await link.wait_for(lambda view: view.phase == "linked", 60)
+    return links
+
+
+async def ping_once(link: ApplianceLink) -> float | None:
+    """One WebSocket ping frame's round trip, in seconds (None if not linked)."""
+    session = link.session
+    conn = session._conn if session is not None else None  # (a bench probe: its socket)
+    if conn is None:
+        return None
+    answered: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+
+    def on_pong(_data: bytes) -> None:
+        if not answered.done():
+            answered.set_result(time.perf_counter())
+
+    conn.on_pong = on_pong  # type: ignore[method-assign,assignment]
+    started = time.perf_counter()
+    conn.ping(b"probe")
+    try:
+        return await asyncio.wait_for(answered, 30) - started
+    except TimeoutError:
+        return None
+
+
+async def probe(
+    others: list[tuple[ApplianceLink, str]],
+    dashboard: Dashboard,
+    until: asyncio.Event,
+    flipped: set[str],
+) -> tuple[list[float], list[float]]:
+    """Ping round trips and status latencies until `until` is set (at least one round);
+    `flipped`: the appliances whose knob is on now (kept across calls)."""
+    pings: list[float] = []
+    statuses: list[float] = []
+    turn = 0
+    while True:
+        round_started = time.perf_counter()
+        times = await asyncio.gather(*(ping_once(link) for link, _ in others))
+        pings.extend(t for t in times if t is not None)
+        link, appliance_id = others[turn % len(others)]
+        low = appliance_id not in flipped  # yellow with low memory, green again without
+        arrival = dashboard.expect(appliance_id, "yellow" if low else "green")
+        started = time.perf_counter()
+        link.set_knobs({"low_memory": low})
+        statuses.append(await asyncio.wait_for(arrival, 30) - started)
+        (flipped.add if low else flipped.discard)(appliance_id)
+        turn += 1
+        if until.is_set():
+            return pings, statuses
+        await asyncio.sleep(max(0.0, PROBE_INTERVAL - (time.perf_counter() - round_started)))
+
+
+async def sample_rss(pid: int, until: asyncio.Event) -> int:
+    """The highest RSS of process `pid` until `until` is set, sampled every 50 ms."""
+    peak = 0
+    while not until.is_set():
+        peak = max(peak, read_proc(pid)[0])
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(until.wait(), 0.05)
+    return max(peak, read_proc(pid)[0])
+
+
+async def run_load(others_count: int, uploads: int, upload_bytes: int) -> dict[str, object]:
+    work = Path(tempfile.mkdtemp(prefix="bench-backups-load-"))
+    data = work / "data"
+    org_id, appliances = await seed_load(data, work, others_count + uploads)
+    hub_port = free_port()
+    env = {
+        **os.environ,
+        "MYKERIO_SERVER_PORT": str(hub_port),
+        "MYKERIO_BACKUPS_UPLOADS_PER_HOUR": "1000",
+    }
+    hub = start_hub(data, env)
+    cafile = data / "tls" / "cert.pem"
+    child = None
+    links: list[tuple[ApplianceLink, asyncio.Task[None]]] = []
+    try:
+        wait_ready(f"https://localhost:{hub_port}/healthz", cafile, hub)
+        url = f"https://localhost:{hub_port}"
+        endpoint = HubEndpoint.of(url, cafile=str(cafile))
+        progress(f"linking {others_count} other appliances")
+        links = await link_all(endpoint, [folder for _id, folder in appliances[:others_count]])
+        ids = [appliance_id for appliance_id, _folder in appliances[:others_count]]
+        others = [(link, appliance_id) for (link, _), appliance_id in zip(links, ids, strict=True)]
+        api = HubApi(url, cafile)
+        await asyncio.to_thread(api.log_in, MEMBER_EMAIL, MEMBER_PASSWORD)
+        dashboard = Dashboard()
+        await dashboard.open(api, org_id)
+
+        idle_done = asyncio.Event()
+        idle_rss = read_proc(hub.pid)[0]
+        asyncio.get_running_loop().call_later(IDLE_SECONDS, idle_done.set)
+        flipped: set[str] = set()
+        idle_pings, idle_statuses = await probe(others, dashboard, idle_done, flipped)
+
+        folders = [str(folder) for _id, folder in appliances[others_count:]]
+        command = [sys.executable, __file__, "--upload-child", url, str(cafile),
+                   str(upload_bytes), *folders]  # fmt: skip
+        child = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+        )
+        assert child.stdout is not None
+        await asyncio.wait_for(marked_line(child.stdout, "LINKED"), 120)
+        before_rss = read_proc(hub.pid)[0]
+        done = asyncio.Event()
+        rss_task = asyncio.create_task(sample_rss(hub.pid, done))
+        probing = asyncio.create_task(probe(others, dashboard, done, flipped))
+        finished = await asyncio.wait_for(marked_line(child.stdout, "SECONDS "), 600)
+        done.set()
+        busy_pings, busy_statuses = await probing
+        peak_rss = await rss_task
+        await child.wait()
+        seconds = json.loads(finished)
+        dashboard.close()
+        await asyncio.to_thread(api.close)
+    finally:
+        for link, _task in links:
+            link.stop()
+        await asyncio.gather(*(task for _, task in links), return_exceptions=True)
+        if child is not None and child.returncode is None:
+            child.terminate()
+            await child.wait()
+        if hub.poll() is None:
+            hub.send_signal(signal.SIGTERM)
+            hub.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
+
+    def p(values: list[float], q: float) -> float:
+        return round(percentile(values, q) * 1e3, 1)
+
+    return {
+        "others": others_count,
+        "uploads": uploads,
+        "upload_bytes": upload_bytes,
+        "upload_seconds": seconds,
+        "ping_ms": {"idle_p50": p(idle_pings, 50), "idle_p99": p(idle_pings, 99),
+                    "busy_p50": p(busy_pings, 50), "busy_p99": p(busy_pings, 99),
+                    "samples": [len(idle_pings), len(busy_pings)]},
+        "status_ms": {"idle_p50": p(idle_statuses, 50), "idle_p99": p(idle_statuses, 99),
+                      "busy_p50": p(busy_statuses, 50), "busy_p99": p(busy_statuses, 99),
+                      "samples": [len(idle_statuses), len(busy_statuses)]},
+        "hub_rss_mb": {"idle": round(idle_rss / 1e6, 1), "before": round(before_rss / 1e6, 1),
+                       "peak": round(peak_rss / 1e6, 1),
+                       "growth": round((peak_rss - before_rss) / 1e6, 1)},
+        "load_average": os.getloadavg()[0],
+    }  # fmt: skip
+
+
+async def marked_line(stream: asyncio.StreamReader, marker: str) -> str:
+    """The rest of the child's next line that starts with `marker` (its log lines pass)."""
+    while line := (await stream.readline()).decode():
+        if line.startswith(marker):
+            return line[len(marker) :]
+    raise RuntimeError(f"the upload child ended before it printed {marker.strip()}")
+
+
+def upload_child(url: str, cafile: str, size: int, folders: list[str]) -> None:
+    """Link the uploaders, print LINKED, upload `size` bytes from each at once, print the
+    seconds each took (JSON)."""
+
+    async def main() -> None:
+        endpoint = HubEndpoint.of(url, cafile=cafile)
+        links = await link_all(endpoint, [Path(f) for f in folders])
+        content = os.urandom(size)
+        print("LINKED", flush=True)
+        seconds = await asyncio.gather(*(socket_upload(link, content) for link, _ in links))
+        print("SECONDS " + json.dumps([round(s, 2) for s in seconds]), flush=True)
+        for link, _task in links:
+            link.stop()
+        await asyncio.gather(*(task for _, task in links), return_exceptions=True)
+
+    asyncio.run(main())
+
+
+def report_load(result: dict[str, Any]) -> None:
+    ping, status, rss = result["ping_ms"], result["status_ms"], result["hub_rss_mb"]
+    print(
+        f"\n{result['others']} other appliances while {result['uploads']} uploads of "
+        f"{result['upload_bytes'] // 1_000_000} MB run (uploads took {result['upload_seconds']} s;"
+        f" load average {result['load_average']:.1f})"
+    )
+    print("| what            | idle p50 | idle p99 | busy p50 | busy p99 | p99 ratio (≤ 2) |")
+    print("|-----------------|---------:|---------:|---------:|---------:|----------------:|")
+    for name, row in (("ping round trip", ping), ("status on screen", status)):
+        ratio = row["busy_p99"] / max(row["idle_p99"], 0.1)
+        print(
+            f"| {name:<15} | {row['idle_p50']} ms | {row['idle_p99']} ms | {row['busy_p50']} ms "
+            f"| {row['busy_p99']} ms | {ratio:.2f} |"
+        )
+    print(
+        f"hub RSS: {rss['before']} MB before the uploads, peak {rss['peak']} MB: grew "
+        f"{rss['growth']} MB (target < {RSS_TARGET // 1_000_000} MB)"
+    )
+
+
 def main() -> None:
+    # Warnings and errors only, on stderr (the in-process appliances log every link): stdout
+    # keeps the report.
+    configure_logging("console", "warning", sys.stderr)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve-bare", nargs=3, metavar=("PORT", "CERT", "KEY"))
+    parser.add_argument("--upload-child", nargs="+", metavar="ARG", help=argparse.SUPPRESS)
+    parser.add_argument("--others", type=int, default=100, help="other appliances (default 100)")
+    parser.add_argument("--uploads", type=int, default=10, help="concurrent uploads (default 10)")
+    parser.add_argument("--upload-mb", type=int, default=50, help="MB per upload (default 50)")
+    parser.add_argument("--skip-throughput", action="store_true", help="only the load part")
     args = parser.parse_args()
     if args.serve_bare:
         port, cert, key = args.serve_bare
         serve_bare(int(port), cert, key)
         return
-    result = asyncio.run(run())
-    print(f"{'upload':<8} {'socket MB/s':>12} {'HTTPS MB/s':>11} {'ratio':>6}  (target ≥ {TARGET})")
-    for name, row in result["uploads"].items():  # type: ignore[attr-defined]
-        print(f"{name:<8} {row['socket_mb_s']:>12} {row['https_mb_s']:>11} {row['ratio']:>6}")
+    if args.upload_child:
+        url, cafile, size, *folders = args.upload_child
+        upload_child(url, cafile, int(size), folders)
+        return
+    result: dict[str, Any] = {}
+    if not args.skip_throughput:
+        result = asyncio.run(run())
+        heading = f"{'upload':<8} {'socket MB/s':>12} {'HTTPS MB/s':>11} {'ratio':>6}"
+        print(f"{heading}  (target ≥ {TARGET})")
+        for name, row in result["uploads"].items():
+            print(f"{name:<8} {row['socket_mb_s']:>12} {row['https_mb_s']:>11} {row['ratio']:>6}")
+    load = asyncio.run(run_load(args.others, args.uploads, args.upload_mb * 1_000_000))
+    report_load(load)
+    result["load"] = load
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
 

@@ -10,9 +10,14 @@ on the hub's bus, `DefinitionsSyncChanged`), with the time until the last simula
 beside it. Percentiles by nearest rank over the rounds.
 
 By default the simulators run in `--processes P` subprocesses of their own
-(`python -m mykerio.agent --count K`, paired by the codes they print), so the hub's loop does
-only the hub's work; they still share the machine's cores. With `--processes 0` they run in
-the hub's own loop (and every figure includes their work). The time to the last simulator's
+(`python -m mykerio.agent --count K`, paired by the codes they print) at the lowest priority
+(`nice -n 19`), so the hub's loop does only the hub's work and comes first for a core; the CPU
+seconds of the hub process and of the simulators during the changes are reported beside the
+figures. `PROBES` (20) linked Kerio Connects, which get no definitions, ping the hub every
+`PROBE_INTERVAL` with WebSocket ping frames, idle for `IDLE_SECONDS` and then during the
+changes: what a change costs the other appliances' ping latency (issue 13, item 9). With
+`--processes 0` the simulators run in the hub's own loop (and every figure includes their
+work). The time to the last simulator's
 apply is measured only in-process. Usage: `python bench/definitions.py [--count N]
 [--rounds R] [--processes P]` (default N = 200, R = 20, P = 2); the issue's 1,000 is
 `--count 1000` (pairing them takes a while). Results go to bench/results/definitions.json.

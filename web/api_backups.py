@@ -15,7 +15,7 @@ from collections.abc import Callable
 import structlog
 import tornado.web
 
-from actors.backups import BackupActor, BackupState
+from actors.backups import BackupActor, BackupSettings, BackupState
 from actors.organization import OrganizationActor
 from mykerio.backups.compare import compare_backups
 from mykerio.backups.views import ApplianceBackups, BackupDownload, BackupPair, file_name
@@ -27,6 +27,8 @@ from web.models.backups import (
     BackupEntry,
     BackupNowAnswer,
     BackupNowRequest,
+    BackupSettingsEntry,
+    BackupSettingsRequest,
     BackupsList,
     FileChangeEntry,
 )
@@ -68,7 +70,9 @@ class BackupsHandler(OrgHandler):
     async def get(self, org_id: str) -> None:
         """List."""
         groups: list[ApplianceBackups] = await self.org_call(org_id, OrganizationActor.backups)
-        states = await self._states(tuple(group.appliance_id for group in groups))
+        ids = tuple(group.appliance_id for group in groups)
+        states = await self._states(ids)
+        settings = await self._settings(ids)
         self.write_model(
             BackupsList(
                 appliances=[
@@ -84,12 +88,19 @@ class BackupsHandler(OrgHandler):
                         state_message=states[group.appliance_id].message
                         if group.appliance_id in states
                         else "",
+                        settings=_settings_entry(settings.get(group.appliance_id)),
                         backups=[backup_entry(backup) for backup in group.backups],
                     )
                     for group in groups
                 ]
             )
         )
+
+    async def _settings(self, appliance_ids: tuple[str, ...]) -> dict[str, BackupSettings]:
+        try:
+            return await self.router.backups().call(BackupActor.settings, appliance_ids)
+        except Unavailable:
+            return {}  # (the backups actor is restarting: the list is still worth showing)
 
     async def _states(self, appliance_ids: tuple[str, ...]) -> dict[str, BackupState]:
         try:
@@ -158,6 +169,42 @@ class BackupDownloadHandler(OrgHandler):
             if stream is not None:
                 stream.close()
             return
+        self.finish()
+
+
+def _settings_entry(settings: BackupSettings | None) -> BackupSettingsEntry | None:
+    if settings is None:
+        return None
+    return BackupSettingsEntry(enabled=settings.enabled, every_hours=settings.every_hours)
+
+
+class BackupSettingsHandler(OrgHandler):
+    """Sends an appliance the dashboard's backup settings."""
+
+    openapi = {
+        "put": Operation(
+            'Send an appliance its backup settings ("Save configuration to MyKerio", the '
+            "schedule); it applies them and reports them back (the list then shows them); the "
+            "activity log notes who and from where",
+            TAG,
+            {202: Answer("Sent")},
+            {404: "No such appliance", 409: "The appliance is offline or does not back up"},
+            body=BackupSettingsRequest,
+        )
+    }
+
+    async def put(self, org_id: str) -> None:
+        """Send."""
+        body = self.body(BackupSettingsRequest)
+        await self.org_call(
+            org_id,
+            OrganizationActor.set_backup_settings,
+            body.appliance_id,
+            body.enabled,
+            body.every_hours,
+            self.client,
+        )
+        self.set_status(202)
         self.finish()
 
 
@@ -234,6 +281,7 @@ def routes(org_route: Callable[[str, type[tornado.web.RequestHandler]], Route]) 
     return [
         org_route(base, BackupsHandler),
         org_route(f"{base}/now", BackupNowHandler),
+        org_route(f"{base}/settings", BackupSettingsHandler),
         org_route(base + "/{backup_id}", BackupHandler),
         org_route(base + "/{backup_id}/download", BackupDownloadHandler),
         org_route(base + "/{backup_id}/compare/{other_id}", BackupCompareHandler),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote
 
 import tornado.web
 
@@ -134,7 +133,7 @@ class BlacklistEntryHandler(OperatorHandler):
     async def delete(self, address: str) -> None:
         """Remove."""
         await self.require_operator()
-        removed = await self.router.relay().call(RelayActor.remove_blacklisted, unquote(address))
+        removed = await self.router.relay().call(RelayActor.remove_blacklisted, address)
         if not removed:
             raise NotFound("no such address in the blacklist")
         self.set_status(204)

@@ -179,6 +179,7 @@ def appliance_links(
             coalesce=config.appliances.status_coalesce_seconds,
             features=streams.features(appliance.id),
             backup_state=router.backup_state_reported,
+            backup_settings=router.backup_settings_reported,
             relay=router.relay,
             notice_report=router.notice_reported,
         )

@@ -21,6 +21,9 @@ from mykerio.models import Backup, User
 
 NOT_CONNECTED = "The appliance is not connected to MyKerio; it can back up once it is back."
 NO_BACKUPS = "This appliance does not save its configuration to MyKerio."
+NOT_CONNECTED_SETTINGS = (
+    "The appliance is not connected to MyKerio; change its settings once it is back."
+)
 BACKUP_PRODUCTS = ("control", "operator")
 
 
@@ -119,6 +122,25 @@ class BackupsPart(OrganizationCore):
                 asked += 1
         await self._record(user, client, "backup_requested", "all appliances", f"{asked} asked")
         return asked
+
+    async def set_backup_settings(
+        self, user: User, appliance_id: str, enabled: bool, every_hours: int, client: Client
+    ) -> None:
+        """Send an appliance the dashboard's backup settings ("Save configuration to MyKerio"
+        and its schedule); it applies them and reports them back. Offline, or an appliance
+        that does not back up to MyKerio, is a `Conflict` saying so."""
+        self._require_member(user)
+        view = self._roster.get(appliance_id)
+        if view is None:
+            raise NotFound(f"appliance {appliance_id}")
+        actor = self._find_appliance(appliance_id)
+        if actor is None:
+            raise Conflict(NOT_CONNECTED_SETTINGS)
+        if not await actor.call(ApplianceActor.send_backup_settings, enabled, every_hours):
+            raise Conflict(NO_BACKUPS)
+        schedule = f"every {every_hours} h" if every_hours else "only when asked"
+        detail = f"{'on' if enabled else 'off'}, {schedule}"
+        await self._record(user, client, "backup_settings_changed", view.name, detail)
 
     async def _own_backup(self, backup_id: str) -> Backup:
         backup = await self._store.backups.get(backup_id)

@@ -31,7 +31,13 @@ import structlog
 
 from mykerio.agent.profile import Profile
 from mykerio.clock import Clock, SystemClock
-from mykerio.protocol.backups import FEATURE, UPLOAD_FRAME_BYTES, UPLOAD_KIND, UploadMeta
+from mykerio.protocol.backups import (
+    FEATURE,
+    MAX_EVERY_HOURS,
+    UPLOAD_FRAME_BYTES,
+    UPLOAD_KIND,
+    UploadMeta,
+)
 from mykerio.protocol.envelope import Envelope, JsonValue
 from mykerio.protocol.errors import CloseCode
 from mykerio.protocol.stream_link import StreamError
@@ -41,7 +47,7 @@ if TYPE_CHECKING:
 
 # The simulator's own answer deadline for `backup_stored` after its last byte (seconds).
 STORED_TIMEOUT = 60.0
-MESSAGE_TYPES = frozenset({"backup_now", "backup_refused", "backup_stored"})
+MESSAGE_TYPES = frozenset({"backup_now", "backup_refused", "backup_stored", "backup_settings"})
 # Refusals that say "later": the appliance tries again after RETRY_DELAY seconds (the others —
 # too large, bad facts — would only fail again, and the next scheduled backup tries anew).
 RETRY_CODES = frozenset({"store_failed", "timeout", "upload_running", "no_answer"})
@@ -165,6 +171,7 @@ class ApplianceBackups:
         """What the admin page shows: the switch, the state, the hub's last message."""
         return {
             "enabled": self.options.enabled,
+            "every_hours": self.every_hours,
             "state": self.record.state,
             "message": self.record.message,
             "stored": len(self.record.stored),
@@ -172,8 +179,34 @@ class ApplianceBackups:
 
     def set_enabled(self, enabled: bool) -> None:
         """Tick or untick "Save configuration to MyKerio"."""
-        self.options = replace(self.options, enabled=enabled)
+        self.apply_settings(enabled, self.every_hours)
+
+    @property
+    def every_hours(self) -> int:
+        """The schedule in whole hours as the hub sees it (0: only when asked)."""
+        return round(self.options.every / 3600)
+
+    def apply_settings(self, enabled: bool, every_hours: int) -> None:
+        """New backup settings (from the admin page or the hub's `backup_settings`): the
+        schedule starts over and the hub hears the settings now in effect."""
+        every = self.options.every if every_hours == self.every_hours else every_hours * 3600.0
+        self.options = replace(self.options, enabled=enabled, every=every)
+        session = self._session
+        if session is not None:
+            if self._schedule is not None:
+                self._schedule.cancel()
+                self._schedule = None
+            if self.options.every > 0:
+                self._schedule = asyncio.ensure_future(self._scheduled(session))
+            self._send_settings(session)
         self._changed.set()
+
+    def _send_settings(self, session: Session) -> None:
+        body: dict[str, JsonValue] = {
+            "enabled": self.options.enabled,
+            "every_hours": min(self.every_hours, MAX_EVERY_HOURS),
+        }
+        session.send(Envelope.new("backup_settings_state", body))
 
     def back_up_now(self, reason: str = "manual") -> bool:
         """Start an upload now (unless one is running or the link cannot carry one)."""
@@ -189,6 +222,7 @@ class ApplianceBackups:
         if FEATURE not in session.features or session.streams is None:
             return
         self._session = session
+        self._send_settings(session)
         if self._pending is not None:
             reason, self._pending = self._pending, None
             self.back_up_now(reason)
@@ -201,6 +235,11 @@ class ApplianceBackups:
         if envelope.type == "backup_now":
             log.info("backup asked by MyKerio")
             self.back_up_now("manual")
+            return
+        if envelope.type == "backup_settings":
+            enabled, every_hours = bool(body["enabled"]), int(str(body["every_hours"]))
+            log.info("backup settings from MyKerio", enabled=enabled, every_hours=every_hours)
+            self.apply_settings(enabled, every_hours)
             return
         stream_id = body.get("stream")
         answer = self._answers.get(stream_id) if isinstance(stream_id, int) else None

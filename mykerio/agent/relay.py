@@ -14,6 +14,7 @@ recipients. It plugs into each `Session` as a hook that also works while waiting
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -119,9 +120,16 @@ class ApplianceRelay:
         return outcome
 
     async def send(
-        self, to: Sequence[str], subject: str, text: str, *, test: bool = False
+        self,
+        to: Sequence[str],
+        subject: str,
+        text: str,
+        *,
+        test: bool = False,
+        attachments: Sequence[tuple[str, str, bytes]] = (),
     ) -> list[Outcome]:
-        """Send one email through MyKerio; the outcome for each recipient (logged)."""
+        """Send one email through MyKerio (`attachments`: name, media type, bytes, such as a
+        statistics report); the outcome for each recipient (logged)."""
         if self.service != "mykerio":
             return [Outcome(address, False, OWN_SMTP) for address in to]
         session = self._session
@@ -134,6 +142,11 @@ class ApplianceRelay:
             body["reply_to"] = self.from_address
         if test:
             body["test"] = True
+        if attachments:
+            body["attachments"] = [
+                {"name": name, "content_type": kind, "data": base64.b64encode(data).decode()}
+                for name, kind, data in attachments
+            ]
         envelope = Envelope.new("relay_email", body)
         future: asyncio.Future[Mapping[str, JsonValue]] = asyncio.get_running_loop().create_future()
         self._waiting[envelope.id] = future

@@ -26,3 +26,13 @@ class BackupStateChanged:
     appliance_id: str
     state: str
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class BackupSettingsChanged:
+    """An appliance reported its backup settings (`every_hours` 0: only when asked)."""
+
+    org_id: str
+    appliance_id: str
+    enabled: bool
+    every_hours: int

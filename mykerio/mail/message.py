@@ -10,6 +10,15 @@ from email.utils import format_datetime, make_msgid
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file attached to an email (relayed mail only: an appliance's report)."""
+
+    name: str
+    content_type: str  # "type/subtype"
+    data: bytes
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Email:
     """One email to one recipient, with a plain-text and an HTML body."""
 
@@ -22,6 +31,7 @@ class Email:
     origin: str = ""
     from_header: str = ""
     reply_to: str = ""
+    attachments: tuple[Attachment, ...] = ()
 
 
 def to_mime(email: Email, *, sender: str, message_id: str, at: datetime) -> EmailMessage:
@@ -37,6 +47,11 @@ def to_mime(email: Email, *, sender: str, message_id: str, at: datetime) -> Emai
     mime.set_content(email.text)
     if email.html or not email.origin:
         mime.add_alternative(email.html, subtype="html")
+    for attachment in email.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        mime.add_attachment(
+            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.name
+        )
     return mime
 
 

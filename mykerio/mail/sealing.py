@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 
+from mykerio.mail.message import Attachment
 from mykerio.security.encryption import SecretBox, derive_key
 
 SEALED_PREFIX = "sealed:v1:"
@@ -27,9 +28,27 @@ def _purpose(message_id: str) -> str:
     return f"mail body {message_id}"
 
 
-def seal_bodies(box: SecretBox, message_id: str, *, text: str, html: str) -> str:
-    """The stored form of a message's two bodies (sealed, bound to `message_id`)."""
-    plain = json.dumps({"text": text, "html": html}, ensure_ascii=False).encode("utf-8")
+def seal_bodies(
+    box: SecretBox,
+    message_id: str,
+    *,
+    text: str,
+    html: str,
+    attachments: tuple[Attachment, ...] = (),
+) -> str:
+    """The stored form of a message's two bodies and its attachments (sealed, bound to
+    `message_id`)."""
+    bodies: dict[str, object] = {"text": text, "html": html}
+    if attachments:
+        bodies["attachments"] = [
+            {
+                "name": a.name,
+                "content_type": a.content_type,
+                "data": base64.b64encode(a.data).decode("ascii"),
+            }
+            for a in attachments
+        ]
+    plain = json.dumps(bodies, ensure_ascii=False).encode("utf-8")
     sealed = box.seal(plain, purpose=_purpose(message_id))
     return SEALED_PREFIX + base64.urlsafe_b64encode(sealed).decode("ascii")
 
@@ -41,6 +60,19 @@ def is_sealed(stored: str) -> bool:
 
 def open_bodies(box: SecretBox, message_id: str, stored: str) -> tuple[str, str]:
     """`(text, html)` of a sealed body; `TamperedData` if it fails authentication."""
+    text, html, _attachments = open_message(box, message_id, stored)
+    return text, html
+
+
+def open_message(
+    box: SecretBox, message_id: str, stored: str
+) -> tuple[str, str, tuple[Attachment, ...]]:
+    """`(text, html, attachments)` of a sealed body; `TamperedData` if it fails
+    authentication."""
     sealed = base64.urlsafe_b64decode(stored[len(SEALED_PREFIX) :].encode("ascii"))
     bodies = json.loads(box.open(sealed, purpose=_purpose(message_id)))
-    return str(bodies["text"]), str(bodies["html"])
+    attachments = tuple(
+        Attachment(str(a["name"]), str(a["content_type"]), base64.b64decode(a["data"]))
+        for a in bodies.get("attachments", ())
+    )
+    return str(bodies["text"]), str(bodies["html"]), attachments

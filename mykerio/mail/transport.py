@@ -57,16 +57,20 @@ class SmtpTransport:
 
     def __init__(self, settings: SmtpSettings) -> None:
         self._settings = settings
+        # Built once: loading the system's CA certificates takes tens of milliseconds of CPU,
+        # which a context per message spent on the event loop (bench/relay.py's loop lag).
+        self._context: ssl.SSLContext | None = None
+        if settings.security != "none":
+            self._context = ssl.create_default_context()
+            if not settings.verify_certificates:
+                self._context.check_hostname = False
+                self._context.verify_mode = ssl.CERT_NONE
 
     async def deliver(
         self, message: EmailMessage, *, message_id: str, envelope_from: str = ""
     ) -> None:
         """Send `message`; classify failures as temporary or permanent."""
         s = self._settings
-        context = ssl.create_default_context()
-        if not s.verify_certificates:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
         try:
             await aiosmtplib.send(
                 message,
@@ -79,7 +83,7 @@ class SmtpTransport:
                 password=s.password or None,
                 use_tls=s.security == "tls",
                 start_tls=s.security == "starttls",
-                tls_context=context if s.security != "none" else None,
+                tls_context=self._context,
                 timeout=s.timeout,
             )
         except aiosmtplib.SMTPResponseException as exc:

@@ -38,6 +38,7 @@ ACTION_LABELS = {
     "backup_deleted": "Backup deleted",
     "backup_requested": "Backup requested",
     "backups_compared": "Backups compared",
+    "backup_settings_changed": "Backup settings changed",
     "administration_opened": "Administration opened",
 }
 """Each kind of activity-log entry and the words the dashboard shows for it (and filters by)."""

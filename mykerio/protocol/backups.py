@@ -27,7 +27,11 @@ PRODUCTS = ("control", "operator")  # Kerio Connect's own backups are whole mail
 UPLOAD_WINDOW = 4 * 1024 * 1024
 # The frames a simulated appliance sends an upload in: the largest a frame may carry.
 UPLOAD_FRAME_BYTES = 256 * 1024 - 8
-MAX_BACKUP_BYTES = 2**40  # what `meta.size` may say at all (the hub's own cap is far lower)
+MAX_BACKUP_BYTES = 2**40
+# `backup_settings`: how often the appliance backs up on its own, in hours (0: only when asked,
+# "Back up now"); the dashboard offers 6, 12, 24 (daily) and 168 (weekly).
+MAX_EVERY_HOURS = 24 * 31
+SCHEDULES = (0, 6, 12, 24, 168)  # what `meta.size` may say at all (the hub's own cap is far lower)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _META_FIELDS = frozenset(
     {"product", "version", "created_at", "size", "sha256", "reason", "options"}

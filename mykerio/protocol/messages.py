@@ -248,6 +248,14 @@ MESSAGE_TYPES: Mapping[str, MessageType] = MappingProxyType(
             # hub -> appliance, feature `backups` (mykerio.protocol.backups)
             MessageType("backup_now", HUB, {}),
             MessageType(
+                "backup_settings",
+                HUB,
+                {
+                    "enabled": Field(boolean),
+                    "every_hours": Field(whole(0, backups.MAX_EVERY_HOURS)),
+                },
+            ),
+            MessageType(
                 "backup_refused", HUB, {"stream": STREAM, "code": CODE, "message": MESSAGE}
             ),
             MessageType(
@@ -296,6 +304,14 @@ MESSAGE_TYPES: Mapping[str, MessageType] = MappingProxyType(
                 {
                     "state": Field(one_of(*backups.STATES)),
                     "message": Field(MESSAGE.check, required=False),
+                },
+            ),
+            MessageType(
+                "backup_settings_state",
+                APPLIANCE,
+                {
+                    "enabled": Field(boolean),
+                    "every_hours": Field(whole(0, backups.MAX_EVERY_HOURS)),
                 },
             ),
             MessageType("removed", APPLIANCE, {}),
@@ -350,6 +366,7 @@ MESSAGE_TYPES: Mapping[str, MessageType] = MappingProxyType(
                     "text": Field(relay.body_problem),
                     "html": Field(relay.body_problem, required=False),
                     "reply_to": Field(text(relay.ADDRESS_CHARS), required=False),
+                    "attachments": Field(relay.attachments_problem, required=False),
                     "test": Field(boolean, required=False),
                 },
             ),

@@ -9,6 +9,9 @@ appliance writes to its debug log, and its quota in the current window.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from collections.abc import Mapping, Sequence
 
 from mykerio.protocol.text import has_control, text_problem
@@ -20,6 +23,10 @@ ADDRESS_CHARS = 254
 SUBJECT_CHARS = 998
 BODY_CHARS = 96 * 1024
 RESULT_MESSAGE_CHARS = 500
+MAX_ATTACHMENTS = 5
+ATTACHMENT_NAME_CHARS = 100
+ATTACHMENTS_BYTES = 64 * 1024  # all of one email's attachments together, decoded
+_CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]{0,48}/[a-z0-9][a-z0-9.+-]{0,48}")
 _BODY_CONTROLS_ALLOWED = frozenset("\n\r\t")
 
 
@@ -79,4 +86,33 @@ def quota_problem(value: object) -> str | None:
     resets_at = value.get("resets_at", "")
     if not isinstance(resets_at, str) or len(resets_at) > 40:
         return "resets_at must be a time"
+    return None
+
+
+def attachments_problem(value: object) -> str | None:
+    """What is wrong with `attachments` (at most 5 of `{name, content_type, data}`, `data`
+    base64, together at most 64 KiB decoded), or None."""
+    if isinstance(value, str) or not isinstance(value, Sequence) or len(value) > MAX_ATTACHMENTS:
+        return f"must be a list of at most {MAX_ATTACHMENTS} attachments"
+    total = 0
+    for item in value:
+        if not isinstance(item, Mapping) or set(item) != {"name", "content_type", "data"}:
+            return "must hold objects of name, content_type and data"
+        name, content_type, data = item["name"], item["content_type"], item["data"]
+        if (
+            not isinstance(name, str)
+            or text_problem(name, ATTACHMENT_NAME_CHARS) is not None
+            or any(c in name for c in '/\\"')
+        ):
+            return f"name must be a file name of 1 to {ATTACHMENT_NAME_CHARS} characters"
+        if not isinstance(content_type, str) or not _CONTENT_TYPE.fullmatch(content_type):
+            return "content_type must be a media type like text/csv"
+        if not isinstance(data, str):
+            return "data must be base64"
+        try:
+            total += len(base64.b64decode(data, validate=True))
+        except (binascii.Error, ValueError):
+            return "data must be base64"
+        if total > ATTACHMENTS_BYTES:
+            return f"attachments must be at most {ATTACHMENTS_BYTES} bytes together"
     return None

@@ -6,11 +6,13 @@ email goes out with, and what the dashboard shows of a sender.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.headerregistry import Address
 
+from mykerio.mail.message import Attachment
 from mykerio.protocol.envelope import JsonValue
 from mykerio.relay.rules import QUOTA, SOURCE_QUOTA, Verdict
 
@@ -29,6 +31,7 @@ class RelaySubmission:
     html: str = ""
     reply_to: str = ""
     test: bool = False
+    attachments: tuple[Attachment, ...] = ()
 
     @classmethod
     def from_body(
@@ -55,7 +58,22 @@ class RelaySubmission:
             html=str(body.get("html", "")),
             reply_to=str(body.get("reply_to", "")),
             test=body.get("test") is True,
+            attachments=tuple(
+                Attachment(
+                    str(item["name"]),
+                    str(item["content_type"]),
+                    base64.b64decode(str(item["data"])),
+                )
+                for item in _objects(body.get("attachments", ()))
+            ),
         )
+
+
+def _objects(value: JsonValue) -> list[Mapping[str, JsonValue]]:
+    """The objects of a checked list field."""
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [item for item in value if isinstance(item, Mapping)]
+    return []
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

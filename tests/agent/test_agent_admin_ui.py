@@ -83,7 +83,13 @@ async def test_the_state_api_describes_the_appliance(fake_hub: FakeHub, applianc
         "gw-brno",
     )
     assert state["public_key_id"] == device.store.key_id
-    assert state["backups"] == {"enabled": True, "state": "ok", "message": "", "stored": 0}
+    assert state["backups"] == {
+        "enabled": True,
+        "every_hours": 0,
+        "state": "ok",
+        "message": "",
+        "stored": 0,
+    }
 
 
 @pytest.mark.parametrize(

@@ -12,11 +12,12 @@ from playwright.async_api import BrowserContext, expect
 from mykerio.agent.backups import BackupOptions
 from tests.api_client import ApiSession
 from tests.e2e.test_organizations import PASSWORD, register_and_log_in
+from tests.e2e.test_shell import audit_context, serious_violations
 from tests.smtp_server import LoopbackSmtp
 from tests.web.test_backups_upload import Simulated, add_simulator, stop_simulators
 from web.hub import Hub
 
-__all__ = ["stop_simulators"]
+__all__ = ["audit_context", "stop_simulators"]
 
 
 async def test_back_up_now_download_and_delete_on_the_backups_page(
@@ -73,7 +74,7 @@ async def test_back_up_now_download_and_delete_on_the_backups_page(
 async def test_two_backups_of_an_appliance_compare_on_the_page(
     hub: Hub,
     api: ApiSession,
-    page_context: BrowserContext,
+    audit_context: BrowserContext,
     smtp_server: LoopbackSmtp,
     tmp_path: Path,
 ) -> None:
@@ -85,7 +86,7 @@ async def test_two_backups_of_an_appliance_compare_on_the_page(
         assert (await api.post(f"{base}/now", {"appliance_id": sim.appliance_id})).status == 202
         await sim.next_stored()
         await sim.state("ok")
-    page = await page_context.new_page()
+    page = await audit_context.new_page()
     await page.goto(hub.url + "/login")
     await page.get_by_label("Email").fill("ana@acme.example")
     await page.get_by_label("Password", exact=True).fill(PASSWORD)
@@ -107,6 +108,7 @@ async def test_two_backups_of_an_appliance_compare_on_the_page(
     await expect(comparison.locator("details", has_text="server.key").locator("pre")).to_have_count(
         0
     )
+    assert await serious_violations(page) == []
     shots = Path(__file__).parent / "artifacts" / "screenshots"
     await asyncio.to_thread(shots.mkdir, parents=True, exist_ok=True)
     for width in (1280, 375):
@@ -114,3 +116,43 @@ async def test_two_backups_of_an_appliance_compare_on_the_page(
         overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{overflow} px wider than the screen at {width}"
         await page.screenshot(path=str(shots / f"backups-compare-{width}.png"), full_page=True)
+
+
+async def test_backup_settings_are_sent_to_the_appliance_from_the_page(
+    hub: Hub,
+    api: ApiSession,
+    audit_context: BrowserContext,
+    smtp_server: LoopbackSmtp,
+    tmp_path: Path,
+) -> None:
+    """The page shows what the appliance reported; unticking "Save configuration to MyKerio"
+    and choosing Weekly reaches the simulator, and the page shows them after its report."""
+    sim: Simulated = await add_simulator(hub, api, smtp_server, tmp_path, BackupOptions())
+    page = await audit_context.new_page()
+    await page.goto(hub.url + "/login")
+    await page.get_by_label("Email").fill("ana@acme.example")
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_role("heading", name="Appliances")).to_be_visible()
+    await page.goto(f"{hub.url}/backups")
+    group = page.locator(".backup-group", has_text="Brno gateway")
+    switch = group.get_by_label("Save configuration to MyKerio")
+    await expect(switch).to_be_checked()
+    await expect(group.get_by_label("Schedule")).to_have_value("0")  # (only when asked)
+    assert await serious_violations(page) == []
+
+    await switch.uncheck()
+    await group.get_by_label("Schedule").select_option(label="Weekly")
+    await group.get_by_role("button", name="Save settings").click()
+    await expect(page.locator("#messages")).to_contain_text("Sent to the appliance")
+    await sim.link.backups.wait_for(lambda _record: not sim.link.backups.options.enabled, 10)
+    assert sim.link.backups.options.every == 168 * 3600
+    await expect(group.get_by_label("Save configuration to MyKerio")).not_to_be_checked()
+    await expect(group.get_by_label("Schedule")).to_have_value("168")
+    shots = Path(__file__).parent / "artifacts" / "screenshots"
+    await asyncio.to_thread(shots.mkdir, parents=True, exist_ok=True)
+    for width in (1280, 375):
+        await page.set_viewport_size({"width": width, "height": 900})
+        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{overflow} px wider than the screen at {width}"
+        await page.screenshot(path=str(shots / f"backups-settings-{width}.png"))

@@ -16,10 +16,12 @@ from mykerio.agent.profile import Profile
 from mykerio.definitions.model import Kind
 from tests.agent.conftest import FakeSleep
 from tests.e2e.test_organizations import register_and_log_in
+from tests.e2e.test_shell import audit_context, serious_violations
 from tests.smtp_server import LoopbackSmtp
 from web.hub import Hub
 
 WAIT = 10.0
+__all__ = ["audit_context"]  # (the fixture: a context that may run axe-core)
 
 
 def holds_version(definitions: LocalDefinitions, *, kind: Kind, version: int) -> bool:
@@ -122,12 +124,12 @@ async def link_control(
 
 
 async def test_the_time_range_form_has_each_kinds_fields_and_shows_the_hubs_rules_inline(
-    hub: Hub, page_context: BrowserContext, smtp_server: LoopbackSmtp, tmp_path: Path
+    hub: Hub, audit_context: BrowserContext, smtp_server: LoopbackSmtp, tmp_path: Path
 ) -> None:
     """Daily (days, from and to time), weekly (day and time to day and time) and absolute (date
     and time to date and time) each have their own fields; an empty field, no day and a from
     after the to are said in the form, at the field; what is accepted reaches the Control."""
-    page = await page_context.new_page()
+    page = await audit_context.new_page()
     await register_and_log_in(hub, page, smtp_server, "Ana Novak", "ana@acme.example")
     local = LocalDefinitions()
     link, task = await link_control(hub, page, tmp_path, local, "gw")
@@ -178,6 +180,7 @@ async def test_the_time_range_form_has_each_kinds_fields_and_shows_the_hubs_rule
         )
         await expect(problem).to_contain_text('group "Hours", entry 3')
         await expect(form.get_by_label("To date")).to_have_attribute("aria-invalid", "true")
+        assert await serious_violations(page) == []  # (axe-core, with the errors shown)
         for width in (1280, 375):
             await page.set_viewport_size({"width": width, "height": 900})
             overflow = await page.evaluate(

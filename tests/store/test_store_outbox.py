@@ -279,3 +279,18 @@ async def test_mongo_upgrade_purges_bodies_of_ended_messages(
             await store.close()
     finally:
         await client.close()
+
+
+async def test_the_hubs_own_mail_is_due_before_relayed_mail(store: Store) -> None:
+    """Relayed mail (with an `origin`) waits behind the hub's own, however much older it is."""
+    relayed = [
+        dataclasses.replace(make_message(T0 + timedelta(seconds=n)), origin="key:k1")
+        for n in range(3)
+    ]
+    own = make_message(T0 + timedelta(seconds=10))
+    for message in (*relayed, own):
+        await store.outbox.add(message)
+    now = T0 + timedelta(minutes=1)
+
+    assert [m.id for m in await store.outbox.due(now, 2)] == [own.id, relayed[0].id]
+    assert [m.id for m in await store.outbox.due(now, 10)] == [own.id] + [m.id for m in relayed]

@@ -4,10 +4,13 @@ download byte for byte, deletion, and the activity log's record of both with use
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from pathlib import Path
 
 from mykerio.agent.backups import BackupOptions
+from mykerio.backups.events import BackupSettingsChanged
+from mykerio.organizations.events import ApplianceChanged
 from tests.agent.test_agent_real_hub import row
 from tests.api_client import ApiSession
 from tests.smtp_server import LoopbackSmtp
@@ -196,3 +199,43 @@ async def test_two_backups_of_an_appliance_compare_as_a_diff_of_their_files(
     mixed = await api.get(f"{base}/{ids[0]}/compare/{other.id}")
     assert mixed.status == 400, mixed
     assert "one appliance" in mixed.json["error"]["message"]
+
+
+async def test_backup_settings_go_to_the_appliance_which_reports_them_back(
+    hub: Hub, api: ApiSession, smtp_server: LoopbackSmtp, tmp_path: Path
+) -> None:
+    """Settings set through the API reach the simulator ("Save configuration to MyKerio" off,
+    every 12 hours), it reports them back, the list shows them, the activity log notes who;
+    a schedule the dashboard does not offer is a 400, an offline appliance a 409."""
+    sim = await add_simulator(hub, api, smtp_server, tmp_path, BackupOptions())
+    reported: asyncio.Queue[BackupSettingsChanged] = asyncio.Queue()
+    hub.bus.subscribe(BackupSettingsChanged, reported.put_nowait)
+    base = f"/api/v1/organizations/{sim.org_id}/backups"
+    body = {"appliance_id": sim.appliance_id, "enabled": False, "every_hours": 12}
+
+    answer = await api.request("PUT", f"{base}/settings", body)
+
+    assert answer.status == 202, answer
+    async with asyncio.timeout(WAIT):
+        while (event := await reported.get()).enabled:
+            pass
+    assert (event.appliance_id, event.every_hours) == (sim.appliance_id, 12)
+    options = sim.link.backups.options
+    assert (options.enabled, options.every) == (False, 12 * 3600)
+    [group] = (await api.get(base)).json["appliances"]
+    assert group["settings"] == {"enabled": False, "every_hours": 12}
+    activity = (await api.get(f"/api/v1/organizations/{sim.org_id}/activity")).json["events"]
+    [changed] = [e for e in activity if e["action"] == "backup_settings_changed"]
+    assert (changed["actor"], changed["detail"]) == ("ana@acme.example", "off, every 12 h")
+
+    odd = await api.request("PUT", f"{base}/settings", {**body, "every_hours": 5})
+    assert odd.status == 400, odd
+    offline: asyncio.Queue[ApplianceChanged] = asyncio.Queue()
+    hub.bus.subscribe(ApplianceChanged, offline.put_nowait)
+    sim.link.stop()
+    async with asyncio.timeout(WAIT):
+        while (await offline.get()).appliance.connected:
+            pass
+    gone = await api.request("PUT", f"{base}/settings", body)
+    assert gone.status == 409, gone
+    assert "not connected" in gone.json["error"]["message"]

@@ -6,6 +6,7 @@ blacklist by 5xx and the appliance refusal with its lifting, the cap per source 
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -83,6 +84,11 @@ async def linked_simulator(
     return link
 
 
+def secret(hub: Hub) -> bytes:
+    """The hub's secret key (its return paths' key derives from it)."""
+    return base64.urlsafe_b64decode((hub.config.data_dir / "secret.key").read_bytes().strip())
+
+
 async def blacklist(hub: Hub) -> tuple[BlacklistEntry, ...]:
     assert hub.router is not None
     return await hub.router.relay().call(RelayActor.blacklist)
@@ -113,7 +119,7 @@ async def test_an_appliance_nobody_added_sends_a_test_email_from_the_relay_addre
     assert (sender.display_name, sender.addr_spec) == ("gw-brno via MyKerio", "relay@localhost")
     assert "gw-brno" in mail.get_content()
     return_path = str(mail["Return-Path"]).strip("<>")
-    paths = ReturnPaths(_secret(hub), "localhost")
+    paths = ReturnPaths(secret(hub), "localhost")
     assert paths.message_of(return_path) is not None
     assert link.relay.debug_log[-1].endswith("{MyKerio} Email to ana@example.com accepted")
 
@@ -221,8 +227,26 @@ async def test_fresh_keys_from_one_address_share_the_source_cap(
             await task
 
 
-def _secret(hub: Hub) -> bytes:
-    import base64
+async def test_a_report_with_an_attachment_arrives_with_it(
+    hub: Hub, smtp_server: LoopbackSmtp, tmp_path: Path
+) -> None:
+    """A statistics report's CSV attachment reaches the recipient as the appliance sent it,
+    Reply-To the appliance's own address."""
+    link = await waiting_simulator(hub, tmp_path)
+    link.relay.from_address = "gw-brno@example.com"
+    report = b"user,bytes\nana,1024\n"
 
-    path = hub.config.data_dir / "secret.key"
-    return base64.urlsafe_b64decode(path.read_bytes().strip())
+    [outcome] = await link.relay.send(
+        ["ana@example.com"],
+        "Weekly statistics",
+        "The report is attached.\n",
+        attachments=[("statistics.csv", "text/csv", report)],
+    )
+
+    assert outcome.accepted
+    mail = await smtp_server.find("ana@example.com", "Weekly statistics")
+    assert str(mail["Reply-To"]) == "gw-brno@example.com"
+    [attached] = list(mail.iter_attachments())
+    assert attached.get_filename() == "statistics.csv"
+    assert attached.get_content_type() == "text/csv"
+    assert attached.get_payload(decode=True) == report

@@ -6,7 +6,6 @@ status notification to a signed return path blacklists the recipient, any other 
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from email.message import EmailMessage
@@ -25,6 +24,7 @@ from tests.conftest import hub_config_for
 from tests.mykerio.relay.test_verp_and_dsn import dsn
 from tests.sms_gateway import LoopbackSmsGateway
 from tests.smtp_server import LoopbackSmtp
+from tests.web.test_relay import secret
 from web.hub import Hub
 
 WAIT = 30.0
@@ -90,10 +90,6 @@ async def attempted(hub: Hub, to: str, attempts: int) -> OutboxMessage:
             # A retry timer armed just after the clock moved is due at once: fire it.
             hub.clock.advance(0)
             await asyncio.sleep(0.01)  # (the attempt runs in the mailer's own task)
-
-
-def secret(hub: Hub) -> bytes:
-    return base64.urlsafe_b64decode((hub.config.data_dir / "secret.key").read_bytes().strip())
 
 
 async def test_a_4xx_is_retried_and_delivered_later(

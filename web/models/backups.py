@@ -34,7 +34,29 @@ class ApplianceBackupsEntry(ResponseModel):
     connected: bool
     state: Literal["", "ok", "in_progress", "failed"] = Field(description='"": not known yet')
     state_message: str = Field(description="Why the last backup failed")
+    settings: BackupSettingsEntry | None = Field(
+        default=None, description="Its backup settings (null: not reported yet)"
+    )
     backups: list[BackupEntry]
+
+
+class BackupSettingsEntry(ResponseModel):
+    """An appliance's backup settings as it last reported them."""
+
+    enabled: bool = Field(description='"Save configuration to MyKerio"')
+    every_hours: int = Field(
+        description="Backs up on its own every this many hours (0: only when asked)"
+    )
+
+
+class BackupSettingsRequest(RequestModel):
+    """The backup settings to send an appliance."""
+
+    appliance_id: str = Field(min_length=1, max_length=64)
+    enabled: bool
+    every_hours: Literal[0, 6, 12, 24, 168] = Field(
+        description='0: only on "Back up now"; 24: daily; 168: weekly'
+    )
 
 
 class BackupsList(ResponseModel):

@@ -55,9 +55,11 @@ function when(backup) {
   return new Date(backup.stored_at).toLocaleString();
 }
 
-function diffBlock(text) {
+function diffBlock(text, path) {
   const pre = document.createElement("pre");
   pre.className = "diff";
+  pre.tabIndex = 0; // it scrolls: keyboard users reach it too
+  pre.setAttribute("aria-label", `Changes in ${path}`);
   for (const line of text.replace(/\n$/, "").split("\n")) {
     const span = document.createElement("span");
     span.textContent = `${line}\n`;
@@ -81,7 +83,7 @@ function showComparison(box, data) {
     const title = document.createElement("summary");
     title.textContent = `${file.path} (${CHANGES[file.change] ?? file.change})${file.note ? ` — ${file.note}` : ""}`;
     details.append(title);
-    if (file.diff) details.append(diffBlock(file.diff));
+    if (file.diff) details.append(diffBlock(file.diff, file.path));
     box.append(details);
   }
   if (data.truncated) {
@@ -123,6 +125,56 @@ function compareForm(entry) {
   return [form, box];
 }
 
+// ---- Backup settings: "Save configuration to MyKerio" and the schedule, sent to the appliance --
+const SCHEDULES = { 0: "Only on \u201cBack up now\u201d", 6: "Every 6 hours", 12: "Every 12 hours", 24: "Daily", 168: "Weekly" };
+
+function settingsForm(entry) {
+  const form = document.createElement("form");
+  form.className = "backup-settings filters";
+  const enabled = document.createElement("input");
+  enabled.type = "checkbox";
+  enabled.name = "enabled";
+  enabled.checked = entry.settings?.enabled ?? true;
+  const onOff = document.createElement("label");
+  onOff.className = "switch";
+  onOff.append(enabled, " Save configuration to MyKerio");
+  const schedule = document.createElement("select");
+  schedule.name = "every_hours";
+  const current = entry.settings?.every_hours ?? 24;
+  for (const [hours, label] of Object.entries(SCHEDULES)) schedule.append(new Option(label, hours, false, Number(hours) === current));
+  if (!(current in SCHEDULES)) schedule.append(new Option(`Every ${current} hours`, current, false, true));
+  const when = document.createElement("label");
+  when.append("Schedule ", schedule);
+  const save = document.createElement("button");
+  save.type = "submit";
+  save.className = "secondary";
+  save.textContent = "Save settings";
+  const problem = Object.assign(document.createElement("p"), { className: "error", hidden: true });
+  problem.setAttribute("role", "alert");
+  const done = Object.assign(document.createElement("p"), { className: "ok", hidden: true });
+  done.setAttribute("role", "status");
+  const unknown = !entry.connected || entry.settings === null;
+  for (const control of [enabled, schedule, save]) control.disabled = unknown;
+  form.append(onOff, when, save, problem, done);
+  if (unknown) {
+    form.append(Object.assign(document.createElement("p"), {
+      className: "note",
+      textContent: entry.connected ? "The appliance has not reported its settings yet." : "The settings can be changed while the appliance is connected.",
+    }));
+  }
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearError(form);
+    done.hidden = true;
+    const body = { appliance_id: entry.appliance_id, enabled: enabled.checked, every_hours: Number(schedule.value) };
+    const result = await api(`${base}/settings`, { method: "PUT", body });
+    if (!result.ok) return showError(form, result);
+    showOk(done, "Sent to the appliance.");
+    setTimeout(load, 1000);
+  });
+  return form;
+}
+
 function group(entry) {
   const section = document.createElement("section");
   section.className = "backup-group";
@@ -138,7 +190,7 @@ function group(entry) {
   if (!entry.removed) {
     const now = button("Back up now", () => backUpNow(entry.appliance_id));
     now.disabled = !entry.connected;
-    section.append(now);
+    section.append(now, settingsForm(entry));
   }
   const table = document.createElement("table");
   table.className = "grid";

@@ -47,12 +47,19 @@ class MongoOutbox:
 
     @observed
     async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
-        """At most `limit` pending messages due at `now`, oldest first."""
-        query = {"status": "pending", "next_attempt_at": {"$lte": to_utc_millis(now)}}
-        found = (
-            self._collection.find(query).sort(OLDEST_FIRST).limit(require_positive("limit", limit))
-        )
-        return [OUTBOX.mongo.decode(document) async for document in found]
+        """At most `limit` pending messages due at `now`: the hub's own first, then relayed
+        mail, each oldest first (a burst of appliances' alerts never holds up a password reset)."""
+        require_positive("limit", limit)
+        due = {"status": "pending", "next_attempt_at": {"$lte": to_utc_millis(now)}}
+        messages: list[OutboxMessage] = []
+        # (Documents from before the relay have no `origin`: null matches them.)
+        for origin in ({"$in": ["", None]}, {"$nin": ["", None]}):
+            wanted = limit - len(messages)
+            if wanted <= 0:
+                break
+            found = self._collection.find({**due, "origin": origin}).sort(OLDEST_FIRST)
+            messages += [OUTBOX.mongo.decode(document) async for document in found.limit(wanted)]
+        return messages
 
     @observed
     async def pending(self) -> list[OutboxMessage]:

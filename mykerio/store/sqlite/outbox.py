@@ -18,9 +18,11 @@ from mykerio.store.sqlite.connection import SqliteDatabase, duplicates_conflict
 from mykerio.store.sqlite.tables import insert_row
 from mykerio.store.values import from_millis, require_positive, to_millis
 
+# The hub's own mail (no `origin`) before relayed mail: a burst of appliances' alerts never
+# holds up a password reset.
 _DUE = """
 SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?
-ORDER BY created_at, id LIMIT ?
+ORDER BY origin != '', created_at, id LIMIT ?
 """
 
 _PENDING = "SELECT * FROM outbox WHERE status = 'pending' ORDER BY created_at, id"
@@ -80,7 +82,8 @@ class SqliteOutbox:
 
     @observed
     async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
-        """At most `limit` pending messages due at `now`, oldest first."""
+        """At most `limit` pending messages due at `now`: the hub's own first, then relayed
+        mail, each oldest first."""
         params = (to_millis(now), require_positive("limit", limit))
         return await self._select(_DUE, params)
 

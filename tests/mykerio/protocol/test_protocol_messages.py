@@ -74,6 +74,8 @@ VALID: dict[str, dict[str, object]] = {
         "sha256": "a" * 64,
     },
     "backup_state": {"state": "ok"},
+    "backup_settings": {"enabled": True, "every_hours": 24},
+    "backup_settings_state": {"enabled": False, "every_hours": 0},
     "relay_email": {"to": ["ana@example.com"], "subject": "Alert", "text": "Low memory\n"},
     "relay_result": {
         "results": [{"address": "ana@example.com", "accepted": True}],
@@ -105,7 +107,12 @@ OPTIONAL: dict[str, dict[str, object]] = {
     "setup": {"email": "it@example.com", "statistics": True},
     "setup_result": {"code": "bad_credentials", "message": "The password is not correct."},
     "backup_state": {"message": "The hub could not store the backup."},
-    "relay_email": {"html": "<p>Low memory</p>", "reply_to": "gw@example.com", "test": True},
+    "relay_email": {
+        "html": "<p>Low memory</p>",
+        "reply_to": "gw@example.com",
+        "test": True,
+        "attachments": [{"name": "report.csv", "content_type": "text/csv", "data": "YSxiCg=="}],
+    },
     "notification_cleared": {"id": "low_memory"},
 }
 
@@ -193,6 +200,9 @@ INVALID: list[tuple[str, str, object]] = [
     ("backup_stored", "size", 0),
     ("backup_stored", "sha256", "A" * 64),
     ("backup_state", "state", "done"),
+    ("backup_settings", "enabled", "yes"),
+    ("backup_settings", "every_hours", 745),
+    ("backup_settings_state", "every_hours", -1),
     ("backup_state", "message", ""),
     ("relay_email", "to", []),
     ("relay_email", "to", "ana@example.com"),
@@ -201,6 +211,15 @@ INVALID: list[tuple[str, str, object]] = [
     ("relay_email", "subject", ""),
     ("relay_email", "text", "bell\x07"),
     ("relay_email", "text", "x" * (96 * 1024 + 1)),
+    ("relay_email", "attachments", [{"name": "a", "content_type": "text/csv"}]),
+    ("relay_email", "attachments", [{"name": "../a", "content_type": "text/csv", "data": ""}]),
+    ("relay_email", "attachments", [{"name": "a", "content_type": "csv", "data": ""}]),
+    ("relay_email", "attachments", [{"name": "a", "content_type": "text/csv", "data": "%%"}]),
+    (
+        "relay_email",
+        "attachments",
+        [{"name": "a", "content_type": "text/csv", "data": "A" * (88 * 1024)}],
+    ),
     ("relay_result", "results", [{"address": "a@example.com"}]),
     ("relay_result", "quota", {"used": -1, "limit": 100}),
     ("notification", "type", "fire"),
@@ -242,6 +261,7 @@ def test_each_type_is_sent_by_the_documented_side() -> None:
         "backup_now",
         "backup_refused",
         "backup_stored",
+        "backup_settings",
         "relay_result",
     }
     both = {"error", *CONTROL_TYPES}  # (the stream messages of version 2 go both ways)
@@ -255,6 +275,7 @@ def test_each_type_is_sent_by_the_documented_side() -> None:
         "status",
         "pong",
         "backup_state",
+        "backup_settings_state",
         "notification",
         "notification_cleared",
         "removed",
