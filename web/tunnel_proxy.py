@@ -224,7 +224,13 @@ class TunnelHandler(TunnelPage):
                 pending, _ = _insert_banner(b"", banner, final=True)
                 self.write(pending)
             self.finish()
-        except (StreamError, ProtocolError, TimeoutError, tornado.iostream.StreamClosedError):
+        except (
+            StreamError,
+            ProtocolError,
+            TimeoutError,
+            tornado.iostream.StreamClosedError,
+            tornado.httputil.HTTPOutputError,  # (a body longer than its Content-Length said)
+        ):
             stream.reset("cancelled")
             if not self._headers_written:
                 self.clear()

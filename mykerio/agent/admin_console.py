@@ -23,11 +23,13 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from tornado.iostream import StreamClosedError
 from tornado.template import Template
 from tornado.web import RequestHandler
 from tornado.websocket import WebSocketHandler
 
 from mykerio.agent.tunnel import ApplianceTunnel, TunnelContext
+from mykerio.protocol.stream_link import StreamError
 from mykerio.protocol.tunnel import Identity
 
 COOKIE = "KSESSION"
@@ -317,11 +319,14 @@ class Download(ConsoleHandler):
         self.set_header("Content-Length", str(size))
         block = bytes(range(256)) * (_CHUNK // 256)
         left = size
-        while left > 0:
-            part = block[: min(left, _CHUNK)]
-            self.write(part)
-            left -= len(part)
-            await self.flush()
+        try:
+            while left > 0:
+                part = block[: min(left, _CHUNK)]
+                self.write(part)
+                left -= len(part)
+                await self.flush()
+        except (StreamError, StreamClosedError):
+            return  # the browser gave the download up (through MyKerio, or directly)
         self.finish()
 
 

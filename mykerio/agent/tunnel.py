@@ -294,18 +294,22 @@ class _StreamConnection(httputil.HTTPConnection):
         return self.write(encode_response_head(start_line.code, pairs) + (chunk or b""))
 
     def write(self, chunk: bytes) -> asyncio.Future[None]:
-        # Each write's bytes are queued on the stream when its task first runs, and tasks run
-        # in the order they were made: the response keeps its order.
-        self._last = asyncio.ensure_future(self._stream.write(chunk))
+        # Queued at once (so a small answer and its FIN go in one frame); the handler's
+        # `flush` waits for room in the stream's send budget.
+        try:
+            self._stream.queue(chunk)
+        except StreamError as error:
+            failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            failed.set_exception(error)
+            failed.exception()  # (marked seen: the handler that awaits it gets it anyway)
+            self.lost()
+            return failed
+        self._last = asyncio.ensure_future(self._stream.room())
         self._last.add_done_callback(self._written)
         return self._last
 
     def finish(self) -> None:
-        last = self._last
-        if last is None or last.done():
-            self._close()
-        else:
-            last.add_done_callback(lambda _: self._close())
+        self._close()
 
     def lost(self) -> None:
         """The stream went before the answer did."""

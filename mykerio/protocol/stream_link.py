@@ -112,6 +112,20 @@ class Stream:
             await self._writable.wait()
             self._raise_failure()
 
+    def queue(self, data: bytes) -> None:
+        """Queue `data` now, without waiting (then `await room()` before queueing more): a
+        `close` right after it sends FIN in the same frame as these last bytes."""
+        self._raise_failure()
+        self._link.mux.send(self.stream_id, data)
+        self._link.wake()
+
+    async def room(self) -> None:
+        """Wait while the stream is over its send budget."""
+        while self._link.mux.queued_bytes(self.stream_id) > self._link.send_budget:
+            self._writable.clear()
+            await self._writable.wait()
+            self._raise_failure()
+
     async def drain(self) -> None:
         """Wait until every queued byte was handed to the socket."""
         while self._link.mux.queued_bytes(self.stream_id) and self._failure is None:

@@ -292,3 +292,31 @@ async def test_using_the_tunnel_keeps_the_hub_session_alive_and_its_end_ends_the
     assert (await ana.get(f"/api/v1/organizations/{org_id}")).status == 200
     clock.advance(16 * 60)
     assert (await browser.get("/admin/")).status == 401
+
+
+async def test_a_download_given_up_midway_frees_its_place_in_line(
+    hub: Hub, api: ApiSession, opened: tuple[ApplianceLink, str, str]
+) -> None:
+    """Browsers that drop eight 50 MB downloads after the first bytes leave the tunnel
+    usable: the next requests of the appliance are all answered."""
+    link, org_id, appliance_id = opened
+    browser = await enter(hub, api, org_id, appliance_id)
+    assert hub.tunnel is not None
+
+    def drop(chunk: bytes) -> None:
+        raise ConnectionAbortedError("the user cancelled the download")
+
+    for _ in range(8):
+        with contextlib.suppress(Exception):  # (the client's own abort, whatever its type)
+            await browser.http.fetch(
+                HTTPRequest(
+                    hub.tunnel.public_url + "/admin/download/big.bin",
+                    headers={"Cookie": f"__Host-mk_tunnel={browser.cookies['__Host-mk_tunnel']}"},
+                    ssl_options=browser.ssl,
+                    streaming_callback=drop,
+                ),
+                raise_error=False,
+            )
+    answers = await asyncio.gather(*(browser.get(f"/admin/icon/{n}.svg") for n in range(12)))
+    assert [answer.status for answer in answers] == [200] * 12
+    assert link.view.phase == "linked"
