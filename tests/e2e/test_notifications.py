@@ -109,10 +109,13 @@ async def test_settings_notification_preferences(
     async with saving(page, "notification-preferences"):
         await row.get_by_label("Online/offline email for Brno gateway").uncheck()
     await expect(page.locator("#messages")).to_contain_text("Saved.")
+    await expect(card.locator("section[aria-busy]")).to_have_count(0)
     row = card.locator("tr[data-scope]", has_text="Brno gateway")
     label = "Appliance notifications by email for Brno gateway"
     async with saving(page, "notification-preferences"):
         await row.get_by_label(label).select_option("warning")
+    # (A saved choice draws the section again: type into the new one, not the old.)
+    await expect(card.locator("section[aria-busy]")).to_have_count(0)
     grace = card.get_by_label("Announce an appliance offline after")
     async with saving(page, "/notifications"):
         await grace.fill("5")

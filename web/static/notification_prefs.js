@@ -37,7 +37,10 @@ function problem(result) {
 }
 
 async function saved(result, reload) {
-  if (!result.ok) return problem(result);
+  if (!result.ok) {
+    reload?.settled();
+    return problem(result);
+  }
   $("prefs-error").hidden = true;
   showOk($("prefs-saved"), "Saved.");
   if (reload) await reload();
@@ -70,6 +73,7 @@ function choiceControls(org, scope, choice, label, reload) {
   const statusPush = checkbox(choice.status_push, `Online/offline push for ${label}`);
   const pushFrom = threshold(choice.push_from, `Appliance notifications by push for ${label}`);
   const send = async () => {
+    reload.begin();
     const result = await api(`/api/v1/organizations/${org.id}/notification-preferences`, {
       method: "PUT",
       body: {
@@ -108,6 +112,7 @@ function maintenanceControl(org, appliance, window, reload) {
     const until = select.value
       ? new Date(Date.now() + Number(select.value) * 3600_000).toISOString()
       : null;
+    reload.begin();
     const result = await api(
       `/api/v1/organizations/${org.id}/appliances/${appliance.id}/maintenance`,
       { method: "PUT", body: { until } },
@@ -121,7 +126,12 @@ function maintenanceControl(org, appliance, window, reload) {
 async function orgSection(org) {
   const section = el("section", "", "prefs-org");
   section.dataset.org = org.id;
+  // A save that changes what the section shows draws it again; until then the section is
+  // marked busy (aria-busy), so that assistive technology, and a test, wait for the new one
+  // rather than typing into the old one about to be replaced.
   const reload = async () => section.replaceWith(await orgSection(org));
+  reload.begin = () => section.setAttribute("aria-busy", "true");
+  reload.settled = () => section.removeAttribute("aria-busy");
   const [settings, prefs, appliances] = await Promise.all([
     api(`/api/v1/organizations/${org.id}/notifications`),
     api(`/api/v1/organizations/${org.id}/notification-preferences`),
