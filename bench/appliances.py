@@ -719,6 +719,7 @@ class Fleet:
     processes: int = 0
     protocol: int = 2  # the newest protocol version the simulators speak (`--protocol`)
     add_failures: list[str] = field(default_factory=list)
+    add_retries: int = 0  # adds sent again after their connection broke
     first_code_at: float | None = None
     queue: asyncio.Queue[tuple[str, str]] = field(default_factory=asyncio.Queue)
     code_seen: asyncio.Event = field(default_factory=asyncio.Event)
@@ -755,8 +756,11 @@ class Fleet:
             body = {"code": code, "name": f"box-{key.replace('/', '-')}"}
             try:
                 status, answer = await loop.run_in_executor(pool, api.request, "POST", path, body)
-            except (OSError, http.client.HTTPException) as exc:
-                self.add_failures.append(f"{key}: {type(exc).__name__}: {exc}")
+            except (OSError, http.client.HTTPException):
+                # A kept-alive connection the hub had closed (idle timeout) fails on reuse
+                # before the request reaches it: the next try opens a new one.
+                self.add_retries += 1
+                self.queue.put_nowait((key, code))
                 continue
             if status == 201:
                 self.added[key] = str(answer["id"])
